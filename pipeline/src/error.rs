@@ -1,0 +1,109 @@
+//! The library's one error type. Every variant names what the user can act on: the file, the device,
+//! the stage option, and what was expected.
+
+use std::path::PathBuf;
+
+/// Errors from building or running a pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An input (file, folder, glob) that cannot be used.
+    #[error("input {path}: {message}")]
+    Input { path: PathBuf, message: String },
+
+    /// An input that ended early: the frames before the damage were delivered.
+    #[error("input {path} is truncated or damaged: {decoded} frames decoded before the error ({message})")]
+    Truncated {
+        path: PathBuf,
+        decoded: u64,
+        message: String,
+    },
+
+    /// An output that cannot be created or written.
+    #[error("output {path}: {message}")]
+    Output { path: PathBuf, message: String },
+
+    /// A camera or other capture device.
+    #[error("camera {device}: {message}")]
+    Device { device: String, message: String },
+
+    /// A pipeline description that does not parse or names an unknown stage.
+    #[error("pipeline description: {0}")]
+    Spec(String),
+
+    /// An option of a stage with a value that does not fit.
+    #[error("stage '{stage}', option '{option}': {message}")]
+    Option {
+        stage: String,
+        option: String,
+        message: String,
+    },
+
+    /// An ONNX model file that is missing, corrupt or does not fit the stage.
+    #[error("model {path}: {message}")]
+    Model { path: PathBuf, message: String },
+
+    /// The ONNX Runtime library itself (missing, wrong version, failed call).
+    #[error("ONNX Runtime: {0}")]
+    Runtime(String),
+
+    /// The wgpu device, a shader or a GPU transfer.
+    #[error("GPU: {0}")]
+    Gpu(String),
+
+    /// A stage failed on a frame.
+    #[error("stage '{stage}' on frame {seq}: {message}")]
+    Stage {
+        stage: String,
+        seq: u64,
+        message: String,
+    },
+
+    /// Plain I/O on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A pipeline thread panicked: a bug in doppel, never expected from user input.
+    #[error("internal error in {0}: a pipeline thread panicked")]
+    Internal(String),
+}
+
+/// Result with the library's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Shorthand for [`Error::Input`].
+    pub fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Input {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Output`].
+    pub fn output(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Output {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Model`].
+    pub fn model(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Model {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

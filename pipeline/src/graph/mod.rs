@@ -1,0 +1,384 @@
+//! Runs a pipeline: the source, every stage and the sink each on its own thread, joined by crossbeam
+//! bounded channels.
+//!
+//! - **Offline**: blocking sends, every frame processed in order; frames in == frames out.
+//! - **Live**: capacity-1 channels where the newest frame wins: a sender that finds the slot full takes
+//!   the stale frame out and counts it as dropped, so latency never piles up (MediaPipe's FlowLimiter
+//!   idea). A file source is paced at its own frame rate.
+//!
+//! Any node's error halts the run: the source stops reading, frames already in flight still reach the
+//! sink, and the sink is always finished so its output stays valid. The same holds for the `stop` flag
+//! (Ctrl-C).
+
+pub mod stats;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::frame::{Frame, StageTiming};
+use crate::sink::{Sink, SinkSummary};
+use crate::source::{Source, SourceInfo};
+use crate::stage::{Mode, Stage};
+pub use stats::{NodeKind, NodeStats, Recorder, Summary};
+
+/// Called from the sink thread after each written frame with the number written so far.
+pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How to run a pipeline.
+#[derive(Clone)]
+pub struct RunConfig {
+    pub mode: Mode,
+    /// Set it (e.g. from a Ctrl-C handler) to end the run cleanly.
+    pub stop: Arc<AtomicBool>,
+    /// Channel capacity between nodes in offline mode (live mode always uses 1).
+    pub queue: usize,
+    pub progress: Option<ProgressFn>,
+}
+
+impl RunConfig {
+    pub fn new(mode: Mode) -> Self {
+        Self {
+            mode,
+            stop: Arc::new(AtomicBool::new(false)),
+            queue: 4,
+            progress: None,
+        }
+    }
+}
+
+/// What a run did. Written as JSON by `--stats-json`.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub mode: Mode,
+    pub source: SourceInfo,
+    /// Frames the source delivered.
+    pub frames_in: u64,
+    /// Frames the sink wrote.
+    pub frames_out: u64,
+    /// Frames dropped anywhere (live mode only).
+    pub dropped: u64,
+    pub wall_s: f64,
+    /// Source, stages in order, sink.
+    pub nodes: Vec<NodeStats>,
+    /// Capture-to-output latency in milliseconds.
+    pub latency_ms: Summary,
+    pub interrupted: bool,
+    pub output: Option<SinkSummary>,
+    /// The error that ended the run, if any (its text; the value is in [`RunOutcome::error`]).
+    pub error: Option<String>,
+}
+
+/// A finished run: the report, and the first error in pipeline order if the run failed.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report: RunReport,
+    pub error: Option<Error>,
+}
+
+impl RunOutcome {
+    /// The report, or the error that ended the run.
+    pub fn into_result(self) -> Result<RunReport> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.report),
+        }
+    }
+}
+
+/// Shared between the node threads: the first error of each node and the halt flag.
+struct Control {
+    halt: AtomicBool,
+    stop: Arc<AtomicBool>,
+    /// Slot 0 = source, 1..=n = stages, n+1 = sink.
+    errors: Mutex<Vec<Option<Error>>>,
+}
+
+impl Control {
+    fn halted(&self) -> bool {
+        self.halt.load(Ordering::Relaxed) || self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Records a node's first error and halts the run.
+    fn fail(&self, slot: usize, e: Error) {
+        self.halt.store(true, Ordering::Relaxed);
+        if let Ok(mut errors) = self.errors.lock() {
+            if let Some(entry) = errors.get_mut(slot) {
+                entry.get_or_insert(e);
+            }
+        }
+    }
+
+    /// The first error in pipeline order.
+    fn first_error(&self) -> Option<Error> {
+        self.errors
+            .lock()
+            .ok()
+            .and_then(|mut errors| errors.iter_mut().find_map(Option::take))
+    }
+}
+
+/// The sending half of a link: blocking (offline) or newest-wins (live).
+struct Link {
+    tx: Sender<Frame>,
+    /// Live mode: a receiver clone used to take out a stale frame.
+    stale: Option<Receiver<Frame>>,
+}
+
+enum Sent {
+    Ok,
+    /// The receiving node is gone.
+    Closed,
+}
+
+impl Link {
+    fn new(mode: Mode, queue: usize) -> (Self, Receiver<Frame>) {
+        match mode {
+            Mode::Offline => {
+                let (tx, rx) = bounded(queue.max(1));
+                (Self { tx, stale: None }, rx)
+            }
+            Mode::Live => {
+                let (tx, rx) = bounded(1);
+                (
+                    Self {
+                        tx,
+                        stale: Some(rx.clone()),
+                    },
+                    rx,
+                )
+            }
+        }
+    }
+
+    fn send(&self, frame: Frame, rec: &mut Recorder, control: &Control) -> Sent {
+        let Some(stale) = &self.stale else {
+            return match self.tx.send(frame) {
+                Ok(()) => Sent::Ok,
+                Err(_) => Sent::Closed,
+            };
+        };
+        let mut frame = frame;
+        loop {
+            match self.tx.try_send(frame) {
+                Ok(()) => return Sent::Ok,
+                Err(TrySendError::Disconnected(_)) => return Sent::Closed,
+                Err(TrySendError::Full(back)) => {
+                    frame = back;
+                    match stale.try_recv() {
+                        Ok(_old) => rec.drop_one(),
+                        Err(TryRecvError::Empty) => {}
+                        Err(TryRecvError::Disconnected) => return Sent::Closed,
+                    }
+                    if control.halt.load(Ordering::Relaxed) {
+                        return Sent::Closed;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Runs `source → stages → sink` to the end of the source, an error, or `config.stop`.
+pub fn run(
+    mut source: Box<dyn Source>,
+    stages: Vec<Box<dyn Stage>>,
+    mut sink: Box<dyn Sink>,
+    config: RunConfig,
+) -> RunOutcome {
+    let info = source.info().clone();
+    let control = Arc::new(Control {
+        halt: AtomicBool::new(false),
+        stop: config.stop.clone(),
+        errors: Mutex::new((0..stages.len() + 2).map(|_| None).collect()),
+    });
+    let started = Instant::now();
+    let mode = config.mode;
+    let pace = mode == Mode::Live && !info.live;
+    let sink_slot = stages.len() + 1;
+
+    let mut handles: Vec<(String, NodeKind, thread::JoinHandle<Recorder>)> = Vec::new();
+
+    // Source.
+    let (link, mut rx) = Link::new(mode, config.queue);
+    {
+        let ctl = control.clone();
+        let name = info.name.clone();
+        let handle = thread::Builder::new()
+            .name("doppel-source".into())
+            .spawn(move || {
+                let mut rec = Recorder::default();
+                let mut first_pts: Option<f64> = None;
+                while !ctl.halted() {
+                    let t0 = Instant::now();
+                    match source.next_frame() {
+                        Ok(Some(frame)) => {
+                            rec.record(ms_since(t0));
+                            if pace {
+                                let at = frame.pts.seconds();
+                                let first = *first_pts.get_or_insert(at);
+                                let due = started + Duration::from_secs_f64((at - first).max(0.0));
+                                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                                    thread::sleep(wait);
+                                }
+                            }
+                            if let Sent::Closed = link.send(frame, &mut rec, &ctl) {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            ctl.fail(0, e);
+                            break;
+                        }
+                    }
+                }
+                rec
+            });
+        match handle {
+            Ok(h) => handles.push((name, NodeKind::Source, h)),
+            Err(e) => control.fail(0, Error::Internal(format!("source thread: {e}"))),
+        }
+    }
+
+    // Stages.
+    for (i, mut stage) in stages.into_iter().enumerate() {
+        let (out, next_rx) = Link::new(mode, config.queue);
+        let input = std::mem::replace(&mut rx, next_rx);
+        let ctl = control.clone();
+        let name = stage.name().to_string();
+        let handle = thread::Builder::new()
+            .name(format!("doppel-{name}"))
+            .spawn(move || {
+                let mut rec = Recorder::default();
+                for frame in input.iter() {
+                    let t0 = Instant::now();
+                    match stage.process(frame) {
+                        Ok(mut frame) => {
+                            let ms = ms_since(t0);
+                            rec.record(ms);
+                            frame.meta.timings.push(StageTiming {
+                                stage: stage.name().to_string(),
+                                ms,
+                            });
+                            if let Sent::Closed = out.send(frame, &mut rec, &ctl) {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            ctl.fail(i + 1, e);
+                            break;
+                        }
+                    }
+                }
+                rec
+            });
+        match handle {
+            Ok(h) => handles.push((name, NodeKind::Stage, h)),
+            Err(e) => control.fail(i + 1, Error::Internal(format!("stage thread: {e}"))),
+        }
+    }
+
+    // Sink.
+    let latency: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::new()));
+    let summary: Arc<Mutex<Option<SinkSummary>>> = Arc::new(Mutex::new(None));
+    {
+        let ctl = control.clone();
+        let progress = config.progress.clone();
+        let latency = latency.clone();
+        let summary = summary.clone();
+        let handle = thread::Builder::new()
+            .name("doppel-sink".into())
+            .spawn(move || {
+                let mut rec = Recorder::default();
+                let mut lat = Vec::new();
+                let mut written = 0u64;
+                for frame in rx.iter() {
+                    let captured = frame.captured;
+                    let t0 = Instant::now();
+                    if let Err(e) = sink.write(frame) {
+                        ctl.fail(sink_slot, e);
+                        break;
+                    }
+                    rec.record(ms_since(t0));
+                    lat.push(ms_since(captured));
+                    written += 1;
+                    if let Some(p) = &progress {
+                        p(written);
+                    }
+                }
+                // Unblock upstream senders before finishing (finishing a video can take a while).
+                drop(rx);
+                match sink.finish() {
+                    Ok(s) => {
+                        if let Ok(mut slot) = summary.lock() {
+                            *slot = Some(s);
+                        }
+                    }
+                    Err(e) => ctl.fail(sink_slot, e),
+                }
+                if let Ok(mut l) = latency.lock() {
+                    *l = lat;
+                }
+                rec
+            });
+        match handle {
+            Ok(h) => handles.push(("sink".to_string(), NodeKind::Sink, h)),
+            Err(e) => control.fail(sink_slot, Error::Internal(format!("sink thread: {e}"))),
+        }
+    }
+
+    let mut recorders = Vec::new();
+    for (slot, (name, kind, handle)) in handles.into_iter().enumerate() {
+        match handle.join() {
+            Ok(rec) => recorders.push((name, kind, rec)),
+            Err(_) => {
+                control.fail(slot, Error::Internal(name.clone()));
+                recorders.push((name, kind, Recorder::default()));
+            }
+        }
+    }
+    let wall_s = started.elapsed().as_secs_f64();
+    let nodes: Vec<NodeStats> = recorders
+        .into_iter()
+        .map(|(name, kind, rec)| rec.finish(name, kind, wall_s))
+        .collect();
+
+    let error = control.first_error();
+    let frames_in = nodes
+        .first()
+        .filter(|n| n.kind == NodeKind::Source)
+        .map_or(0, |n| n.frames);
+    let frames_out = nodes
+        .last()
+        .filter(|n| n.kind == NodeKind::Sink)
+        .map_or(0, |n| n.frames);
+    let report = RunReport {
+        mode,
+        source: info,
+        frames_in,
+        frames_out,
+        dropped: nodes.iter().map(|n| n.dropped).sum(),
+        wall_s,
+        nodes,
+        latency_ms: Summary::of(
+            latency
+                .lock()
+                .map(|mut l| std::mem::take(&mut *l))
+                .unwrap_or_default(),
+        ),
+        interrupted: config.stop.load(Ordering::Relaxed),
+        output: summary.lock().ok().and_then(|mut s| s.take()),
+        error: error.as_ref().map(ToString::to_string),
+    };
+    RunOutcome { report, error }
+}

@@ -1,0 +1,21 @@
+//! doppel's frame pipeline: sources, stages and sinks joined by bounded channels, each on its own
+//! thread; ONNX Runtime for models and wgpu for shaders. No CLI and no window code lives here.
+//!
+//! ```text
+//!  Source ──▶ Stage ──▶ Stage ──▶ … ──▶ Sink
+//! ```
+
+pub mod error;
+pub mod frame;
+pub mod graph;
+pub mod imageops;
+pub mod options;
+pub mod sink;
+pub mod source;
+pub mod spec;
+pub mod stage;
+pub mod stages;
+
+pub use error::{Error, Result};
+pub use frame::{Frame, FrameMeta, Rational, Timestamp};
+pub use stage::{Mode, Stage};

@@ -1,0 +1,180 @@
+//! Image files as a sink: `out.png` for a single frame, or a numbered sequence `frames/%05d.png`
+//! (numbered from 1, as FFmpeg's image2 muxer does). The format follows the extension.
+
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, ImageFormat};
+
+use super::{Sink, SinkSummary};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+
+/// True when the output path names a numbered sequence (`%d`, `%05d`).
+pub fn is_sequence_pattern(path: &str) -> bool {
+    parse_pattern(path).is_some()
+}
+
+/// Splits `a/%05d.png` into (`a/`, width 5, `.png`).
+fn parse_pattern(path: &str) -> Option<(String, usize, String)> {
+    let start = path.find('%')?;
+    let rest = &path[start + 1..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let after = &rest[digits.len()..];
+    let tail = after.strip_prefix('d')?;
+    if tail.contains('%') {
+        return None;
+    }
+    let width = digits.trim_start_matches('0').parse().unwrap_or(0);
+    Some((path[..start].to_string(), width, tail.to_string()))
+}
+
+enum Target {
+    Single(PathBuf),
+    Sequence {
+        prefix: String,
+        width: usize,
+        suffix: String,
+    },
+}
+
+/// Writes frames as image files.
+pub struct ImageSink {
+    target: Target,
+    format: ImageFormat,
+    written: u64,
+    display: String,
+}
+
+fn format_for(path: &Path) -> Result<ImageFormat> {
+    ImageFormat::from_path(path)
+        .ok()
+        .filter(|f| f.writing_enabled())
+        .ok_or_else(|| {
+            Error::output(
+                path,
+                "unknown image extension; use .png, .jpg, .bmp or .webp (or a video extension such as .mp4)",
+            )
+        })
+}
+
+/// Checks that `dir` can take new files, creating it if needed.
+fn ensure_writable_dir(dir: &Path, shown: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::output(
+            shown,
+            format!("cannot create folder {}: {e}", dir.display()),
+        )
+    })?;
+    let probe = dir.join(".doppel-write-test");
+    std::fs::write(&probe, b"").map_err(|e| {
+        Error::output(
+            shown,
+            format!("folder {} is not writable: {e}", dir.display()),
+        )
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+impl ImageSink {
+    /// Opens `output` for `frames` frames (when known). A single file takes exactly one frame.
+    pub fn open(output: &str, frames: Option<u64>) -> Result<Self> {
+        let target = match parse_pattern(output) {
+            Some((prefix, width, suffix)) => Target::Sequence {
+                prefix,
+                width,
+                suffix,
+            },
+            None => {
+                if frames != Some(1) {
+                    let count =
+                        frames.map_or("an unknown number of".to_string(), |n| n.to_string());
+                    return Err(Error::output(
+                        output,
+                        format!(
+                            "one image file cannot hold {count} frames; write a numbered sequence such as frames/%05d.png, or a video such as out.mp4"
+                        ),
+                    ));
+                }
+                Target::Single(PathBuf::from(output))
+            }
+        };
+        let sample = match &target {
+            Target::Single(p) => p.clone(),
+            Target::Sequence { prefix, suffix, .. } => PathBuf::from(format!("{prefix}1{suffix}")),
+        };
+        let format = format_for(&sample)?;
+        let dir = sample
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        ensure_writable_dir(dir, output)?;
+        Ok(Self {
+            target,
+            format,
+            written: 0,
+            display: output.to_string(),
+        })
+    }
+
+    fn path_for(&self, index: u64) -> PathBuf {
+        match &self.target {
+            Target::Single(p) => p.clone(),
+            Target::Sequence {
+                prefix,
+                width,
+                suffix,
+            } => PathBuf::from(format!("{prefix}{index:0width$}{suffix}")),
+        }
+    }
+}
+
+impl Sink for ImageSink {
+    fn write(&mut self, frame: Frame) -> Result<()> {
+        if matches!(self.target, Target::Single(_)) && self.written == 1 {
+            return Err(Error::output(
+                &self.display,
+                "a second frame arrived for a single-image output; use a numbered sequence such as frames/%05d.png",
+            ));
+        }
+        let path = self.path_for(self.written + 1);
+        let image = DynamicImage::ImageRgba8(frame.image);
+        // JPEG has no alpha channel.
+        let image = if self.format == ImageFormat::Jpeg {
+            DynamicImage::ImageRgb8(image.to_rgb8())
+        } else {
+            image
+        };
+        image
+            .save_with_format(&path, self.format)
+            .map_err(|e| Error::output(&path, format!("cannot write image: {e}")))?;
+        self.written += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<SinkSummary> {
+        Ok(SinkSummary {
+            frames: self.written,
+            target: self.display.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert_eq!(
+            parse_pattern("out/%05d.png"),
+            Some(("out/".into(), 5, ".png".into()))
+        );
+        assert_eq!(
+            parse_pattern("f%d.jpg"),
+            Some(("f".into(), 0, ".jpg".into()))
+        );
+        assert_eq!(parse_pattern("out.png"), None);
+        assert_eq!(parse_pattern("a%s.png"), None);
+    }
+}

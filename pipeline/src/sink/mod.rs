@@ -1,0 +1,45 @@
+//! Frame sinks: video files, image files, null. The sink is chosen from the output path.
+
+use crate::error::Result;
+use crate::frame::Frame;
+
+/// What a sink reports when it is finished.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct SinkSummary {
+    pub frames: u64,
+    /// Where the output went, as a user would name it.
+    pub target: String,
+}
+
+/// Something that consumes frames. Runs on its own thread; `finish` is called once, also after an
+/// error or an interrupt, so that what was written stays valid (a playable video, complete PNGs).
+pub trait Sink: Send {
+    fn write(&mut self, frame: Frame) -> Result<()>;
+
+    fn finish(&mut self) -> Result<SinkSummary>;
+}
+
+pub mod images;
+pub mod null;
+
+use crate::source::SourceInfo;
+
+/// Opens the sink an output path names: `null`, an image file (`out.png`), a numbered image sequence
+/// (`frames/%05d.png`) or a video file (`out.mp4`, `.mkv`, `.mov`, `.webm`).
+pub fn open(output: &str, source: &SourceInfo) -> Result<Box<dyn Sink>> {
+    if output == "null" {
+        return Ok(Box::new(null::NullSink::default()));
+    }
+    if images::is_sequence_pattern(output)
+        || crate::source::images::is_image_path(std::path::Path::new(output))
+    {
+        return Ok(Box::new(images::ImageSink::open(
+            output,
+            source.frame_count,
+        )?));
+    }
+    Err(crate::error::Error::output(
+        output,
+        "video outputs are not supported yet",
+    ))
+}

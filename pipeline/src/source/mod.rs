@@ -1,0 +1,84 @@
+//! Frame sources: video files, images, the synthetic pattern and cameras, behind one trait.
+
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::frame::{Frame, Rational};
+
+/// What a source knows about its stream before the first frame.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SourceInfo {
+    /// Human-readable name: the file path, `synthetic`, `camera 0`.
+    pub name: String,
+    /// The file behind the source, when there is one (sinks copy its audio from it).
+    pub path: Option<PathBuf>,
+    /// Size of the frames the source delivers (after rotation).
+    pub width: u32,
+    pub height: u32,
+    /// Nominal frame rate (average for variable-rate files).
+    pub frame_rate: Option<Rational>,
+    /// Time base of frame timestamps.
+    pub time_base: Rational,
+    /// Frames expected, when known (files); used for progress and to detect truncation.
+    pub frame_count: Option<u64>,
+    /// Whether the file has an audio stream.
+    pub has_audio: bool,
+    /// A camera or other real-time source.
+    pub live: bool,
+}
+
+/// Something that produces frames. Runs on its own thread.
+pub trait Source: Send {
+    fn info(&self) -> &SourceInfo;
+
+    /// The next frame, `Ok(None)` at the end. An error after some frames means the rest of the input
+    /// could not be read; frames already returned stay valid.
+    fn next_frame(&mut self) -> Result<Option<Frame>>;
+}
+
+pub mod images;
+pub mod synthetic;
+
+use std::path::Path;
+
+use crate::error::Error;
+
+/// Options for [`open`] that some sources use.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// Frame rate given to still-image sequences.
+    pub image_fps: u32,
+    /// The synthetic source behaves as a live device.
+    pub live: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self {
+            image_fps: 30,
+            live: false,
+        }
+    }
+}
+
+/// Opens the source an input string names:
+/// `synthetic[:width=..:height=..:fps=..:frames=..]`, an image file, a folder of images, a glob
+/// pattern, or a video file.
+pub fn open(input: &str, options: &OpenOptions) -> Result<Box<dyn Source>> {
+    if input == "synthetic" || input.starts_with("synthetic:") {
+        let mut config = synthetic::SyntheticConfig::parse(input)?;
+        config.live = options.live;
+        return Ok(Box::new(synthetic::SyntheticSource::new(config)));
+    }
+    let path = Path::new(input);
+    if input.contains(['*', '?', '[']) || path.is_dir() || images::is_image_path(path) {
+        return Ok(Box::new(images::ImageSource::open(
+            input,
+            options.image_fps,
+        )?));
+    }
+    if !path.exists() {
+        return Err(Error::input(input, "no such file"));
+    }
+    Err(Error::input(input, "video files are not supported yet"))
+}

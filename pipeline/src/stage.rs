@@ -1,0 +1,41 @@
+//! The `Stage` trait and the documentation every stage publishes about itself.
+
+use crate::error::Result;
+use crate::frame::Frame;
+
+/// Whether a pipeline runs live (newest frame wins, drops counted) or offline (every frame, in order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Live,
+    Offline,
+}
+
+/// A frame transform. Each stage runs on its own thread; it owns its state (sessions, GPU pipelines,
+/// filters) and is built once, before the first frame, so configuration errors surface early.
+pub trait Stage: Send {
+    /// The registry name, e.g. `resize`.
+    fn name(&self) -> &str;
+
+    /// Transforms one frame. An error stops the run; frames already written are kept.
+    fn process(&mut self, frame: Frame) -> Result<Frame>;
+}
+
+/// One option of a stage, as `doppel stages` shows it.
+#[derive(Clone, Copy, Debug)]
+pub struct OptionDoc {
+    pub name: &'static str,
+    /// The default, as text; empty when the option is required.
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+/// What a stage is, for `doppel stages` and for error messages.
+#[derive(Clone, Copy, Debug)]
+pub struct StageDoc {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub options: &'static [OptionDoc],
+    /// A pipeline that uses it, e.g. `resize:width=640,blur:radius=2`.
+    pub example: &'static str,
+}

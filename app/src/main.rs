@@ -1,1 +1,54 @@
-fn main() {}
+//! `doppel`: camera to live avatar, and any video to a processed one.
+
+mod cmd;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// doppel — a frame pipeline for live avatars and processed video.
+#[derive(Parser)]
+#[command(name = "doppel", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process a video, an image, a folder of images or the synthetic source into a file.
+    Process(cmd::process::ProcessArgs),
+    /// List every stage with its options and defaults.
+    Stages,
+    /// List cameras.
+    Devices,
+    /// Check the installation: ONNX Runtime, GPU adapter, FFmpeg, cameras.
+    Doctor,
+}
+
+/// Exit status for a run stopped by Ctrl-C (after its output was finished cleanly).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Process(args) => cmd::process::run(args),
+        Command::Stages => cmd::stages::run().map(|()| ExitCode::SUCCESS),
+        Command::Devices => cmd::devices::run().map(|()| ExitCode::SUCCESS),
+        Command::Doctor => cmd::doctor::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Paths shown to users are shown as given.
+pub fn shown(path: &std::path::Path) -> String {
+    PathBuf::from(path).display().to_string()
+}

@@ -36,6 +36,7 @@ pub trait Source: Send {
     fn next_frame(&mut self) -> Result<Option<Frame>>;
 }
 
+pub mod camera;
 pub mod images;
 pub mod synthetic;
 
@@ -62,13 +63,17 @@ impl Default for OpenOptions {
 }
 
 /// Opens the source an input string names:
-/// `synthetic[:width=..:height=..:fps=..:frames=..]`, an image file, a folder of images, a glob
+/// `synthetic[:width=..:height=..:fps=..:frames=..]`, a camera (`camera`, `camera:N`, `/dev/videoN`),
+/// an image file, a folder of images, a glob
 /// pattern, or a video file.
 pub fn open(input: &str, options: &OpenOptions) -> Result<Box<dyn Source>> {
     if input == "synthetic" || input.starts_with("synthetic:") {
         let mut config = synthetic::SyntheticConfig::parse(input)?;
         config.live = options.live;
         return Ok(Box::new(synthetic::SyntheticSource::new(config)));
+    }
+    if camera::is_camera_input(input) {
+        return Ok(Box::new(camera::CameraSource::open(input)?));
     }
     let path = Path::new(input);
     if input.contains(['*', '?', '[']) || path.is_dir() || images::is_image_path(path) {

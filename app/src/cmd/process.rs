@@ -1,0 +1,188 @@
+//! `doppel process INPUT -o OUTPUT --stages SPEC`: offline (lossless, ordered) processing.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use doppel_pipeline::graph::{self, RunConfig};
+use doppel_pipeline::source::{self, OpenOptions};
+use doppel_pipeline::spec::{parse_pipeline_toml, parse_stages, StageSpec};
+use doppel_pipeline::stages::{build_all, BuildContext};
+use doppel_pipeline::{sink, Error, Mode};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::report;
+
+#[derive(Args)]
+pub struct ProcessArgs {
+    /// A video file, an image, a folder or glob of images, `synthetic[:width=..:height=..:fps=..:frames=..]`
+    /// or a camera (`camera`, `camera:N`).
+    pub input: String,
+
+    /// Output: a video (`out.mp4`, `.mkv`, `.mov`), an image (`out.png`, single-image input), a numbered
+    /// sequence (`frames/%05d.png`) or `null`.
+    #[arg(short, long)]
+    pub output: String,
+
+    /// Stages to run, in order: `resize:width=640,blur:radius=2`. See `doppel stages`.
+    #[arg(long, default_value = "", conflicts_with = "pipeline")]
+    pub stages: String,
+
+    /// A TOML pipeline file with [[stage]] entries instead of --stages.
+    #[arg(long)]
+    pub pipeline: Option<PathBuf>,
+
+    /// Write per-stage statistics (frames, drops, p50/p99 ms, fps) as JSON to this file.
+    #[arg(long)]
+    pub stats_json: Option<PathBuf>,
+
+    /// Frame rate given to image sequences.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub fps: u32,
+
+    /// Run in live mode: newest frame wins, late frames are dropped and counted (default: every
+    /// frame, in order).
+    #[arg(long)]
+    pub live: bool,
+
+    /// No progress bar and no statistics table.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+fn load_specs(args: &ProcessArgs) -> anyhow::Result<Vec<StageSpec>> {
+    match &args.pipeline {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read pipeline file {}", path.display()))?;
+            parse_pipeline_toml(&text).with_context(|| format!("pipeline file {}", path.display()))
+        }
+        None => Ok(parse_stages(&args.stages)?),
+    }
+}
+
+fn same_file(a: &str, b: &str) -> bool {
+    match (Path::new(a).canonicalize(), Path::new(b).canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
+    let mode = if args.live { Mode::Live } else { Mode::Offline };
+    let specs = load_specs(&args)?;
+    let stages = build_all(&specs, &BuildContext { mode })?;
+    if same_file(&args.input, &args.output) {
+        bail!(
+            "output {} is the input file; choose another output path",
+            args.output
+        );
+    }
+    let source = source::open(
+        &args.input,
+        &OpenOptions {
+            image_fps: args.fps,
+            live: false,
+        },
+    )?;
+    let info = source.info().clone();
+    let sink = sink::open(&args.output, &info)?;
+
+    let mut config = RunConfig::new(mode);
+    let stop = config.stop.clone();
+    ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            // Second Ctrl-C: the user does not want to wait for the output to be finished.
+            std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
+        }
+        eprintln!("\nstopping: finishing the output with the frames done (Ctrl-C again to abort)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        progress_bar(info.frame_count)
+    };
+    {
+        let bar = bar.clone();
+        config.progress = Some(Arc::new(move |n| bar.set_position(n)));
+    }
+    if !args.quiet {
+        eprintln!(
+            "{} ({}x{}{}) -> {} via [{}]",
+            info.name,
+            info.width,
+            info.height,
+            info.frame_rate
+                .map(|r| format!(", {:.3} fps", r.as_f64()))
+                .unwrap_or_default(),
+            args.output,
+            specs
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
+    let outcome = graph::run(source, stages, sink, config);
+    bar.finish_and_clear();
+    let report = &outcome.report;
+    if !args.quiet {
+        report::print(report);
+    }
+    if let Some(path) = &args.stats_json {
+        report::write_json(report, path)?;
+    }
+    if let Some(error) = outcome.error {
+        let written = report.frames_out;
+        let note = match &error {
+            Error::Truncated { .. } => format!(
+                "{written} decodable frames were processed and written to {}",
+                args.output
+            ),
+            _ => format!(
+                "{written} frames were written to {} before the error",
+                args.output
+            ),
+        };
+        return Err(anyhow::Error::new(error).context(note));
+    }
+    if report.interrupted {
+        eprintln!(
+            "interrupted: {} frames written to {}",
+            report.frames_out, args.output
+        );
+        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+    }
+    if !args.quiet {
+        eprintln!("wrote {} frames to {}", report.frames_out, args.output);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(total: Option<u64>) -> ProgressBar {
+    match total {
+        Some(n) => {
+            let bar = ProgressBar::new(n);
+            if let Ok(style) =
+                ProgressStyle::with_template("{bar:40} {pos}/{len} frames  {per_sec:.1}  ETA {eta}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }
+        None => {
+            let bar = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {pos} frames  {per_sec:.1}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! The `doppel` binary as a user runs it: real clips made with FFmpeg, real outputs checked with
+//! ffprobe, and every bad input of the foundation issue giving a clear message and no panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn doppel(args: &[&str]) -> Output {
+    Command::new(DOPPEL)
+        .args(args)
+        .output()
+        .expect("run doppel")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fails the test unless doppel failed cleanly (exit 1, no panic) with all `needles` in its message.
+fn assert_clean_failure(out: &Output, needles: &[&str]) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "exit status; stderr:\n{err}");
+    assert!(!err.contains("panicked"), "panic:\n{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "'{needle}' missing from:\n{err}");
+    }
+}
+
+fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", stderr(&out));
+}
+
+/// (frames, width, height, has_audio) of a media file, decoded by ffprobe.
+fn probe(path: &Path) -> (u64, u32, u32, bool) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_streams", "-of", "json"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    assert!(out.status.success(), "ffprobe {}: {}", path.display(), stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
+    let streams = json["streams"].as_array().cloned().unwrap_or_default();
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
+    let frames = video["nb_read_frames"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("frame count");
+    let has_audio = streams.iter().any(|s| s["codec_type"] == "audio");
+    (
+        frames,
+        video["width"].as_u64().unwrap_or(0) as u32,
+        video["height"].as_u64().unwrap_or(0) as u32,
+        has_audio,
+    )
+}
+
+fn out_path(dir: &tempfile::TempDir, name: &str) -> String {
+    dir.path().join(name).display().to_string()
+}
+
+#[test]
+fn stages_lists_every_stage_with_options() {
+    let out = doppel(&["stages"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in doppel_pipeline::stages::names() {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    assert!(text.contains("[default: bilinear]"), "{text}");
+}
+
+#[test]
+fn devices_says_when_there_is_no_camera() {
+    let out = doppel(&["devices"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("No camera found") || text.contains("Cameras:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn missing_input_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = doppel(&["process", "no/such/clip.mp4", "-o", &out_path(&dir, "o.mp4")]);
+    assert_clean_failure(&out, &["no/such/clip.mp4", "no such file"]);
+}
+
+#[test]
+fn unknown_stage_lists_valid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = doppel(&[
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        &out_path(&dir, "f/%03d.png"),
+        "--stages",
+        "resize:width=64,sharpen",
+    ]);
+    assert_clean_failure(&out, &["unknown stage 'sharpen'", "valid stages:", "resize"]);
+}
+
+#[test]
+fn bad_option_value_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = doppel(&[
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        &out_path(&dir, "f/%03d.png"),
+        "--stages",
+        "resize:width=-3",
+    ]);
+    assert_clean_failure(&out, &["resize", "width", "-3", "expected"]);
+    let out = doppel(&[
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        &out_path(&dir, "f/%03d.png"),
+        "--stages",
+        "resize:width=8:colour=red",
+    ]);
+    assert_clean_failure(&out, &["colour", "valid options: width, height, filter"]);
+}
+
+#[test]
+fn unwritable_output_fails_before_processing() {
+    for output in ["/proc/doppel-nope/out.mp4", "/proc/doppel-nope/%04d.png"] {
+        let out = doppel(&["process", "synthetic:frames=2", "-o", output]);
+        assert_clean_failure(&out, &["/proc/doppel-nope"]);
+    }
+}
+
+#[test]
+fn single_image_in_single_png_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = out_path(&dir, "in.png");
+    image::RgbaImage::from_fn(81, 47, |x, y| image::Rgba([x as u8, y as u8, 7, 255]))
+        .save(&input)
+        .unwrap();
+    let output = out_path(&dir, "out.png");
+    let out = doppel(&["process", &input, "-o", &output, "--stages", "resize:width=40", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = image::open(&output).unwrap();
+    assert_eq!((written.width(), written.height()), (40, 23));
+}
+
+#[test]
+fn toml_pipeline_and_stats_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.toml");
+    std::fs::write(
+        &pipeline,
+        "[[stage]]\nname = \"resize\"\nwidth = 32\n\n[[stage]]\nname = \"passthrough\"\n",
+    )
+    .unwrap();
+    let stats = dir.path().join("stats.json");
+    let out = doppel(&[
+        "process",
+        "synthetic:width=64:height=48:frames=12",
+        "-o",
+        &out_path(&dir, "seq/%03d.png"),
+        "--pipeline",
+        &pipeline.display().to_string(),
+        "--stats-json",
+        &stats.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(json["frames_in"], 12);
+    assert_eq!(json["frames_out"], 12);
+    let names: Vec<&str> = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names[1..], ["resize", "passthrough", "sink"]);
+    assert!(json["nodes"][1]["p99_ms"].as_f64().is_some());
+    assert_eq!(std::fs::read_dir(dir.path().join("seq")).unwrap().count(), 12);
+    let first = image::open(dir.path().join("seq/001.png")).unwrap();
+    assert_eq!(first.width(), 32);
+}
+
+#[test]
+fn real_clip_keeps_every_frame_and_the_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("bunny.mp4");
+    let input = repo().join("assets/bigbuckbunny.mp4");
+    let out = doppel(&[
+        "process",
+        &input.display().to_string(),
+        "-o",
+        &output.display().to_string(),
+        "--stages",
+        "resize:width=320",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(probe(&output), (132, 320, 180, true));
+}
+
+#[test]
+fn not_a_video_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("notes.mp4");
+    std::fs::write(&input, "these are notes, not a video\n").unwrap();
+    let out = doppel(&[
+        "process",
+        &input.display().to_string(),
+        "-o",
+        &out_path(&dir, "o.mp4"),
+    ]);
+    assert_clean_failure(&out, &["notes.mp4", "video"]);
+}
+
+#[test]
+fn truncated_video_writes_every_decodable_frame_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = dir.path().join("full.mp4");
+    let full_s = full.display().to_string();
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "10",
+        "-movflags", "+faststart", &full_s,
+    ]);
+    // Keep the index (at the front) and cut the media data in half.
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let output = dir.path().join("out.mp4");
+    let out = doppel(&[
+        "process",
+        &cut.display().to_string(),
+        "-o",
+        &output.display().to_string(),
+    ]);
+    assert_clean_failure(&out, &["cut.mp4", "truncated", "decodable frames"]);
+    let (frames, w, h, _) = probe(&output);
+    assert!(frames > 10 && frames < 100, "{frames} frames written");
+    assert_eq!((w, h), (320, 240));
+    assert!(
+        stderr(&out).contains(&format!("{frames} decodable frames")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn ctrl_c_leaves_a_valid_video_with_the_frames_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("endless.mp4");
+    let child = Command::new(DOPPEL)
+        .args([
+            "process",
+            "synthetic:width=320:height=240:frames=0",
+            "-o",
+            &output.display().to_string(),
+            "-q",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until frames are being written, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0) < 50_000 {
+        assert!(std::time::Instant::now() < deadline, "no output appeared");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    let (frames, w, h, audio) = probe(&output);
+    assert!(frames > 0);
+    assert_eq!((w, h, audio), (320, 240, false));
+}

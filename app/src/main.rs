@@ -26,6 +26,8 @@ enum Command {
     Devices,
     /// Check the installation: ONNX Runtime, GPU adapter, FFmpeg, cameras.
     Doctor,
+    /// Measure throughput figures as ratios against baselines run alongside.
+    Bench(cmd::bench::BenchArgs),
 }
 
 /// Exit status for a run stopped by Ctrl-C (after its output was finished cleanly).
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Stages => cmd::stages::run().map(|()| ExitCode::SUCCESS),
         Command::Devices => cmd::devices::run().map(|()| ExitCode::SUCCESS),
         Command::Doctor => cmd::doctor::run(),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -43,11 +43,23 @@ fn ffmpeg(args: &[&str]) {
 /// (frames, width, height, has_audio) of a media file, decoded by ffprobe.
 fn probe(path: &Path) -> (u64, u32, u32, bool) {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_streams", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .expect("run ffprobe");
-    assert!(out.status.success(), "ffprobe {}: {}", path.display(), stderr(&out));
+    assert!(
+        out.status.success(),
+        "ffprobe {}: {}",
+        path.display(),
+        stderr(&out)
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
     let streams = json["streams"].as_array().cloned().unwrap_or_default();
     let video = streams
@@ -96,7 +108,12 @@ fn devices_says_when_there_is_no_camera() {
 #[test]
 fn missing_input_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let out = doppel(&["process", "no/such/clip.mp4", "-o", &out_path(&dir, "o.mp4")]);
+    let out = doppel(&[
+        "process",
+        "no/such/clip.mp4",
+        "-o",
+        &out_path(&dir, "o.mp4"),
+    ]);
     assert_clean_failure(&out, &["no/such/clip.mp4", "no such file"]);
 }
 
@@ -111,7 +128,10 @@ fn unknown_stage_lists_valid_ones() {
         "--stages",
         "resize:width=64,sharpen",
     ]);
-    assert_clean_failure(&out, &["unknown stage 'sharpen'", "valid stages:", "resize"]);
+    assert_clean_failure(
+        &out,
+        &["unknown stage 'sharpen'", "valid stages:", "resize"],
+    );
 }
 
 #[test]
@@ -153,7 +173,15 @@ fn single_image_in_single_png_out() {
         .save(&input)
         .unwrap();
     let output = out_path(&dir, "out.png");
-    let out = doppel(&["process", &input, "-o", &output, "--stages", "resize:width=40", "-q"]);
+    let out = doppel(&[
+        "process",
+        &input,
+        "-o",
+        &output,
+        "--stages",
+        "resize:width=40",
+        "-q",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let written = image::open(&output).unwrap();
     assert_eq!((written.width(), written.height()), (40, 23));
@@ -192,7 +220,10 @@ fn toml_pipeline_and_stats_json() {
         .collect();
     assert_eq!(names[1..], ["resize", "passthrough", "sink"]);
     assert!(json["nodes"][1]["p99_ms"].as_f64().is_some());
-    assert_eq!(std::fs::read_dir(dir.path().join("seq")).unwrap().count(), 12);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("seq")).unwrap().count(),
+        12
+    );
     let first = image::open(dir.path().join("seq/001.png")).unwrap();
     assert_eq!(first.width(), 32);
 }
@@ -235,9 +266,19 @@ fn truncated_video_writes_every_decodable_frame_and_fails() {
     let full = dir.path().join("full.mp4");
     let full_s = full.display().to_string();
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=4",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "10",
-        "-movflags", "+faststart", &full_s,
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "10",
+        "-movflags",
+        "+faststart",
+        &full_s,
     ]);
     // Keep the index (at the front) and cut the media data in half.
     let bytes = std::fs::read(&full).unwrap();

@@ -69,7 +69,9 @@ pub fn resize_rgba(
                 src.height()
             ))
         })?;
-    let mut dst = Image::new(width, height, PixelType::U8x4);
+    let buf = crate::bufpool::take(width as usize * height as usize * 4);
+    let mut dst = Image::from_vec_u8(width, height, buf, PixelType::U8x4)
+        .map_err(|e| Error::Spec(format!("resize target {width}x{height}: {e}")))?;
     let options = ResizeOptions::new().resize_alg(filter.alg());
     resizer.resize(&view, &mut dst, &options).map_err(|e| {
         Error::Spec(format!(

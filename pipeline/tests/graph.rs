@@ -20,7 +20,7 @@ struct Collect {
 }
 
 impl Sink for Collect {
-    fn write(&mut self, frame: Frame) -> Result<()> {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
         self.seqs.lock().unwrap().push(frame.seq);
         Ok(())
     }
@@ -127,7 +127,10 @@ fn live_drops_stale_frames_instead_of_queueing() {
     assert_eq!(report.frames_in, 200);
     assert!(report.dropped > 0, "no frame dropped");
     assert_eq!(report.frames_out + report.dropped, 200, "{report:?}");
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "live output out of order");
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "live output out of order"
+    );
     // Latency stays bounded by a few stage times, not by the number of frames produced.
     assert!(
         report.latency_ms.p50 < 100.0,
@@ -167,7 +170,14 @@ fn stop_flag_ends_the_run_cleanly() {
     })];
     let handle = thread::spawn({
         let sink = sink.clone();
-        move || run(synthetic(100_000, 30, false), stages, Box::new(sink), config)
+        move || {
+            run(
+                synthetic(100_000, 30, false),
+                stages,
+                Box::new(sink),
+                config,
+            )
+        }
     });
     thread::sleep(Duration::from_millis(100));
     stop.store(true, Ordering::SeqCst);

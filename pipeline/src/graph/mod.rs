@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
 use serde::Serialize;
 
+use crate::bufpool;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, StageTiming};
 use crate::sink::{Sink, SinkSummary};
@@ -305,10 +306,11 @@ pub fn run(
                 for frame in rx.iter() {
                     let captured = frame.captured;
                     let t0 = Instant::now();
-                    if let Err(e) = sink.write(frame) {
+                    if let Err(e) = sink.write(&frame) {
                         ctl.fail(sink_slot, e);
                         break;
                     }
+                    bufpool::recycle(frame.image.into_raw());
                     rec.record(ms_since(t0));
                     lat.push(ms_since(captured));
                     written += 1;

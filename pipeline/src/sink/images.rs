@@ -130,7 +130,7 @@ impl ImageSink {
 }
 
 impl Sink for ImageSink {
-    fn write(&mut self, frame: Frame) -> Result<()> {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
         if matches!(self.target, Target::Single(_)) && self.written == 1 {
             return Err(Error::output(
                 &self.display,
@@ -138,16 +138,15 @@ impl Sink for ImageSink {
             ));
         }
         let path = self.path_for(self.written + 1);
-        let image = DynamicImage::ImageRgba8(frame.image);
         // JPEG has no alpha channel.
-        let image = if self.format == ImageFormat::Jpeg {
-            DynamicImage::ImageRgb8(image.to_rgb8())
+        let saved = if self.format == ImageFormat::Jpeg {
+            DynamicImage::ImageRgba8(frame.image.clone())
+                .to_rgb8()
+                .save_with_format(&path, self.format)
         } else {
-            image
+            frame.image.save_with_format(&path, self.format)
         };
-        image
-            .save_with_format(&path, self.format)
-            .map_err(|e| Error::output(&path, format!("cannot write image: {e}")))?;
+        saved.map_err(|e| Error::output(&path, format!("cannot write image: {e}")))?;
         self.written += 1;
         Ok(())
     }

@@ -14,7 +14,8 @@ pub struct SinkSummary {
 /// Something that consumes frames. Runs on its own thread; `finish` is called once, also after an
 /// error or an interrupt, so that what was written stays valid (a playable video, complete PNGs).
 pub trait Sink: Send {
-    fn write(&mut self, frame: Frame) -> Result<()>;
+    /// Writes one frame. The frame is lent: the graph recycles its pixel buffer afterwards.
+    fn write(&mut self, frame: &Frame) -> Result<()>;
 
     fn finish(&mut self) -> Result<SinkSummary>;
 }
@@ -24,9 +25,28 @@ pub mod null;
 
 use crate::source::SourceInfo;
 
+/// Encoder settings a user may choose for video outputs; `None` keeps the sink's default.
+#[derive(Clone, Debug, Default)]
+pub struct SinkSettings {
+    /// x264 preset (ultrafast … veryslow).
+    pub preset: Option<String>,
+    /// x264 constant rate factor, 0..=51.
+    pub crf: Option<u32>,
+}
+
+/// Opens the sink an output path names with default settings; see [`open_with`].
+pub fn open(output: &str, source: &SourceInfo) -> Result<Box<dyn Sink>> {
+    open_with(output, source, &SinkSettings::default())
+}
+
 /// Opens the sink an output path names: `null`, an image file (`out.png`), a numbered image sequence
 /// (`frames/%05d.png`) or a video file (`out.mp4`, `.mkv`, `.mov`, `.webm`).
-pub fn open(output: &str, source: &SourceInfo) -> Result<Box<dyn Sink>> {
+pub fn open_with(
+    output: &str,
+    source: &SourceInfo,
+    settings: &SinkSettings,
+) -> Result<Box<dyn Sink>> {
+    let _ = settings;
     if output == "null" {
         return Ok(Box::new(null::NullSink::default()));
     }

@@ -11,7 +11,7 @@ pub struct NullSink {
 }
 
 impl Sink for NullSink {
-    fn write(&mut self, _frame: Frame) -> Result<()> {
+    fn write(&mut self, _frame: &Frame) -> Result<()> {
         self.frames += 1;
         Ok(())
     }

@@ -38,6 +38,7 @@ pub trait Source: Send {
 
 pub mod camera;
 pub mod images;
+pub mod replay;
 pub mod synthetic;
 
 use std::path::Path;

@@ -91,7 +91,7 @@ impl Stage for Resize {
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let (w, h) = self.target_size(frame.width(), frame.height());
-        frame.image =
+        let resized =
             resize_rgba(&mut self.resizer, &frame.image, w, h, self.filter).map_err(|e| {
                 Error::Stage {
                     stage: DOC.name.to_string(),
@@ -99,6 +99,8 @@ impl Stage for Resize {
                     message: e.to_string(),
                 }
             })?;
+        let old = std::mem::replace(&mut frame.image, resized);
+        crate::bufpool::recycle(old.into_raw());
         Ok(frame)
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod frame;
+pub mod gpu;
 pub mod graph;
 pub mod imageops;
 pub mod options;

@@ -8,6 +8,7 @@
 pub mod bufpool;
 pub mod error;
 pub mod frame;
+pub mod gpu;
 pub mod graph;
 pub mod imageops;
 pub mod options;

@@ -1,0 +1,621 @@
+//! Separable Gaussian blur: a WGSL compute kernel ([`GpuBlur`], `shaders/blur.wgsl`) and a CPU
+//! reference ([`gaussian_blur`]) that performs the same arithmetic in the same order.
+//!
+//! The math, shared by both:
+//! - Weights: `exp(-i² / 2σ²)` for `i` in `-radius..=radius`, computed in f64, normalised to sum 1,
+//!   taps below 1e-6 of the total dropped (shrinking the radius), then stored as f32. `σ` defaults
+//!   to `radius / 2`. Radius 0 is one tap of weight 1: the identity.
+//! - Alpha: the blur is premultiplied (alpha-weighted). Each pixel becomes `(r·α, g·α, b·α, α)` with
+//!   `α = a / 255`; the sums are divided by the blurred `α` at the end. Fully transparent pixels
+//!   therefore lend no colour to their neighbours (no dark fringes around stickers or cut-outs), and
+//!   opaque frames, the common case, blur exactly as a plain per-channel blur. Where every pixel
+//!   under the kernel is fully transparent, the pixel keeps its own colour (alpha stays 0).
+//! - Edges clamp (the border pixel repeats). Horizontal pass first, into an f32 intermediate, then
+//!   vertical; results round half to even and clamp to 0..=255.
+//!
+//! Tolerance: the GPU may fuse multiply-adds and divides less exactly (WGSL allows 2.5 ulp), so a
+//! value that lands within about 1e-4 of a rounding boundary may round the other way. GPU and CPU
+//! outputs agree within ±1 per channel; in practice almost all pixels are bit-equal.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use image::RgbaImage;
+
+use super::{GpuContext, Readback};
+use crate::error::{Error, Result};
+
+/// The WGSL source, embedded so that the binary stands alone.
+pub const SHADER: &str = include_str!("../../../shaders/blur.wgsl");
+
+/// The largest radius the kernel accepts.
+pub const MAX_RADIUS: u32 = 32;
+
+/// Taps below this fraction of the total weight are dropped.
+const MIN_TAP: f64 = 1e-6;
+
+/// Workgroup side in `blur.wgsl` (`@workgroup_size(8, 8, 1)`).
+const WORKGROUP: u32 = 8;
+
+/// Normalised Gaussian weights for a blur radius: `2 * radius + 1` taps, symmetric, summing to 1.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GaussianWeights {
+    sigma: f32,
+    taps: Vec<f32>,
+}
+
+impl GaussianWeights {
+    /// Weights for `radius` (0..=[`MAX_RADIUS`]) and `sigma` (> 0; default `radius / 2`).
+    ///
+    /// # Errors
+    /// [`Error::Option`] (stage `blur`) for a radius above [`MAX_RADIUS`] or a sigma that is not a
+    /// positive finite number.
+    pub fn new(radius: u32, sigma: Option<f32>) -> Result<Self> {
+        let option_error = |option: &str, message: String| Error::Option {
+            stage: "blur".to_string(),
+            option: option.to_string(),
+            message,
+        };
+        if radius > MAX_RADIUS {
+            return Err(option_error(
+                "radius",
+                format!("{radius} is out of range; expected 0 to {MAX_RADIUS}"),
+            ));
+        }
+        let sigma = sigma.unwrap_or(radius as f32 / 2.0);
+        if radius == 0 {
+            return Ok(Self {
+                sigma,
+                taps: vec![1.0],
+            });
+        }
+        if !(sigma.is_finite() && sigma > 0.0) {
+            return Err(option_error(
+                "sigma",
+                format!("{sigma} is not valid; expected a number above 0"),
+            ));
+        }
+        let s = f64::from(sigma);
+        let half: Vec<f64> = (0..=radius)
+            .map(|i| (-f64::from(i * i) / (2.0 * s * s)).exp())
+            .collect();
+        let total = half[0] + 2.0 * half[1..].iter().sum::<f64>();
+        // Weights fall with distance, so the kept taps are a prefix.
+        let kept = half.iter().take_while(|&&w| w / total >= MIN_TAP).count();
+        let half = &half[..kept.max(1)];
+        let total = half[0] + 2.0 * half[1..].iter().sum::<f64>();
+        let taps = half
+            .iter()
+            .rev()
+            .chain(half[1..].iter())
+            .map(|&w| (w / total) as f32)
+            .collect();
+        Ok(Self { sigma, taps })
+    }
+
+    /// Taps on each side of the centre (after dropping negligible ones).
+    pub fn radius(&self) -> u32 {
+        (self.taps.len() / 2) as u32
+    }
+
+    pub fn sigma(&self) -> f32 {
+        self.sigma
+    }
+
+    /// The `2 * radius + 1` weights, from `-radius` to `+radius`.
+    pub fn taps(&self) -> &[f32] {
+        &self.taps
+    }
+}
+
+const INV_255: f32 = 1.0 / 255.0;
+
+/// Reusable buffers for [`gaussian_blur_with`]; keep one per stream to avoid per-frame allocation.
+#[derive(Debug, Default)]
+pub struct BlurScratch {
+    /// Horizontal pass result, premultiplied, one entry per pixel.
+    mid: Vec<[f32; 4]>,
+    /// One source row, premultiplied, with `radius` clamped pixels on each side; later the
+    /// vertical accumulator.
+    row: Vec<[f32; 4]>,
+}
+
+/// Blurs `src` into `dst` on the CPU: the reference for [`GpuBlur`] (see the module docs for the
+/// math).
+///
+/// # Arguments
+/// * `src` - the image to blur.
+/// * `dst` - the output, allocated by the caller with the size of `src`.
+/// * `weights` - from [`GaussianWeights::new`].
+///
+/// # Errors
+/// [`Error::Spec`] naming both sizes when `dst` is not the size of `src`.
+///
+/// # Example
+/// ```
+/// use doppel_pipeline::gpu::blur::{gaussian_blur, GaussianWeights};
+/// let src = image::RgbaImage::from_pixel(8, 8, image::Rgba([9, 99, 199, 255]));
+/// let mut dst = image::RgbaImage::new(8, 8);
+/// gaussian_blur(&src, &mut dst, &GaussianWeights::new(2, None)?)?;
+/// assert_eq!(src, dst);
+/// # Ok::<(), doppel_pipeline::Error>(())
+/// ```
+pub fn gaussian_blur(
+    src: &RgbaImage,
+    dst: &mut RgbaImage,
+    weights: &GaussianWeights,
+) -> Result<()> {
+    gaussian_blur_with(src, dst, weights, &mut BlurScratch::default())
+}
+
+/// [`gaussian_blur`] with caller-owned scratch buffers, for per-frame use.
+pub fn gaussian_blur_with(
+    src: &RgbaImage,
+    dst: &mut RgbaImage,
+    weights: &GaussianWeights,
+    scratch: &mut BlurScratch,
+) -> Result<()> {
+    check_sizes(src, dst)?;
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    if w == 0 || h == 0 {
+        return Ok(());
+    }
+    let taps = weights.taps();
+    let r = taps.len() / 2;
+    let pixels = src.as_raw();
+
+    // Horizontal pass: premultiply one row with clamped borders, then convolve along x.
+    scratch.mid.resize(w * h, [0.0; 4]);
+    scratch.row.resize(w + 2 * r, [0.0; 4]);
+    for y in 0..h {
+        let src_row = &pixels[y * w * 4..(y + 1) * w * 4];
+        for (j, p) in scratch.row.iter_mut().enumerate() {
+            let x = j.saturating_sub(r).min(w - 1);
+            *p = premultiplied(&src_row[x * 4..x * 4 + 4]);
+        }
+        let out = &mut scratch.mid[y * w..(y + 1) * w];
+        for (x, o) in out.iter_mut().enumerate() {
+            let mut sum = [0.0f32; 4];
+            for (&t, p) in taps.iter().zip(&scratch.row[x..x + taps.len()]) {
+                for c in 0..4 {
+                    sum[c] += t * p[c];
+                }
+            }
+            *o = sum;
+        }
+    }
+
+    // Vertical pass: accumulate whole rows (cache-friendly), tap by tap in the kernel's order.
+    let acc = &mut scratch.row[..w];
+    let out_pixels: &mut [u8] = dst;
+    for y in 0..h {
+        acc.fill([0.0; 4]);
+        for (k, &t) in taps.iter().enumerate() {
+            let sy = (y + k).saturating_sub(r).min(h - 1);
+            for (a, m) in acc.iter_mut().zip(&scratch.mid[sy * w..(sy + 1) * w]) {
+                for c in 0..4 {
+                    a[c] += t * m[c];
+                }
+            }
+        }
+        let src_row = &pixels[y * w * 4..(y + 1) * w * 4];
+        let out_row = &mut out_pixels[y * w * 4..(y + 1) * w * 4];
+        for ((s, own), out) in acc
+            .iter()
+            .zip(src_row.chunks_exact(4))
+            .zip(out_row.chunks_exact_mut(4))
+        {
+            let rgb = if s[3] > 0.0 {
+                [s[0] / s[3], s[1] / s[3], s[2] / s[3]]
+            } else {
+                [f32::from(own[0]), f32::from(own[1]), f32::from(own[2])]
+            };
+            out[0] = to_byte(rgb[0]);
+            out[1] = to_byte(rgb[1]);
+            out[2] = to_byte(rgb[2]);
+            out[3] = to_byte(s[3] * 255.0);
+        }
+    }
+    Ok(())
+}
+
+/// `(r·α, g·α, b·α, α)` with colour in 0..255 and `α = a / 255`, as `premultiplied` in the shader.
+#[inline]
+fn premultiplied(p: &[u8]) -> [f32; 4] {
+    let a = f32::from(p[3]) * INV_255;
+    [
+        f32::from(p[0]) * a,
+        f32::from(p[1]) * a,
+        f32::from(p[2]) * a,
+        a,
+    ]
+}
+
+/// Clamps to 0..=255 and rounds half to even, as WGSL's `round`.
+#[inline]
+fn to_byte(v: f32) -> u8 {
+    v.clamp(0.0, 255.0).round_ties_even() as u8
+}
+
+fn check_sizes(src: &RgbaImage, dst: &RgbaImage) -> Result<()> {
+    if src.dimensions() != dst.dimensions() {
+        return Err(Error::Spec(format!(
+            "blur: the source is {}x{} but the output is {}x{}; they must match",
+            src.width(),
+            src.height(),
+            dst.width(),
+            dst.height()
+        )));
+    }
+    Ok(())
+}
+
+/// Textures, readback buffer and bind groups for one frame size; re-created only when it changes.
+struct Targets {
+    width: u32,
+    height: u32,
+    src: wgpu::Texture,
+    dst: wgpu::Texture,
+    readback: Readback,
+    horizontal: wgpu::BindGroup,
+    vertical: wgpu::BindGroup,
+}
+
+/// The blur kernel on the GPU. Build once per stream: it owns its pipelines and layouts, and keeps
+/// its textures while the frame size stays the same.
+pub struct GpuBlur {
+    ctx: Arc<GpuContext>,
+    horizontal: wgpu::ComputePipeline,
+    vertical: wgpu::ComputePipeline,
+    horizontal_layout: wgpu::BindGroupLayout,
+    vertical_layout: wgpu::BindGroupLayout,
+    /// `Params` of the shader: width, height, radius, padding.
+    params: wgpu::Buffer,
+    params_now: Option<[u32; 4]>,
+    /// Room for `2 * MAX_RADIUS + 1` weights.
+    taps: wgpu::Buffer,
+    taps_now: Vec<f32>,
+    targets: Option<Targets>,
+}
+
+impl GpuBlur {
+    /// Compiles the shader and builds the pipelines on `ctx`'s device.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the shader or a pipeline is rejected by the device.
+    pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
+        let device = &ctx.device;
+        let (horizontal, vertical, horizontal_layout, vertical_layout) =
+            ctx.checked("building the blur kernel", || {
+                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some("blur.wgsl"),
+                    source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
+                });
+                let uniform = layout_entry(
+                    0,
+                    wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: wgpu::BufferSize::new(16),
+                    },
+                );
+                let taps = layout_entry(
+                    1,
+                    wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        has_dynamic_offset: false,
+                        min_binding_size: wgpu::BufferSize::new(4),
+                    },
+                );
+                let sampled = |binding| {
+                    layout_entry(
+                        binding,
+                        wgpu::BindingType::Texture {
+                            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                            view_dimension: wgpu::TextureViewDimension::D2,
+                            multisampled: false,
+                        },
+                    )
+                };
+                let storage = |binding, format| {
+                    layout_entry(
+                        binding,
+                        wgpu::BindingType::StorageTexture {
+                            access: wgpu::StorageTextureAccess::WriteOnly,
+                            format,
+                            view_dimension: wgpu::TextureViewDimension::D2,
+                        },
+                    )
+                };
+                let horizontal_layout =
+                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some("blur horizontal"),
+                        entries: &[
+                            uniform,
+                            taps,
+                            sampled(2),
+                            storage(3, wgpu::TextureFormat::Rgba32Float),
+                        ],
+                    });
+                let vertical_layout =
+                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                        label: Some("blur vertical"),
+                        entries: &[
+                            uniform,
+                            taps,
+                            sampled(2),
+                            sampled(4),
+                            storage(5, wgpu::TextureFormat::Rgba8Unorm),
+                        ],
+                    });
+                let pipeline = |layout: &wgpu::BindGroupLayout, entry: &str| {
+                    let pipeline_layout =
+                        device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                            label: Some(entry),
+                            bind_group_layouts: &[Some(layout)],
+                            immediate_size: 0,
+                        });
+                    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                        label: Some(entry),
+                        layout: Some(&pipeline_layout),
+                        module: &module,
+                        entry_point: Some(entry),
+                        compilation_options: Default::default(),
+                        cache: None,
+                    })
+                };
+                (
+                    pipeline(&horizontal_layout, "horizontal"),
+                    pipeline(&vertical_layout, "vertical"),
+                    horizontal_layout,
+                    vertical_layout,
+                )
+            })?;
+        let params = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("blur params"),
+            size: 16,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let taps = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("blur taps"),
+            size: u64::from(2 * MAX_RADIUS + 1) * 4,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(Self {
+            ctx,
+            horizontal,
+            vertical,
+            horizontal_layout,
+            vertical_layout,
+            params,
+            params_now: None,
+            taps,
+            taps_now: Vec::new(),
+            targets: None,
+        })
+    }
+
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// Blurs `src` into `dst` (same size) on the GPU: upload, two dispatches, readback.
+    ///
+    /// # Errors
+    /// [`Error::Spec`] when the sizes differ; [`Error::Gpu`] when the frame does not fit the device
+    /// or a transfer fails.
+    pub fn run(
+        &mut self,
+        src: &RgbaImage,
+        dst: &mut RgbaImage,
+        weights: &GaussianWeights,
+    ) -> Result<()> {
+        check_sizes(src, dst)?;
+        let (w, h) = src.dimensions();
+        self.ctx.check_size(w, h)?;
+        if self
+            .targets
+            .as_ref()
+            .is_none_or(|t| (t.width, t.height) != (w, h))
+        {
+            self.targets = None;
+            self.targets = Some(
+                self.ctx
+                    .checked("allocating blur textures", || self.create_targets(w, h))?,
+            );
+        }
+        let ctx = &self.ctx;
+        let params = [w, h, weights.radius(), 0];
+        if self.params_now != Some(params) {
+            ctx.queue
+                .write_buffer(&self.params, 0, bytemuck::cast_slice(&params));
+            self.params_now = Some(params);
+        }
+        if self.taps_now != weights.taps() {
+            ctx.queue
+                .write_buffer(&self.taps, 0, bytemuck::cast_slice(weights.taps()));
+            self.taps_now = weights.taps().to_vec();
+        }
+        let Some(targets) = self.targets.as_ref() else {
+            return Err(Error::Gpu("blur textures missing".to_string()));
+        };
+        let submission = ctx.checked("running the blur kernel", || -> Result<_> {
+            ctx.upload_rgba(&targets.src, src)?;
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("blur"),
+                });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("blur"),
+                    timestamp_writes: None,
+                });
+                let groups = (w.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP));
+                pass.set_pipeline(&self.horizontal);
+                pass.set_bind_group(0, &targets.horizontal, &[]);
+                pass.dispatch_workgroups(groups.0, groups.1, 1);
+                pass.set_pipeline(&self.vertical);
+                pass.set_bind_group(0, &targets.vertical, &[]);
+                pass.dispatch_workgroups(groups.0, groups.1, 1);
+            }
+            targets.readback.encode_copy(&mut encoder, &targets.dst);
+            Ok(ctx.queue.submit([encoder.finish()]))
+        })??;
+        targets.readback.read_into(ctx, submission, dst)
+    }
+
+    fn create_targets(&self, width: u32, height: u32) -> Targets {
+        use wgpu::TextureUsages as U;
+        let ctx = &self.ctx;
+        let src = ctx.create_texture(
+            "blur src",
+            width,
+            height,
+            wgpu::TextureFormat::Rgba8Unorm,
+            U::TEXTURE_BINDING | U::COPY_DST,
+        );
+        let mid = ctx.create_texture(
+            "blur mid",
+            width,
+            height,
+            wgpu::TextureFormat::Rgba32Float,
+            U::STORAGE_BINDING | U::TEXTURE_BINDING,
+        );
+        let dst = ctx.create_texture(
+            "blur dst",
+            width,
+            height,
+            wgpu::TextureFormat::Rgba8Unorm,
+            U::STORAGE_BINDING | U::COPY_SRC,
+        );
+        let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
+        let (src_view, mid_view, dst_view) = (view(&src), view(&mid), view(&dst));
+        let entry = |binding, resource| wgpu::BindGroupEntry { binding, resource };
+        let horizontal = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("blur horizontal"),
+            layout: &self.horizontal_layout,
+            entries: &[
+                entry(0, self.params.as_entire_binding()),
+                entry(1, self.taps.as_entire_binding()),
+                entry(2, wgpu::BindingResource::TextureView(&src_view)),
+                entry(3, wgpu::BindingResource::TextureView(&mid_view)),
+            ],
+        });
+        let vertical = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("blur vertical"),
+            layout: &self.vertical_layout,
+            entries: &[
+                entry(0, self.params.as_entire_binding()),
+                entry(1, self.taps.as_entire_binding()),
+                entry(2, wgpu::BindingResource::TextureView(&src_view)),
+                entry(4, wgpu::BindingResource::TextureView(&mid_view)),
+                entry(5, wgpu::BindingResource::TextureView(&dst_view)),
+            ],
+        });
+        Targets {
+            width,
+            height,
+            src,
+            dst,
+            readback: Readback::new(ctx, width, height),
+            horizontal,
+            vertical,
+        }
+    }
+}
+
+fn layout_entry(binding: u32, ty: wgpu::BindingType) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty,
+        count: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgba;
+
+    #[test]
+    fn weights_are_symmetric_and_normalised() {
+        for radius in [1, 2, 5, 16, 32] {
+            let w = GaussianWeights::new(radius, None).unwrap();
+            assert_eq!(w.radius(), radius, "default sigma keeps every tap");
+            let taps = w.taps();
+            let sum: f32 = taps.iter().sum();
+            assert!((sum - 1.0).abs() < 1e-5, "radius {radius}: sum {sum}");
+            for i in 0..taps.len() / 2 {
+                assert_eq!(taps[i], taps[taps.len() - 1 - i]);
+                assert!(taps[i] < taps[i + 1], "weights rise towards the centre");
+            }
+        }
+        assert_eq!(GaussianWeights::new(0, None).unwrap().taps(), &[1.0]);
+    }
+
+    #[test]
+    fn tiny_sigma_drops_negligible_taps() {
+        let w = GaussianWeights::new(16, Some(0.5)).unwrap();
+        assert!(w.radius() < 4, "radius {}", w.radius());
+        assert!(GaussianWeights::new(33, None).is_err());
+        let err = GaussianWeights::new(3, Some(0.0)).unwrap_err().to_string();
+        assert!(err.contains("sigma"), "{err}");
+    }
+
+    #[test]
+    fn cpu_blur_spreads_a_dot_symmetrically() {
+        let mut src = RgbaImage::from_pixel(9, 9, Rgba([0, 0, 0, 255]));
+        src.put_pixel(4, 4, Rgba([255, 255, 255, 255]));
+        let mut dst = RgbaImage::new(9, 9);
+        gaussian_blur(&src, &mut dst, &GaussianWeights::new(2, None).unwrap()).unwrap();
+        let centre = dst.get_pixel(4, 4)[0];
+        assert!(centre < 255 && centre > dst.get_pixel(5, 4)[0]);
+        assert_eq!(dst.get_pixel(3, 4), dst.get_pixel(5, 4));
+        assert_eq!(dst.get_pixel(4, 3), dst.get_pixel(4, 5));
+        assert_eq!(dst.get_pixel(3, 3), dst.get_pixel(5, 5));
+        assert!(dst.pixels().all(|p| p[3] == 255));
+    }
+
+    #[test]
+    fn transparent_pixels_lend_no_colour() {
+        // Left half opaque red, right half transparent green: blurring must not mix green in.
+        let src = RgbaImage::from_fn(8, 4, |x, _| {
+            if x < 4 {
+                Rgba([255, 0, 0, 255])
+            } else {
+                Rgba([0, 255, 0, 0])
+            }
+        });
+        let mut dst = RgbaImage::new(8, 4);
+        gaussian_blur(&src, &mut dst, &GaussianWeights::new(3, None).unwrap()).unwrap();
+        for p in dst.pixels().filter(|p| p[3] > 0) {
+            assert_eq!(&p.0[..3], &[255, 0, 0], "{p:?}");
+        }
+        assert!(dst.get_pixel(4, 0)[3] > 0 && dst.get_pixel(4, 0)[3] < 255);
+        // Far from any opaque pixel, the own colour stays.
+        let wide = RgbaImage::from_fn(40, 1, |x, _| {
+            if x < 2 {
+                Rgba([255, 0, 0, 255])
+            } else {
+                Rgba([0, 255, 0, 0])
+            }
+        });
+        let mut out = RgbaImage::new(40, 1);
+        gaussian_blur(&wide, &mut out, &GaussianWeights::new(2, None).unwrap()).unwrap();
+        assert_eq!(out.get_pixel(39, 0), &Rgba([0, 255, 0, 0]));
+    }
+
+    #[test]
+    fn cpu_blur_rejects_mismatched_sizes() {
+        let src = RgbaImage::new(4, 4);
+        let mut dst = RgbaImage::new(4, 5);
+        let err = gaussian_blur(&src, &mut dst, &GaussianWeights::new(1, None).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("4x4") && err.contains("4x5"), "{err}");
+    }
+}

@@ -42,6 +42,20 @@ pub fn recycle(buf: Vec<u8>) {
     }
 }
 
+/// An RGBA image of `width` x `height` on a pooled buffer (contents unspecified).
+pub fn image(width: u32, height: u32) -> image::RgbaImage {
+    let len = width as usize * height as usize * 4;
+    // from_raw only fails when the buffer is shorter than width*height*4, which `take` rules out.
+    image::RgbaImage::from_raw(width, height, take(len))
+        .unwrap_or_else(|| image::RgbaImage::new(width, height))
+}
+
+/// Replaces `slot` with `new` and gives the old pixels back to the pool.
+pub fn replace_image(slot: &mut image::RgbaImage, new: image::RgbaImage) {
+    let old = std::mem::replace(slot, new);
+    recycle(old.into_raw());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

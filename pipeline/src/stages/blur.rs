@@ -98,7 +98,7 @@ impl Stage for Blur {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let mut out = image::RgbaImage::new(frame.width(), frame.height());
+        let mut out = crate::bufpool::image(frame.width(), frame.height());
         let result = match &mut self.backend {
             Backend::Gpu(gpu) => gpu.run(&frame.image, &mut out, &self.weights),
             Backend::Cpu(scratch) => {
@@ -110,7 +110,7 @@ impl Stage for Blur {
             seq: frame.seq,
             message: e.to_string(),
         })?;
-        frame.image = out;
+        crate::bufpool::replace_image(&mut frame.image, out);
         Ok(frame)
     }
 }

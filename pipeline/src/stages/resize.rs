@@ -99,8 +99,7 @@ impl Stage for Resize {
                     message: e.to_string(),
                 }
             })?;
-        let old = std::mem::replace(&mut frame.image, resized);
-        crate::bufpool::recycle(old.into_raw());
+        crate::bufpool::replace_image(&mut frame.image, resized);
         Ok(frame)
     }
 }

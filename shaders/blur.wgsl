@@ -17,13 +17,19 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> taps: array<f32>;
+// The weights, four to a vec4 (uniform arrays have a 16-byte stride); room for radius 32.
+// A uniform buffer rather than a storage buffer: on lavapipe this alone made the kernel ~3x faster.
+@group(0) @binding(1) var<uniform> taps: array<vec4<f32>, 17>;
 @group(0) @binding(2) var src: texture_2d<f32>;
 // Horizontal pass only.
 @group(0) @binding(3) var mid_out: texture_storage_2d<rgba32float, write>;
 // Vertical pass only.
 @group(0) @binding(4) var mid_in: texture_2d<f32>;
 @group(0) @binding(5) var dst: texture_storage_2d<rgba8unorm, write>;
+
+fn tap(i: i32) -> f32 {
+    return taps[i / 4][i % 4];
+}
 
 // The source texel as bytes (0..255, exact integers).
 fn texel_bytes(p: vec2<i32>) -> vec4<f32> {
@@ -49,7 +55,7 @@ fn horizontal(@builtin(global_invocation_id) id: vec3<u32>) {
     var sum = vec4<f32>(0.0);
     for (var i = -r; i <= r; i++) {
         let sx = clamp(x + i, 0, last);
-        sum += taps[u32(i + r)] * premultiplied(vec2<i32>(sx, y));
+        sum += tap(i + r) * premultiplied(vec2<i32>(sx, y));
     }
     textureStore(mid_out, vec2<i32>(x, y), sum);
 }
@@ -66,7 +72,7 @@ fn vertical(@builtin(global_invocation_id) id: vec3<u32>) {
     var sum = vec4<f32>(0.0);
     for (var i = -r; i <= r; i++) {
         let sy = clamp(y + i, 0, last);
-        sum += taps[u32(i + r)] * textureLoad(mid_in, vec2<i32>(x, sy), 0);
+        sum += tap(i + r) * textureLoad(mid_in, vec2<i32>(x, sy), 0);
     }
     // Un-premultiply. Where every pixel under the kernel is fully transparent the colour is
     // undefined; keep the pixel's own colour so that nothing invents one.

@@ -37,6 +37,9 @@ const MIN_TAP: f64 = 1e-6;
 /// Workgroup side in `blur.wgsl` (`@workgroup_size(8, 8, 1)`).
 const WORKGROUP: u32 = 8;
 
+/// Bytes of the taps uniform: `array<vec4<f32>, 17>`, room for `2 * MAX_RADIUS + 1` weights.
+const TAPS_BYTES: u64 = 17 * 16;
+
 /// Normalised Gaussian weights for a blur radius: `2 * radius + 1` taps, symmetric, summing to 1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GaussianWeights {
@@ -272,7 +275,7 @@ pub struct GpuBlur {
     /// `Params` of the shader: width, height, radius, padding.
     params: wgpu::Buffer,
     params_now: Option<[u32; 4]>,
-    /// Room for `2 * MAX_RADIUS + 1` weights.
+    /// Room for `2 * MAX_RADIUS + 1` weights (uniform, see `TAPS_BYTES`).
     taps: wgpu::Buffer,
     taps_now: Vec<f32>,
     targets: Option<Targets>,
@@ -302,9 +305,9 @@ impl GpuBlur {
                 let taps = layout_entry(
                     1,
                     wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        ty: wgpu::BufferBindingType::Uniform,
                         has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(4),
+                        min_binding_size: wgpu::BufferSize::new(TAPS_BYTES),
                     },
                 );
                 let sampled = |binding| {
@@ -379,8 +382,8 @@ impl GpuBlur {
         });
         let taps = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("blur taps"),
-            size: u64::from(2 * MAX_RADIUS + 1) * 4,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            size: TAPS_BYTES,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         Ok(Self {

@@ -6,6 +6,7 @@ use crate::options::StageOptions;
 use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageDoc};
 
+pub mod onnx;
 pub mod passthrough;
 pub mod resize;
 
@@ -24,7 +25,7 @@ pub struct StageEntry {
 
 /// Every stage, in the order `doppel stages` lists them.
 pub fn registry() -> Vec<StageEntry> {
-    vec![passthrough::ENTRY, resize::ENTRY]
+    vec![passthrough::ENTRY, resize::ENTRY, onnx::ENTRY]
 }
 
 /// Names of all registered stages.

@@ -11,6 +11,7 @@ pub mod frame;
 pub mod gpu;
 pub mod graph;
 pub mod imageops;
+pub mod infer;
 pub mod options;
 pub mod sink;
 pub mod source;

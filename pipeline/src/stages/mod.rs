@@ -7,6 +7,7 @@ use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageDoc};
 
 pub mod blur;
+pub mod onnx;
 pub mod passthrough;
 pub mod resize;
 
@@ -25,7 +26,7 @@ pub struct StageEntry {
 
 /// Every stage, in the order `doppel stages` lists them.
 pub fn registry() -> Vec<StageEntry> {
-    vec![passthrough::ENTRY, resize::ENTRY, blur::ENTRY]
+    vec![passthrough::ENTRY, resize::ENTRY, blur::ENTRY, onnx::ENTRY]
 }
 
 /// Names of all registered stages.

@@ -1,0 +1,443 @@
+//! A loaded ONNX model: one ONNX Runtime session, built once, with its inputs and outputs described in
+//! plain types; adapters ("one base model, N skills") and the options a run takes.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::session::{RunOptions, Session, SessionInputValue};
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use super::provider::{self, ExecutionProvider};
+use super::runtime::runtime;
+use crate::error::{Error, Result};
+
+/// How much ONNX Runtime rewrites the graph when the session is built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Optimization {
+    Disable,
+    /// Constant folding, redundant node removal, simple fusions.
+    Basic,
+    /// Basic plus complex fusions.
+    Extended,
+    /// Everything, including layout optimisations (the default).
+    #[default]
+    All,
+}
+
+impl Optimization {
+    pub const NAMES: [&'static str; 4] = ["disable", "basic", "extended", "all"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "disable" => Some(Self::Disable),
+            "basic" => Some(Self::Basic),
+            "extended" => Some(Self::Extended),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    fn level(self) -> GraphOptimizationLevel {
+        match self {
+            Self::Disable => GraphOptimizationLevel::Disable,
+            Self::Basic => GraphOptimizationLevel::Level1,
+            Self::Extended => GraphOptimizationLevel::Level2,
+            Self::All => GraphOptimizationLevel::All,
+        }
+    }
+}
+
+/// How a session is built. The defaults run on the CPU with one intra-op thread per core.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Intra-op threads; `None` = the number of cores.
+    pub threads: Option<usize>,
+    pub optimization: Optimization,
+    /// Opt-in hardware; a provider that cannot be used is an error, not a silent CPU fallback.
+    pub provider: ExecutionProvider,
+}
+
+impl SessionConfig {
+    /// The thread count the session will use.
+    pub fn thread_count(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+}
+
+/// One input or output of a model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TensorInfo {
+    pub name: String,
+    /// Element type as ONNX Runtime names it (`f32`, `u8`, ...); non-tensors are described in words.
+    pub element: String,
+    /// Dimensions; `None` where the model leaves a dimension dynamic. Empty for non-tensors.
+    pub dims: Vec<Option<usize>>,
+    /// The model's names of the dynamic dimensions (`h`, `w`, ...), empty strings where unnamed.
+    pub symbols: Vec<String>,
+    is_f32: bool,
+}
+
+impl TensorInfo {
+    fn from_value_type(name: &str, dtype: &ValueType) -> Self {
+        match dtype {
+            ValueType::Tensor {
+                ty,
+                shape,
+                dimension_symbols,
+            } => Self {
+                name: name.to_string(),
+                element: ty.to_string(),
+                dims: shape
+                    .iter()
+                    .map(|&d| usize::try_from(d).ok().filter(|&d| d > 0))
+                    .collect(),
+                symbols: dimension_symbols.to_vec(),
+                is_f32: *ty == TensorElementType::Float32,
+            },
+            other => Self {
+                name: name.to_string(),
+                element: format!("{other:?}"),
+                dims: Vec::new(),
+                symbols: Vec::new(),
+                is_f32: false,
+            },
+        }
+    }
+
+    /// Whether the element type is 32-bit float.
+    pub fn is_f32(&self) -> bool {
+        self.is_f32
+    }
+
+    /// The shape as text, dynamic dimensions by their symbol or `?`: `[1,3,h,w]`.
+    pub fn shape_text(&self) -> String {
+        let dims: Vec<String> = self
+            .dims
+            .iter()
+            .enumerate()
+            .map(|(i, d)| match d {
+                Some(v) => v.to_string(),
+                None => self
+                    .symbols
+                    .get(i)
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+                    .unwrap_or_else(|| "?".to_string()),
+            })
+            .collect();
+        format!("[{}]", dims.join(","))
+    }
+}
+
+impl fmt::Display for TensorInfo {
+    /// `name [1,3,h,w] f32`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}' {} {}", self.name, self.shape_text(), self.element)
+    }
+}
+
+/// An input for [`Model::run`]: f32 values in row-major order and their shape.
+#[derive(Clone, Copy, Debug)]
+pub struct TensorView<'a> {
+    pub name: &'a str,
+    pub shape: &'a [usize],
+    pub data: &'a [f32],
+}
+
+/// An output of [`Model::run`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+/// A set of weights that replaces some of a base model's parameters for one run: ONNX Runtime's LoRA
+/// adapter format (`.onnx_adapter`, written by Python's `onnxruntime.AdapterFormat`).
+///
+/// Each parameter in the adapter feeds the model input of the same name, so the base model must expose
+/// the swappable weights as inputs (usually inputs with initializer defaults, which
+/// [`Model::parameters`] lists). Loading one base model and N adapters gives N "skills" (styles, tints,
+/// cartoon looks) without N sessions; switching is free per run.
+///
+/// # Example
+/// ```no_run
+/// use doppel_pipeline::infer::{Adapter, Model, RunConfig, SessionConfig, TensorView};
+/// let mut model = Model::load("base.onnx", &SessionConfig::default())?;
+/// let cartoon = Adapter::from_file("cartoon.onnx_adapter")?;
+/// let run = RunConfig::new()?.with_adapter(&cartoon)?;
+/// let data = vec![0.5f32; 3 * 64 * 64];
+/// let input = TensorView { name: "image", shape: &[1, 3, 64, 64], data: &data };
+/// let out = model.run_with(&[input], &run)?;
+/// # Ok::<(), doppel_pipeline::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Adapter {
+    inner: ort::session::Adapter,
+    source: PathBuf,
+}
+
+impl Adapter {
+    /// Loads an adapter file.
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming the file when it is missing or not an adapter; [`Error::Runtime`] when
+    /// ONNX Runtime cannot be loaded.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        runtime()?;
+        check_file(path)?;
+        let inner = ort::session::Adapter::from_file(path, None).map_err(|e| {
+            Error::model(
+                path,
+                format!("not a valid ONNX Runtime adapter (.onnx_adapter) file: {e}"),
+            )
+        })?;
+        Ok(Self {
+            inner,
+            source: path.to_path_buf(),
+        })
+    }
+
+    /// Loads an adapter from bytes (e.g. embedded with `include_bytes!`); `name` is used in errors.
+    /// The bytes are copied.
+    ///
+    /// # Errors
+    /// As [`Adapter::from_file`].
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self> {
+        runtime()?;
+        let inner = ort::session::Adapter::from_memory(bytes, None).map_err(|e| {
+            Error::model(
+                name,
+                format!("not a valid ONNX Runtime adapter (.onnx_adapter): {e}"),
+            )
+        })?;
+        Ok(Self {
+            inner,
+            source: PathBuf::from(name),
+        })
+    }
+
+    /// The file (or name) the adapter came from.
+    pub fn source(&self) -> &Path {
+        &self.source
+    }
+}
+
+/// Options for one or many runs: the active adapters. Build once, reuse for every frame.
+pub struct RunConfig {
+    options: RunOptions,
+    adapters: Vec<PathBuf>,
+}
+
+impl fmt::Debug for RunConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunConfig")
+            .field("adapters", &self.adapters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunConfig {
+    /// Run options with no adapter.
+    ///
+    /// # Errors
+    /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
+    pub fn new() -> Result<Self> {
+        runtime()?;
+        let options = RunOptions::new().map_err(|e| Error::Runtime(format!("run options: {e}")))?;
+        Ok(Self {
+            options,
+            adapters: Vec::new(),
+        })
+    }
+
+    /// Activates `adapter` for runs with these options (several may be active at once; each sets its
+    /// own parameters).
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming the adapter when ONNX Runtime refuses it.
+    pub fn with_adapter(mut self, adapter: &Adapter) -> Result<Self> {
+        self.options
+            .add_adapter(&adapter.inner)
+            .map_err(|e| Error::model(&adapter.source, format!("cannot activate adapter: {e}")))?;
+        self.adapters.push(adapter.source.clone());
+        Ok(self)
+    }
+
+    /// The sources of the active adapters, in the order added.
+    pub fn adapters(&self) -> &[PathBuf] {
+        &self.adapters
+    }
+}
+
+/// A model file loaded into an ONNX Runtime session, built once and run many times.
+#[derive(Debug)]
+pub struct Model {
+    path: PathBuf,
+    session: Session,
+    inputs: Vec<TensorInfo>,
+    outputs: Vec<TensorInfo>,
+    parameters: Vec<TensorInfo>,
+    config: SessionConfig,
+}
+
+fn check_file(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(Error::model(path, "is not a file")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::model(
+            path,
+            "file not found (models the project ships are in models/; see models/README.md)",
+        )),
+        Err(e) => Err(Error::model(path, format!("cannot be read: {e}"))),
+    }
+}
+
+fn builder_error<R>(path: &Path, what: &'static str) -> impl FnOnce(ort::Error<R>) -> Error {
+    let path = path.to_path_buf();
+    move |e| Error::model(path, format!("{what}: {e}"))
+}
+
+impl Model {
+    /// Loads `path` into a session configured by `config`.
+    ///
+    /// # Errors
+    /// - [`Error::Runtime`]: ONNX Runtime cannot be loaded, or the requested execution provider is not
+    ///   available or fails to register.
+    /// - [`Error::Model`] naming the file: missing, unreadable, or not an ONNX model ONNX Runtime accepts
+    ///   (corrupt protobuf, unsupported operator or opset).
+    pub fn load(path: impl AsRef<Path>, config: &SessionConfig) -> Result<Self> {
+        let path = path.as_ref();
+        let rt = runtime()?;
+        check_file(path)?;
+        let mut builder: SessionBuilder = Session::builder(&rt.env)
+            .map_err(|e| Error::Runtime(format!("session builder: {e}")))?
+            .with_optimization_level(config.optimization.level())
+            .map_err(builder_error(path, "optimization level"))?
+            .with_intra_threads(config.thread_count())
+            .map_err(builder_error(path, "threads"))?;
+        provider::register(&mut builder, &config.provider, &rt.info.providers)?;
+        let session = builder.commit_from_file(path).map_err(|e| {
+            let text = e.to_string();
+            let hint = if text.contains("Protobuf parsing failed") || text.contains("protobuf") {
+                "not an ONNX model (the file does not parse as an ONNX protobuf)"
+            } else {
+                "ONNX Runtime cannot load it"
+            };
+            Error::model(path, format!("{hint}: {text}"))
+        })?;
+        let describe = |outlets: &[ort::value::Outlet]| -> Vec<TensorInfo> {
+            outlets
+                .iter()
+                .map(|o| TensorInfo::from_value_type(o.name(), o.dtype()))
+                .collect()
+        };
+        let inputs = describe(session.inputs());
+        let outputs = describe(session.outputs());
+        let parameters = session
+            .overridable_initializers()
+            .iter()
+            .map(|p| TensorInfo::from_value_type(p.name(), p.dtype()))
+            .collect();
+        Ok(Self {
+            path: path.to_path_buf(),
+            session,
+            inputs,
+            outputs,
+            parameters,
+            config: config.clone(),
+        })
+    }
+
+    /// The file the model came from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The inputs a run must feed, in model order.
+    pub fn inputs(&self) -> &[TensorInfo] {
+        &self.inputs
+    }
+
+    /// The outputs a run returns, in model order.
+    pub fn outputs(&self) -> &[TensorInfo] {
+        &self.outputs
+    }
+
+    /// Weights the model lets a run override (initializers that are also graph inputs): what an
+    /// [`Adapter`] can replace.
+    pub fn parameters(&self) -> &[TensorInfo] {
+        &self.parameters
+    }
+
+    /// The configuration the session was built with.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Runs the model on f32 inputs (by name) and returns every output as f32.
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming the file when an input does not fit (ONNX Runtime's message names the
+    /// input and the shapes), an output is not f32, or inference fails.
+    pub fn run(&mut self, inputs: &[TensorView<'_>]) -> Result<Vec<Tensor>> {
+        self.run_inner(inputs, None)
+    }
+
+    /// As [`Model::run`], with run options (active adapters).
+    pub fn run_with(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        config: &RunConfig,
+    ) -> Result<Vec<Tensor>> {
+        self.run_inner(inputs, Some(config))
+    }
+
+    fn run_inner(
+        &mut self,
+        inputs: &[TensorView<'_>],
+        config: Option<&RunConfig>,
+    ) -> Result<Vec<Tensor>> {
+        let path = self.path.clone();
+        let err = |message: String| Error::model(&path, message);
+        let mut values: Vec<(&str, SessionInputValue<'_>)> = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let expected: usize = input.shape.iter().product();
+            if expected != input.data.len() {
+                return Err(err(format!(
+                    "input '{}': shape {:?} needs {expected} values, {} given",
+                    input.name,
+                    input.shape,
+                    input.data.len()
+                )));
+            }
+            let tensor = TensorRef::from_array_view((input.shape.to_vec(), input.data))
+                .map_err(|e| err(format!("input '{}': {e}", input.name)))?;
+            values.push((input.name, tensor.into()));
+        }
+        let outputs = match config {
+            Some(c) => self.session.run_with_options(values, &c.options),
+            None => self.session.run(values),
+        }
+        .map_err(|e| err(format!("inference failed: {e}")))?;
+        let mut out = Vec::with_capacity(outputs.len());
+        for (name, value) in &outputs {
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| {
+                err(format!(
+                    "output '{name}' is {:?}, not an f32 tensor: {e}",
+                    value.dtype()
+                ))
+            })?;
+            out.push(Tensor {
+                name: name.to_string(),
+                shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+                data: data.to_vec(),
+            });
+        }
+        Ok(out)
+    }
+}

@@ -487,8 +487,34 @@ fn synthetic_pipeline_through_the_onnx_stage() {
 /// nothing otherwise.
 #[test]
 fn child_missing_library() {
-    if std::env::var_os("DOPPEL_ONNX_CHILD").is_none() {
-        return;
+    match std::env::var("DOPPEL_ONNX_CHILD").as_deref() {
+        Ok("bad-path") => {}
+        Ok("no-env") => {
+            // Without ORT_DYLIB_PATH: next to the executable, then <exe dir>/../../.ort (cargo's
+            // target/release layout). A test binary lives in target/release/deps, so neither exists.
+            let exe_dir = std::env::current_exe()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .to_path_buf();
+            let paths: Vec<PathBuf> = infer::library_candidates()
+                .into_iter()
+                .map(|c| c.0)
+                .collect();
+            assert_eq!(
+                paths,
+                [
+                    exe_dir.join("libonnxruntime.so"),
+                    exe_dir.join("../../.ort/libonnxruntime.so")
+                ]
+            );
+            let err = infer::runtime_info().unwrap_err().to_string();
+            assert!(err.contains("next to the executable"), "{err}");
+            assert!(err.contains("scripts/fetch-onnxruntime.sh"), "{err}");
+            println!("CHILD OK: {err}");
+            return;
+        }
+        _ => return,
     }
     let err = infer::runtime_info().unwrap_err().to_string();
     assert!(err.contains("/nonexistent/ort/libonnxruntime.so"), "{err}");
@@ -504,20 +530,28 @@ fn child_missing_library() {
 
 #[test]
 fn missing_library_is_an_error_not_a_panic() {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
-        .args(["--exact", "child_missing_library", "--nocapture"])
-        .env("DOPPEL_ONNX_CHILD", "1")
-        .env("ORT_DYLIB_PATH", "/nonexistent/ort/libonnxruntime.so")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success() && text.contains("CHILD OK"), "{text}");
-    assert!(!text.contains("panicked"), "{text}");
+    for mode in ["bad-path", "no-env"] {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--exact", "child_missing_library", "--nocapture"])
+            .env("DOPPEL_ONNX_CHILD", mode);
+        if mode == "bad-path" {
+            command.env("ORT_DYLIB_PATH", "/nonexistent/ort/libonnxruntime.so");
+        } else {
+            command.env_remove("ORT_DYLIB_PATH");
+        }
+        let out = command.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && text.contains("CHILD OK"),
+            "{mode}: {text}"
+        );
+        assert!(!text.contains("panicked"), "{mode}: {text}");
+    }
 }
 
 /// A quick latency figure, not a timed test: `cargo test --release -p doppel-pipeline --test onnx --

@@ -553,36 +553,3 @@ fn missing_library_is_an_error_not_a_panic() {
         assert!(!text.contains("panicked"), "{mode}: {text}");
     }
 }
-
-/// A quick latency figure, not a timed test: `cargo test --release -p doppel-pipeline --test onnx --
-/// --ignored --nocapture zero_dce_latency`.
-#[test]
-#[ignore]
-fn zero_dce_latency() {
-    let input = image::imageops::resize(
-        &load_png("dark_160x90.png"),
-        640,
-        360,
-        image::imageops::FilterType::Triangle,
-    );
-    for threads in [1, 2] {
-        let mut stage = build_one(&format!(
-            "onnx:model={}:threads={threads}",
-            model("zero_dce_pp_neuro.onnx")
-        ))
-        .unwrap();
-        stage.process(frame(input.clone())).unwrap();
-        let mut times = Vec::new();
-        for _ in 0..10 {
-            let t = std::time::Instant::now();
-            stage.process(frame(input.clone())).unwrap();
-            times.push(t.elapsed().as_secs_f64() * 1e3);
-        }
-        times.sort_by(f64::total_cmp);
-        println!(
-            "zero-dce 640x360, {threads} thread(s): median {:.1} ms, min {:.1} ms",
-            times[times.len() / 2],
-            times[0]
-        );
-    }
-}

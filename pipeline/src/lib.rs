@@ -9,6 +9,7 @@ pub mod error;
 pub mod frame;
 pub mod graph;
 pub mod imageops;
+pub mod media;
 pub mod options;
 pub mod sink;
 pub mod source;

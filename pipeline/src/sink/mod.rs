@@ -21,6 +21,7 @@ pub trait Sink: Send {
 
 pub mod images;
 pub mod null;
+pub mod video;
 
 use crate::source::SourceInfo;
 
@@ -38,8 +39,5 @@ pub fn open(output: &str, source: &SourceInfo) -> Result<Box<dyn Sink>> {
             source.frame_count,
         )?));
     }
-    Err(crate::error::Error::output(
-        output,
-        "video outputs are not supported yet",
-    ))
+    Ok(Box::new(video::VideoSink::open(output, source)?))
 }

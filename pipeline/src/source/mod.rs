@@ -38,6 +38,7 @@ pub trait Source: Send {
 
 pub mod images;
 pub mod synthetic;
+pub mod video;
 
 use std::path::Path;
 
@@ -80,5 +81,5 @@ pub fn open(input: &str, options: &OpenOptions) -> Result<Box<dyn Source>> {
     if !path.exists() {
         return Err(Error::input(input, "no such file"));
     }
-    Err(Error::input(input, "video files are not supported yet"))
+    Ok(Box::new(video::VideoSource::open(path)?))
 }

@@ -33,7 +33,26 @@ enum Command {
 /// Exit status for a run stopped by Ctrl-C (after its output was finished cleanly).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every GPU start when the
+/// variable is missing (headless servers, CI). doppel needs no Wayland, so give it a private folder.
+/// Runs first in `main`, before any thread exists, so changing the environment is sound.
+fn quiet_missing_runtime_dir() {
+    if cfg!(target_os = "linux") && std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        let user = std::env::var("USER").unwrap_or_default();
+        let dir = std::env::temp_dir().join(format!("doppel-runtime-{user}"));
+        if std::fs::create_dir_all(&dir).is_ok() {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+            }
+            std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_missing_runtime_dir();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Process(args) => cmd::process::run(args),

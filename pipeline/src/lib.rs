@@ -12,6 +12,7 @@ pub mod gpu;
 pub mod graph;
 pub mod imageops;
 pub mod infer;
+pub mod media;
 pub mod options;
 pub mod sink;
 pub mod source;

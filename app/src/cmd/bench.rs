@@ -15,6 +15,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig};
 use doppel_pipeline::sink::null::NullSink;
+use doppel_pipeline::sink::video::VideoSettings;
 use doppel_pipeline::source::replay::ReplaySource;
 use doppel_pipeline::source::synthetic::{SyntheticConfig, SyntheticSource};
 use doppel_pipeline::source::{self, OpenOptions};
@@ -83,9 +84,11 @@ fn overhead_run(stages: usize, frames: u64) -> anyhow::Result<f64> {
 fn doppel_encode(clip: &Path, out: &Path, preset: &str) -> anyhow::Result<f64> {
     let started = Instant::now();
     let source = source::open(&clip.display().to_string(), &OpenOptions::default())?;
-    let settings = sink::SinkSettings {
-        preset: Some(preset.to_string()),
-        ..sink::SinkSettings::default()
+    // x264's default quality (crf 23), as the ffmpeg command line it is compared with.
+    let settings = VideoSettings {
+        preset: preset.to_string(),
+        crf: 23,
+        ..VideoSettings::default()
     };
     let sink = sink::open_with(&out.display().to_string(), source.info(), &settings)?;
     graph::run(source, Vec::new(), sink, RunConfig::new(Mode::Offline)).into_result()?;

@@ -1,11 +1,37 @@
-//! `doppel doctor`: what this installation can use.
+//! `doppel doctor`: what this installation can use. Each line says what was found or what to do;
+//! the exit status is non-zero when something doppel needs is missing.
 
 use std::process::ExitCode;
 
+use doppel_pipeline::gpu::GpuContext;
+use doppel_pipeline::infer::runtime_info;
+use doppel_pipeline::media::ffmpeg_version;
 use doppel_pipeline::source::camera::list_cameras;
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let mut ok = true;
+    match runtime_info() {
+        Ok(info) => {
+            println!(
+                "ONNX Runtime: {} ({})",
+                info.version,
+                info.library.display()
+            );
+            println!("  providers:  {}", info.providers.join(", "));
+        }
+        Err(e) => {
+            ok = false;
+            println!("ONNX Runtime: MISSING: {e}");
+        }
+    }
+    match GpuContext::shared() {
+        Ok(gpu) => println!("GPU (wgpu):   {}", gpu.describe()),
+        Err(e) => {
+            ok = false;
+            println!("GPU (wgpu):   MISSING: {e}");
+        }
+    }
+    println!("FFmpeg:       {}", ffmpeg_version());
     match list_cameras() {
         Ok(c) if c.is_empty() => println!("cameras:      none found"),
         Ok(c) => println!(
@@ -15,10 +41,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Err(e) => {
-            ok = false;
-            println!("cameras:      error: {e}");
-        }
+        Err(e) => println!("cameras:      cannot list: {e}"),
     }
     Ok(if ok {
         ExitCode::SUCCESS

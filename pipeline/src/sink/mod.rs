@@ -22,21 +22,13 @@ pub trait Sink: Send {
 
 pub mod images;
 pub mod null;
+pub mod video;
 
 use crate::source::SourceInfo;
 
-/// Encoder settings a user may choose for video outputs; `None` keeps the sink's default.
-#[derive(Clone, Debug, Default)]
-pub struct SinkSettings {
-    /// x264 preset (ultrafast … veryslow).
-    pub preset: Option<String>,
-    /// x264 constant rate factor, 0..=51.
-    pub crf: Option<u32>,
-}
-
 /// Opens the sink an output path names with default settings; see [`open_with`].
 pub fn open(output: &str, source: &SourceInfo) -> Result<Box<dyn Sink>> {
-    open_with(output, source, &SinkSettings::default())
+    open_with(output, source, &video::VideoSettings::default())
 }
 
 /// Opens the sink an output path names: `null`, an image file (`out.png`), a numbered image sequence
@@ -44,9 +36,8 @@ pub fn open(output: &str, source: &SourceInfo) -> Result<Box<dyn Sink>> {
 pub fn open_with(
     output: &str,
     source: &SourceInfo,
-    settings: &SinkSettings,
+    settings: &video::VideoSettings,
 ) -> Result<Box<dyn Sink>> {
-    let _ = settings;
     if output == "null" {
         return Ok(Box::new(null::NullSink::default()));
     }
@@ -58,8 +49,9 @@ pub fn open_with(
             source.frame_count,
         )?));
     }
-    Err(crate::error::Error::output(
+    Ok(Box::new(video::VideoSink::open_with(
         output,
-        "video outputs are not supported yet",
-    ))
+        source,
+        settings.clone(),
+    )?))
 }

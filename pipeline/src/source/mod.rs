@@ -40,6 +40,7 @@ pub mod camera;
 pub mod images;
 pub mod replay;
 pub mod synthetic;
+pub mod video;
 
 use std::path::Path;
 
@@ -86,5 +87,5 @@ pub fn open(input: &str, options: &OpenOptions) -> Result<Box<dyn Source>> {
     if !path.exists() {
         return Err(Error::input(input, "no such file"));
     }
-    Err(Error::input(input, "video files are not supported yet"))
+    Ok(Box::new(video::VideoSource::open(path)?))
 }

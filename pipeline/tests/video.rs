@@ -557,8 +557,8 @@ fn size_change_and_zero_frames() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sizes.mp4");
     let mut sink = VideoSink::open_with(&out, &synthetic_info(64, 48), fast()).unwrap();
-    sink.write(blank(0, 64, 48)).unwrap();
-    let err = sink.write(blank(1, 32, 32)).expect_err("an error");
+    sink.write(&blank(0, 64, 48)).unwrap();
+    let err = sink.write(&blank(1, 32, 32)).expect_err("an error");
     let text = err.to_string();
     assert!(matches!(err, Error::Output { .. }));
     assert!(text.contains("32x32") && text.contains("64x48"), "{text}");
@@ -621,7 +621,7 @@ fn dropped_sink_leaves_a_valid_file() {
     let out = dir.path().join("dropped.mp4");
     let mut sink = VideoSink::open_with(&out, &synthetic_info(64, 48), fast()).unwrap();
     for seq in 0..3 {
-        sink.write(blank(seq, 64, 48)).unwrap();
+        sink.write(&blank(seq, 64, 48)).unwrap();
     }
     drop(sink);
     assert_eq!(frame_times(&out).len(), 3);

@@ -10,8 +10,11 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 /// Buffers kept at most; beyond that, returned buffers are freed.
 const CAPACITY: usize = 24;
 
-fn pool() -> &'static (Sender<Vec<u8>>, Receiver<Vec<u8>>) {
-    static POOL: OnceLock<(Sender<Vec<u8>>, Receiver<Vec<u8>>)> = OnceLock::new();
+/// Both ends of the pool's queue.
+type Queue = (Sender<Vec<u8>>, Receiver<Vec<u8>>);
+
+fn pool() -> &'static Queue {
+    static POOL: OnceLock<Queue> = OnceLock::new();
     POOL.get_or_init(|| bounded(CAPACITY))
 }
 

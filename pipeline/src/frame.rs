@@ -57,6 +57,8 @@ pub struct StageTiming {
 pub struct FrameMeta {
     /// Time each stage spent on this frame, in pipeline order.
     pub timings: Vec<StageTiming>,
+    /// Faces the `track` stage found, with their 468-point mesh; empty when none (or not tracked).
+    pub faces: Vec<crate::track::Face>,
 }
 
 /// One video frame.

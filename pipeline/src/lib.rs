@@ -19,6 +19,7 @@ pub mod source;
 pub mod spec;
 pub mod stage;
 pub mod stages;
+pub mod track;
 
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMeta, Rational, Timestamp};

@@ -10,6 +10,7 @@ pub mod blur;
 pub mod onnx;
 pub mod passthrough;
 pub mod resize;
+pub mod track;
 
 /// What constructors may need beyond their options.
 #[derive(Clone, Debug)]
@@ -26,7 +27,13 @@ pub struct StageEntry {
 
 /// Every stage, in the order `doppel stages` lists them.
 pub fn registry() -> Vec<StageEntry> {
-    vec![passthrough::ENTRY, resize::ENTRY, blur::ENTRY, onnx::ENTRY]
+    vec![
+        passthrough::ENTRY,
+        resize::ENTRY,
+        blur::ENTRY,
+        onnx::ENTRY,
+        track::ENTRY,
+    ]
 }
 
 /// Names of all registered stages.

@@ -1,0 +1,337 @@
+//! The 468-point face mesh: a rotated square crop of the frame (affine warp on the CPU, bilinear),
+//! the model, and its points mapped back to frame pixels.
+//!
+//! Model: `face_landmark.onnx`, input [1,192,192,3] NHWC RGB in 0..1, a crop around the face rotated
+//! so the eyes are level and 1.5x the face box; outputs [1,1,1,1404] (468 x, y, z in crop pixels) and
+//! [1,1,1,1] face-present logit.
+
+use std::path::Path;
+
+use image::RgbaImage;
+
+use super::types::{Affine, Detection, Point, Roi, LEFT_EYE, RIGHT_EYE};
+use crate::error::{Error, Result};
+use crate::infer::{Model, SessionConfig, TensorView};
+
+/// Input side of the mesh model.
+pub const INPUT_SIZE: u32 = 192;
+/// Points in the mesh.
+pub const POINTS: usize = 468;
+/// How much larger than the face box the crop is (MediaPipe's `scale_x`/`scale_y` 1.5).
+pub const CROP_SCALE: f32 = 1.5;
+
+/// Mesh indices of the outer corners of the person's right and left eyes (MediaPipe uses them to
+/// level the next frame's crop).
+pub const RIGHT_EYE_OUTER: usize = 33;
+pub const LEFT_EYE_OUTER: usize = 263;
+/// Mesh indices of the inner corners of the right and left eyes.
+pub const RIGHT_EYE_INNER: usize = 133;
+pub const LEFT_EYE_INNER: usize = 362;
+/// Mesh index of the nose tip.
+pub const NOSE_TIP: usize = 1;
+/// Mesh indices of the inner upper and lower lip.
+pub const UPPER_LIP: usize = 13;
+pub const LOWER_LIP: usize = 14;
+/// Mesh indices at the right and left ear tragion (face outline at ear height).
+pub const RIGHT_TRAGION: usize = 234;
+pub const LEFT_TRAGION: usize = 454;
+
+/// The crop for a fresh detection: centred on the box, `CROP_SCALE` times its longer side, rotated so
+/// the detector's eyes are level.
+pub fn roi_from_detection(d: &Detection) -> Roi {
+    let (r, l) = (d.keypoints[RIGHT_EYE], d.keypoints[LEFT_EYE]);
+    Roi {
+        center: d.rect.center(),
+        size: d.rect.width().max(d.rect.height()) * CROP_SCALE,
+        angle: (l.y - r.y).atan2(l.x - r.x),
+    }
+}
+
+/// The crop that follows a mesh into the next frame: rotated by the eye line (outer corners), around
+/// the mesh's box measured in that rotated frame, `CROP_SCALE` times its longer side.
+pub fn roi_from_mesh(mesh: &[[f32; 3]]) -> Option<Roi> {
+    let r = mesh.get(RIGHT_EYE_OUTER)?;
+    let l = mesh.get(LEFT_EYE_OUTER)?;
+    let angle = (l[1] - r[1]).atan2(l[0] - r[0]);
+    let (s, c) = angle.sin_cos();
+    // Box of the points in the face's own axes (rotate by -angle), then its centre back.
+    let (mut u0, mut v0, mut u1, mut v1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in mesh {
+        let u = c * p[0] + s * p[1];
+        let v = -s * p[0] + c * p[1];
+        u0 = u0.min(u);
+        u1 = u1.max(u);
+        v0 = v0.min(v);
+        v1 = v1.max(v);
+    }
+    let (uc, vc) = ((u0 + u1) * 0.5, (v0 + v1) * 0.5);
+    let size = (u1 - u0).max(v1 - v0) * CROP_SCALE;
+    if !(size.is_finite() && size > 0.0) {
+        return None;
+    }
+    Some(Roi {
+        center: Point::new(c * uc - s * vc, s * uc + c * vc),
+        size,
+        angle,
+    })
+}
+
+/// The detector's six keypoints read off a mesh (eye centres between the eye corners, nose tip, mouth
+/// centre between the lips, the face outline at ear height).
+pub fn keypoints_from_mesh(mesh: &[[f32; 3]]) -> Option<[Point; 6]> {
+    let p = |i: usize| mesh.get(i).map(|q| Point::new(q[0], q[1]));
+    Some([
+        p(RIGHT_EYE_OUTER)?.midpoint(p(RIGHT_EYE_INNER)?),
+        p(LEFT_EYE_OUTER)?.midpoint(p(LEFT_EYE_INNER)?),
+        p(NOSE_TIP)?,
+        p(UPPER_LIP)?.midpoint(p(LOWER_LIP)?),
+        p(RIGHT_TRAGION)?,
+        p(LEFT_TRAGION)?,
+    ])
+}
+
+/// Samples `image` through `map` (crop pixel -> frame pixel, continuous coordinates) into an `n` x `n`
+/// RGB tensor, NHWC, each channel `value / 255 * scale + offset`; frame outside the image is black.
+/// Bilinear; when one crop pixel covers more than ~1.5 frame pixels, `k` x `k` bilinear samples per
+/// crop pixel are averaged (`k` up to 4) so that large faces do not alias.
+///
+/// # Errors
+/// [`Error::Spec`] when `out` does not hold `n * n * 3` values.
+pub fn warp_to_tensor(
+    image: &RgbaImage,
+    map: &Affine,
+    n: u32,
+    scale: f32,
+    offset: f32,
+    out: &mut [f32],
+) -> Result<()> {
+    let n = n as usize;
+    if out.len() != n * n * 3 {
+        return Err(Error::Spec(format!(
+            "crop tensor holds {} values; a {n}x{n} RGB crop needs {}",
+            out.len(),
+            n * n * 3
+        )));
+    }
+    let (w, h) = (image.width() as i64, image.height() as i64);
+    let raw = image.as_raw();
+    let k = (map.scale() / 1.5).ceil().clamp(1.0, 4.0) as usize;
+    let weight = scale / (255.0 * (k * k) as f32);
+    let texel = |x: i64, y: i64| -> [f32; 3] {
+        if x < 0 || y < 0 || x >= w || y >= h {
+            return [0.0; 3];
+        }
+        let i = ((y * w + x) * 4) as usize;
+        [
+            f32::from(raw[i]),
+            f32::from(raw[i + 1]),
+            f32::from(raw[i + 2]),
+        ]
+    };
+    for v in 0..n {
+        for u in 0..n {
+            let mut acc = [0.0f32; 3];
+            for sy in 0..k {
+                for sx in 0..k {
+                    let cu = u as f32 + (sx as f32 + 0.5) / k as f32;
+                    let cv = v as f32 + (sy as f32 + 0.5) / k as f32;
+                    let p = map.apply(cu, cv);
+                    // Pixel centres sit at +0.5.
+                    let (x, y) = (p.x - 0.5, p.y - 0.5);
+                    let (x0, y0) = (x.floor(), y.floor());
+                    let (fx, fy) = (x - x0, y - y0);
+                    let (xi, yi) = (x0 as i64, y0 as i64);
+                    let t00 = texel(xi, yi);
+                    let t10 = texel(xi + 1, yi);
+                    let t01 = texel(xi, yi + 1);
+                    let t11 = texel(xi + 1, yi + 1);
+                    for c in 0..3 {
+                        let top = t00[c] + (t10[c] - t00[c]) * fx;
+                        let bottom = t01[c] + (t11[c] - t01[c]) * fx;
+                        acc[c] += top + (bottom - top) * fy;
+                    }
+                }
+            }
+            let o = (v * n + u) * 3;
+            for c in 0..3 {
+                out[o + c] = acc[c] * weight + offset;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What the mesh model found in one crop.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeshResult {
+    /// 468 points in frame pixels (z scaled like x and y).
+    pub points: Vec<[f32; 3]>,
+    /// Face-present probability, 0..1.
+    pub presence: f32,
+}
+
+/// The face mesh model: one ONNX Runtime session, built once.
+pub struct FaceMesh {
+    model: Model,
+    input_name: String,
+    points: usize,
+    presence: usize,
+    tensor: Vec<f32>,
+    runs: u64,
+}
+
+impl FaceMesh {
+    /// Loads `face_landmark.onnx` (or a model with the same inputs and outputs).
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming the file when it is missing, not ONNX, or shaped differently;
+    /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
+    pub fn load(path: impl AsRef<Path>, config: &SessionConfig) -> Result<Self> {
+        let path = path.as_ref();
+        let model = Model::load(path, config)?;
+        let n = INPUT_SIZE as usize;
+        let input = match model.inputs() {
+            [one] if one.dims == [Some(1), Some(n), Some(n), Some(3)] => one.name.clone(),
+            other => {
+                let shapes: Vec<String> = other.iter().map(ToString::to_string).collect();
+                return Err(Error::model(
+                    path,
+                    format!(
+                        "not the face mesh model: expected one input [1,{n},{n},3], found {}",
+                        shapes.join(", ")
+                    ),
+                ));
+            }
+        };
+        let count = |o: &crate::infer::TensorInfo| -> Option<usize> {
+            o.dims.iter().try_fold(1usize, |acc, d| d.map(|d| acc * d))
+        };
+        let find = |len: usize| model.outputs().iter().position(|o| count(o) == Some(len));
+        let (Some(points), Some(presence)) = (find(POINTS * 3), find(1)) else {
+            let shapes: Vec<String> = model.outputs().iter().map(ToString::to_string).collect();
+            return Err(Error::model(
+                path,
+                format!(
+                    "not the face mesh model: expected outputs of {} values (468 x, y, z) and 1 value \
+                     (face present), found {}",
+                    POINTS * 3,
+                    shapes.join(", ")
+                ),
+            ));
+        };
+        Ok(Self {
+            model,
+            input_name: input,
+            points,
+            presence,
+            tensor: vec![0.0; n * n * 3],
+            runs: 0,
+        })
+    }
+
+    /// How many times the model has run.
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+
+    /// The crop tensor of the last run ([1,192,192,3] RGB 0..1), for debugging and tests.
+    pub fn last_crop(&self) -> &[f32] {
+        &self.tensor
+    }
+
+    /// Runs the mesh on the crop `roi` of `image`.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when inference fails.
+    pub fn run(&mut self, image: &RgbaImage, roi: &Roi) -> Result<MeshResult> {
+        let map = roi.to_frame(INPUT_SIZE);
+        warp_to_tensor(image, &map, INPUT_SIZE, 1.0, 0.0, &mut self.tensor)?;
+        let n = INPUT_SIZE as usize;
+        let shape = [1, n, n, 3];
+        let outputs = self.model.run(&[TensorView {
+            name: &self.input_name,
+            shape: &shape,
+            data: &self.tensor,
+        }])?;
+        self.runs += 1;
+        let (Some(raw), Some(flag)) = (outputs.get(self.points), outputs.get(self.presence)) else {
+            return Err(Error::model(
+                self.model.path(),
+                "ONNX Runtime returned fewer outputs than the model declares",
+            ));
+        };
+        let z_scale = map.scale();
+        let points = raw
+            .data
+            .chunks_exact(3)
+            .map(|q| {
+                let p = map.apply(q[0], q[1]);
+                [p.x, p.y, q[2] * z_scale]
+            })
+            .collect();
+        let logit = flag.data.first().copied().unwrap_or(f32::NEG_INFINITY);
+        Ok(MeshResult {
+            points,
+            presence: 1.0 / (1.0 + (-logit.clamp(-100.0, 100.0)).exp()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roi_maps_crop_centre_and_axes() {
+        let roi = Roi {
+            center: Point::new(100.0, 50.0),
+            size: 96.0,
+            angle: std::f32::consts::FRAC_PI_2,
+        };
+        let m = roi.to_frame(192);
+        let c = m.apply(96.0, 96.0);
+        assert!((c.x - 100.0).abs() < 1e-4 && (c.y - 50.0).abs() < 1e-4);
+        // Crop x runs along frame +y when rotated by 90 degrees (y down).
+        let p = m.apply(192.0, 96.0);
+        assert!((p.x - 100.0).abs() < 1e-3 && (p.y - 98.0).abs() < 1e-3);
+        assert!((m.scale() - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn warp_identity_reproduces_pixels() {
+        let img = RgbaImage::from_fn(8, 8, |x, y| {
+            image::Rgba([(x * 30) as u8, (y * 30) as u8, 7, 255])
+        });
+        let roi = Roi {
+            center: Point::new(4.0, 4.0),
+            size: 8.0,
+            angle: 0.0,
+        };
+        let mut out = vec![0.0; 8 * 8 * 3];
+        warp_to_tensor(&img, &roi.to_frame(8), 8, 255.0, 0.0, &mut out).unwrap();
+        for (i, p) in img.pixels().enumerate() {
+            for c in 0..3 {
+                assert!((out[i * 3 + c] - f32::from(p[c])).abs() < 1e-3);
+            }
+        }
+        assert!(warp_to_tensor(&img, &roi.to_frame(8), 8, 1.0, 0.0, &mut out[1..]).is_err());
+    }
+
+    #[test]
+    fn roi_from_mesh_levels_a_rotated_square() {
+        // Points of a square rotated by 0.3 rad; outer eye corners along the rotated x axis.
+        let angle = 0.3f32;
+        let (s, c) = angle.sin_cos();
+        let mut mesh = vec![[0.0f32; 3]; POINTS];
+        for (i, p) in mesh.iter_mut().enumerate() {
+            let u = (i % 20) as f32 * 5.0 - 50.0;
+            let v = (i / 20) as f32 * 4.0 - 46.0;
+            *p = [200.0 + c * u - s * v, 100.0 + s * u + c * v, 0.0];
+        }
+        mesh[RIGHT_EYE_OUTER] = [200.0 - c * 30.0, 100.0 - s * 30.0, 0.0];
+        mesh[LEFT_EYE_OUTER] = [200.0 + c * 30.0, 100.0 + s * 30.0, 0.0];
+        let roi = roi_from_mesh(&mesh).unwrap();
+        assert!((roi.angle - angle).abs() < 1e-4, "{roi:?}");
+        assert!((roi.size - 95.0 * 1.5).abs() < 1e-2, "{roi:?}");
+    }
+}

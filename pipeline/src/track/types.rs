@@ -1,0 +1,212 @@
+//! Plain data the face tracker produces: points, boxes, rotated crop regions and faces. All
+//! coordinates are frame pixels with (0, 0) at the top-left corner of the top-left pixel (a pixel's
+//! centre is at +0.5), x to the right, y down.
+
+use serde::Serialize;
+
+/// A point in frame pixels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Point {
+    pub x: f32,
+    pub y: f32,
+}
+
+impl Point {
+    pub const fn new(x: f32, y: f32) -> Self {
+        Self { x, y }
+    }
+
+    /// Euclidean distance to `other`.
+    pub fn distance(self, other: Point) -> f32 {
+        (self.x - other.x).hypot(self.y - other.y)
+    }
+
+    /// The midpoint of `self` and `other`.
+    pub fn midpoint(self, other: Point) -> Point {
+        Point::new((self.x + other.x) * 0.5, (self.y + other.y) * 0.5)
+    }
+}
+
+/// An axis-aligned box in frame pixels, `x0 <= x1`, `y0 <= y1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Rect {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl Rect {
+    pub const fn new(x0: f32, y0: f32, x1: f32, y1: f32) -> Self {
+        Self { x0, y0, x1, y1 }
+    }
+
+    /// The smallest box holding every point; `None` for no points.
+    pub fn bounding(points: impl IntoIterator<Item = Point>) -> Option<Rect> {
+        let mut it = points.into_iter();
+        let first = it.next()?;
+        let mut r = Rect::new(first.x, first.y, first.x, first.y);
+        for p in it {
+            r.x0 = r.x0.min(p.x);
+            r.y0 = r.y0.min(p.y);
+            r.x1 = r.x1.max(p.x);
+            r.y1 = r.y1.max(p.y);
+        }
+        Some(r)
+    }
+
+    pub fn width(&self) -> f32 {
+        (self.x1 - self.x0).max(0.0)
+    }
+
+    pub fn height(&self) -> f32 {
+        (self.y1 - self.y0).max(0.0)
+    }
+
+    pub fn area(&self) -> f32 {
+        self.width() * self.height()
+    }
+
+    pub fn center(&self) -> Point {
+        Point::new((self.x0 + self.x1) * 0.5, (self.y0 + self.y1) * 0.5)
+    }
+
+    /// Whether `p` lies inside the box grown by `margin` on every side.
+    pub fn contains(&self, p: Point, margin: f32) -> bool {
+        p.x >= self.x0 - margin
+            && p.x <= self.x1 + margin
+            && p.y >= self.y0 - margin
+            && p.y <= self.y1 + margin
+    }
+
+    /// Intersection over union; 0 when either box is empty.
+    pub fn iou(&self, other: &Rect) -> f32 {
+        let ix = (self.x1.min(other.x1) - self.x0.max(other.x0)).max(0.0);
+        let iy = (self.y1.min(other.y1) - self.y0.max(other.y0)).max(0.0);
+        let inter = ix * iy;
+        let union = self.area() + other.area() - inter;
+        if union > 0.0 {
+            inter / union
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The detector's six keypoints, in this order (the person's right = the left side of an unmirrored
+/// photo).
+pub const KEYPOINT_NAMES: [&str; 6] = [
+    "right_eye",
+    "left_eye",
+    "nose_tip",
+    "mouth_center",
+    "right_ear_tragion",
+    "left_ear_tragion",
+];
+
+/// Index of the right eye in [`Detection::keypoints`] / [`Face::keypoints`].
+pub const RIGHT_EYE: usize = 0;
+/// Index of the left eye in [`Detection::keypoints`] / [`Face::keypoints`].
+pub const LEFT_EYE: usize = 1;
+
+/// One face found by the detector.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Detection {
+    pub rect: Rect,
+    /// Detector confidence, 0..1.
+    pub score: f32,
+    /// See [`KEYPOINT_NAMES`].
+    pub keypoints: [Point; 6],
+}
+
+/// A square region of the frame, rotated by `angle` (radians, clockwise on screen since y points
+/// down) about its centre: what the mesh model sees, resampled to its input size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Roi {
+    pub center: Point,
+    /// Side length in frame pixels.
+    pub size: f32,
+    pub angle: f32,
+}
+
+impl Roi {
+    /// The map from an `n` x `n` crop (continuous pixel coordinates, 0..n) to frame pixels.
+    pub fn to_frame(&self, n: u32) -> Affine {
+        let k = self.size / n as f32;
+        let (s, c) = self.angle.sin_cos();
+        let (a, b, d, e) = (c * k, -s * k, s * k, c * k);
+        let half = n as f32 * 0.5;
+        Affine {
+            a,
+            b,
+            c: self.center.x - (a + b) * half,
+            d,
+            e,
+            f: self.center.y - (d + e) * half,
+        }
+    }
+
+    /// The axis-aligned box around the rotated square.
+    pub fn bounds(&self) -> Rect {
+        let (s, c) = self.angle.sin_cos();
+        let half = self.size * 0.5 * (c.abs() + s.abs());
+        Rect::new(
+            self.center.x - half,
+            self.center.y - half,
+            self.center.x + half,
+            self.center.y + half,
+        )
+    }
+}
+
+/// A 2D affine map: `x' = a x + b y + c`, `y' = d x + e y + f`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Affine {
+    pub a: f32,
+    pub b: f32,
+    pub c: f32,
+    pub d: f32,
+    pub e: f32,
+    pub f: f32,
+}
+
+impl Affine {
+    pub fn apply(&self, x: f32, y: f32) -> Point {
+        Point::new(
+            self.a * x + self.b * y + self.c,
+            self.d * x + self.e * y + self.f,
+        )
+    }
+
+    /// How many frame pixels one unit of the input spans (the scale of a similarity transform).
+    pub fn scale(&self) -> f32 {
+        self.a.hypot(self.d)
+    }
+}
+
+/// One tracked face in a frame.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Face {
+    /// Axis-aligned box around the mesh.
+    pub rect: Rect,
+    /// The mesh model's face-present probability, 0..1.
+    pub score: f32,
+    /// 468 points of MediaPipe's face mesh topology: x, y in frame pixels, z (depth, smaller = closer
+    /// to the camera) in the same scale as x, relative to the face's centre.
+    pub mesh: Vec<[f32; 3]>,
+    /// Six keypoints as the detector gives them (see [`KEYPOINT_NAMES`]): the detector's own where it
+    /// ran on this frame, else taken from the mesh.
+    pub keypoints: [Point; 6],
+    /// The detector's result when the detector ran on this frame and found this face; `None` on
+    /// frames where the face was followed from the previous frame's mesh.
+    pub detection: Option<Detection>,
+    /// The region the mesh model looked at.
+    pub roi: Roi,
+}
+
+impl Face {
+    /// Mesh point `i` as a 2D point.
+    pub fn point(&self, i: usize) -> Option<Point> {
+        self.mesh.get(i).map(|p| Point::new(p[0], p[1]))
+    }
+}

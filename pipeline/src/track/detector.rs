@@ -196,19 +196,10 @@ impl FaceDetector {
         let model = Model::load(path, config)?;
         let anchors = short_range_anchors();
         let n = INPUT_SIZE as usize;
-        let input = match model.inputs() {
-            [one] if one.dims == [Some(1), Some(n), Some(n), Some(3)] => one.name.clone(),
-            other => {
-                let shapes: Vec<String> = other.iter().map(ToString::to_string).collect();
-                return Err(Error::model(
-                    path,
-                    format!(
-                        "not the short-range face detector: expected one input [1,{n},{n},3], found {}",
-                        shapes.join(", ")
-                    ),
-                ));
-            }
-        };
+        let input = model.single_input(
+            &[Some(1), Some(n), Some(n), Some(3)],
+            "the short-range face detector",
+        )?;
         let find = |last: usize| {
             model.outputs().iter().position(|o| {
                 o.dims.len() == 3 && o.dims[1] == Some(anchors.len()) && o.dims[2] == Some(last)

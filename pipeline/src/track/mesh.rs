@@ -190,19 +190,8 @@ impl FaceMesh {
         let path = path.as_ref();
         let model = Model::load(path, config)?;
         let n = INPUT_SIZE as usize;
-        let input = match model.inputs() {
-            [one] if one.dims == [Some(1), Some(n), Some(n), Some(3)] => one.name.clone(),
-            other => {
-                let shapes: Vec<String> = other.iter().map(ToString::to_string).collect();
-                return Err(Error::model(
-                    path,
-                    format!(
-                        "not the face mesh model: expected one input [1,{n},{n},3], found {}",
-                        shapes.join(", ")
-                    ),
-                ));
-            }
-        };
+        let input =
+            model.single_input(&[Some(1), Some(n), Some(n), Some(3)], "the face mesh model")?;
         let count = |o: &crate::infer::TensorInfo| -> Option<usize> {
             o.dims.iter().try_fold(1usize, |acc, d| d.map(|d| acc * d))
         };

@@ -59,6 +59,11 @@ pub struct FrameMeta {
     pub timings: Vec<StageTiming>,
     /// Faces the `track` stage found, with their 468-point mesh; empty when none (or not tracked).
     pub faces: Vec<crate::track::Face>,
+    /// Bodies the pose stage found (33 keypoints each); empty when none (or not tracked).
+    pub bodies: Vec<crate::track::Body>,
+    /// Person mask at frame size (255 = person), from the segmentation stage; `None` when not run.
+    #[serde(skip)]
+    pub mask: Option<std::sync::Arc<image::GrayImage>>,
 }
 
 /// One video frame.

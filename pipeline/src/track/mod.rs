@@ -34,7 +34,10 @@ use image::RgbaImage;
 
 pub use self::detector::FaceDetector;
 pub use self::mesh::{FaceMesh, MeshResult};
-pub use self::types::{Affine, Detection, Face, Point, Rect, Roi, KEYPOINT_NAMES};
+pub use self::types::{
+    Affine, Body, BodyKeypoint, Detection, Face, HeadPose, Point, Rect, Roi, BODY_KEYPOINT_NAMES,
+    KEYPOINT_NAMES,
+};
 
 use crate::error::Result;
 use crate::infer::SessionConfig;
@@ -179,6 +182,8 @@ impl FaceTracker {
                 keypoints,
                 detection,
                 roi,
+                pose: None,
+                expressions: Default::default(),
             });
         }
         Ok(faces)

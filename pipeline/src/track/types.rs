@@ -2,6 +2,8 @@
 //! coordinates are frame pixels with (0, 0) at the top-left corner of the top-left pixel (a pixel's
 //! centre is at +0.5), x to the right, y down.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 /// A point in frame pixels.
@@ -202,6 +204,11 @@ pub struct Face {
     pub detection: Option<Detection>,
     /// The region the mesh model looked at.
     pub roi: Roi,
+    /// Head rotation and position; `None` until computed from the mesh.
+    pub pose: Option<HeadPose>,
+    /// Expression values keyed by ARKit blendshape name (`eyeBlinkLeft`, `jawOpen`, `mouthSmileLeft`,
+    /// …), each 0..1; see `track::expression` for the names produced. Empty until computed.
+    pub expressions: BTreeMap<String, f32>,
 }
 
 impl Face {
@@ -209,4 +216,80 @@ impl Face {
     pub fn point(&self, i: usize) -> Option<Point> {
         self.mesh.get(i).map(|p| Point::new(p[0], p[1]))
     }
+
+    /// Expression value by ARKit name; 0 when absent.
+    pub fn expression(&self, name: &str) -> f32 {
+        self.expressions.get(name).copied().unwrap_or(0.0)
+    }
+}
+
+/// Head rotation in degrees and position. Conventions (image coordinates, unmirrored):
+/// - `yaw` > 0: the nose points towards the image's right (+x);
+/// - `pitch` > 0: the nose points up (towards -y);
+/// - `roll` > 0: the head tilts clockwise on screen (the eye line turns from +x towards +y);
+/// - `translation`: x, y = the head centre in frame pixels; z = approximate distance from the camera
+///   in centimetres (from the inter-ocular distance, assuming 6.3 cm and a 60° horizontal field of view).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct HeadPose {
+    pub yaw: f32,
+    pub pitch: f32,
+    pub roll: f32,
+    pub translation: [f32; 3],
+}
+
+/// The 33 body keypoints of BlazePose, in model order.
+pub const BODY_KEYPOINT_NAMES: [&str; 33] = [
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
+];
+
+/// One body keypoint: x, y in frame pixels, z depth in the same scale as x (relative to the hips,
+/// smaller = closer to the camera), visibility 0..1 (likelihood the point is visible in the frame).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct BodyKeypoint {
+    pub x: f32,
+    pub y: f32,
+    pub z: f32,
+    pub visibility: f32,
+}
+
+/// One tracked body: 33 keypoints in [`BODY_KEYPOINT_NAMES`] order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Body {
+    /// Axis-aligned box around the keypoints.
+    pub rect: Rect,
+    /// The pose model's person-present probability, 0..1.
+    pub score: f32,
+    pub keypoints: Vec<BodyKeypoint>,
 }

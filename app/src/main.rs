@@ -28,6 +28,8 @@ enum Command {
     Doctor,
     /// Measure throughput figures as ratios against baselines run alongside.
     Bench(cmd::bench::BenchArgs),
+    /// Track faces (mesh, head pose, expressions) and write them as JSON Lines, one line per frame.
+    Track(cmd::track::TrackArgs),
 }
 
 /// Exit status for a run stopped by Ctrl-C (after its output was finished cleanly).
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Devices => cmd::devices::run().map(|()| ExitCode::SUCCESS),
         Command::Doctor => cmd::doctor::run(),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Track(args) => cmd::track::run(args),
     };
     match result {
         Ok(code) => code,

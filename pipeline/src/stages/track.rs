@@ -5,12 +5,16 @@
 //! crop at full resolution).
 //! Outputs: the same pixels; `meta.faces` holds up to `max_faces` faces, each with its box, face-present
 //! score, 468 mesh points (x, y in frame pixels, z in the same scale), the detector's six keypoints
-//! (eyes, nose tip, mouth centre, ear tragions) and, on frames where the detector ran, its detection.
+//! (eyes, nose tip, mouth centre, ear tragions), on frames where the detector ran its detection, the
+//! head pose (yaw, pitch, roll in degrees, translation) and expression values (ARKit names, 0..1:
+//! eyeBlinkLeft/Right, jawOpen, mouthSmileLeft/Right, mouthStretchLeft/Right, browInnerUp,
+//! browOuterUpLeft/Right, and with `iris=true` eyeLookIn/Out/Up/Down Left/Right).
 //! No face = an empty list, not an error.
 //! Behaviour: the detector (`face_detection_short_range.onnx`) runs when fewer than `max_faces` faces
 //! are tracked, and every `detect_every` frames; otherwise each face's crop comes from its mesh on the
 //! previous frame (`face_landmark.onnx`), and a face whose face-present score drops below `min_score`
-//! is lost (the detector looks again on the next frame).
+//! is lost (the detector looks again on the next frame). Mesh points (and so pose and expressions)
+//! are smoothed by a One Euro filter timed by the frame timestamps; a lost face's filter is dropped.
 //! Options:
 //! - `max_faces` (1): most faces per frame, 1..=16.
 //! - `detect_every` (0): also run the detector every N frames while tracking (finds new faces); 0 =
@@ -19,8 +23,13 @@
 //! - `threads` (cores): intra-op threads of each model.
 //! - `detector`, `mesh`: model files (defaults `models/face_detection_short_range.onnx`,
 //!   `models/face_landmark.onnx`, relative to the working directory).
+//! - `smooth` (true): One Euro filter on; `min_cutoff` (1.0 Hz), `beta` (10, per face width per
+//!   second), `d_cutoff` (1.0 Hz) are its parameters (see `track::filter`).
+//! - `iris` (false): run `iris_model` (default `models/iris_landmark.onnx`) for the gaze values.
+//! - `calibrate` (0): average the first N frames with a face into the person's neutral face (relaxed,
+//!   eyes open, mouth closed, looking at the camera); values and angles are then measured from it.
 //!
-//! Example: `doppel process talk.mp4 -o out.mp4 --stages track:max_faces=2:threads=2`
+//! Example: `doppel process talk.mp4 -o out.mp4 --stages track:max_faces=2:threads=2:calibrate=30`
 
 use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
@@ -28,7 +37,9 @@ use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::stage::{OptionDoc, Stage, StageDoc};
-use crate::track::{FaceTracker, TrackerConfig, DEFAULT_DETECTOR, DEFAULT_MESH};
+use crate::track::{
+    FaceTracker, OneEuroParams, TrackerConfig, DEFAULT_DETECTOR, DEFAULT_IRIS, DEFAULT_MESH,
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "track",
@@ -64,8 +75,43 @@ pub const DOC: StageDoc = StageDoc {
             default: DEFAULT_MESH,
             help: "face mesh model file",
         },
+        OptionDoc {
+            name: "smooth",
+            default: "true",
+            help: "One Euro filter on the mesh, pose and expressions",
+        },
+        OptionDoc {
+            name: "min_cutoff",
+            default: "1.0",
+            help: "One Euro cutoff (Hz) of a still face: lower = less jitter, more lag, 0.001..=100",
+        },
+        OptionDoc {
+            name: "beta",
+            default: "10",
+            help: "One Euro speed coefficient (per face width per second): higher = less lag in motion, 0..=10000",
+        },
+        OptionDoc {
+            name: "d_cutoff",
+            default: "1.0",
+            help: "One Euro cutoff (Hz) of the speed estimate, 0.001..=100",
+        },
+        OptionDoc {
+            name: "iris",
+            default: "false",
+            help: "run the iris model for gaze values (eyeLook*)",
+        },
+        OptionDoc {
+            name: "iris_model",
+            default: DEFAULT_IRIS,
+            help: "iris model file",
+        },
+        OptionDoc {
+            name: "calibrate",
+            default: "0",
+            help: "frames with a face averaged into the person's neutral face (0 = typical values)",
+        },
     ],
-    example: "track:max_faces=2:threads=2",
+    example: "track:max_faces=2:threads=2:calibrate=30",
 };
 
 pub const ENTRY: StageEntry = StageEntry {
@@ -93,6 +139,12 @@ impl Track {
                 .unwrap_or(default)
                 .into()
         };
+        let defaults = OneEuroParams::default();
+        let smoothing = OneEuroParams {
+            min_cutoff: options.f32_in("min_cutoff", defaults.min_cutoff, 0.001, 100.0)?,
+            beta: options.f32_in("beta", defaults.beta, 0.0, 10_000.0)?,
+            d_cutoff: options.f32_in("d_cutoff", defaults.d_cutoff, 0.001, 100.0)?,
+        };
         let config = TrackerConfig {
             detector_model: path("detector", DEFAULT_DETECTOR),
             mesh_model: path("mesh", DEFAULT_MESH),
@@ -103,6 +155,11 @@ impl Track {
                 threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
                 ..SessionConfig::default()
             },
+            smoothing: options.bool("smooth", true)?.then_some(smoothing),
+            iris_model: options
+                .bool("iris", false)?
+                .then(|| path("iris_model", DEFAULT_IRIS)),
+            calibrate_frames: options.u32_in("calibrate", 0, 0, 100_000)?,
         };
         Ok(Self {
             tracker: FaceTracker::load(&config)?,
@@ -131,7 +188,7 @@ impl Stage for Track {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         frame.meta.faces = self
             .tracker
-            .process(&frame.image)
+            .process_at(&frame.image, frame.pts.seconds())
             .map_err(|e| Error::Stage {
                 stage: DOC.name.to_string(),
                 seq: frame.seq,

@@ -1,18 +1,18 @@
 //! BlazeFace short-range face detector: SSD anchors, box and keypoint decoding, weighted non-maximum
 //! suppression, and a letterboxed input so frames of any aspect keep their proportions.
 //!
-//! Model: `face_detection_short_range.onnx`, input [1,128,128,3] NHWC RGB in -1..1, outputs [1,896,16]
+//! Model: `face_detection_short_range.onnx`, input [1,128,128,3] NHWC RGB in -1..1 (the frame
+//! letterboxed, sampled bilinearly as MediaPipe does), outputs [1,896,16]
 //! (per anchor: box centre x, y, width, height, then six keypoints x, y; all in input pixels relative
 //! to the anchor centre) and [1,896,1] score logits.
 
 use std::path::Path;
 
-use fast_image_resize::Resizer;
 use image::RgbaImage;
 
-use super::types::{Detection, Point, Rect};
+use super::mesh::warp_to_tensor_with;
+use super::types::{Affine, Detection, Point, Rect};
 use crate::error::{Error, Result};
-use crate::imageops::{resize_rgba, Filter};
 use crate::infer::{Model, SessionConfig, TensorView};
 
 /// Input side of the short-range detector.
@@ -152,18 +152,30 @@ pub struct Letterbox {
 }
 
 impl Letterbox {
-    /// Fits a `w` x `h` frame into `input` x `input`, aspect kept, centred.
+    /// Fits a `w` x `h` frame into `input` x `input`, aspect kept, centred (fractional padding, as
+    /// MediaPipe's letterbox).
     pub fn fit(w: u32, h: u32, input: u32) -> Self {
-        let scale = input as f64 / f64::from(w.max(h).max(1));
-        let width = ((f64::from(w) * scale).round() as u32).clamp(1, input);
-        let height = ((f64::from(h) * scale).round() as u32).clamp(1, input);
+        let scale = input as f32 / w.max(h).max(1) as f32;
+        let (fw, fh) = (w.max(1) as f32 * scale, h.max(1) as f32 * scale);
         Self {
-            sx: width as f32 / w.max(1) as f32,
-            sy: height as f32 / h.max(1) as f32,
-            pad_x: ((input - width) / 2) as f32,
-            pad_y: ((input - height) / 2) as f32,
-            width,
-            height,
+            sx: scale,
+            sy: scale,
+            pad_x: (input as f32 - fw) * 0.5,
+            pad_y: (input as f32 - fh) * 0.5,
+            width: (fw.round() as u32).clamp(1, input),
+            height: (fh.round() as u32).clamp(1, input),
+        }
+    }
+
+    /// The map from input pixels to frame pixels (continuous coordinates).
+    pub fn to_frame_map(&self) -> Affine {
+        Affine {
+            a: 1.0 / self.sx,
+            b: 0.0,
+            c: -self.pad_x / self.sx,
+            d: 0.0,
+            e: 1.0 / self.sy,
+            f: -self.pad_y / self.sy,
         }
     }
 
@@ -181,7 +193,6 @@ pub struct FaceDetector {
     logits: usize,
     anchors: Vec<Point>,
     tensor: Vec<f32>,
-    resizer: Resizer,
     runs: u64,
 }
 
@@ -223,7 +234,6 @@ impl FaceDetector {
             logits,
             anchors,
             tensor: vec![0.0; n * n * 3],
-            resizer: Resizer::new(),
             runs: 0,
         })
     }
@@ -244,31 +254,19 @@ impl FaceDetector {
             return Ok(Vec::new());
         }
         let fit = Letterbox::fit(w, h, INPUT_SIZE);
-        let small = resize_rgba(
-            &mut self.resizer,
-            image,
-            fit.width,
-            fit.height,
-            Filter::Bilinear,
-        )?;
         let n = INPUT_SIZE as usize;
-        // Padding is black (-1), as MediaPipe's letterbox.
-        self.tensor.fill(-1.0);
-        let (px, py) = (fit.pad_x as usize, fit.pad_y as usize);
-        for (y, row) in small
-            .as_raw()
-            .chunks_exact(fit.width as usize * 4)
-            .enumerate()
-        {
-            let start = ((y + py) * n + px) * 3;
-            let dst = &mut self.tensor[start..start + fit.width as usize * 3];
-            for (d, s) in dst.chunks_exact_mut(3).zip(row.chunks_exact(4)) {
-                for c in 0..3 {
-                    d[c] = f32::from(s[c]) / 127.5 - 1.0;
-                }
-            }
-        }
-        crate::bufpool::recycle(small.into_raw());
+        // Plain bilinear sampling through the letterbox map, as MediaPipe's ImageToTensorCalculator
+        // does (an antialiased resize gives a different input, and borderline faces then score
+        // differently); padding is black (-1).
+        warp_to_tensor_with(
+            image,
+            &fit.to_frame_map(),
+            INPUT_SIZE,
+            2.0,
+            -1.0,
+            1,
+            &mut self.tensor,
+        )?;
         let shape = [1, n, n, 3];
         let outputs = self.model.run(&[TensorView {
             name: &self.input_name,

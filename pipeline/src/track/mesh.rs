@@ -90,33 +90,34 @@ pub fn keypoints_from_mesh(mesh: &[[f32; 3]]) -> Option<[Point; 6]> {
     ])
 }
 
-/// Samples `image` through `map` (crop pixel -> frame pixel, continuous coordinates) into an `n` x `n`
-/// RGB tensor, NHWC, each channel `value / 255 * scale + offset`; frame outside the image is black.
-/// Bilinear; when one crop pixel covers more than ~1.5 frame pixels, `k` x `k` bilinear samples per
-/// crop pixel are averaged (`k` up to 4) so that large faces do not alias.
-///
-/// # Errors
-/// [`Error::Spec`] when `out` does not hold `n * n * 3` values.
-pub fn warp_to_tensor(
-    image: &RgbaImage,
-    map: &Affine,
-    n: u32,
-    scale: f32,
-    offset: f32,
-    out: &mut [f32],
-) -> Result<()> {
-    let n = n as usize;
-    if out.len() != n * n * 3 {
-        return Err(Error::Spec(format!(
-            "crop tensor holds {} values; a {n}x{n} RGB crop needs {}",
-            out.len(),
-            n * n * 3
-        )));
+/// How many samples per axis a crop pixel averages when it covers `scale` frame pixels: 1 (plain
+/// bilinear, as MediaPipe's `ImageToTensorCalculator` samples) up to 3 frame pixels per crop pixel,
+/// then enough that large faces (4K frames) do not alias, at most 4.
+pub fn supersampling(scale: f32) -> usize {
+    (scale / 3.0).ceil().clamp(1.0, 4.0) as usize
+}
+
+/// One bilinear RGB sample at continuous frame position `x`, `y` (pixel centres at +0.5); outside the
+/// image is black. `raw` is RGBA8 rows of `w` pixels, `h` rows.
+#[inline(always)]
+fn bilinear(raw: &[u8], w: i64, h: i64, x: f32, y: f32) -> [f32; 3] {
+    let (x, y) = (x - 0.5, y - 0.5);
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (xi, yi) = (x0 as i64, y0 as i64);
+    if xi >= 0 && yi >= 0 && xi + 1 < w && yi + 1 < h {
+        // Interior: the four texels are two adjacent pairs in two rows.
+        let i = ((yi * w + xi) * 4) as usize;
+        let j = i + (w * 4) as usize;
+        let (top, bottom) = (&raw[i..i + 8], &raw[j..j + 8]);
+        let mut out = [0.0f32; 3];
+        for c in 0..3 {
+            let t = f32::from(top[c]) + (f32::from(top[c + 4]) - f32::from(top[c])) * fx;
+            let b = f32::from(bottom[c]) + (f32::from(bottom[c + 4]) - f32::from(bottom[c])) * fx;
+            out[c] = t + (b - t) * fy;
+        }
+        return out;
     }
-    let (w, h) = (image.width() as i64, image.height() as i64);
-    let raw = image.as_raw();
-    let k = (map.scale() / 1.5).ceil().clamp(1.0, 4.0) as usize;
-    let weight = scale / (255.0 * (k * k) as f32);
     let texel = |x: i64, y: i64| -> [f32; 3] {
         if x < 0 || y < 0 || x >= w || y >= h {
             return [0.0; 3];
@@ -128,34 +129,101 @@ pub fn warp_to_tensor(
             f32::from(raw[i + 2]),
         ]
     };
-    for v in 0..n {
-        for u in 0..n {
-            let mut acc = [0.0f32; 3];
-            for sy in 0..k {
-                for sx in 0..k {
-                    let cu = u as f32 + (sx as f32 + 0.5) / k as f32;
-                    let cv = v as f32 + (sy as f32 + 0.5) / k as f32;
-                    let p = map.apply(cu, cv);
-                    // Pixel centres sit at +0.5.
-                    let (x, y) = (p.x - 0.5, p.y - 0.5);
-                    let (x0, y0) = (x.floor(), y.floor());
-                    let (fx, fy) = (x - x0, y - y0);
-                    let (xi, yi) = (x0 as i64, y0 as i64);
-                    let t00 = texel(xi, yi);
-                    let t10 = texel(xi + 1, yi);
-                    let t01 = texel(xi, yi + 1);
-                    let t11 = texel(xi + 1, yi + 1);
-                    for c in 0..3 {
-                        let top = t00[c] + (t10[c] - t00[c]) * fx;
-                        let bottom = t01[c] + (t11[c] - t01[c]) * fx;
-                        acc[c] += top + (bottom - top) * fy;
+    let (t00, t10, t01, t11) = (
+        texel(xi, yi),
+        texel(xi + 1, yi),
+        texel(xi, yi + 1),
+        texel(xi + 1, yi + 1),
+    );
+    let mut out = [0.0f32; 3];
+    for c in 0..3 {
+        let top = t00[c] + (t10[c] - t00[c]) * fx;
+        let bottom = t01[c] + (t11[c] - t01[c]) * fx;
+        out[c] = top + (bottom - top) * fy;
+    }
+    out
+}
+
+/// Samples `image` through `map` (crop pixel -> frame pixel, continuous coordinates) into an `n` x `n`
+/// RGB tensor, NHWC, each channel `value / 255 * scale + offset`; frame outside the image is black.
+/// Bilinear at each crop pixel's centre; when one crop pixel covers more than 3 frame pixels, `k` x `k`
+/// bilinear samples per crop pixel are averaged ([`supersampling`]) so that large faces do not alias.
+///
+/// The map is affine, so the sample position advances by a constant step along a row: one
+/// multiply-add per coordinate per sample instead of a full transform.
+///
+/// # Errors
+/// [`Error::Spec`] when `out` does not hold `n * n * 3` values.
+pub fn warp_to_tensor(
+    image: &RgbaImage,
+    map: &Affine,
+    n: u32,
+    scale: f32,
+    offset: f32,
+    out: &mut [f32],
+) -> Result<()> {
+    warp_to_tensor_with(
+        image,
+        map,
+        n,
+        scale,
+        offset,
+        supersampling(map.scale()),
+        out,
+    )
+}
+
+/// As [`warp_to_tensor`] with `k` x `k` samples per crop pixel given (1 = plain bilinear).
+///
+/// # Errors
+/// [`Error::Spec`] when `out` does not hold `n * n * 3` values.
+pub fn warp_to_tensor_with(
+    image: &RgbaImage,
+    map: &Affine,
+    n: u32,
+    scale: f32,
+    offset: f32,
+    k: usize,
+    out: &mut [f32],
+) -> Result<()> {
+    let n = n as usize;
+    let k = k.max(1);
+    if out.len() != n * n * 3 {
+        return Err(Error::Spec(format!(
+            "crop tensor holds {} values; a {n}x{n} RGB crop needs {}",
+            out.len(),
+            n * n * 3
+        )));
+    }
+    let (w, h) = (i64::from(image.width()), i64::from(image.height()));
+    let raw = image.as_raw().as_slice();
+    let weight = scale / (255.0 * (k * k) as f32);
+    let step = 1.0 / k as f32;
+    for (v, row) in out.chunks_exact_mut(n * 3).enumerate() {
+        for sy in 0..k {
+            for sx in 0..k {
+                let first = (sx as f32 + 0.5) * step;
+                let p = map.apply(first, v as f32 + (sy as f32 + 0.5) * step);
+                let (mut x, mut y) = (p.x, p.y);
+                let initialise = sx == 0 && sy == 0;
+                for px in row.chunks_exact_mut(3) {
+                    let s = bilinear(raw, w, h, x, y);
+                    if initialise {
+                        px[0] = s[0];
+                        px[1] = s[1];
+                        px[2] = s[2];
+                    } else {
+                        px[0] += s[0];
+                        px[1] += s[1];
+                        px[2] += s[2];
                     }
+                    x += map.a;
+                    y += map.d;
                 }
             }
-            let o = (v * n + u) * 3;
-            for c in 0..3 {
-                out[o + c] = acc[c] * weight + offset;
-            }
+        }
+        for c in row.iter_mut() {
+            *c = *c * weight + offset;
         }
     }
     Ok(())

@@ -1,0 +1,318 @@
+//! `doppel track INPUT --jsonl OUT`: runs the `track` stage (and with `--body` the `pose` stage) on
+//! every frame of INPUT and writes what they found, one JSON object per line (JSON Lines), one line
+//! per frame, in frame order.
+//!
+//! # Schema (one line)
+//! ```json
+//! {"frame": 0, "time": 0.0, "width": 640, "height": 480,
+//!  "faces": [{"box": [x0, y0, x1, y1], "score": 0.99, "detected": true,
+//!             "points": [[x, y, z], ... 468],
+//!             "pose": {"yaw": -3.1, "pitch": 2.0, "roll": 0.4, "translation": [x, y, z_cm]},
+//!             "expressions": {"browInnerUp": 0.0, "eyeBlinkLeft": 0.02, ...}}],
+//!  "bodies": [{"box": [x0, y0, x1, y1], "score": 0.9, "keypoints": [[x, y, z, visibility], ... 33]}]}
+//! ```
+//! - `frame`: the frame's number in the input, from 0; `time`: its timestamp in seconds.
+//! - `width`, `height`: frame size in pixels; all x, y are frame pixels, (0, 0) the top-left corner.
+//! - `faces`: best-tracked first; `box` around the mesh; `score` the face-present probability;
+//!   `detected` whether the detector ran on this frame for this face (else followed from the previous
+//!   frame); `points` the 468 MediaPipe face-mesh points (z: depth in the scale of x, larger =
+//!   farther, relative to the face); `pose` yaw/pitch/roll in degrees (yaw > 0: nose towards +x;
+//!   pitch > 0: nose up; roll > 0: clockwise on screen) and translation (head centre x, y in pixels,
+//!   z = distance from the camera in cm, estimated), or null; `expressions` ARKit blendshape names
+//!   with values 0..1 (gaze `eyeLook*` only with `--iris`).
+//! - `bodies`: 33 BlazePose keypoints each (order: `doppel_pipeline::track::BODY_KEYPOINT_NAMES`),
+//!   empty unless `--body`.
+//!
+//! Numbers are rounded to 0.01 (pixels) and 0.001 (scores, values) to keep lines short.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use doppel_pipeline::graph::{self, RunConfig};
+use doppel_pipeline::sink::{Sink, SinkSummary};
+use doppel_pipeline::source::{self, OpenOptions};
+use doppel_pipeline::spec::StageSpec;
+use doppel_pipeline::stages::{build_all, BuildContext};
+use doppel_pipeline::track::{Body, Face};
+use doppel_pipeline::{Error, Frame, Mode};
+use indicatif::ProgressBar;
+use serde_json::{json, Map, Value};
+
+use crate::report;
+
+#[derive(Args)]
+pub struct TrackArgs {
+    /// A video file, an image, a folder or glob of images, `synthetic[...]` or a camera.
+    pub input: String,
+
+    /// Write one JSON line per frame to this file (see `doppel track --help` and the README for the
+    /// schema).
+    #[arg(long)]
+    pub jsonl: PathBuf,
+
+    /// Most faces per frame.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub max_faces: u32,
+
+    /// Average the first N frames with a face into the person's neutral face (relaxed, eyes open,
+    /// mouth closed, looking at the camera); expressions and angles are then measured from it.
+    #[arg(long, default_value_t = 0)]
+    pub calibrate: u32,
+
+    /// Run the iris model for gaze values (eyeLook*).
+    #[arg(long)]
+    pub iris: bool,
+
+    /// Turn the One Euro smoothing off (raw model output).
+    #[arg(long)]
+    pub no_smooth: bool,
+
+    /// Also track bodies: appends the `pose` stage (33 keypoints per body).
+    #[arg(long)]
+    pub body: bool,
+
+    /// More `track` stage options, `key=value:key=value` (see `doppel stages`), e.g. `beta=5`.
+    #[arg(long, default_value = "")]
+    pub options: String,
+
+    /// Frame rate given to image sequences.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub fps: u32,
+
+    /// No progress bar and no statistics table.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The stages `args` asks for: `track` with its options, then `pose` with `--body`.
+pub fn stage_specs(args: &TrackArgs) -> anyhow::Result<Vec<StageSpec>> {
+    let mut options = vec![
+        ("max_faces".to_string(), args.max_faces.to_string()),
+        ("calibrate".to_string(), args.calibrate.to_string()),
+        ("iris".to_string(), args.iris.to_string()),
+        ("smooth".to_string(), (!args.no_smooth).to_string()),
+    ];
+    for pair in args.options.split(':').filter(|p| !p.trim().is_empty()) {
+        let Some((key, value)) = pair.split_once('=') else {
+            anyhow::bail!("--options: '{pair}' is not key=value");
+        };
+        let key = key.trim().to_string();
+        options.retain(|(k, _)| *k != key);
+        options.push((key, value.trim().to_string()));
+    }
+    let mut specs = vec![StageSpec {
+        name: "track".to_string(),
+        options,
+    }];
+    if args.body {
+        specs.push(StageSpec {
+            name: "pose".to_string(),
+            options: Vec::new(),
+        });
+    }
+    Ok(specs)
+}
+
+fn round(v: f32, step: f32) -> Value {
+    if v.is_finite() {
+        json!(((f64::from(v) / f64::from(step)).round() * f64::from(step) * 1e4).round() / 1e4)
+    } else {
+        Value::Null
+    }
+}
+
+fn face_json(face: &Face) -> Value {
+    let r = &face.rect;
+    let points: Vec<Value> = face
+        .mesh
+        .iter()
+        .map(|p| json!([round(p[0], 0.01), round(p[1], 0.01), round(p[2], 0.01)]))
+        .collect();
+    let pose = face.pose.map_or(Value::Null, |p| {
+        json!({
+            "yaw": round(p.yaw, 0.01),
+            "pitch": round(p.pitch, 0.01),
+            "roll": round(p.roll, 0.01),
+            "translation": [round(p.translation[0], 0.01), round(p.translation[1], 0.01),
+                            round(p.translation[2], 0.01)],
+        })
+    });
+    let expressions: Map<String, Value> = face
+        .expressions
+        .iter()
+        .map(|(k, v)| (k.clone(), round(*v, 0.001)))
+        .collect();
+    json!({
+        "box": [round(r.x0, 0.01), round(r.y0, 0.01), round(r.x1, 0.01), round(r.y1, 0.01)],
+        "score": round(face.score, 0.001),
+        "detected": face.detection.is_some(),
+        "points": points,
+        "pose": pose,
+        "expressions": expressions,
+    })
+}
+
+fn body_json(body: &Body) -> Value {
+    let r = &body.rect;
+    let keypoints: Vec<Value> = body
+        .keypoints
+        .iter()
+        .map(|k| {
+            json!([
+                round(k.x, 0.01),
+                round(k.y, 0.01),
+                round(k.z, 0.01),
+                round(k.visibility, 0.001)
+            ])
+        })
+        .collect();
+    json!({
+        "box": [round(r.x0, 0.01), round(r.y0, 0.01), round(r.x1, 0.01), round(r.y1, 0.01)],
+        "score": round(body.score, 0.001),
+        "keypoints": keypoints,
+    })
+}
+
+/// One line of the export for `frame` (see the module docs).
+pub fn frame_json(frame: &Frame) -> Value {
+    json!({
+        "frame": frame.seq,
+        "time": (frame.pts.seconds() * 1e6).round() / 1e6,
+        "width": frame.width(),
+        "height": frame.height(),
+        "faces": frame.meta.faces.iter().map(face_json).collect::<Vec<_>>(),
+        "bodies": frame.meta.bodies.iter().map(body_json).collect::<Vec<_>>(),
+    })
+}
+
+/// A sink that writes [`frame_json`] lines.
+struct JsonlSink {
+    path: PathBuf,
+    out: BufWriter<File>,
+    frames: u64,
+}
+
+impl JsonlSink {
+    fn create(path: PathBuf) -> doppel_pipeline::Result<Self> {
+        let file = File::create(&path).map_err(|e| Error::Output {
+            path: path.clone(),
+            message: format!("cannot create the JSON Lines file: {e}"),
+        })?;
+        Ok(Self {
+            path,
+            out: BufWriter::new(file),
+            frames: 0,
+        })
+    }
+
+    fn io_error(&self, e: impl std::fmt::Display) -> Error {
+        Error::Output {
+            path: self.path.clone(),
+            message: format!("cannot write: {e}"),
+        }
+    }
+}
+
+impl Sink for JsonlSink {
+    fn write(&mut self, frame: &Frame) -> doppel_pipeline::Result<()> {
+        serde_json::to_writer(&mut self.out, &frame_json(frame)).map_err(|e| self.io_error(e))?;
+        self.out.write_all(b"\n").map_err(|e| self.io_error(e))?;
+        self.frames += 1;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> doppel_pipeline::Result<SinkSummary> {
+        self.out.flush().map_err(|e| self.io_error(e))?;
+        Ok(SinkSummary {
+            frames: self.frames,
+            target: self.path.display().to_string(),
+        })
+    }
+}
+
+pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
+    let specs = stage_specs(&args)?;
+    let stages = build_all(
+        &specs,
+        &BuildContext {
+            mode: Mode::Offline,
+        },
+    )?;
+    let source = source::open(
+        &args.input,
+        &OpenOptions {
+            image_fps: args.fps,
+            live: false,
+        },
+    )?;
+    let info = source.info().clone();
+    let sink = JsonlSink::create(args.jsonl.clone())?;
+
+    let mut config = RunConfig::new(Mode::Offline);
+    let stop = config.stop.clone();
+    ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
+        }
+        eprintln!("\nstopping: finishing the file with the frames done (Ctrl-C again to abort)");
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        super::process::progress_bar(info.frame_count)
+    };
+    {
+        let bar = bar.clone();
+        config.progress = Some(Arc::new(move |n| bar.set_position(n)));
+    }
+    if !args.quiet {
+        eprintln!(
+            "{} ({}x{}) -> {} via [{}]",
+            info.name,
+            info.width,
+            info.height,
+            args.jsonl.display(),
+            specs
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let outcome = graph::run(source, stages, Box::new(sink), config);
+    bar.finish_and_clear();
+    let report = &outcome.report;
+    if !args.quiet {
+        report::print(report);
+    }
+    if let Some(error) = outcome.error {
+        return Err(anyhow::Error::new(error).context(format!(
+            "{} frames were written to {} before the error",
+            report.frames_out,
+            args.jsonl.display()
+        )));
+    }
+    if report.interrupted {
+        eprintln!(
+            "interrupted: {} frames written to {}",
+            report.frames_out,
+            args.jsonl.display()
+        );
+        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+    }
+    if !args.quiet {
+        eprintln!(
+            "wrote {} frames to {}",
+            report.frames_out,
+            args.jsonl.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

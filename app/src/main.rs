@@ -28,6 +28,10 @@ enum Command {
     Doctor,
     /// Measure throughput figures as ratios against baselines run alongside.
     Bench(cmd::bench::BenchArgs),
+    /// Named styles: list them, or add one from a picture or a blend of built-in styles.
+    Skills(cmd::skills::SkillsArgs),
+    /// Make an animated sticker (GIF, APNG, WebP) from a photo of a face.
+    Sticker(cmd::sticker::StickerArgs),
 }
 
 /// Exit status for a run stopped by Ctrl-C (after its output was finished cleanly).
@@ -60,6 +64,8 @@ fn main() -> ExitCode {
         Command::Devices => cmd::devices::run().map(|()| ExitCode::SUCCESS),
         Command::Doctor => cmd::doctor::run(),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Skills(args) => cmd::skills::run(args),
+        Command::Sticker(args) => cmd::sticker::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,4 +4,6 @@ pub mod bench;
 pub mod devices;
 pub mod doctor;
 pub mod process;
+pub mod skills;
 pub mod stages;
+pub mod sticker;

@@ -30,6 +30,10 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Track faces (mesh, head pose, expressions) and write them as JSON Lines, one line per frame.
     Track(cmd::track::TrackArgs),
+    /// Named styles: list them, or add one from a picture or a blend of built-in styles.
+    Skills(cmd::skills::SkillsArgs),
+    /// Make an animated sticker (GIF, APNG, WebP) from a photo of a face.
+    Sticker(cmd::sticker::StickerArgs),
 }
 
 /// Exit status for a run stopped by Ctrl-C (after its output was finished cleanly).
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
         Command::Doctor => cmd::doctor::run(),
         Command::Bench(args) => cmd::bench::run(args),
         Command::Track(args) => cmd::track::run(args),
+        Command::Skills(args) => cmd::skills::run(args),
+        Command::Sticker(args) => cmd::sticker::run(args),
     };
     match result {
         Ok(code) => code,

@@ -19,6 +19,8 @@ pub mod source;
 pub mod spec;
 pub mod stage;
 pub mod stages;
+pub mod sticker;
+pub mod style;
 pub mod track;
 
 pub use error::{Error, Result};

@@ -4,5 +4,7 @@ pub mod bench;
 pub mod devices;
 pub mod doctor;
 pub mod process;
+pub mod skills;
 pub mod stages;
 pub mod track;
+pub mod sticker;

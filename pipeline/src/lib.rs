@@ -6,6 +6,7 @@
 //! ```
 
 pub mod bufpool;
+pub mod enhance;
 pub mod error;
 pub mod frame;
 pub mod gpu;

@@ -7,6 +7,8 @@ use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageDoc};
 
 pub mod blur;
+pub mod deglare;
+pub mod lowlight;
 pub mod onnx;
 pub mod passthrough;
 pub mod resize;
@@ -35,6 +37,8 @@ pub fn registry() -> Vec<StageEntry> {
         onnx::ENTRY,
         track::ENTRY,
         stylize::ENTRY,
+        deglare::ENTRY,
+        lowlight::ENTRY,
     ]
 }
 

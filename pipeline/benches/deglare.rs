@@ -1,0 +1,121 @@
+//! Night stages per 1280x720 frame, every backend in one run, plus a PSNR table.
+//!
+//! `cargo bench -p doppel-pipeline --bench deglare` (from the repository root: the models load from
+//! `models/`). Each figure is the whole stage per frame: for `gpu`, upload, dispatches and padded
+//! readback; for `onnx`, resize to the working size, inference, and the full-size subtraction; for
+//! `lowlight`, the curve model at 160 px plus the full-size application. The GPU rows are skipped
+//! when no adapter exists. Before timing, the PSNR of each deglare backend on the held-out synthetic
+//! pairs (`pipeline/tests/fixtures/deglare/`) is printed.
+
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use doppel_pipeline::options::StageOptions;
+use doppel_pipeline::stages::deglare::Deglare;
+use doppel_pipeline::stages::lowlight::Lowlight;
+use image::RgbaImage;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture(name: &str) -> Option<RgbaImage> {
+    image::open(root().join("pipeline/tests/fixtures/deglare").join(name))
+        .ok()
+        .map(|i| i.to_rgba8())
+}
+
+fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    let mut sum = 0.0f64;
+    for (p, q) in a.as_raw().iter().zip(b.as_raw()) {
+        sum += (f64::from(*p) - f64::from(*q)).powi(2);
+    }
+    let mse = (sum / a.as_raw().len() as f64 * 4.0 / 3.0).max(1e-10);
+    10.0 * (255.0f64 * 255.0 / mse).log10()
+}
+
+fn deglare(backend: &str) -> Option<Deglare> {
+    let model = root().join("models/deglare.onnx").display().to_string();
+    Deglare::from_options(&StageOptions::from_pairs(
+        "deglare",
+        &[("backend", backend), ("model", &model)],
+    ))
+    .map_err(|e| eprintln!("skipping deglare:backend={backend}: {e}"))
+    .ok()
+}
+
+fn lowlight(backend: &str) -> Option<Lowlight> {
+    let model = root()
+        .join("models/zero_dce_curves_neuro.onnx")
+        .display()
+        .to_string();
+    Lowlight::from_options(&StageOptions::from_pairs(
+        "lowlight",
+        &[("backend", backend), ("model", &model)],
+    ))
+    .map_err(|e| eprintln!("skipping lowlight:backend={backend}: {e}"))
+    .ok()
+}
+
+fn night(c: &mut Criterion) {
+    let Some(still) = fixture("life_0_glare.png") else {
+        eprintln!("pipeline/tests/fixtures/deglare/life_0_glare.png missing");
+        return;
+    };
+    let frame = image::imageops::resize(&still, 1280, 720, image::imageops::FilterType::Triangle);
+    let mut stages: Vec<(&str, Deglare)> = ["gpu", "cpu", "onnx"]
+        .into_iter()
+        .filter_map(|b| deglare(b).map(|s| (b, s)))
+        .collect();
+
+    // PSNR table on the held-out synthetic pairs
+    eprintln!(
+        "held-out synthetic PSNR (dB): pair | input | {}",
+        stages.iter().map(|s| s.0).collect::<Vec<_>>().join(" | ")
+    );
+    for stem in [
+        "life_0",
+        "life_1",
+        "wine_0",
+        "wine_1",
+        "dragonfly_0",
+        "dragonfly_1",
+    ] {
+        let (Some(glare), Some(clean)) = (
+            fixture(&format!("{stem}_glare.png")),
+            fixture(&format!("{stem}_clean.png")),
+        ) else {
+            continue;
+        };
+        let mut row = format!("{stem} | {:.2}", psnr(&glare, &clean));
+        for (_, s) in stages.iter_mut() {
+            if let Ok(out) = s.apply(&glare) {
+                row += &format!(" | {:.2}", psnr(&out, &clean));
+            }
+        }
+        eprintln!("{row}");
+    }
+
+    let mut group = c.benchmark_group("deglare_1280x720");
+    group.sample_size(10);
+    for (name, s) in stages.iter_mut() {
+        group.bench_function(*name, |b| {
+            b.iter(|| s.apply(&frame).map_err(|e| e.to_string()))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("lowlight_1280x720");
+    group.sample_size(10);
+    for backend in ["gpu", "cpu"] {
+        if let Some(mut s) = lowlight(backend) {
+            group.bench_function(backend, |b| {
+                b.iter(|| s.apply(&frame).map_err(|e| e.to_string()))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, night);
+criterion_main!(benches);

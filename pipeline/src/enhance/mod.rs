@@ -1,0 +1,112 @@
+//! Night-photo enhancement: glare suppression ([`deglare`]) and low-light curves ([`lowlight`]).
+//!
+//! Both follow one pattern: estimate something smooth on a small copy of the frame (a glare layer, or
+//! Zero-DCE curve maps), then apply it at full size, where the per-pixel work is a bilinear lookup and
+//! a few arithmetic operations: a WGSL compute kernel on the GPU, or its CPU reference, which does the
+//! same arithmetic in the same order. Frames of any size work: the small copy's size follows the
+//! frame's aspect.
+//!
+//! ```text
+//!  deglare  backend=gpu|cpu   highlights -> glare PSF spread, bounded by the local minimum -> subtract (linear light)
+//!           backend=onnx      models/deglare.onnx at 320 px -> glare layer -> subtract (sRGB)
+//!  lowlight backend=gpu|cpu   models/zero_dce_curves_neuro.onnx at 160 px -> 24 curve maps -> 8 curve steps, blend
+//! ```
+
+pub mod deglare;
+pub mod deglare_gpu;
+pub mod lowlight;
+pub mod lowlight_gpu;
+
+use crate::error::{Error, Result};
+
+/// sRGB-encoded value (0..1) to linear light: the piecewise sRGB curve, as `decode` in the shaders.
+#[inline]
+pub fn srgb_to_linear(v: f32) -> f32 {
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// Linear light (clamped to 0..1) to sRGB-encoded 0..1, as `encode` in the shaders.
+#[inline]
+pub fn linear_to_srgb(v: f32) -> f32 {
+    let v = v.clamp(0.0, 1.0);
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// A 0..1 value to a byte: clamped, rounded to nearest (the GPU's unorm8 store may round a tie the
+/// other way, hence the ±1 tolerance of the parity tests).
+#[inline]
+pub fn unit_to_byte(v: f32) -> u8 {
+    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+/// The size of the small copy for a `width` x `height` frame: the long side becomes `long_side`
+/// (never larger than the frame), the other keeps the aspect, both rounded to a multiple of
+/// `multiple` (at least `multiple`).
+pub fn working_size(width: u32, height: u32, long_side: u32, multiple: u32) -> (u32, u32) {
+    let long = width.max(height).max(1);
+    let scale = (f64::from(long_side) / f64::from(long)).min(1.0);
+    let m = f64::from(multiple.max(1));
+    let side = |v: u32| (((f64::from(v) * scale) / m).round() * m).max(m) as u32;
+    (side(width), side(height))
+}
+
+/// Bilinear lookup position for full-size pixel `x` in a map of `small` samples stretched over
+/// `full` pixels (pixel centres aligned, like `align_corners=false`): the two sample indices and the
+/// weight of the second. Shared by every kernel that applies a small map at full size.
+#[inline]
+pub fn bilinear_taps(x: u32, full: u32, small: u32) -> (usize, usize, f32) {
+    let u = (x as f32 + 0.5) * (small as f32 / full as f32) - 0.5;
+    let u = u.max(0.0);
+    let i0 = (u.floor() as u32).min(small - 1);
+    let i1 = (i0 + 1).min(small - 1);
+    (i0 as usize, i1 as usize, u - u.floor())
+}
+
+/// Checks that a frame is not empty, naming the stage.
+pub(crate) fn check_frame(stage: &str, width: u32, height: u32) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(Error::Spec(format!(
+            "{stage}: a {width}x{height} frame is empty; frames need at least 1x1 pixels"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn srgb_round_trip_keeps_every_byte() {
+        for b in 0..=255u8 {
+            let v = f32::from(b) / 255.0;
+            assert_eq!(unit_to_byte(linear_to_srgb(srgb_to_linear(v))), b);
+        }
+    }
+
+    #[test]
+    fn working_size_keeps_aspect_and_multiple() {
+        assert_eq!(working_size(1280, 720, 320, 8), (320, 184));
+        assert_eq!(working_size(720, 1280, 320, 8), (184, 320));
+        assert_eq!(working_size(100, 50, 320, 8), (104, 48));
+        assert_eq!(working_size(3, 1, 160, 1), (3, 1));
+        assert_eq!(working_size(1920, 1080, 160, 1), (160, 90));
+    }
+
+    #[test]
+    fn bilinear_taps_align_centres() {
+        // 4 full pixels over 2 samples: pixel centres 0.5, 1.5, 2.5, 3.5 map to -0.25, 0.25, 0.75, 1.25.
+        assert_eq!(bilinear_taps(0, 4, 2), (0, 1, 0.0));
+        assert_eq!(bilinear_taps(1, 4, 2), (0, 1, 0.25));
+        assert_eq!(bilinear_taps(2, 4, 2), (0, 1, 0.75));
+        assert_eq!(bilinear_taps(3, 4, 2), (1, 1, 0.25));
+    }
+}

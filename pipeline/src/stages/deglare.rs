@@ -1,0 +1,199 @@
+//! `deglare` — suppresses night glare (bloom, veiling glare and halos around bright lights).
+//!
+//! Inputs: any RGBA frame, any size. Outputs: the frame with the estimated glare subtracted, same
+//! size; light cores, alpha and meta unchanged; a frame without bright lights comes back unchanged
+//! (shader method) or nearly so (learned model).
+//! Options:
+//! - `backend` = gpu | cpu | onnx (default gpu): `gpu` runs the shader method (highlight detection,
+//!   PSF spread bounded by the local lower envelope, subtraction in linear light;
+//!   `shaders/deglare.wgsl`), `cpu` its CPU reference (same output within ±1), `onnx` the learned
+//!   model `models/deglare.onnx` at a working size, its glare layer subtracted at full size.
+//! - `strength` 0..=1 (default 1): fraction of the estimated glare removed.
+//! - `threshold` (gpu/cpu; default 0.95): sRGB level above which a pixel is a light source.
+//! - `gain` (gpu/cpu; default 20): how much glare the PSF lets each light cause.
+//! - `model`, `size`, `threads` (onnx): model file, working long side (default 320), intra-op
+//!   threads.
+//!
+//! See [`crate::enhance::deglare`] for the method.
+//! Example: `doppel process night.mp4 -o clear.mp4 --stages deglare,lowlight`
+
+use super::{BuildContext, StageEntry};
+use crate::enhance::deglare::{
+    apply_glare_layer, deglare_cpu, GlareModel, GlareParams, GlareScratch, DEFAULT_MODEL,
+};
+use crate::enhance::deglare_gpu::GpuDeglare;
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::gpu::GpuContext;
+use crate::infer::SessionConfig;
+use crate::options::StageOptions;
+use crate::stage::{OptionDoc, Stage, StageDoc};
+
+pub const DOC: StageDoc = StageDoc {
+    name: "deglare",
+    summary: "suppresses glare, bloom and halos around bright lights (night shots)",
+    options: &[
+        OptionDoc {
+            name: "backend",
+            default: "gpu",
+            help: "gpu (shader method, WGSL) | cpu (its reference) | onnx (learned model)",
+        },
+        OptionDoc {
+            name: "strength",
+            default: "1",
+            help: "fraction of the estimated glare removed, 0..=1",
+        },
+        OptionDoc {
+            name: "threshold",
+            default: "0.95",
+            help: "gpu/cpu: sRGB level above which a pixel is a light, 0.5..=0.99",
+        },
+        OptionDoc {
+            name: "gain",
+            default: "20",
+            help: "gpu/cpu: glare each light may cause (PSF scale), 0..=1000",
+        },
+        OptionDoc {
+            name: "model",
+            default: DEFAULT_MODEL,
+            help: "onnx: the glare model file",
+        },
+        OptionDoc {
+            name: "size",
+            default: "320",
+            help: "onnx: long side of the frame copy the model sees, 64..=1280",
+        },
+        OptionDoc {
+            name: "threads",
+            default: "cores",
+            help: "onnx: intra-op threads, 1..=256",
+        },
+    ],
+    example: "deglare:backend=gpu,lowlight:strength=0.6",
+};
+
+pub const ENTRY: StageEntry = StageEntry {
+    doc: &DOC,
+    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Deglare::from_options(options)?)),
+};
+
+enum Backend {
+    Gpu(Box<GpuDeglare>),
+    Cpu(Box<GlareScratch>),
+    Onnx(Box<GlareModel>),
+}
+
+/// The deglare stage.
+pub struct Deglare {
+    params: GlareParams,
+    backend: Backend,
+}
+
+impl Deglare {
+    /// Builds the stage: opens the GPU device or loads the model, so problems surface here.
+    ///
+    /// # Errors
+    /// [`Error::Option`] for bad values; [`Error::Gpu`] without a usable adapter;
+    /// [`Error::Model`]/[`Error::Runtime`] for the onnx backend's model or ONNX Runtime.
+    pub fn from_options(options: &StageOptions) -> Result<Self> {
+        let params = GlareParams {
+            strength: options.f32_in("strength", 1.0, 0.0, 1.0)?,
+            threshold: options.f32_in("threshold", 0.95, 0.5, 0.99)?,
+            gain: options.f32_in("gain", 20.0, 0.0, 1000.0)?,
+            ..GlareParams::default()
+        };
+        let size = options.u32_in("size", 320, 64, 1280)?;
+        let threads = options.opt_u32_in("threads", 1, 256)?;
+        let backend = match options.choice("backend", &["gpu", "cpu", "onnx"], "gpu")? {
+            "cpu" => Backend::Cpu(Box::default()),
+            "onnx" => {
+                let path = options.raw("model").unwrap_or(DEFAULT_MODEL).trim();
+                let session = SessionConfig {
+                    threads: threads.map(|t| t as usize),
+                    ..SessionConfig::default()
+                };
+                Backend::Onnx(Box::new(GlareModel::load(path, &session, size)?))
+            }
+            _ => {
+                let gpu = GpuContext::shared()
+                    .and_then(GpuDeglare::new)
+                    .map_err(|e| match e {
+                        Error::Gpu(message) => Error::Gpu(format!(
+                            "stage 'deglare': {message} (or run it on the CPU: deglare:backend=cpu \
+                             or deglare:backend=onnx)"
+                        )),
+                        other => other,
+                    })?;
+                Backend::Gpu(Box::new(gpu))
+            }
+        };
+        Ok(Self { params, backend })
+    }
+
+    /// `gpu`, `cpu` or `onnx`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Gpu(_) => "gpu",
+            Backend::Cpu(_) => "cpu",
+            Backend::Onnx(_) => "onnx",
+        }
+    }
+
+    /// Deglares one image into a new one.
+    ///
+    /// # Errors
+    /// As the backend's run.
+    pub fn apply(&mut self, image: &image::RgbaImage) -> Result<image::RgbaImage> {
+        let mut out = crate::bufpool::image(image.width(), image.height());
+        match &mut self.backend {
+            Backend::Gpu(gpu) => gpu.run(image, &mut out, &self.params)?,
+            Backend::Cpu(scratch) => deglare_cpu(image, &mut out, &self.params, scratch)?,
+            Backend::Onnx(model) => {
+                let (glare, gw, gh) = model.estimate(image)?;
+                apply_glare_layer(image, &mut out, &glare, gw, gh, self.params.strength)?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Stage for Deglare {
+    fn name(&self) -> &str {
+        DOC.name
+    }
+
+    fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        let out = self.apply(&frame.image).map_err(|e| Error::Stage {
+            stage: DOC.name.to_string(),
+            seq: frame.seq,
+            message: e.to_string(),
+        })?;
+        crate::bufpool::replace_image(&mut frame.image, out);
+        Ok(frame)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(pairs: &[(&str, &str)]) -> Result<Deglare> {
+        Deglare::from_options(&StageOptions::from_pairs("deglare", pairs))
+    }
+
+    #[test]
+    fn rejects_bad_options() {
+        let err = stage(&[("strength", "2"), ("backend", "cpu")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("strength") && err.contains("0 to 1"), "{err}");
+        let err = stage(&[("backend", "tpu")]).err().unwrap().to_string();
+        assert!(err.contains("gpu, cpu, onnx"), "{err}");
+        let err = stage(&[("backend", "onnx"), ("model", "no/such.onnx")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no/such.onnx"), "{err}");
+    }
+}

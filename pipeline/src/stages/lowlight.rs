@@ -1,0 +1,150 @@
+//! `lowlight` — brightens dark frames with Zero-DCE curves.
+//!
+//! Inputs: any RGBA frame, any size. Outputs: the frame brightened, same size; alpha and meta
+//! unchanged. The curve model (`models/zero_dce_curves_neuro.onnx`) runs on a small copy (long side
+//! `size`); its 24 curve maps are upsampled and applied at full size on the GPU
+//! (`shaders/lowlight.wgsl`) or by the CPU reference (same output within ±1), then blended with the
+//! input by `strength` so that the darkest, noisiest parts are not over-amplified and colours do
+//! not oversaturate. Black and white stay fixed, so nothing clips that was not clipped.
+//! Options:
+//! - `backend` = gpu | cpu (default gpu): where the curves are applied.
+//! - `strength` 0..=1 (default 0.7): 0 = unchanged, 1 = the full Zero-DCE result.
+//! - `size` 16..=640 (default 160): long side of the copy the curves are estimated on.
+//! - `model`, `threads`: the curve model and its intra-op threads.
+//!
+//! See [`crate::enhance::lowlight`] for the math.
+//! Example: `doppel process night.mp4 -o bright.mp4 --stages lowlight:strength=0.6,deglare`
+
+use super::{BuildContext, StageEntry};
+use crate::enhance::lowlight::{apply_curves_cpu, CurveModel, DEFAULT_MODEL};
+use crate::enhance::lowlight_gpu::GpuCurves;
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::gpu::GpuContext;
+use crate::infer::SessionConfig;
+use crate::options::StageOptions;
+use crate::stage::{OptionDoc, Stage, StageDoc};
+
+pub const DOC: StageDoc = StageDoc {
+    name: "lowlight",
+    summary: "brightens dark frames (Zero-DCE curves estimated small, applied at full size)",
+    options: &[
+        OptionDoc {
+            name: "backend",
+            default: "gpu",
+            help: "gpu (WGSL) | cpu (reference): where the curves are applied",
+        },
+        OptionDoc {
+            name: "strength",
+            default: "0.7",
+            help: "blend with the input, 0..=1 (1 = full Zero-DCE)",
+        },
+        OptionDoc {
+            name: "size",
+            default: "160",
+            help: "long side of the copy the curves are estimated on, 16..=640",
+        },
+        OptionDoc {
+            name: "model",
+            default: DEFAULT_MODEL,
+            help: "the Zero-DCE curve model file",
+        },
+        OptionDoc {
+            name: "threads",
+            default: "cores",
+            help: "intra-op threads of the model, 1..=256",
+        },
+    ],
+    example: "lowlight:strength=0.6,deglare",
+};
+
+pub const ENTRY: StageEntry = StageEntry {
+    doc: &DOC,
+    build: |options: &StageOptions, _: &BuildContext| {
+        Ok(Box::new(Lowlight::from_options(options)?))
+    },
+};
+
+/// The lowlight stage.
+pub struct Lowlight {
+    model: CurveModel,
+    strength: f32,
+    gpu: Option<Box<GpuCurves>>,
+}
+
+impl Lowlight {
+    /// Builds the stage: loads the model and, for `backend=gpu`, opens the GPU device.
+    ///
+    /// # Errors
+    /// [`Error::Option`] for bad values; [`Error::Model`]/[`Error::Runtime`] for the model or ONNX
+    /// Runtime; [`Error::Gpu`] without a usable adapter.
+    pub fn from_options(options: &StageOptions) -> Result<Self> {
+        let strength = options.f32_in("strength", 0.7, 0.0, 1.0)?;
+        let size = options.u32_in("size", 160, 16, 640)?;
+        let threads = options.opt_u32_in("threads", 1, 256)?;
+        let backend = options.choice("backend", &["gpu", "cpu"], "gpu")?;
+        let session = SessionConfig {
+            threads: threads.map(|t| t as usize),
+            ..SessionConfig::default()
+        };
+        let path = options.raw("model").unwrap_or(DEFAULT_MODEL).trim();
+        let model = CurveModel::load(path, &session, size)?;
+        let gpu = match backend {
+            "cpu" => None,
+            _ => Some(Box::new(
+                GpuContext::shared()
+                    .and_then(GpuCurves::new)
+                    .map_err(|e| match e {
+                        Error::Gpu(message) => Error::Gpu(format!(
+                            "stage 'lowlight': {message} (or run it on the CPU: lowlight:backend=cpu)"
+                        )),
+                        other => other,
+                    })?,
+            )),
+        };
+        Ok(Self {
+            model,
+            strength,
+            gpu,
+        })
+    }
+
+    /// `gpu` or `cpu`.
+    pub fn backend_name(&self) -> &'static str {
+        if self.gpu.is_some() {
+            "gpu"
+        } else {
+            "cpu"
+        }
+    }
+
+    /// Brightens one image into a new one.
+    ///
+    /// # Errors
+    /// Inference or GPU failures.
+    pub fn apply(&mut self, image: &image::RgbaImage) -> Result<image::RgbaImage> {
+        let curves = self.model.estimate(image)?;
+        let mut out = crate::bufpool::image(image.width(), image.height());
+        match &mut self.gpu {
+            Some(gpu) => gpu.run(image, &mut out, &curves, self.strength)?,
+            None => apply_curves_cpu(image, &mut out, &curves, self.strength)?,
+        }
+        Ok(out)
+    }
+}
+
+impl Stage for Lowlight {
+    fn name(&self) -> &str {
+        DOC.name
+    }
+
+    fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        let out = self.apply(&frame.image).map_err(|e| Error::Stage {
+            stage: DOC.name.to_string(),
+            seq: frame.seq,
+            message: e.to_string(),
+        })?;
+        crate::bufpool::replace_image(&mut frame.image, out);
+        Ok(frame)
+    }
+}

@@ -100,7 +100,7 @@ def psf(h, w, unit, g):
                             torch.arange(w, dtype=torch.float32) - w // 2, indexing="ij")
     r2 = xx ** 2 + yy ** 2
     s1 = (1.5 + 4 * torch.rand(1, generator=g).item()) * unit
-    s2 = (8 + 45 * torch.rand(1, generator=g).item()) * unit
+    s2 = (8 + 30 * torch.rand(1, generator=g).item()) * unit
     g1 = torch.exp(-r2 / (2 * s1 ** 2)); g1 /= g1.sum()
     g2 = torch.exp(-r2 / (2 * s2 ** 2)); g2 /= g2.sum()
     a1 = 0.05 + 0.25 * torch.rand(1, generator=g).item()
@@ -129,14 +129,14 @@ def synth(clean_srgb, g, unit, lights=None):
     tint = 1 + 0.15 * (torch.rand(3, 1, 1, generator=g) - 0.5)
     scene = lin * exposure * tint
     if lights is None:
-        lights = 0 if torch.rand(1, generator=g).item() < 0.3 else int(torch.randint(1, 7, (1,), generator=g))
+        lights = 0 if torch.rand(1, generator=g).item() < 0.2 else int(torch.randint(1, 7, (1,), generator=g))
     emis = torch.zeros(3, h, w)
     yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
     centres = []
     for _ in range(lights):
         cy = (0.05 + 0.75 * torch.rand(1, generator=g).item()) * h
         cx = (0.03 + 0.94 * torch.rand(1, generator=g).item()) * w
-        rad = (0.6 + 3.5 * torch.rand(1, generator=g).item() ** 2 * (3 if torch.rand(1, generator=g).item() < 0.2 else 1)) * unit
+        rad = (0.6 + 3.5 * torch.rand(1, generator=g).item()) * unit
         col = COLOURS[int(torch.randint(0, len(COLOURS), (1,), generator=g))]
         inten = 2 + 30 * torch.rand(1, generator=g).item() ** 2
         disk = torch.sigmoid((rad - torch.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)) * 2 / unit)

@@ -20,7 +20,8 @@ pub mod spec;
 pub mod stage;
 pub mod stages;
 pub mod track;
+pub mod vmc;
 
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMeta, Rational, Timestamp};
-pub use stage::{Mode, Stage};
+pub use stage::{Mode, Stage, StageCommand};

@@ -312,11 +312,11 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The stages of a live run and the window's handles on them.
+type LiveStages = (Vec<Box<dyn Stage>>, Vec<StageControl>);
+
 /// Builds the stages wrapped for live control.
-fn live_stages(
-    specs: &[StageSpec],
-    notify: &Notifier,
-) -> anyhow::Result<(Vec<Box<dyn Stage>>, Vec<StageControl>)> {
+fn live_stages(specs: &[StageSpec], notify: &Notifier) -> anyhow::Result<LiveStages> {
     let built = build_all(specs, &BuildContext { mode: Mode::Live })?;
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut controls = Vec::new();

@@ -6,13 +6,15 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 # Vulkan on the CPU (lavapipe) for machines without a GPU; FFmpeg libraries for video; clang for the
-# camera and FFmpeg bindings; Xvfb for window tests; Python for the ONNX Runtime fetch.
+# camera and FFmpeg bindings; Xvfb and the X client libraries winit loads at run time for the live
+# window (and its tests); Python for the ONNX Runtime fetch.
 packages=(
   libvulkan1 mesa-vulkan-drivers
   ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev
   libclang-dev clang pkg-config
   xvfb xauth
+  libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
   python3 python3-pip
 )
 missing=()

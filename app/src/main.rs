@@ -1,6 +1,7 @@
 //! `doppel`: camera to live avatar, and any video to a processed one.
 
 mod cmd;
+mod live;
 mod report;
 
 use std::path::PathBuf;
@@ -20,6 +21,9 @@ struct Cli {
 enum Command {
     /// Process a video, an image, a folder of images or the synthetic source into a file.
     Process(cmd::process::ProcessArgs),
+    /// Run live: camera (or file, synthetic) through the stages to a window, a virtual camera
+    /// and/or VMC output.
+    Live(cmd::live::LiveArgs),
     /// List every stage with its options and defaults.
     Stages,
     /// List cameras.
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Process(args) => cmd::process::run(args),
+        Command::Live(args) => cmd::live::run(args),
         Command::Stages => cmd::stages::run().map(|()| ExitCode::SUCCESS),
         Command::Devices => cmd::devices::run().map(|()| ExitCode::SUCCESS),
         Command::Doctor => cmd::doctor::run(),

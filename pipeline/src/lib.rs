@@ -23,7 +23,8 @@ pub mod stages;
 pub mod sticker;
 pub mod style;
 pub mod track;
+pub mod vmc;
 
 pub use error::{Error, Result};
 pub use frame::{Frame, FrameMeta, Rational, Timestamp};
-pub use stage::{Mode, Stage};
+pub use stage::{Mode, Stage, StageCommand};

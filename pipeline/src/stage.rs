@@ -19,6 +19,22 @@ pub trait Stage: Send {
 
     /// Transforms one frame. An error stops the run; frames already written are kept.
     fn process(&mut self, frame: Frame) -> Result<Frame>;
+
+    /// A command from the user of a live run (keys in `doppel live`), delivered on the stage's own
+    /// thread between frames. Returns what happened, for the on-screen message; `None` when the
+    /// stage does not handle this command (the default).
+    fn command(&mut self, _command: StageCommand) -> Option<String> {
+        None
+    }
+}
+
+/// Commands a live run can send to its stages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StageCommand {
+    /// Switch to the next style, avatar or other variant the stage offers.
+    Next,
+    /// Take the current face as the neutral one (tracking calibration).
+    Calibrate,
 }
 
 /// One option of a stage, as `doppel stages` shows it.

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod devices;
 pub mod doctor;
+pub mod live;
 pub mod process;
 pub mod skills;
 pub mod stages;

@@ -1,4 +1,5 @@
-//! Frame sinks: video files, image files, null. The sink is chosen from the output path.
+//! Frame sinks: video files, image files, null (chosen from the output path), and the live outputs:
+//! the virtual camera (`vcam`, v4l2loopback) and VMC tracking data over UDP (`vmc`).
 
 use crate::error::Result;
 use crate::frame::Frame;
@@ -22,7 +23,9 @@ pub trait Sink: Send {
 
 pub mod images;
 pub mod null;
+pub mod vcam;
 pub mod video;
+pub mod vmc;
 
 use crate::source::SourceInfo;
 

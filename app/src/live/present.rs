@@ -1,0 +1,508 @@
+//! Draws what the live window shows: the newest frame letterboxed into the target, with the
+//! on-screen display over the top-left corner (`shaders/present.wgsl`). Long-lived: it owns its
+//! pipeline, sampler and textures; per frame only the pixels and 32 bytes of uniforms move.
+//!
+//! [`compose_cpu`] is the CPU reference of the shader (nearest sampling: it matches the shader
+//! exactly when the frame is shown at its own size, the case the tests check).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use doppel_pipeline::gpu::{extent, GpuContext, Readback};
+use image::{Rgba, RgbaImage};
+
+pub const SHADER: &str = include_str!("../../../shaders/present.wgsl");
+
+/// Where things go in the target, in pixels: `[x0, y0, x1, y1]`, x1/y1 exclusive.
+pub type Rect = [u32; 4];
+
+/// The largest rectangle of the frame's aspect that fits the target, centred (whole pixels).
+pub fn letterbox(frame: (u32, u32), target: (u32, u32)) -> Rect {
+    let (fw, fh) = (u64::from(frame.0.max(1)), u64::from(frame.1.max(1)));
+    let (tw, th) = (u64::from(target.0), u64::from(target.1));
+    // Width-limited unless that makes it too tall.
+    let (w, h) = if tw * fh <= th * fw {
+        (tw, (tw * fh + fw / 2) / fw)
+    } else {
+        ((th * fw + fh / 2) / fh, th)
+    };
+    let x0 = (tw - w) / 2;
+    let y0 = (th - h) / 2;
+    [x0 as u32, y0 as u32, (x0 + w) as u32, (y0 + h) as u32]
+}
+
+/// Where the display goes: a margin from the top-left corner, clipped to the target.
+pub fn osd_rect(osd: (u32, u32), target: (u32, u32)) -> Rect {
+    let margin = 8.min(target.0 / 16).min(target.1 / 16);
+    [
+        margin,
+        margin,
+        (margin + osd.0).min(target.0),
+        (margin + osd.1).min(target.1),
+    ]
+}
+
+#[cfg(test)]
+fn inside(x: u32, y: u32, r: &Rect) -> bool {
+    x >= r[0] && y >= r[1] && x < r[2] && y < r[3]
+}
+
+/// The CPU reference of `present.wgsl` with nearest sampling: what a `width` x `height` target shows.
+/// Used by the tests (the window draws with the shader).
+#[cfg(test)]
+pub fn compose_cpu(
+    frame: &RgbaImage,
+    osd: Option<&RgbaImage>,
+    width: u32,
+    height: u32,
+) -> RgbaImage {
+    let fr = letterbox(frame.dimensions(), (width, height));
+    let or = osd.map(|o| osd_rect(o.dimensions(), (width, height)));
+    RgbaImage::from_fn(width, height, |x, y| {
+        if let (Some(o), Some(r)) = (osd, or.as_ref()) {
+            if inside(x, y, r) {
+                let p = o.get_pixel(x - r[0], y - r[1]);
+                if p[3] > 127 {
+                    return Rgba([p[0], p[1], p[2], 255]);
+                }
+            }
+        }
+        if inside(x, y, &fr) {
+            // The pixel centre mapped into the frame, as the shader's uv does.
+            let u = (f64::from(x - fr[0]) + 0.5) / f64::from(fr[2] - fr[0]);
+            let v = (f64::from(y - fr[1]) + 0.5) / f64::from(fr[3] - fr[1]);
+            let fx = ((u * f64::from(frame.width())) as u32).min(frame.width() - 1);
+            let fy = ((v * f64::from(frame.height())) as u32).min(frame.height() - 1);
+            let p = frame.get_pixel(fx, fy);
+            return Rgba([p[0], p[1], p[2], 255]);
+        }
+        Rgba([0, 0, 0, 255])
+    })
+}
+
+/// The texture format for 8-bit RGBA pixels shown on a target of `target` format: sRGB views on
+/// sRGB targets, so the stored bytes come out unchanged.
+fn texture_format(target: wgpu::TextureFormat) -> wgpu::TextureFormat {
+    if target.is_srgb() {
+        wgpu::TextureFormat::Rgba8UnormSrgb
+    } else {
+        wgpu::TextureFormat::Rgba8Unorm
+    }
+}
+
+/// Whether `format` stores blue first (its readback needs a swap to RGBA).
+pub fn is_bgra(format: wgpu::TextureFormat) -> bool {
+    matches!(
+        format,
+        wgpu::TextureFormat::Bgra8Unorm | wgpu::TextureFormat::Bgra8UnormSrgb
+    )
+}
+
+struct Sized {
+    texture: wgpu::Texture,
+    size: (u32, u32),
+}
+
+/// The presenter.
+pub struct Presenter {
+    ctx: Arc<GpuContext>,
+    target: wgpu::TextureFormat,
+    pipeline: wgpu::RenderPipeline,
+    layout: wgpu::BindGroupLayout,
+    sampler: wgpu::Sampler,
+    params: wgpu::Buffer,
+    frame: Option<Sized>,
+    osd: Option<Sized>,
+    /// A 1x1 black texture bound before the first frame.
+    no_frame: wgpu::Texture,
+    /// A 1x1 transparent texture bound while the display is hidden.
+    no_osd: wgpu::Texture,
+    bind_group: Option<wgpu::BindGroup>,
+}
+
+impl Presenter {
+    /// A presenter drawing into targets of `target` format (8-bit RGBA or BGRA, sRGB or not).
+    pub fn new(ctx: Arc<GpuContext>, target: wgpu::TextureFormat) -> anyhow::Result<Self> {
+        let device = &ctx.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("present.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
+        });
+        let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::FRAGMENT,
+            ty: wgpu::BindingType::Texture {
+                sample_type: wgpu::TextureSampleType::Float { filterable: true },
+                view_dimension: wgpu::TextureViewDimension::D2,
+                multisampled: false,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("present"),
+            entries: &[
+                texture_entry(0),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+                    count: None,
+                },
+                texture_entry(2),
+                wgpu::BindGroupLayoutEntry {
+                    binding: 3,
+                    visibility: wgpu::ShaderStages::FRAGMENT,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: wgpu::BufferSize::new(32),
+                    },
+                    count: None,
+                },
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("present"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = ctx.checked("present pipeline", || {
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("present"),
+                layout: Some(&pipeline_layout),
+                vertex: wgpu::VertexState {
+                    module: &module,
+                    entry_point: Some("vs_main"),
+                    compilation_options: Default::default(),
+                    buffers: &[],
+                },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module: &module,
+                    entry_point: Some("fs_main"),
+                    compilation_options: Default::default(),
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format: target,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        })?;
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("present frame"),
+            address_mode_u: wgpu::AddressMode::ClampToEdge,
+            address_mode_v: wgpu::AddressMode::ClampToEdge,
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            ..Default::default()
+        });
+        let params = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("present params"),
+            size: 32,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let make = |label, w, h| {
+            ctx.create_texture(
+                label,
+                w,
+                h,
+                texture_format(target),
+                wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            )
+        };
+        let no_osd = make("present no osd", 1, 1);
+        let no_frame = make("present no frame", 1, 1);
+        ctx.upload_rgba(&no_osd, &RgbaImage::new(1, 1))?;
+        ctx.upload_rgba(
+            &no_frame,
+            &RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 255])),
+        )?;
+        Ok(Self {
+            target,
+            pipeline,
+            layout,
+            sampler,
+            params,
+            frame: None,
+            osd: None,
+            no_frame,
+            no_osd,
+            bind_group: None,
+            ctx,
+        })
+    }
+
+    pub fn ctx(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    /// The size of the frame shown; `None` before the first.
+    pub fn frame_size(&self) -> Option<(u32, u32)> {
+        self.frame.as_ref().map(|f| f.size)
+    }
+
+    /// Replaces `slot` with a texture of `image`'s size (reused while the size stays) and uploads it.
+    fn upload(
+        ctx: &GpuContext,
+        target: wgpu::TextureFormat,
+        slot: &mut Option<Sized>,
+        image: &RgbaImage,
+        label: &str,
+    ) -> anyhow::Result<bool> {
+        let size = image.dimensions();
+        let fresh = slot.as_ref().is_none_or(|s| s.size != size);
+        if fresh {
+            ctx.check_size(size.0, size.1)?;
+            *slot = Some(Sized {
+                texture: ctx.create_texture(
+                    label,
+                    size.0,
+                    size.1,
+                    texture_format(target),
+                    wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+                ),
+                size,
+            });
+        }
+        let texture = &slot.as_ref().ok_or_else(|| anyhow!("no texture"))?.texture;
+        ctx.upload_rgba(texture, image)?;
+        Ok(fresh)
+    }
+
+    /// Uploads the frame to show.
+    pub fn set_frame(&mut self, image: &RgbaImage) -> anyhow::Result<()> {
+        if Self::upload(
+            &self.ctx,
+            self.target,
+            &mut self.frame,
+            image,
+            "present frame",
+        )? {
+            self.bind_group = None;
+        }
+        Ok(())
+    }
+
+    /// Uploads the display (`None` hides it).
+    pub fn set_osd(&mut self, image: Option<&RgbaImage>) -> anyhow::Result<()> {
+        match image {
+            None => {
+                if self.osd.take().is_some() {
+                    self.bind_group = None;
+                }
+            }
+            Some(image) => {
+                if Self::upload(&self.ctx, self.target, &mut self.osd, image, "present osd")? {
+                    self.bind_group = None;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn bind_group(&mut self) -> wgpu::BindGroup {
+        if let Some(bg) = &self.bind_group {
+            return bg.clone();
+        }
+        let frame_view = self
+            .frame
+            .as_ref()
+            .map_or(&self.no_frame, |s| &s.texture)
+            .create_view(&Default::default());
+        let osd_view = self
+            .osd
+            .as_ref()
+            .map_or(&self.no_osd, |s| &s.texture)
+            .create_view(&Default::default());
+        let bg = self
+            .ctx
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("present"),
+                layout: &self.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: wgpu::BindingResource::TextureView(&frame_view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::Sampler(&self.sampler),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::TextureView(&osd_view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: self.params.as_entire_binding(),
+                    },
+                ],
+            });
+        self.bind_group = Some(bg.clone());
+        bg
+    }
+
+    /// Records drawing into `view`, a `width` x `height` target of the presenter's format.
+    pub fn encode(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        width: u32,
+        height: u32,
+    ) {
+        let fr = letterbox(self.frame_size().unwrap_or((1, 1)), (width, height));
+        let or = self
+            .osd
+            .as_ref()
+            .map_or([0; 4], |o| osd_rect(o.size, (width, height)));
+        let params: [f32; 8] = [
+            fr[0] as f32,
+            fr[1] as f32,
+            fr[2] as f32,
+            fr[3] as f32,
+            or[0] as f32,
+            or[1] as f32,
+            or[2] as f32,
+            or[3] as f32,
+        ];
+        self.ctx
+            .queue
+            .write_buffer(&self.params, 0, bytemuck::cast_slice(&params));
+        let bind_group = self.bind_group();
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("present"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.draw(0..3, 0..1);
+    }
+
+    /// Reads `texture` (the presenter's format, `COPY_SRC`) back as RGBA after `encoder`'s work.
+    pub fn read_back(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+    ) -> anyhow::Result<RgbaImage> {
+        let (w, h) = (texture.width(), texture.height());
+        let readback = Readback::new(&self.ctx, w, h);
+        readback.encode_copy(&mut encoder, texture);
+        let submission = self.ctx.queue.submit([encoder.finish()]);
+        let mut image = RgbaImage::new(w, h);
+        readback.read_into(&self.ctx, submission, &mut image)?;
+        if is_bgra(texture.format()) {
+            for p in image.pixels_mut() {
+                p.0.swap(0, 2);
+            }
+        }
+        Ok(image)
+    }
+
+    /// Draws into a fresh `width` x `height` texture and reads it back: what a window of that size
+    /// would show.
+    pub fn render_offscreen(&mut self, width: u32, height: u32) -> anyhow::Result<RgbaImage> {
+        let texture = self.ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some("present offscreen"),
+            size: extent(width, height),
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: self.target,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        let mut encoder = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("present offscreen"),
+            });
+        self.encode(&mut encoder, &view, width, height);
+        self.read_back(encoder, &texture)
+            .context("reading the presented picture back")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::osd::{render, Line};
+
+    #[test]
+    fn letterbox_keeps_the_aspect() {
+        assert_eq!(letterbox((640, 360), (640, 360)), [0, 0, 640, 360]);
+        assert_eq!(letterbox((320, 180), (320, 240)), [0, 30, 320, 210]);
+        assert_eq!(letterbox((100, 100), (300, 200)), [50, 0, 250, 200]);
+        assert_eq!(letterbox((1280, 720), (640, 360)), [0, 0, 640, 360]);
+    }
+
+    fn pattern(w: u32, h: u32) -> RgbaImage {
+        RgbaImage::from_fn(w, h, |x, y| {
+            Rgba([
+                (x * 7 % 256) as u8,
+                (y * 13 % 256) as u8,
+                ((x ^ y) % 256) as u8,
+                255,
+            ])
+        })
+    }
+
+    /// The shader against its CPU reference on the real wgpu device (lavapipe on CPUs): exact at
+    /// 1:1 (the frame at its own size, letterbox bars, the display box), for both sRGB and plain
+    /// targets and both channel orders.
+    #[test]
+    fn shader_matches_the_cpu_reference() {
+        let ctx = GpuContext::shared().expect("a wgpu device (lavapipe on CPUs)");
+        let frame = pattern(96, 54);
+        let osd = render(
+            &[Line::plain("30.0 FPS"), Line::warn("SOURCE ENDED")],
+            1,
+            90,
+        );
+        for format in [
+            wgpu::TextureFormat::Rgba8UnormSrgb,
+            wgpu::TextureFormat::Bgra8UnormSrgb,
+            wgpu::TextureFormat::Rgba8Unorm,
+        ] {
+            let mut p = Presenter::new(ctx.clone(), format).unwrap();
+            p.set_frame(&frame).unwrap();
+            p.set_osd(osd.as_ref()).unwrap();
+            for (w, h) in [(96, 54), (96, 80)] {
+                let gpu = p.render_offscreen(w, h).unwrap();
+                let cpu = compose_cpu(&frame, osd.as_ref(), w, h);
+                let worst = gpu
+                    .pixels()
+                    .zip(cpu.pixels())
+                    .flat_map(|(a, b)| (0..4).map(move |c| a[c].abs_diff(b[c])))
+                    .max()
+                    .unwrap_or(0);
+                assert!(worst <= 1, "{format:?} {w}x{h}: max difference {worst}");
+            }
+            // Hiding the display shows the frame there again.
+            p.set_osd(None).unwrap();
+            let gpu = p.render_offscreen(96, 54).unwrap();
+            assert_eq!(gpu, compose_cpu(&frame, None, 96, 54), "{format:?}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The sink of a live run: writes each frame to the live outputs (virtual camera, VMC) and hands a
+//! copy to the window through a one-frame slot (newest wins: a frame the window had not taken yet
+//! is replaced and counted as dropped). It ends the run after `--frames N`, and when it is finished
+//! (the pipeline ended for any reason) it tells the source to stop.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use doppel_pipeline::bufpool;
+use doppel_pipeline::sink::{Sink, SinkSummary};
+use doppel_pipeline::{Error, Frame, Result};
+use image::RgbaImage;
+
+/// The hand-over between the sink thread and the window.
+#[derive(Default)]
+pub struct Slot {
+    frame: Mutex<Option<Frame>>,
+    /// Frames replaced before the window took them.
+    pub dropped: AtomicU64,
+}
+
+impl Slot {
+    /// Puts `frame` in the slot; `true` when it replaced one the window never saw.
+    pub fn put(&self, frame: Frame) -> bool {
+        let old = match self.frame.lock() {
+            Ok(mut slot) => slot.replace(frame),
+            Err(_) => return false,
+        };
+        match old {
+            Some(old) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                bufpool::recycle(old.image.into_raw());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes the newest frame, if one came since the last call.
+    pub fn take(&self) -> Option<Frame> {
+        self.frame.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// A copy of `frame` whose pixels come from the buffer pool.
+fn copy_frame(frame: &Frame) -> Frame {
+    let (w, h) = frame.image.dimensions();
+    let mut buf = bufpool::take(frame.image.as_raw().len());
+    buf.copy_from_slice(frame.image.as_raw());
+    let image = RgbaImage::from_raw(w, h, buf).unwrap_or_else(|| frame.image.clone());
+    Frame {
+        seq: frame.seq,
+        pts: frame.pts,
+        captured: frame.captured,
+        image,
+        meta: frame.meta.clone(),
+    }
+}
+
+/// The window's end of the sink: the slot and how to wake the window up.
+pub struct WindowLink {
+    pub slot: Arc<Slot>,
+    pub wake: Box<dyn Fn() + Send>,
+}
+
+/// The live sink.
+pub struct LiveSink {
+    outputs: Vec<Box<dyn Sink>>,
+    window: Option<WindowLink>,
+    limit: Option<u64>,
+    written: u64,
+    stop: Arc<AtomicBool>,
+}
+
+impl LiveSink {
+    pub fn new(
+        outputs: Vec<Box<dyn Sink>>,
+        window: Option<WindowLink>,
+        limit: Option<u64>,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            outputs,
+            window,
+            limit,
+            written: 0,
+            stop,
+        }
+    }
+}
+
+impl Sink for LiveSink {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
+        // Frames still in flight after the limit was reached are not shown.
+        if self.limit.is_some_and(|n| self.written >= n) {
+            return Ok(());
+        }
+        for out in &mut self.outputs {
+            out.write(frame)?;
+        }
+        if let Some(window) = &self.window {
+            window.slot.put(copy_frame(frame));
+            (window.wake)();
+        }
+        self.written += 1;
+        if self.limit.is_some_and(|n| self.written >= n) {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<SinkSummary> {
+        // The pipeline ended (limit, Ctrl-C, window closed, or an error upstream): a source that
+        // waits for its camera or stays on its last frame must stop too.
+        self.stop.store(true, Ordering::Relaxed);
+        let mut targets = Vec::new();
+        let mut first_error: Option<Error> = None;
+        for out in &mut self.outputs {
+            match out.finish() {
+                Ok(s) => targets.push(s.target),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if self.window.is_some() {
+            targets.insert(0, "window".to_string());
+        }
+        Ok(SinkSummary {
+            frames: self.written,
+            target: targets.join(", "),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use doppel_pipeline::sink::null::NullSink;
+    use doppel_pipeline::{Rational, Timestamp};
+
+    fn frame(seq: u64) -> Frame {
+        Frame::new(
+            seq,
+            Timestamp::new(seq as i64, Rational::new(1, 30)),
+            RgbaImage::from_pixel(4, 2, image::Rgba([seq as u8, 0, 0, 255])),
+        )
+    }
+
+    #[test]
+    fn newest_frame_wins_and_the_limit_stops_the_run() {
+        let slot = Arc::new(Slot::default());
+        let wakes = Arc::new(AtomicU64::new(0));
+        let w = wakes.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut sink = LiveSink::new(
+            vec![Box::new(NullSink::default())],
+            Some(WindowLink {
+                slot: slot.clone(),
+                wake: Box::new(move || {
+                    w.fetch_add(1, Ordering::Relaxed);
+                }),
+            }),
+            Some(3),
+            stop.clone(),
+        );
+        sink.write(&frame(0)).unwrap();
+        sink.write(&frame(1)).unwrap();
+        assert_eq!(slot.take().map(|f| f.seq), Some(1));
+        assert_eq!(slot.dropped.load(Ordering::Relaxed), 1);
+        assert!(slot.take().is_none());
+        assert!(!stop.load(Ordering::Relaxed));
+        sink.write(&frame(2)).unwrap();
+        assert!(stop.load(Ordering::Relaxed), "three frames reached");
+        sink.write(&frame(3)).unwrap();
+        let shown = slot.take().unwrap();
+        assert_eq!(shown.seq, 2, "frames past the limit are not shown");
+        assert_eq!(shown.image.get_pixel(0, 0)[0], 2);
+        assert_eq!(wakes.load(Ordering::Relaxed), 3);
+        let summary = sink.finish().unwrap();
+        assert_eq!(summary.frames, 3);
+        assert_eq!(summary.target, "window, null");
+    }
+}

@@ -1,0 +1,665 @@
+//! The live window (winit on the main thread, wgpu surface): presents each frame as soon as the sink
+//! hands it over, draws the on-screen display, answers keys, writes screenshots of what the window
+//! shows (read back from the presented surface texture), and measures capture-to-display latency
+//! (from the frame's capture instant to the moment it was queued for presentation).
+//!
+//! Keys: `1`..`9` switch stages off/on, `n` next style/avatar, `c` calibrate the neutral face, `s`
+//! screenshot (PNG), `o` display on/off, `q`/Esc quit. A closed window (or a lost surface) ends the
+//! run cleanly.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context};
+use doppel_pipeline::gpu::GpuContext;
+use doppel_pipeline::graph::Summary;
+use doppel_pipeline::StageCommand;
+use image::RgbaImage;
+use serde::Serialize;
+use winit::application::ApplicationHandler;
+use winit::dpi::PhysicalSize;
+use winit::event::{ElementState, WindowEvent};
+use winit::event_loop::ActiveEventLoop;
+use winit::keyboard::{Key, NamedKey};
+use winit::window::{Window, WindowId};
+
+use super::osd::{self, Line, Rolling};
+use super::present::Presenter;
+use super::sink::Slot;
+use super::toggle::StageControl;
+use super::{print_notice, Notice};
+
+/// What wakes the window up.
+#[derive(Debug)]
+pub enum UserEvent {
+    /// A new frame is in the slot.
+    Frame,
+    Notice(Notice),
+    /// The pipeline finished.
+    Ended,
+    /// Ctrl-C.
+    Interrupted,
+}
+
+/// Settings of the window.
+#[derive(Clone, Debug)]
+pub struct WindowConfig {
+    pub title: String,
+    /// Inner size in physical pixels.
+    pub size: (u32, u32),
+    /// Write a screenshot here: after `screenshot_at` presented frames, else at the end of the run.
+    pub screenshot: Option<PathBuf>,
+    pub screenshot_at: Option<u64>,
+    /// Where `s` writes screenshots.
+    pub screenshot_dir: PathBuf,
+    pub osd: bool,
+}
+
+/// What the window did, for the end-of-run figures and `--stats-json`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DisplayReport {
+    /// Frames presented (new frames; redraws of the same frame are not counted).
+    pub presented: u64,
+    /// Frames the source produced that never reached the window (pipeline drops and frames
+    /// replaced in the window's slot): gaps in the sequence numbers.
+    pub dropped: u64,
+    /// Of those, frames replaced in the window's slot before the window took them.
+    pub dropped_at_window: u64,
+    /// Capture-to-display latency in milliseconds.
+    pub latency_ms: Summary,
+    /// Presented frames per second, first to last present.
+    pub fps: f64,
+    pub surface_format: String,
+    pub present_mode: String,
+    pub window_size: (u32, u32),
+    pub screenshots: Vec<String>,
+    /// Why the window closed: `end` (the pipeline finished), `closed`, `quit`, `lost`,
+    /// `interrupted` or `error`.
+    pub ended_by: String,
+}
+
+/// A pending command and how many stages have still to answer.
+struct Pending {
+    command: StageCommand,
+    remaining: usize,
+    handled: bool,
+}
+
+/// The GPU side of the window.
+struct Graphics {
+    window: Arc<Window>,
+    surface: wgpu::Surface<'static>,
+    config: wgpu::SurfaceConfiguration,
+    presenter: Presenter,
+    copy_src: bool,
+}
+
+/// The window application.
+pub struct App {
+    config: WindowConfig,
+    slot: Arc<Slot>,
+    stop: Arc<AtomicBool>,
+    controls: Vec<StageControl>,
+    gfx: Option<Graphics>,
+    started: Instant,
+    // Figures.
+    rolling: Rolling,
+    latencies: Vec<f64>,
+    first_present: Option<Instant>,
+    last_present: Option<Instant>,
+    first_seq: Option<u64>,
+    current: Option<(u64, (u32, u32))>,
+    // Display.
+    show_osd: bool,
+    osd_drawn: Option<Instant>,
+    source_status: Option<String>,
+    message: Option<(String, Instant)>,
+    pending: HashMap<u64, Pending>,
+    next_id: u64,
+    // Screenshots waiting for the next present.
+    shots: Vec<PathBuf>,
+    shot_at_done: bool,
+    /// Told once the window can show frames (`true`) or failed to open (`false`): the pipeline
+    /// starts only then, so no frame waits for the window and the first presented frame does not
+    /// carry the shader compilation in its latency.
+    ready: Option<crossbeam_channel::Sender<bool>>,
+    pub report: DisplayReport,
+    pub error: Option<anyhow::Error>,
+}
+
+/// How long a passing message stays on screen.
+const MESSAGE_FOR: Duration = Duration::from_secs(5);
+/// How long the key help stays on screen after the start.
+const HELP_FOR: Duration = Duration::from_secs(5);
+/// How often the figures on screen change.
+const OSD_EVERY: Duration = Duration::from_millis(250);
+
+impl App {
+    pub fn new(
+        config: WindowConfig,
+        slot: Arc<Slot>,
+        stop: Arc<AtomicBool>,
+        controls: Vec<StageControl>,
+        ready: crossbeam_channel::Sender<bool>,
+    ) -> Self {
+        let show_osd = config.osd;
+        Self {
+            config,
+            slot,
+            stop,
+            controls,
+            gfx: None,
+            started: Instant::now(),
+            rolling: Rolling::new(Duration::from_secs(2)),
+            latencies: Vec::new(),
+            first_present: None,
+            last_present: None,
+            first_seq: None,
+            current: None,
+            show_osd,
+            osd_drawn: None,
+            source_status: None,
+            message: None,
+            pending: HashMap::new(),
+            next_id: 0,
+            shots: Vec::new(),
+            shot_at_done: false,
+            ready: Some(ready),
+            report: DisplayReport::default(),
+            error: None,
+        }
+    }
+
+    /// Ends the event loop and the run.
+    fn quit(&mut self, event_loop: &ActiveEventLoop, why: &str) {
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(false);
+        }
+        if self.report.ended_by.is_empty() {
+            self.report.ended_by = why.to_string();
+        }
+        self.stop.store(true, Ordering::Relaxed);
+        event_loop.exit();
+    }
+
+    fn fail(&mut self, event_loop: &ActiveEventLoop, error: anyhow::Error) {
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(false);
+        }
+        self.error.get_or_insert(error);
+        self.quit(event_loop, "error");
+    }
+
+    fn say(&mut self, text: String) {
+        eprintln!("{text}");
+        self.message = Some((text, Instant::now()));
+        self.osd_drawn = None;
+    }
+
+    fn open(&mut self, event_loop: &ActiveEventLoop) -> anyhow::Result<Graphics> {
+        let (w, h) = self.config.size;
+        let window = Arc::new(
+            event_loop
+                .create_window(
+                    Window::default_attributes()
+                        .with_title(self.config.title.clone())
+                        .with_inner_size(PhysicalSize::new(w.max(1), h.max(1))),
+                )
+                .context("cannot open the window")?,
+        );
+        let ctx = GpuContext::shared()?;
+        let surface = ctx
+            .instance
+            .create_surface(window.clone())
+            .context("cannot create a wgpu surface for the window")?;
+        if !ctx.adapter.is_surface_supported(&surface) {
+            return Err(anyhow!(
+                "the GPU adapter {} ({}) cannot present to this window; try WGPU_BACKEND=vulkan",
+                ctx.info.name,
+                ctx.info.backend
+            ));
+        }
+        let caps = surface.get_capabilities(&ctx.adapter);
+        let preferred = [
+            wgpu::TextureFormat::Rgba8UnormSrgb,
+            wgpu::TextureFormat::Bgra8UnormSrgb,
+            wgpu::TextureFormat::Rgba8Unorm,
+            wgpu::TextureFormat::Bgra8Unorm,
+        ];
+        let format = preferred
+            .into_iter()
+            .find(|f| caps.formats.contains(f))
+            .ok_or_else(|| {
+                anyhow!(
+                    "the window offers no 8-bit RGBA/BGRA surface format (it offers {:?})",
+                    caps.formats
+                )
+            })?;
+        // Lowest latency first: Mailbox replaces a queued frame, Immediate does not wait for
+        // vertical blank; Fifo is always there.
+        let present_mode = [
+            wgpu::PresentMode::Mailbox,
+            wgpu::PresentMode::Immediate,
+            wgpu::PresentMode::Fifo,
+        ]
+        .into_iter()
+        .find(|m| caps.present_modes.contains(m))
+        .unwrap_or(wgpu::PresentMode::Fifo);
+        let copy_src = caps.usages.contains(wgpu::TextureUsages::COPY_SRC);
+        let size = window.inner_size();
+        let mut config = surface
+            .get_default_config(&ctx.adapter, size.width.max(1), size.height.max(1))
+            .ok_or_else(|| anyhow!("the window's surface cannot be configured"))?;
+        config.format = format;
+        config.present_mode = present_mode;
+        config.desired_maximum_frame_latency = 1;
+        config.usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
+        if copy_src {
+            config.usage |= wgpu::TextureUsages::COPY_SRC;
+        }
+        ctx.checked("configuring the window surface", || {
+            surface.configure(&ctx.device, &config)
+        })?;
+        let presenter = Presenter::new(ctx, format)?;
+        self.report.surface_format = format!("{format:?}");
+        self.report.present_mode = format!("{present_mode:?}");
+        Ok(Graphics {
+            window,
+            surface,
+            config,
+            presenter,
+            copy_src,
+        })
+    }
+
+    fn resize(&mut self, size: PhysicalSize<u32>) {
+        if let Some(g) = self.gfx.as_mut() {
+            if size.width > 0 && size.height > 0 {
+                g.config.width = size.width;
+                g.config.height = size.height;
+                g.surface.configure(&g.presenter.ctx().device, &g.config);
+                g.window.request_redraw();
+            }
+        }
+    }
+
+    /// The display's lines now.
+    fn osd_lines(&self) -> Vec<Line> {
+        let (p50, p99) = self.rolling.latency();
+        let mut lines = vec![Line::plain(format!(
+            "{:.1} FPS  LATENCY P50 {p50:.1} P99 {p99:.1} MS",
+            self.rolling.fps()
+        ))];
+        if let Some((seq, (w, h))) = self.current {
+            lines.push(Line::plain(format!(
+                "FRAME {seq}  {w}X{h}  DROPPED {}",
+                self.dropped()
+            )));
+        }
+        let stages = if self.controls.is_empty() {
+            "NONE".to_string()
+        } else {
+            self.controls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let off = if c.enabled() { "" } else { " OFF" };
+                    format!("{} {}{off}", i + 1, c.name)
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        lines.push(Line::plain(format!("STAGES: {stages}")));
+        if let Some(status) = &self.source_status {
+            lines.push(Line::warn(status.clone()));
+        }
+        if let Some((text, at)) = &self.message {
+            if at.elapsed() < MESSAGE_FOR {
+                lines.push(Line::warn(text.clone()));
+            }
+        }
+        if self.started.elapsed() < HELP_FOR {
+            lines.push(Line::plain(
+                "KEYS 1-9 STAGE N NEXT C CALIB S SHOT O OSD Q QUIT",
+            ));
+        }
+        lines
+    }
+
+    fn dropped(&self) -> u64 {
+        match (self.first_seq, self.current) {
+            (Some(first), Some((last, _))) => {
+                (last + 1 - first).saturating_sub(self.report.presented)
+            }
+            _ => 0,
+        }
+    }
+
+    /// Redraws the display when it is due.
+    fn refresh_osd(&mut self) -> anyhow::Result<()> {
+        if self.osd_drawn.is_some_and(|t| t.elapsed() < OSD_EVERY) {
+            return Ok(());
+        }
+        let lines = self.osd_lines();
+        let Some(g) = self.gfx.as_mut() else {
+            return Ok(());
+        };
+        if !self.show_osd {
+            g.presenter.set_osd(None)?;
+        } else {
+            let scale = if g.config.width >= 1000 { 2 } else { 1 };
+            let image = osd::render(&lines, scale, g.config.width.saturating_sub(16).max(8));
+            g.presenter.set_osd(image.as_ref())?;
+        }
+        self.osd_drawn = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Presents the current frame; `fresh` when it is a new one (counted and timed).
+    fn present(&mut self, event_loop: &ActiveEventLoop, fresh: Option<Instant>) {
+        if let Err(e) = self.refresh_osd() {
+            return self.fail(event_loop, e);
+        }
+        let Some(g) = self.gfx.as_mut() else {
+            return;
+        };
+        let texture = match g.surface.get_current_texture() {
+            wgpu::CurrentSurfaceTexture::Success(t)
+            | wgpu::CurrentSurfaceTexture::Suboptimal(t) => t,
+            wgpu::CurrentSurfaceTexture::Timeout | wgpu::CurrentSurfaceTexture::Occluded => return,
+            wgpu::CurrentSurfaceTexture::Outdated => {
+                let size = g.window.inner_size();
+                self.resize(size);
+                return;
+            }
+            wgpu::CurrentSurfaceTexture::Lost => {
+                // The window is gone (DESIGN: a lost surface is a closed window).
+                return self.quit(event_loop, "lost");
+            }
+            wgpu::CurrentSurfaceTexture::Validation => {
+                return self.fail(
+                    event_loop,
+                    anyhow!("the window surface raised a validation error"),
+                );
+            }
+        };
+        let view = texture.texture.create_view(&Default::default());
+        let ctx = g.presenter.ctx().clone();
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("present"),
+            });
+        let (w, h) = (g.config.width, g.config.height);
+        g.presenter.encode(&mut encoder, &view, w, h);
+        let shot = self.shots.pop();
+        let mut picture: Option<anyhow::Result<RgbaImage>> = None;
+        match &shot {
+            Some(_) if g.copy_src => {
+                picture = Some(g.presenter.read_back(encoder, &texture.texture));
+            }
+            Some(_) => {
+                ctx.queue.submit([encoder.finish()]);
+                // The surface cannot be copied from: draw the same picture off screen.
+                picture = Some(g.presenter.render_offscreen(w, h));
+            }
+            None => {
+                ctx.queue.submit([encoder.finish()]);
+            }
+        }
+        g.window.pre_present_notify();
+        ctx.queue.present(texture);
+        let now = Instant::now();
+        if let Some(captured) = fresh {
+            let ms = now.duration_since(captured).as_secs_f64() * 1e3;
+            self.latencies.push(ms);
+            self.rolling.push(now, ms);
+            self.report.presented += 1;
+            self.first_present.get_or_insert(now);
+            self.last_present = Some(now);
+        }
+        if let (Some(path), Some(picture)) = (shot, picture) {
+            match picture.and_then(|img| {
+                img.save(&path)
+                    .with_context(|| format!("cannot write the screenshot {}", path.display()))
+            }) {
+                Ok(()) => {
+                    let seq = self.current.map_or(0, |c| c.0);
+                    self.say(format!("screenshot {} (frame {seq})", path.display()));
+                    self.report.screenshots.push(path.display().to_string());
+                }
+                Err(e) => self.say(format!("screenshot failed: {e:#}")),
+            }
+        }
+        if self
+            .config
+            .screenshot_at
+            .is_some_and(|n| !self.shot_at_done && self.report.presented == n)
+        {
+            self.shot_at_done = true;
+            if let Some(path) = self.config.screenshot.clone() {
+                self.shots.push(path);
+                if let Some(g) = &self.gfx {
+                    g.window.request_redraw();
+                }
+            }
+        }
+    }
+
+    /// Takes the newest frame from the slot and presents it.
+    fn show_newest(&mut self, event_loop: &ActiveEventLoop) {
+        let Some(frame) = self.slot.take() else {
+            return;
+        };
+        let Some(g) = self.gfx.as_mut() else {
+            doppel_pipeline::bufpool::recycle(frame.image.into_raw());
+            return;
+        };
+        let uploaded = g.presenter.set_frame(&frame.image);
+        self.first_seq.get_or_insert(frame.seq);
+        self.current = Some((frame.seq, frame.image.dimensions()));
+        let captured = frame.captured;
+        doppel_pipeline::bufpool::recycle(frame.image.into_raw());
+        if let Err(e) = uploaded {
+            return self.fail(event_loop, e);
+        }
+        self.present(event_loop, Some(captured));
+    }
+
+    fn screenshot_path(&self) -> PathBuf {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let n = self.report.screenshots.len() + self.shots.len() + 1;
+        self.config
+            .screenshot_dir
+            .join(format!("doppel-{secs}-{n}.png"))
+    }
+
+    fn command(&mut self, command: StageCommand) {
+        let what = match command {
+            StageCommand::Next => "next style/avatar",
+            StageCommand::Calibrate => "calibrate neutral face",
+        };
+        if self.controls.is_empty() {
+            return self.say(unavailable(command, what));
+        }
+        self.next_id += 1;
+        self.pending.insert(
+            self.next_id,
+            Pending {
+                command,
+                remaining: self.controls.len(),
+                handled: false,
+            },
+        );
+        for c in &self.controls {
+            c.send(self.next_id, command);
+        }
+        self.say(format!(
+            "{what}: sent to the stages (applied with the next frame)"
+        ));
+    }
+
+    fn key(&mut self, event_loop: &ActiveEventLoop, key: &Key) {
+        match key {
+            Key::Named(NamedKey::Escape) => self.quit(event_loop, "quit"),
+            Key::Character(c) => match c.as_str() {
+                "q" | "Q" => self.quit(event_loop, "quit"),
+                "s" | "S" => {
+                    let path = self.screenshot_path();
+                    self.shots.push(path);
+                    if let Some(g) = &self.gfx {
+                        g.window.request_redraw();
+                    }
+                }
+                "n" | "N" => self.command(StageCommand::Next),
+                "c" | "C" => self.command(StageCommand::Calibrate),
+                "o" | "O" => {
+                    self.show_osd = !self.show_osd;
+                    self.osd_drawn = None;
+                    if let Some(g) = &self.gfx {
+                        g.window.request_redraw();
+                    }
+                }
+                digit => {
+                    if let Some(i) = digit.parse::<usize>().ok().filter(|d| (1..=9).contains(d)) {
+                        let text = match self.controls.get(i - 1) {
+                            Some(c) => {
+                                let on = c.toggle();
+                                format!("stage {i} ({}) {}", c.name, if on { "on" } else { "off" })
+                            }
+                            None => {
+                                format!("no stage {i}: the pipeline has {}", self.controls.len())
+                            }
+                        };
+                        self.say(text);
+                    }
+                }
+            },
+            _ => {}
+        }
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        print_notice(&notice);
+        match notice {
+            Notice::Message(m) => {
+                self.message = Some((m, Instant::now()));
+            }
+            Notice::Source(status) => self.source_status = status,
+            Notice::Reply {
+                id,
+                stage,
+                command: _,
+                answer,
+            } => {
+                let handled = answer.is_some();
+                if let Some(text) = answer {
+                    self.say(format!("{stage}: {text}"));
+                }
+                if let Some(p) = self.pending.get_mut(&id) {
+                    p.remaining = p.remaining.saturating_sub(1);
+                    p.handled |= handled;
+                    if p.remaining == 0 {
+                        let (handled, command) = (p.handled, p.command);
+                        self.pending.remove(&id);
+                        if !handled {
+                            let what = match command {
+                                StageCommand::Next => "next style/avatar",
+                                StageCommand::Calibrate => "calibrate neutral face",
+                            };
+                            self.say(unavailable(command, what));
+                        }
+                    }
+                }
+            }
+        }
+        self.osd_drawn = None;
+        if let Some(g) = &self.gfx {
+            g.window.request_redraw();
+        }
+    }
+
+    /// Final figures.
+    pub fn finish(&mut self) -> DisplayReport {
+        self.report.dropped = self.dropped();
+        self.report.dropped_at_window = self.slot.dropped.load(Ordering::Relaxed);
+        self.report.latency_ms = Summary::of(std::mem::take(&mut self.latencies));
+        self.report.fps = match (self.first_present, self.last_present) {
+            (Some(a), Some(b)) if b > a => {
+                (self.report.presented.saturating_sub(1)) as f64 / (b - a).as_secs_f64()
+            }
+            _ => 0.0,
+        };
+        if let Some(g) = &self.gfx {
+            self.report.window_size = (g.config.width, g.config.height);
+        }
+        self.report.clone()
+    }
+}
+
+fn unavailable(command: StageCommand, what: &str) -> String {
+    match command {
+        StageCommand::Next => format!("{what}: no stage in this pipeline offers styles or avatars"),
+        StageCommand::Calibrate => format!(
+            "{what}: not available yet (no stage in this pipeline offers a neutral-face calibration)"
+        ),
+    }
+}
+
+impl ApplicationHandler<UserEvent> for App {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.gfx.is_some() {
+            return;
+        }
+        match self.open(event_loop) {
+            Ok(g) => {
+                self.gfx = Some(g);
+                // A first (black) present compiles the shaders and sets the swapchain up.
+                self.present(event_loop, None);
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(self.error.is_none());
+                }
+            }
+            Err(e) => self.fail(event_loop, e),
+        }
+    }
+
+    fn user_event(&mut self, event_loop: &ActiveEventLoop, event: UserEvent) {
+        match event {
+            UserEvent::Frame => self.show_newest(event_loop),
+            UserEvent::Notice(n) => self.notice(n),
+            UserEvent::Ended => {
+                // Show what is still in the slot, then the end-of-run screenshot.
+                self.show_newest(event_loop);
+                if self.config.screenshot.is_some() && !self.shot_at_done {
+                    self.shot_at_done = true;
+                    if let Some(path) = self.config.screenshot.clone() {
+                        self.shots.push(path);
+                        self.present(event_loop, None);
+                    }
+                }
+                self.quit(event_loop, "end");
+            }
+            UserEvent::Interrupted => self.quit(event_loop, "interrupted"),
+        }
+    }
+
+    fn window_event(&mut self, event_loop: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested | WindowEvent::Destroyed => self.quit(event_loop, "closed"),
+            WindowEvent::Resized(size) => self.resize(size),
+            WindowEvent::RedrawRequested => self.present(event_loop, None),
+            WindowEvent::KeyboardInput { event, .. }
+                if event.state == ElementState::Pressed && !event.repeat =>
+            {
+                self.key(event_loop, &event.logical_key);
+            }
+            _ => {}
+        }
+    }
+}

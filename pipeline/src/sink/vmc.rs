@@ -1,0 +1,145 @@
+//! Sends each frame's tracking as VMC protocol messages (OSC over UDP) to a VTuber app: one OSC
+//! bundle per frame; see [`crate::vmc`] for the messages. Pixels are ignored.
+//!
+//! The target is `HOST:PORT` or `HOST` (port 39539, the VMC default). UDP is fire and forget: a
+//! receiver that is not running yet is not an error (datagrams are sent unconnected, so Linux reports
+//! no "connection refused"); the count of datagrams sent is in the summary.
+//!
+//! Example: `doppel live --stages track --vmc 127.0.0.1:39539`
+
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+
+use super::{Sink, SinkSummary};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::vmc::{self, osc};
+
+/// Parses `HOST:PORT`, `HOST` (default port) or `[IPv6]:PORT` and resolves it.
+///
+/// # Errors
+/// [`Error::Output`] naming the target and what was expected.
+pub fn parse_target(target: &str) -> Result<SocketAddr> {
+    let bad = |message: String| Error::output(format!("VMC target {target}"), message);
+    let text = target.trim();
+    if text.is_empty() {
+        return Err(bad("expected HOST:PORT, e.g. 127.0.0.1:39539".into()));
+    }
+    // A bare host or IPv6 address without brackets gets the default port.
+    let with_port = match text.rsplit_once(':') {
+        _ if text.starts_with('[') && text.ends_with(']') => {
+            format!("{text}:{}", vmc::DEFAULT_PORT)
+        }
+        Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
+            if port.parse::<u16>().map_or(true, |p| p == 0) {
+                return Err(bad(format!(
+                    "port '{port}' is not a UDP port; expected 1..=65535"
+                )));
+            }
+            text.to_string()
+        }
+        Some(_) => format!("[{text}]:{}", vmc::DEFAULT_PORT),
+        None => format!("{text}:{}", vmc::DEFAULT_PORT),
+    };
+    with_port
+        .to_socket_addrs()
+        .map_err(|e| bad(format!("cannot resolve the host: {e}")))?
+        .next()
+        .ok_or_else(|| bad("the host resolves to no address".into()))
+}
+
+/// The VMC sink.
+pub struct VmcSink {
+    socket: UdpSocket,
+    target: SocketAddr,
+    packet: Vec<u8>,
+    sent: u64,
+}
+
+impl VmcSink {
+    /// A sink sending to `target` (see [`parse_target`]).
+    ///
+    /// # Errors
+    /// [`Error::Output`] for a bad target or when no UDP socket can be opened.
+    pub fn open(target: &str) -> Result<Self> {
+        let addr = parse_target(target)?;
+        let local: SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            ([0u16; 8], 0).into()
+        };
+        let socket = UdpSocket::bind(local).map_err(|e| {
+            Error::output(
+                format!("VMC target {target}"),
+                format!("cannot open a UDP socket: {e}"),
+            )
+        })?;
+        Ok(Self {
+            socket,
+            target: addr,
+            packet: Vec::with_capacity(4096),
+            sent: 0,
+        })
+    }
+
+    pub fn target(&self) -> SocketAddr {
+        self.target
+    }
+}
+
+impl Sink for VmcSink {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
+        let messages = vmc::frame_messages(frame);
+        osc::encode_bundle(&messages, osc::IMMEDIATELY, &mut self.packet);
+        match self.socket.send_to(&self.packet, self.target) {
+            Ok(_) => {
+                self.sent += 1;
+                Ok(())
+            }
+            // A full send buffer or an unreachable network is transient for a live stream: the next
+            // frame carries a fresher pose anyway.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::ConnectionRefused
+                        | std::io::ErrorKind::NetworkUnreachable
+                        | std::io::ErrorKind::HostUnreachable
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(Error::output(
+                format!("VMC target {}", self.target),
+                format!("cannot send: {e}"),
+            )),
+        }
+    }
+
+    fn finish(&mut self) -> Result<SinkSummary> {
+        Ok(SinkSummary {
+            frames: self.sent,
+            target: format!("VMC {}", self.target),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            parse_target("127.0.0.1:40000").unwrap(),
+            "127.0.0.1:40000".parse().unwrap()
+        );
+        assert_eq!(parse_target("127.0.0.1").unwrap().port(), vmc::DEFAULT_PORT);
+        assert_eq!(parse_target("[::1]:5").unwrap(), "[::1]:5".parse().unwrap());
+        assert_eq!(parse_target("::1").unwrap().port(), vmc::DEFAULT_PORT);
+        assert_eq!(parse_target("[::1]").unwrap().port(), vmc::DEFAULT_PORT);
+        for bad in ["", "127.0.0.1:0", "127.0.0.1:99999", "127.0.0.1:x"] {
+            let e = parse_target(bad).unwrap_err().to_string();
+            assert!(e.contains("VMC target"), "{e}");
+        }
+    }
+}

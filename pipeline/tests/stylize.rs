@@ -210,6 +210,18 @@ fn switching_skills_mid_stream_keeps_the_session() {
         s.apply(&small).expect("frame");
     }
     assert_eq!(s.session_builds(), 2);
+    // Figures for the report (not asserted: the benchmark `stylize` measures them properly).
+    let started = std::time::Instant::now();
+    for i in 0..300 {
+        s.set_style(&styles[i % 3]).expect("switch");
+    }
+    let switch_ms = started.elapsed().as_secs_f64() * 1000.0 / 300.0;
+    let started = std::time::Instant::now();
+    let mut fresh = Stylizer::new(config());
+    fresh.set_style(&styles[0]).expect("build");
+    let build_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!("skill switch {switch_ms:.4} ms vs new session for the same style {build_ms:.1} ms");
+    assert_eq!(s.session_builds(), 2);
 }
 
 #[test]

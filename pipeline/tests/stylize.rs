@@ -129,7 +129,7 @@ fn stylized_photo_differs_and_keeps_the_face_in_place() {
     assert_eq!(before.len(), 1, "the astronaut photo has one face");
     let mut outputs = Vec::new();
     for (name, pairs) in [
-        ("style7", vec![("style", "7"), ("size", "384")]),
+        ("style19", vec![("style", "19"), ("size", "384")]),
         ("blend", vec![("blend", "3:0.5,19:0.5"), ("size", "384")]),
         ("toon", vec![("skill", "toon"), ("size", "384")]),
     ] {
@@ -154,7 +154,7 @@ fn stylized_photo_differs_and_keeps_the_face_in_place() {
         outputs.push(out);
     }
     side_by_side(
-        "astronaut_style7_blend_toon.png",
+        "astronaut_style19_blend_toon.png",
         &[&input, &outputs[0], &outputs[1], &outputs[2]],
     );
 }

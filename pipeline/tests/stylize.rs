@@ -277,9 +277,7 @@ fn adapter_skills_share_one_base_session() {
     let err = stylizer
         .set_style(&Style::Adapter {
             model: fixture("upscale2.onnx"),
-            adapter: std::sync::Arc::new(
-                Adapter::from_file(fixture("tint_warm.onnx_adapter")).expect("adapter"),
-            ),
+            adapter: Adapter::from_file(fixture("tint_warm.onnx_adapter")).expect("adapter"),
         })
         .unwrap_err()
         .to_string();

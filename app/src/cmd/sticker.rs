@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 use doppel_pipeline::sticker::{self, Animation, Format};
 use doppel_pipeline::style::{SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig};
@@ -59,8 +59,7 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
         (None, None) => None,
     };
     let mut tracker = FaceTracker::load(&TrackerConfig::default())?;
-    let crop = sticker::crop_face(&photo, &mut tracker, args.size)
-        .with_context(|| format!("photo {}", args.photo.display()))?;
+    let crop = sticker::crop_face(&photo, &args.photo, &mut tracker, args.size)?;
     let base = match &style {
         Some(style) => {
             let mut stylizer = Stylizer::new(StylizerConfig::default());

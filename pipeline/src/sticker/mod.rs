@@ -10,6 +10,8 @@
 pub mod anim;
 pub mod encode;
 
+use std::path::Path;
+
 use image::RgbaImage;
 
 pub use self::anim::{animate, Animation};
@@ -35,13 +37,20 @@ pub struct FaceCrop {
 /// grown 1.9x, a little more above for hair; outside the photo, edges repeat).
 ///
 /// # Errors
-/// [`Error::Spec`] saying no face was found (the caller names the file); [`Error::Spec`] for a size
-/// outside 32..=512; model errors from the tracker.
-pub fn crop_face(photo: &RgbaImage, tracker: &mut FaceTracker, size: u32) -> Result<FaceCrop> {
+/// [`Error::Input`] naming `source` (the photo's file) when no face is found; [`Error::Option`] for a
+/// size outside 32..=512; model errors from the tracker.
+pub fn crop_face(
+    photo: &RgbaImage,
+    source: &Path,
+    tracker: &mut FaceTracker,
+    size: u32,
+) -> Result<FaceCrop> {
     if !(32..=MAX_SIZE).contains(&size) {
-        return Err(Error::Spec(format!(
-            "sticker size {size} is out of range; expected 32 to {MAX_SIZE}"
-        )));
+        return Err(Error::Option {
+            stage: "sticker".to_string(),
+            option: "size".to_string(),
+            message: format!("{size} is out of range; expected 32 to {MAX_SIZE}"),
+        });
     }
     tracker.reset();
     let faces = tracker.process(photo)?;
@@ -49,10 +58,10 @@ pub fn crop_face(photo: &RgbaImage, tracker: &mut FaceTracker, size: u32) -> Res
         .iter()
         .max_by(|a, b| a.rect.area().total_cmp(&b.rect.area()))
     else {
-        return Err(Error::Spec(
+        return Err(Error::input(
+            source,
             "no face found in the photo; use a photo with a face seen from the front, at least \
-             about 40 pixels wide"
-                .to_string(),
+             about 40 pixels wide",
         ));
     };
     let r = face.rect;

@@ -118,7 +118,7 @@ impl StyleNet {
                 format!("output {:?} does not match the input {shape:?}", out.shape),
             ));
         }
-        Ok(crop_tensor(&out.data, self.layout, pw, ph, image))
+        Ok(crop_tensor(&out.data, self.layout, pw, image))
     }
 }
 
@@ -145,10 +145,11 @@ fn fill_padded(image: &RgbaImage, layout: Layout, pw: u32, ph: u32, buf: &mut Ve
     }
 }
 
-/// The top-left `image`-sized part of a `pw` x `ph` RGB tensor, as RGBA with `image`'s alpha.
-fn crop_tensor(data: &[f32], layout: Layout, pw: u32, ph: u32, image: &RgbaImage) -> RgbaImage {
+/// The top-left `image`-sized part of a padded RGB tensor `pw` wide (`data` holds exactly one
+/// padded image), as RGBA with `image`'s alpha.
+fn crop_tensor(data: &[f32], layout: Layout, pw: u32, image: &RgbaImage) -> RgbaImage {
     let (w, h) = image.dimensions();
-    let plane = pw as usize * ph as usize;
+    let plane = data.len() / 3;
     let mut out = crate::bufpool::image(w, h);
     for (y, (row, src)) in out
         .chunks_exact_mut(4 * w as usize)
@@ -167,7 +168,6 @@ fn crop_tensor(data: &[f32], layout: Layout, pw: u32, ph: u32, image: &RgbaImage
             p[3] = s[3];
         }
     }
-    let _ = ph;
     out
 }
 
@@ -423,7 +423,7 @@ mod tests {
         assert_eq!(last, &[100.0 / 255.0, 90.0 / 255.0, 7.0 / 255.0]);
         for layout in [Layout::Nhwc, Layout::Nchw] {
             fill_padded(&image, layout, 4, 4, &mut buf);
-            let back = crop_tensor(&buf, layout, 4, 4, &image);
+            let back = crop_tensor(&buf, layout, 4, &image);
             assert_eq!(back, image);
         }
     }

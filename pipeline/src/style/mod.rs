@@ -22,7 +22,6 @@ pub mod upsample;
 pub mod weights;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 pub use self::engine::{Stylizer, StylizerConfig};
 pub use self::skill::{Skill, SkillKind, SkillLibrary};
@@ -53,10 +52,7 @@ pub enum Style {
     /// An arbitrary-style vector.
     Vector(Vec<f32>),
     /// Adapter weights over a base image model that exposes them as inputs.
-    Adapter {
-        model: PathBuf,
-        adapter: Arc<Adapter>,
-    },
+    Adapter { model: PathBuf, adapter: Adapter },
 }
 
 impl Style {

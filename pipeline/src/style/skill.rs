@@ -15,7 +15,6 @@
 //! a user skill hides a shipped one of the same name.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -241,7 +240,7 @@ impl Skill {
             SkillKind::Vector(v) => Style::Vector(v.clone()),
             SkillKind::Adapter { adapter, model } => Style::Adapter {
                 model: model.clone(),
-                adapter: Arc::new(Adapter::from_file(adapter)?),
+                adapter: Adapter::from_file(adapter)?,
             },
         })
     }
@@ -274,7 +273,7 @@ pub fn user_dir() -> PathBuf {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")))
-        .unwrap_or_else(|| std::env::temp_dir());
+        .unwrap_or_else(std::env::temp_dir);
     base.join("doppel").join("skills")
 }
 

@@ -75,13 +75,13 @@ pub fn resize_bilinear(src: &RgbaImage, dst: &mut RgbaImage) -> Result<()> {
     for (y, row) in dst.chunks_exact_mut(4 * dw as usize).enumerate() {
         let (y0, y1, fy) = axis(y as u32, ky, sh);
         for (p, &(x0, x1, fx)) in row.chunks_exact_mut(4).zip(&xs) {
-            for c in 0..4 {
+            for (c, out) in p.iter_mut().enumerate() {
                 let (p00, p10, p01, p11) =
                     (at(x0, y0, c), at(x1, y0, c), at(x0, y1, c), at(x1, y1, c));
                 let top = p00 + fx * (p10 - p00);
                 let bottom = p01 + fx * (p11 - p01);
                 let v = top + fy * (bottom - top);
-                p[c] = v.clamp(0.0, 255.0).round_ties_even() as u8;
+                *out = v.clamp(0.0, 255.0).round_ties_even() as u8;
             }
         }
     }

@@ -8,8 +8,11 @@ use crate::stage::{Mode, Stage, StageDoc};
 
 pub mod blur;
 pub mod onnx;
+pub mod overlay;
 pub mod passthrough;
+pub mod pose;
 pub mod resize;
+pub mod segment;
 pub mod track;
 
 /// What constructors may need beyond their options.
@@ -33,6 +36,9 @@ pub fn registry() -> Vec<StageEntry> {
         blur::ENTRY,
         onnx::ENTRY,
         track::ENTRY,
+        pose::ENTRY,
+        segment::ENTRY,
+        overlay::ENTRY,
     ]
 }
 

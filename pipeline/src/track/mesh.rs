@@ -105,6 +105,32 @@ pub fn warp_to_tensor(
     offset: f32,
     out: &mut [f32],
 ) -> Result<()> {
+    warp_to_tensor_with(image, map, n, scale, offset, Border::Zero, out)
+}
+
+/// What a crop shows where it reaches outside the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Border {
+    /// Black.
+    Zero,
+    /// The nearest edge pixel (MediaPipe's `BORDER_REPLICATE`, used for body crops, which often reach
+    /// past the frame edge).
+    Replicate,
+}
+
+/// [`warp_to_tensor`] with a choice of what lies outside the frame.
+///
+/// # Errors
+/// [`Error::Spec`] when `out` does not hold `n * n * 3` values.
+pub fn warp_to_tensor_with(
+    image: &RgbaImage,
+    map: &Affine,
+    n: u32,
+    scale: f32,
+    offset: f32,
+    border: Border,
+    out: &mut [f32],
+) -> Result<()> {
     let n = n as usize;
     if out.len() != n * n * 3 {
         return Err(Error::Spec(format!(
@@ -117,7 +143,15 @@ pub fn warp_to_tensor(
     let raw = image.as_raw();
     let k = (map.scale() / 1.5).ceil().clamp(1.0, 4.0) as usize;
     let weight = scale / (255.0 * (k * k) as f32);
+    if w == 0 || h == 0 {
+        out.fill(offset);
+        return Ok(());
+    }
     let texel = |x: i64, y: i64| -> [f32; 3] {
+        let (x, y) = match border {
+            Border::Replicate => (x.clamp(0, w - 1), y.clamp(0, h - 1)),
+            Border::Zero => (x, y),
+        };
         if x < 0 || y < 0 || x >= w || y >= h {
             return [0.0; 3];
         }

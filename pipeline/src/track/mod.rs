@@ -24,8 +24,11 @@
 //! # Ok::<(), doppel_pipeline::Error>(())
 //! ```
 
+pub mod body;
 pub mod detector;
+pub mod draw;
 pub mod mesh;
+pub mod segment;
 pub mod types;
 
 use std::path::PathBuf;

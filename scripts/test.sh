@@ -9,6 +9,8 @@ scripts/fetch-onnxruntime.sh >/dev/null
 scripts/fetch-test-faces.sh >/dev/null
 # Night photos (Debian lomiri-wallpapers-16.04, CC-BY/CC-BY-SA/CC0) for the deglare/lowlight tests.
 scripts/fetch-night-photos.sh >/dev/null
+# Photos for the body tests (a grey full-length figure, a cat, a cup), from scikit-image's wheel.
+scripts/fetch-test-body.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

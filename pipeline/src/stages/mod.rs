@@ -10,9 +10,12 @@ pub mod blur;
 pub mod deglare;
 pub mod lowlight;
 pub mod onnx;
+pub mod overlay;
 pub mod passthrough;
+pub mod pose;
 pub mod resize;
 pub mod stylize;
+pub mod segment;
 pub mod track;
 
 /// What constructors may need beyond their options.
@@ -39,6 +42,9 @@ pub fn registry() -> Vec<StageEntry> {
         stylize::ENTRY,
         deglare::ENTRY,
         lowlight::ENTRY,
+        pose::ENTRY,
+        segment::ENTRY,
+        overlay::ENTRY,
     ]
 }
 

@@ -8,11 +8,13 @@
 
 use std::path::Path;
 
+use fast_image_resize::Resizer;
 use image::RgbaImage;
 
-use super::mesh::warp_to_tensor_with;
+use super::mesh::{warp_to_tensor_with, Border, Sampling};
 use super::types::{Affine, Detection, Point, Rect};
 use crate::error::{Error, Result};
+use crate::imageops::{resize_rgba, Filter};
 use crate::infer::{Model, SessionConfig, TensorView};
 
 /// Input side of the short-range detector.
@@ -60,24 +62,47 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x.clamp(-100.0, 100.0)).exp())
 }
 
-/// Decodes raw outputs into detections in model-input pixels (0..`input`), keeping scores above
-/// `min_score`; not yet suppressed.
+/// One SSD detection with `K` keypoints, before it becomes a face [`Detection`] (the pose detector
+/// has 4 keypoints, the face detector 6).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SsdDetection<const K: usize> {
+    pub rect: Rect,
+    /// Sigmoid of the score logit, 0..1.
+    pub score: f32,
+    pub keypoints: [Point; K],
+}
+
+impl From<SsdDetection<6>> for Detection {
+    fn from(d: SsdDetection<6>) -> Self {
+        Detection {
+            rect: d.rect,
+            score: d.score,
+            keypoints: d.keypoints,
+        }
+    }
+}
+
+/// Decodes raw SSD outputs with `K` keypoints per anchor (MediaPipe's `TensorsToDetectionsCalculator`
+/// with `reverse_output_order`, a fixed anchor size and `x_scale` = `w_scale` = `input`): per anchor box
+/// centre x, y, width, height, then `K` keypoints x, y, all in input pixels relative to the anchor
+/// centre. Keeps scores above `min_score`, in model-input pixels (0..`input`); not yet suppressed.
 ///
 /// # Errors
 /// [`Error::Spec`] when the output lengths do not match the anchors.
-pub fn decode(
+pub fn decode_ssd<const K: usize>(
     regressors: &[f32],
     logits: &[f32],
     anchors: &[Point],
     input: u32,
     min_score: f32,
-) -> Result<Vec<Detection>> {
-    if regressors.len() != anchors.len() * VALUES || logits.len() != anchors.len() {
+) -> Result<Vec<SsdDetection<K>>> {
+    let values = 4 + 2 * K;
+    if regressors.len() != anchors.len() * values || logits.len() != anchors.len() {
         return Err(Error::Spec(format!(
-            "face detector outputs do not fit {} anchors: {} regressor values (expected {}), {} scores",
+            "detector outputs do not fit {} anchors: {} regressor values (expected {}), {} scores",
             anchors.len(),
             regressors.len(),
-            anchors.len() * VALUES,
+            anchors.len() * values,
             logits.len()
         )));
     }
@@ -88,15 +113,15 @@ pub fn decode(
         if score < min_score {
             continue;
         }
-        let r = &regressors[i * VALUES..(i + 1) * VALUES];
+        let r = &regressors[i * values..(i + 1) * values];
         let cx = r[0] + anchor.x * s;
         let cy = r[1] + anchor.y * s;
         let (w, h) = (r[2], r[3]);
-        let mut keypoints = [Point::default(); 6];
+        let mut keypoints = [Point::default(); K];
         for (k, kp) in keypoints.iter_mut().enumerate() {
             *kp = Point::new(r[4 + 2 * k] + anchor.x * s, r[5 + 2 * k] + anchor.y * s);
         }
-        out.push(Detection {
+        out.push(SsdDetection {
             rect: Rect::new(cx - w * 0.5, cy - h * 0.5, cx + w * 0.5, cy + h * 0.5),
             score,
             keypoints,
@@ -105,22 +130,61 @@ pub fn decode(
     Ok(out)
 }
 
+/// Decodes the face detector's raw outputs (box + 6 keypoints per anchor) into detections in
+/// model-input pixels (0..`input`), keeping scores above `min_score`; not yet suppressed.
+///
+/// # Errors
+/// [`Error::Spec`] when the output lengths do not match the anchors.
+pub fn decode(
+    regressors: &[f32],
+    logits: &[f32],
+    anchors: &[Point],
+    input: u32,
+    min_score: f32,
+) -> Result<Vec<Detection>> {
+    Ok(
+        decode_ssd::<6>(regressors, logits, anchors, input, min_score)?
+            .into_iter()
+            .map(Detection::from)
+            .collect(),
+    )
+}
+
+/// [`weighted_nms_ssd`] for face detections.
+pub fn weighted_nms(detections: Vec<Detection>, iou: f32) -> Vec<Detection> {
+    let ssd = detections
+        .into_iter()
+        .map(|d| SsdDetection {
+            rect: d.rect,
+            score: d.score,
+            keypoints: d.keypoints,
+        })
+        .collect();
+    weighted_nms_ssd::<6>(ssd, iou)
+        .into_iter()
+        .map(Detection::from)
+        .collect()
+}
+
 /// Weighted non-maximum suppression (MediaPipe's `WEIGHTED` algorithm): detections overlapping the
 /// best remaining one by more than `iou` are merged into it, box and keypoints averaged by score; the
 /// merged detection keeps the best score. Result sorted by score, best first.
-pub fn weighted_nms(mut detections: Vec<Detection>, iou: f32) -> Vec<Detection> {
+pub fn weighted_nms_ssd<const K: usize>(
+    mut detections: Vec<SsdDetection<K>>,
+    iou: f32,
+) -> Vec<SsdDetection<K>> {
     detections.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = Vec::new();
     while let Some(top) = detections.first().cloned() {
-        let (group, rest): (Vec<Detection>, Vec<Detection>) = detections
+        let (group, rest): (Vec<SsdDetection<K>>, Vec<SsdDetection<K>>) = detections
             .into_iter()
             .partition(|d| top.rect.iou(&d.rect) > iou);
         detections = rest;
         let total: f32 = group.iter().map(|d| d.score).sum();
-        let mut merged = Detection {
+        let mut merged = SsdDetection {
             rect: Rect::default(),
             score: top.score,
-            keypoints: [Point::default(); 6],
+            keypoints: [Point::default(); K],
         };
         for d in &group {
             let w = d.score / total;
@@ -183,6 +247,47 @@ impl Letterbox {
     pub fn to_frame(&self, p: Point) -> Point {
         Point::new((p.x - self.pad_x) / self.sx, (p.y - self.pad_y) / self.sy)
     }
+}
+
+/// Writes `image` letterboxed into an `input` x `input` NHWC RGB tensor in -1..1 (aspect kept,
+/// centred, padding black = -1, as MediaPipe's `ImageToTensorCalculator` with `keep_aspect_ratio` and a
+/// zero border), bilinear; returns where the frame sits in it.
+///
+/// # Errors
+/// [`Error::Spec`] when `tensor` does not hold `input * input * 3` values or the image is empty.
+pub fn letterbox_tensor(
+    resizer: &mut Resizer,
+    image: &RgbaImage,
+    input: u32,
+    tensor: &mut [f32],
+) -> Result<Letterbox> {
+    let n = input as usize;
+    if tensor.len() != n * n * 3 {
+        return Err(Error::Spec(format!(
+            "letterbox tensor holds {} values; a {n}x{n} RGB input needs {}",
+            tensor.len(),
+            n * n * 3
+        )));
+    }
+    let fit = Letterbox::fit(image.width(), image.height(), input);
+    let small = resize_rgba(resizer, image, fit.width, fit.height, Filter::Bilinear)?;
+    tensor.fill(-1.0);
+    let (px, py) = (fit.pad_x as usize, fit.pad_y as usize);
+    for (y, row) in small
+        .as_raw()
+        .chunks_exact(fit.width as usize * 4)
+        .enumerate()
+    {
+        let start = ((y + py) * n + px) * 3;
+        let dst = &mut tensor[start..start + fit.width as usize * 3];
+        for (d, s) in dst.chunks_exact_mut(3).zip(row.chunks_exact(4)) {
+            for c in 0..3 {
+                d[c] = f32::from(s[c]) / 127.5 - 1.0;
+            }
+        }
+    }
+    crate::bufpool::recycle(small.into_raw());
+    Ok(fit)
 }
 
 /// The face detector: one ONNX Runtime session and its anchors, built once.
@@ -264,7 +369,10 @@ impl FaceDetector {
             INPUT_SIZE,
             2.0,
             -1.0,
-            1,
+            Sampling {
+                k: 1,
+                border: Border::Zero,
+            },
             &mut self.tensor,
         )?;
         let shape = [1, n, n, 3];

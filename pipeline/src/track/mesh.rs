@@ -90,6 +90,24 @@ pub fn keypoints_from_mesh(mesh: &[[f32; 3]]) -> Option<[Point; 6]> {
     ])
 }
 
+/// What a crop shows where it reaches outside the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Border {
+    /// Black.
+    Zero,
+    /// The nearest edge pixel (MediaPipe's `BORDER_REPLICATE`, used for body crops, which often reach
+    /// past the frame edge).
+    Replicate,
+}
+
+/// How [`warp_to_tensor_with`] samples: `k` x `k` bilinear samples per crop pixel (1 = plain
+/// bilinear) and what lies outside the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sampling {
+    pub k: usize,
+    pub border: Border,
+}
+
 /// How many samples per axis a crop pixel averages when it covers `scale` frame pixels: 1 (plain
 /// bilinear, as MediaPipe's `ImageToTensorCalculator` samples) up to 3 frame pixels per crop pixel,
 /// then enough that large faces (4K frames) do not alias, at most 4.
@@ -100,7 +118,7 @@ pub fn supersampling(scale: f32) -> usize {
 /// One bilinear RGB sample at continuous frame position `x`, `y` (pixel centres at +0.5); outside the
 /// image is black. `raw` is RGBA8 rows of `w` pixels, `h` rows.
 #[inline(always)]
-fn bilinear(raw: &[u8], w: i64, h: i64, x: f32, y: f32) -> [f32; 3] {
+fn bilinear(raw: &[u8], w: i64, h: i64, border: Border, x: f32, y: f32) -> [f32; 3] {
     let (x, y) = (x - 0.5, y - 0.5);
     let (x0, y0) = (x.floor(), y.floor());
     let (fx, fy) = (x - x0, y - y0);
@@ -119,6 +137,10 @@ fn bilinear(raw: &[u8], w: i64, h: i64, x: f32, y: f32) -> [f32; 3] {
         return out;
     }
     let texel = |x: i64, y: i64| -> [f32; 3] {
+        let (x, y) = match border {
+            Border::Replicate => (x.clamp(0, w - 1), y.clamp(0, h - 1)),
+            Border::Zero => (x, y),
+        };
         if x < 0 || y < 0 || x >= w || y >= h {
             return [0.0; 3];
         }
@@ -168,12 +190,15 @@ pub fn warp_to_tensor(
         n,
         scale,
         offset,
-        supersampling(map.scale()),
+        Sampling {
+            k: supersampling(map.scale()),
+            border: Border::Zero,
+        },
         out,
     )
 }
 
-/// As [`warp_to_tensor`] with `k` x `k` samples per crop pixel given (1 = plain bilinear).
+/// As [`warp_to_tensor`] with the sampling given.
 ///
 /// # Errors
 /// [`Error::Spec`] when `out` does not hold `n * n * 3` values.
@@ -183,11 +208,11 @@ pub fn warp_to_tensor_with(
     n: u32,
     scale: f32,
     offset: f32,
-    k: usize,
+    sampling: Sampling,
     out: &mut [f32],
 ) -> Result<()> {
     let n = n as usize;
-    let k = k.max(1);
+    let k = sampling.k.max(1);
     if out.len() != n * n * 3 {
         return Err(Error::Spec(format!(
             "crop tensor holds {} values; a {n}x{n} RGB crop needs {}",
@@ -197,6 +222,10 @@ pub fn warp_to_tensor_with(
     }
     let (w, h) = (i64::from(image.width()), i64::from(image.height()));
     let raw = image.as_raw().as_slice();
+    if w == 0 || h == 0 {
+        out.fill(offset);
+        return Ok(());
+    }
     let weight = scale / (255.0 * (k * k) as f32);
     let step = 1.0 / k as f32;
     for (v, row) in out.chunks_exact_mut(n * 3).enumerate() {
@@ -207,7 +236,7 @@ pub fn warp_to_tensor_with(
                 let (mut x, mut y) = (p.x, p.y);
                 let initialise = sx == 0 && sy == 0;
                 for px in row.chunks_exact_mut(3) {
-                    let s = bilinear(raw, w, h, x, y);
+                    let s = bilinear(raw, w, h, sampling.border, x, y);
                     if initialise {
                         px[0] = s[0];
                         px[1] = s[1];

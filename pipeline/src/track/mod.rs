@@ -35,12 +35,15 @@
 //! # Ok::<(), doppel_pipeline::Error>(())
 //! ```
 
+pub mod body;
 pub mod detector;
 pub mod expression;
 pub mod filter;
 pub mod headpose;
 pub mod iris;
+pub mod draw;
 pub mod mesh;
+pub mod segment;
 pub mod types;
 
 use std::path::PathBuf;

@@ -1,0 +1,224 @@
+//! Person segmentation with MediaPipe's selfie segmentation models: a mask at frame size, 255 where
+//! a person is.
+//!
+//! ```text
+//!  frame ─▶ resize (stretched, as MediaPipe) to 256x256 (square model) or 256x144 (landscape model)
+//!        ─▶ model (ImageModel, RGB 0..1 -> person probability 0..1)
+//!        ─▶ temporal smoothing at model size (optional) ─▶ resize to frame size ─▶ soft or threshold
+//! ```
+//!
+//! Models (see `models/README.md`): `selfie_segmentation.onnx` ([1,256,256,3] -> [1,256,256,1]) and
+//! `selfie_segmentation_landscape.onnx` ([1,144,256,3] -> [1,144,256,1]).
+
+use std::path::{Path, PathBuf};
+
+use fast_image_resize::Resizer;
+use image::{GrayImage, RgbaImage};
+
+use crate::error::{Error, Result};
+use crate::imageops::{resize_rgba, Filter};
+use crate::infer::{ImageModel, ImageSpec, SessionConfig};
+
+/// Default square model, relative to the working directory.
+pub const DEFAULT_SQUARE: &str = "models/selfie_segmentation.onnx";
+/// Default landscape (16:9) model, relative to the working directory.
+pub const DEFAULT_LANDSCAPE: &str = "models/selfie_segmentation_landscape.onnx";
+
+/// Which model segments a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentModel {
+    /// Landscape for frames wider than 4:3 (nearer 16:9 than 1:1), square otherwise.
+    Auto,
+    Square,
+    Landscape,
+}
+
+impl SegmentModel {
+    pub const NAMES: [&'static str; 3] = ["auto", "square", "landscape"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "auto" => Some(Self::Auto),
+            "square" => Some(Self::Square),
+            "landscape" => Some(Self::Landscape),
+            _ => None,
+        }
+    }
+}
+
+/// How the segmenter is built and behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SegmentConfig {
+    pub square_model: PathBuf,
+    pub landscape_model: PathBuf,
+    pub model: SegmentModel,
+    /// `None`: a soft mask (probability x 255); `Some(t)`: 255 where the probability is at least `t`,
+    /// else 0.
+    pub threshold: Option<f32>,
+    /// Weight of the previous frame's probabilities, 0 (none) ..< 1: steadier edges, slower to follow.
+    pub smoothing: f32,
+    pub session: SessionConfig,
+}
+
+impl Default for SegmentConfig {
+    fn default() -> Self {
+        Self {
+            square_model: PathBuf::from(DEFAULT_SQUARE),
+            landscape_model: PathBuf::from(DEFAULT_LANDSCAPE),
+            model: SegmentModel::Auto,
+            threshold: None,
+            smoothing: 0.0,
+            session: SessionConfig::default(),
+        }
+    }
+}
+
+/// Loads a segmentation model and checks it gives a one-channel image.
+fn load_model(path: &Path, session: &SessionConfig) -> Result<ImageModel> {
+    let model = ImageModel::load(path, session, &ImageSpec::default())?;
+    let fixed = model.fixed_size();
+    let channels = model.output().dims.get(3).copied().flatten();
+    if fixed.0.is_none() || fixed.1.is_none() || channels != Some(1) {
+        return Err(Error::model(
+            path,
+            format!(
+                "not a selfie segmentation model: expected a fixed-size input [1,H,W,3] and a mask \
+                 output [1,H,W,1], found input {} and output {}",
+                model.input(),
+                model.output()
+            ),
+        ));
+    }
+    Ok(model)
+}
+
+/// Segments people frame after frame. Long-lived: owns the sessions and the previous probabilities.
+pub struct PersonSegmenter {
+    config: SegmentConfig,
+    square: Option<ImageModel>,
+    landscape: Option<ImageModel>,
+    resizer: Resizer,
+    /// The previous frame's smoothed probabilities at model size, for temporal smoothing.
+    previous: Option<RgbaImage>,
+    runs: u64,
+}
+
+impl PersonSegmenter {
+    /// Loads the model(s) the configuration needs (both for `Auto`).
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming a file that is missing or not a one-channel mask model;
+    /// [`Error::Spec`] for a threshold or smoothing out of range;
+    /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
+    pub fn load(config: &SegmentConfig) -> Result<Self> {
+        if let Some(t) = config.threshold {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(Error::Spec(format!(
+                    "segmentation threshold {t} is outside 0..1"
+                )));
+            }
+        }
+        if !(0.0..1.0).contains(&config.smoothing) {
+            return Err(Error::Spec(format!(
+                "segmentation smoothing {} is outside 0..1 (1 would freeze the mask)",
+                config.smoothing
+            )));
+        }
+        let needs = |m: SegmentModel| config.model == m || config.model == SegmentModel::Auto;
+        let square = needs(SegmentModel::Square)
+            .then(|| load_model(&config.square_model, &config.session))
+            .transpose()?;
+        let landscape = needs(SegmentModel::Landscape)
+            .then(|| load_model(&config.landscape_model, &config.session))
+            .transpose()?;
+        Ok(Self {
+            config: config.clone(),
+            square,
+            landscape,
+            resizer: Resizer::new(),
+            previous: None,
+            runs: 0,
+        })
+    }
+
+    pub fn config(&self) -> &SegmentConfig {
+        &self.config
+    }
+
+    /// How many times a model has run.
+    pub fn runs(&self) -> u64 {
+        self.runs
+    }
+
+    /// Forgets the previous frame (no smoothing across unrelated images).
+    pub fn reset(&mut self) {
+        self.previous = None;
+    }
+
+    /// Which model a `width` x `height` frame goes through.
+    pub fn model_for(&self, width: u32, height: u32) -> SegmentModel {
+        match self.config.model {
+            SegmentModel::Auto if u64::from(width) * 3 > u64::from(height) * 4 => {
+                SegmentModel::Landscape
+            }
+            SegmentModel::Auto => SegmentModel::Square,
+            chosen => chosen,
+        }
+    }
+
+    /// The person mask of `image` at its size: 255 = person.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when inference fails; [`Error::Spec`] for an empty image.
+    pub fn process(&mut self, image: &RgbaImage) -> Result<GrayImage> {
+        let (w, h) = image.dimensions();
+        if w == 0 || h == 0 {
+            return Err(Error::Spec(format!(
+                "cannot segment an empty {w}x{h} frame"
+            )));
+        }
+        let model = match self.model_for(w, h) {
+            SegmentModel::Landscape => self.landscape.as_mut(),
+            _ => self.square.as_mut(),
+        };
+        let Some(model) = model else {
+            return Err(Error::Spec(
+                "segmentation model for this frame shape was not loaded".to_string(),
+            ));
+        };
+        let (Some(mw), Some(mh)) = model.fixed_size() else {
+            return Err(Error::model(model.path(), "input size is not fixed"));
+        };
+        let small = resize_rgba(&mut self.resizer, image, mw, mh, Filter::Bilinear)?;
+        let (mut probability, _) = model.run(&small, None)?;
+        crate::bufpool::recycle(small.into_raw());
+        self.runs += 1;
+        let s = self.config.smoothing;
+        if let Some(prev) = self
+            .previous
+            .as_ref()
+            .filter(|p| s > 0.0 && p.dimensions() == probability.dimensions())
+        {
+            for (now, before) in probability.as_mut().iter_mut().zip(prev.as_raw()) {
+                *now = (f32::from(*before) * s + f32::from(*now) * (1.0 - s)).round() as u8;
+            }
+        }
+        let full = resize_rgba(&mut self.resizer, &probability, w, h, Filter::Bilinear)?;
+        if s > 0.0 {
+            self.previous = Some(probability);
+        }
+        let cut = self.config.threshold.map(|t| (t * 255.0).round() as u8);
+        let raw = full
+            .as_raw()
+            .chunks_exact(4)
+            .map(|p| match cut {
+                Some(t) if p[0] >= t => 255,
+                Some(_) => 0,
+                None => p[0],
+            })
+            .collect();
+        crate::bufpool::recycle(full.into_raw());
+        GrayImage::from_raw(w, h, raw)
+            .ok_or_else(|| Error::Spec(format!("mask buffer does not hold {w}x{h} pixels")))
+    }
+}

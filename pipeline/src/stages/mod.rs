@@ -10,6 +10,7 @@ pub mod blur;
 pub mod onnx;
 pub mod passthrough;
 pub mod resize;
+pub mod superres;
 pub mod track;
 
 /// What constructors may need beyond their options.
@@ -33,6 +34,7 @@ pub fn registry() -> Vec<StageEntry> {
         blur::ENTRY,
         onnx::ENTRY,
         track::ENTRY,
+        superres::ENTRY,
     ]
 }
 

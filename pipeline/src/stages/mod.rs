@@ -6,6 +6,7 @@ use crate::options::StageOptions;
 use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageDoc};
 
+pub mod avatar;
 pub mod blur;
 pub mod deglare;
 pub mod lowlight;
@@ -47,6 +48,7 @@ pub fn registry() -> Vec<StageEntry> {
         segment::ENTRY,
         overlay::ENTRY,
         superres::ENTRY,
+        avatar::ENTRY,
     ]
 }
 

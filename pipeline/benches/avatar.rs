@@ -1,0 +1,73 @@
+//! Avatar render + readback at 1280x720: the built-in avatar and the bundled glTF avatar, over a
+//! solid colour and over the blurred camera frame.
+//!
+//! `cargo bench -p doppel-pipeline --bench avatar`. Each iteration is what the `avatar` stage pays
+//! per frame: the per-frame uploads, the render passes and the padded readback into an RGBA image.
+//! Frames per second = 1 / (time per iteration). Skipped when no adapter exists.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use doppel_pipeline::avatar::{AvatarModel, AvatarState, Backdrop, Composition, GltfAvatar, Renderer};
+use doppel_pipeline::gpu::GpuContext;
+use doppel_pipeline::source::synthetic::{render, SyntheticConfig};
+use image::RgbaImage;
+
+const AVATAR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/avatars/doppel-head.glb");
+
+fn avatar(c: &mut Criterion) {
+    let ctx = match GpuContext::shared() {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("skipping avatar benchmarks: {e}");
+            return;
+        }
+    };
+    eprintln!("GPU: {}", ctx.describe());
+    let camera = render(&SyntheticConfig::default(), 10);
+    let (w, h) = camera.dimensions();
+    let Ok(mut renderer) = Renderer::new(ctx, w, h) else {
+        eprintln!("skipping avatar benchmarks: the renderer does not build");
+        return;
+    };
+    let mut out = RgbaImage::new(w, h);
+    let state = AvatarState {
+        yaw: 15.0,
+        jaw_open: 0.4,
+        ..AvatarState::default()
+    };
+    let solid = Composition::default();
+    let blur = Composition {
+        backdrop: Backdrop::Blur,
+        pip: None,
+    };
+    let mut group = c.benchmark_group("avatar_1280x720");
+    group.sample_size(20);
+    for (name, comp) in [("builtin_color", &solid), ("builtin_blur", &blur)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                renderer
+                    .render(&state, comp, Some(&camera), None, &mut out)
+                    .map_err(|e| e.to_string())
+            })
+        });
+    }
+    match GltfAvatar::load(Path::new(AVATAR)) {
+        Ok(model) => {
+            if renderer.set_model(AvatarModel::Gltf(Box::new(model))).is_ok() {
+                group.bench_function("gltf_color", |b| {
+                    b.iter(|| {
+                        renderer
+                            .render(&state, &solid, Some(&camera), None, &mut out)
+                            .map_err(|e| e.to_string())
+                    })
+                });
+            }
+        }
+        Err(e) => eprintln!("skipping the glTF benchmark: {e}"),
+    }
+    group.finish();
+}
+
+criterion_group!(benches, avatar);
+criterion_main!(benches);

@@ -1,0 +1,920 @@
+//! The avatar renderer: long-lived, owns its wgpu pipelines, textures and readback buffer; each
+//! frame only uploads the posed data (a uniform block for the built-in avatar, posed vertices for
+//! glTF) and the backdrop pixels, renders offscreen and reads the RGBA8 frame back.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use glam::{Mat4, Vec4};
+use image::{GrayImage, RgbaImage};
+
+use super::builtin::{self, HeadGeometry, Palette, Placement};
+use super::compose::{self, Backdrop, Composition, Prepared, BLUR_DOWNSCALE, BLUR_RADIUS};
+use super::model::{AlphaMode, GltfAvatar};
+use super::state::AvatarState;
+use crate::error::{Error, Result};
+use crate::gpu::blur::{gaussian_blur, GaussianWeights};
+use crate::gpu::{GpuContext, Readback};
+use crate::imageops::{resize_rgba, Filter};
+
+const BUILTIN_SHADER: &str = include_str!("../../../shaders/avatar_builtin.wgsl");
+const MESH_SHADER: &str = include_str!("../../../shaders/avatar_mesh.wgsl");
+const BACKGROUND_SHADER: &str = include_str!("../../../shaders/avatar_background.wgsl");
+
+const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
+/// Bytes of the background uniform block (`Params` in `avatar_background.wgsl`).
+const BG_UNIFORM: u64 = 48;
+
+/// Which avatar is drawn.
+pub enum AvatarModel {
+    /// The shader-drawn cartoon avatar.
+    Builtin(Palette),
+    /// A glTF 2.0 / VRM model.
+    Gltf(Box<GltfAvatar>),
+}
+
+impl AvatarModel {
+    /// `builtin` or the model's file name.
+    pub fn describe(&self) -> String {
+        match self {
+            AvatarModel::Builtin(_) => "builtin".to_string(),
+            AvatarModel::Gltf(g) => g.path.display().to_string(),
+        }
+    }
+}
+
+/// A texture that is re-created only when its size changes.
+struct Tex {
+    texture: wgpu::Texture,
+    view: wgpu::TextureView,
+}
+
+impl Tex {
+    fn new(ctx: &GpuContext, label: &str, w: u32, h: u32, format: wgpu::TextureFormat) -> Self {
+        let texture = ctx.create_texture(
+            label,
+            w,
+            h,
+            format,
+            wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        );
+        let view = texture.create_view(&Default::default());
+        Self { texture, view }
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (self.texture.width(), self.texture.height())
+    }
+}
+
+/// Uploads `bytes` (`bpp` bytes per pixel, rows packed) into `slot`, re-creating it on a size change.
+fn upload(
+    ctx: &GpuContext,
+    slot: &mut Option<Tex>,
+    label: &str,
+    format: wgpu::TextureFormat,
+    (w, h): (u32, u32),
+    bpp: u32,
+    bytes: &[u8],
+) {
+    if slot.as_ref().map(Tex::size) != Some((w, h)) {
+        *slot = Some(Tex::new(ctx, label, w, h, format));
+    }
+    if let Some(t) = slot {
+        ctx.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture: &t.texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            bytes,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(bpp * w),
+                rows_per_image: Some(h),
+            },
+            crate::gpu::extent(w, h),
+        );
+    }
+}
+
+/// GPU data of a glTF avatar.
+struct MeshGpu {
+    avatar: Box<GltfAvatar>,
+    opaque: wgpu::RenderPipeline,
+    blend: wgpu::RenderPipeline,
+    camera: wgpu::Buffer,
+    camera_group: wgpu::BindGroup,
+    prims: Vec<PrimGpu>,
+    materials: Vec<wgpu::BindGroup>,
+}
+
+struct PrimGpu {
+    vertices: wgpu::Buffer,
+    uvs: wgpu::Buffer,
+    indices: wgpu::Buffer,
+    count: u32,
+    material: usize,
+    blend: bool,
+}
+
+/// Renders an avatar over a backdrop into RGBA8 frames. Build once; call [`Renderer::render`] per
+/// frame.
+pub struct Renderer {
+    ctx: Arc<GpuContext>,
+    width: u32,
+    height: u32,
+    target: wgpu::Texture,
+    target_view: wgpu::TextureView,
+    depth_view: wgpu::TextureView,
+    readback: Readback,
+    sampler: wgpu::Sampler,
+    bg_pipeline: wgpu::RenderPipeline,
+    bg_layout: wgpu::BindGroupLayout,
+    bg_uniforms: [wgpu::Buffer; 2],
+    builtin_pipeline: wgpu::RenderPipeline,
+    builtin_uniform: wgpu::Buffer,
+    builtin_group: wgpu::BindGroup,
+    white: Tex,
+    no_mask: Tex,
+    camera_tex: Option<Tex>,
+    mask_tex: Option<Tex>,
+    image_tex: Option<Tex>,
+    blur_tex: Option<Tex>,
+    /// The image backdrop prepared for a placement size, keyed by the image's address.
+    image_key: Option<(usize, u32, u32)>,
+    /// The key of the picture now in `image_tex`.
+    image_uploaded: Option<(usize, u32, u32)>,
+    prepared: Prepared,
+    resizer: fast_image_resize::Resizer,
+    palette: Palette,
+    mesh: Option<MeshGpu>,
+}
+
+fn premultiplied_blend() -> wgpu::BlendState {
+    let c = wgpu::BlendComponent {
+        src_factor: wgpu::BlendFactor::One,
+        dst_factor: wgpu::BlendFactor::OneMinusSrcAlpha,
+        operation: wgpu::BlendOperation::Add,
+    };
+    wgpu::BlendState {
+        color: c,
+        alpha: c,
+    }
+}
+
+fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Texture {
+            sample_type: wgpu::TextureSampleType::Float { filterable: true },
+            view_dimension: wgpu::TextureViewDimension::D2,
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+fn sampler_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::FRAGMENT,
+        ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
+        count: None,
+    }
+}
+
+fn uniform_buffer(ctx: &GpuContext, label: &str, size: u64) -> wgpu::Buffer {
+    ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+impl Renderer {
+    /// A renderer for `width` x `height` frames on `ctx`'s device, drawing the built-in avatar
+    /// until [`Renderer::set_model`] says otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the size does not fit the device or a shader or pipeline is rejected.
+    pub fn new(ctx: Arc<GpuContext>, width: u32, height: u32) -> Result<Self> {
+        ctx.check_size(width, height)?;
+        let device = &ctx.device;
+        let built = ctx.checked("building the avatar renderer", || {
+            let module = |label: &str, src: &'static str| {
+                device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(label),
+                    source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(src)),
+                })
+            };
+            let bg_module = module("avatar_background.wgsl", BACKGROUND_SHADER);
+            let builtin_module = module("avatar_builtin.wgsl", BUILTIN_SHADER);
+            let bg_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("avatar background"),
+                entries: &[
+                    uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
+                    texture_entry(1),
+                    texture_entry(2),
+                    sampler_entry(3),
+                ],
+            });
+            let builtin_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("avatar builtin"),
+                entries: &[uniform_entry(
+                    0,
+                    wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
+                )],
+            });
+            let pipeline = |label: &str,
+                            m: &wgpu::ShaderModule,
+                            layout: &wgpu::BindGroupLayout,
+                            blend: Option<wgpu::BlendState>| {
+                let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(label),
+                    bind_group_layouts: &[Some(layout)],
+                    immediate_size: 0,
+                });
+                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                    label: Some(label),
+                    layout: Some(&pl),
+                    vertex: wgpu::VertexState {
+                        module: m,
+                        entry_point: Some("vs_main"),
+                        compilation_options: Default::default(),
+                        buffers: &[],
+                    },
+                    primitive: wgpu::PrimitiveState::default(),
+                    depth_stencil: None,
+                    multisample: wgpu::MultisampleState::default(),
+                    fragment: Some(wgpu::FragmentState {
+                        module: m,
+                        entry_point: Some("fs_main"),
+                        compilation_options: Default::default(),
+                        targets: &[Some(wgpu::ColorTargetState {
+                            format: COLOR_FORMAT,
+                            blend,
+                            write_mask: wgpu::ColorWrites::ALL,
+                        })],
+                    }),
+                    multiview_mask: None,
+                    cache: None,
+                })
+            };
+            let bg_pipeline = pipeline("avatar background", &bg_module, &bg_layout, None);
+            let builtin_pipeline = pipeline(
+                "avatar builtin",
+                &builtin_module,
+                &builtin_layout,
+                Some(premultiplied_blend()),
+            );
+            (bg_layout, builtin_layout, bg_pipeline, builtin_pipeline)
+        })?;
+        let (bg_layout, builtin_layout, bg_pipeline, builtin_pipeline) = built;
+        let builtin_uniform = uniform_buffer(
+            &ctx,
+            "avatar builtin uniform",
+            std::mem::size_of::<builtin::BuiltinUniform>() as u64,
+        );
+        let builtin_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("avatar builtin"),
+            layout: &builtin_layout,
+            entries: &[wgpu::BindGroupEntry {
+                binding: 0,
+                resource: builtin_uniform.as_entire_binding(),
+            }],
+        });
+        let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
+            label: Some("avatar linear clamp"),
+            mag_filter: wgpu::FilterMode::Linear,
+            min_filter: wgpu::FilterMode::Linear,
+            ..Default::default()
+        });
+        let white = Tex::new(&ctx, "avatar white", 1, 1, wgpu::TextureFormat::Rgba8UnormSrgb);
+        let mut slot = Some(white);
+        upload(&ctx, &mut slot, "avatar white", wgpu::TextureFormat::Rgba8UnormSrgb, (1, 1), 4, &[255; 4]);
+        let mut mask_slot = None;
+        upload(&ctx, &mut mask_slot, "avatar no mask", wgpu::TextureFormat::R8Unorm, (1, 1), 1, &[0]);
+        let (target, target_view, depth_view) = Self::targets(&ctx, width, height);
+        let bg_uniforms = [
+            uniform_buffer(&ctx, "avatar background 0", BG_UNIFORM),
+            uniform_buffer(&ctx, "avatar background 1", BG_UNIFORM),
+        ];
+        let readback = Readback::new(&ctx, width, height);
+        match (slot, mask_slot) {
+            (Some(white), Some(no_mask)) => Ok(Self {
+                width,
+                height,
+                target,
+                target_view,
+                depth_view,
+                readback,
+                sampler,
+                bg_pipeline,
+                bg_layout,
+                bg_uniforms,
+                builtin_pipeline,
+                builtin_uniform,
+                builtin_group,
+                white,
+                no_mask,
+                camera_tex: None,
+                mask_tex: None,
+                image_tex: None,
+                blur_tex: None,
+                image_key: None,
+                image_uploaded: None,
+                prepared: Prepared::default(),
+                resizer: fast_image_resize::Resizer::new(),
+                palette: Palette::default(),
+                mesh: None,
+                ctx,
+            }),
+            _ => Err(Error::Gpu("avatar renderer: cannot create its 1x1 textures".into())),
+        }
+    }
+
+    fn targets(ctx: &GpuContext, w: u32, h: u32) -> (wgpu::Texture, wgpu::TextureView, wgpu::TextureView) {
+        let target = ctx.create_texture(
+            "avatar target",
+            w,
+            h,
+            COLOR_FORMAT,
+            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+        );
+        let depth = ctx.create_texture(
+            "avatar depth",
+            w,
+            h,
+            DEPTH_FORMAT,
+            wgpu::TextureUsages::RENDER_ATTACHMENT,
+        );
+        let tv = target.create_view(&Default::default());
+        let dv = depth.create_view(&Default::default());
+        (target, tv, dv)
+    }
+
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Changes the output size (re-creates the render target, depth buffer and readback buffer).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the size does not fit the device.
+    pub fn resize(&mut self, width: u32, height: u32) -> Result<()> {
+        if (width, height) == (self.width, self.height) {
+            return Ok(());
+        }
+        self.ctx.check_size(width, height)?;
+        let (t, tv, dv) = Self::targets(&self.ctx, width, height);
+        self.target = t;
+        self.target_view = tv;
+        self.depth_view = dv;
+        self.readback = Readback::new(&self.ctx, width, height);
+        self.width = width;
+        self.height = height;
+        self.image_key = None;
+        Ok(())
+    }
+
+    /// Which avatar to draw from now on.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the model's pipelines or buffers cannot be created.
+    pub fn set_model(&mut self, model: AvatarModel) -> Result<()> {
+        match model {
+            AvatarModel::Builtin(palette) => {
+                self.palette = palette;
+                self.mesh = None;
+            }
+            AvatarModel::Gltf(avatar) => {
+                self.mesh = Some(self.build_mesh(avatar)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The glTF avatar being drawn, if any.
+    pub fn gltf(&self) -> Option<&GltfAvatar> {
+        self.mesh.as_ref().map(|m| m.avatar.as_ref())
+    }
+
+    fn build_mesh(&self, avatar: Box<GltfAvatar>) -> Result<MeshGpu> {
+        let ctx = &self.ctx;
+        let device = &ctx.device;
+        ctx.checked("building the glTF avatar", || {
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("avatar_mesh.wgsl"),
+                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(MESH_SHADER)),
+            });
+            let camera_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("avatar mesh camera"),
+                entries: &[uniform_entry(0, wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT)],
+            });
+            let material_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("avatar mesh material"),
+                entries: &[uniform_entry(0, wgpu::ShaderStages::FRAGMENT), texture_entry(1), sampler_entry(2)],
+            });
+            let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("avatar mesh"),
+                bind_group_layouts: &[Some(&camera_layout), Some(&material_layout)],
+                immediate_size: 0,
+            });
+            let attrs_pn = wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3];
+            let attrs_uv = wgpu::vertex_attr_array![2 => Float32x2];
+            let pipeline = |depth_write: bool| {
+                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                    label: Some("avatar mesh"),
+                    layout: Some(&pl),
+                    vertex: wgpu::VertexState {
+                        module: &module,
+                        entry_point: Some("vs_main"),
+                        compilation_options: Default::default(),
+                        buffers: &[
+                            Some(wgpu::VertexBufferLayout {
+                                array_stride: 24,
+                                step_mode: wgpu::VertexStepMode::Vertex,
+                                attributes: &attrs_pn,
+                            }),
+                            Some(wgpu::VertexBufferLayout {
+                                array_stride: 8,
+                                step_mode: wgpu::VertexStepMode::Vertex,
+                                attributes: &attrs_uv,
+                            }),
+                        ],
+                    },
+                    // Both faces: many avatar parts (hair, lashes) are single sheets.
+                    primitive: wgpu::PrimitiveState::default(),
+                    depth_stencil: Some(wgpu::DepthStencilState {
+                        format: DEPTH_FORMAT,
+                        depth_write_enabled: Some(depth_write),
+                        depth_compare: Some(wgpu::CompareFunction::LessEqual),
+                        stencil: Default::default(),
+                        bias: Default::default(),
+                    }),
+                    multisample: wgpu::MultisampleState::default(),
+                    fragment: Some(wgpu::FragmentState {
+                        module: &module,
+                        entry_point: Some("fs_main"),
+                        compilation_options: Default::default(),
+                        targets: &[Some(wgpu::ColorTargetState {
+                            format: COLOR_FORMAT,
+                            blend: Some(premultiplied_blend()),
+                            write_mask: wgpu::ColorWrites::ALL,
+                        })],
+                    }),
+                    multiview_mask: None,
+                    cache: None,
+                })
+            };
+            let opaque = pipeline(true);
+            let blend = pipeline(false);
+            let camera = uniform_buffer(ctx, "avatar mesh camera", 80);
+            let camera_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("avatar mesh camera"),
+                layout: &camera_layout,
+                entries: &[wgpu::BindGroupEntry { binding: 0, resource: camera.as_entire_binding() }],
+            });
+            let repeat = device.create_sampler(&wgpu::SamplerDescriptor {
+                label: Some("avatar mesh texture"),
+                address_mode_u: wgpu::AddressMode::Repeat,
+                address_mode_v: wgpu::AddressMode::Repeat,
+                mag_filter: wgpu::FilterMode::Linear,
+                min_filter: wgpu::FilterMode::Linear,
+                ..Default::default()
+            });
+            let textures: Vec<Tex> = avatar
+                .images
+                .iter()
+                .map(|img| {
+                    let mut slot = None;
+                    upload(ctx, &mut slot, "avatar mesh texture", wgpu::TextureFormat::Rgba8UnormSrgb, img.dimensions(), 4, img.as_raw());
+                    slot
+                })
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default();
+            let materials = avatar
+                .materials
+                .iter()
+                .map(|m| {
+                    let params: [f32; 8] = [
+                        m.base_color[0],
+                        m.base_color[1],
+                        m.base_color[2],
+                        m.base_color[3],
+                        if m.unlit { 1.0 } else { 0.0 },
+                        if let AlphaMode::Mask(c) = m.alpha { c.max(1e-3) } else { 0.0 },
+                        if m.texture.is_some() { 1.0 } else { 0.0 },
+                        if m.alpha == AlphaMode::Opaque { 1.0 } else { 0.0 },
+                    ];
+                    let buffer = uniform_buffer(ctx, "avatar material", 32);
+                    ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&params));
+                    let view = m.texture.and_then(|t| textures.get(t)).map_or(&self.white.view, |t| &t.view);
+                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                        label: Some("avatar material"),
+                        layout: &material_layout,
+                        entries: &[
+                            wgpu::BindGroupEntry { binding: 0, resource: buffer.as_entire_binding() },
+                            wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(view) },
+                            wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::Sampler(&repeat) },
+                        ],
+                    })
+                })
+                .collect();
+            let rest = avatar.pose(&AvatarState::default());
+            let prims = rest
+                .iter()
+                .map(|p| {
+                    let vertex_bytes = (p.positions.len() * 24) as u64;
+                    let vertices = device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("avatar vertices"),
+                        size: vertex_bytes.max(24),
+                        usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    });
+                    let uvs = buffer_init(ctx, "avatar uvs", bytemuck::cast_slice(&p.primitive.uvs), wgpu::BufferUsages::VERTEX);
+                    let indices = buffer_init(ctx, "avatar indices", bytemuck::cast_slice(&p.primitive.indices), wgpu::BufferUsages::INDEX);
+                    let material = p.primitive.material;
+                    PrimGpu {
+                        vertices,
+                        uvs,
+                        indices,
+                        count: p.primitive.indices.len() as u32,
+                        material,
+                        blend: avatar.materials.get(material).is_some_and(|m| m.alpha == AlphaMode::Blend),
+                    }
+                })
+                .collect();
+            MeshGpu { opaque, blend, camera, camera_group, prims, materials, avatar }
+        })
+    }
+
+    /// Renders `state` composed as `composition` into `out` (the renderer's size). `camera` is the
+    /// frame the avatar replaces (needed by camera, blur and mask backdrops and by
+    /// picture-in-picture; same size as the output); `mask` the person mask (any size, stretched).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] on size mismatches, a missing camera frame, or a failed transfer.
+    pub fn render(
+        &mut self,
+        state: &AvatarState,
+        composition: &Composition,
+        camera: Option<&RgbaImage>,
+        mask: Option<&GrayImage>,
+        out: &mut RgbaImage,
+    ) -> Result<()> {
+        self.render_inner(state, composition, camera, mask, out)?;
+        if composition.backdrop == Backdrop::Transparent {
+            unpremultiply(out);
+        }
+        Ok(())
+    }
+
+    /// Like [`Renderer::render`] into a new image.
+    pub fn render_image(
+        &mut self,
+        state: &AvatarState,
+        composition: &Composition,
+        camera: Option<&RgbaImage>,
+        mask: Option<&GrayImage>,
+    ) -> Result<RgbaImage> {
+        let mut out = RgbaImage::new(self.width, self.height);
+        self.render(state, composition, camera, mask, &mut out)?;
+        Ok(out)
+    }
+
+    /// The avatar alone over transparency, premultiplied alpha, at the place `composition` gives
+    /// it: what [`compose::reference`] puts over the backdrop on the CPU.
+    pub fn render_layer(&mut self, state: &AvatarState, composition: &Composition) -> Result<RgbaImage> {
+        let layer_only = Composition {
+            backdrop: Backdrop::Transparent,
+            pip: composition.pip,
+        };
+        let mut out = RgbaImage::new(self.width, self.height);
+        // With picture-in-picture the first pass draws the camera; the layer must not include it.
+        self.render_passes(state, &layer_only, &[], &mut out)?;
+        Ok(out)
+    }
+
+    /// The backdrop textures this frame needs, prepared on the CPU (shared with the CPU reference).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when a needed camera frame is missing or has the wrong size.
+    pub fn prepare(&mut self, composition: &Composition, camera: Option<&RgbaImage>) -> Result<&Prepared> {
+        let (w, h) = (self.width, self.height);
+        if composition.needs_camera() {
+            match camera {
+                None => {
+                    return Err(Error::Gpu(
+                        "avatar: this backdrop or picture-in-picture needs the camera frame".into(),
+                    ))
+                }
+                Some(c) if c.dimensions() != (w, h) => {
+                    return Err(Error::Gpu(format!(
+                        "avatar: the camera frame is {}x{} but the renderer is {w}x{h}",
+                        c.width(),
+                        c.height()
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let place = composition.placement(w, h);
+        let (pw, ph) = (place.width as u32, place.height as u32);
+        match &composition.backdrop {
+            Backdrop::Image(img) => {
+                let key = (Arc::as_ptr(img) as usize, pw, ph);
+                if self.image_key != Some(key) {
+                    self.prepared.image = Some(cover(&mut self.resizer, img, pw, ph)?);
+                    self.image_key = Some(key);
+                }
+            }
+            Backdrop::Blur => {
+                if let Some(c) = camera {
+                    self.prepared.blurred = Some(blurred_small(&mut self.resizer, c)?);
+                }
+            }
+            _ => {}
+        }
+        Ok(&self.prepared)
+    }
+
+    fn render_inner(
+        &mut self,
+        state: &AvatarState,
+        composition: &Composition,
+        camera: Option<&RgbaImage>,
+        mask: Option<&GrayImage>,
+        out: &mut RgbaImage,
+    ) -> Result<()> {
+        self.prepare(composition, camera)?;
+        let ctx = self.ctx.clone();
+        let mut kinds = Vec::new();
+        {
+            let passes = compose::plan(composition, self.width, self.height, camera, mask, &self.prepared);
+            for (place, pass) in &passes {
+                // Which GPU texture holds the pass's pixels.
+                let source = match pass.texture {
+                    Some(t) if camera.is_some_and(|c| std::ptr::eq(c, t)) => 1,
+                    Some(t) if self.prepared.image.as_ref().is_some_and(|i| std::ptr::eq(i, t)) => 2,
+                    Some(_) => 3,
+                    None => 0,
+                };
+                kinds.push((*place, pass.mode, pass.fill, source, pass.mask.is_some()));
+            }
+        }
+        if let Some(c) = camera.filter(|_| kinds.iter().any(|k| k.3 == 1)) {
+            upload(&ctx, &mut self.camera_tex, "avatar camera", wgpu::TextureFormat::Rgba8Unorm, c.dimensions(), 4, c.as_raw());
+        }
+        if let Some(img) = self.prepared.image.as_ref().filter(|_| kinds.iter().any(|k| k.3 == 2)) {
+            // The picture changes only with the option or the size: upload it once per change.
+            if self.image_uploaded != self.image_key {
+                upload(&ctx, &mut self.image_tex, "avatar image", wgpu::TextureFormat::Rgba8Unorm, img.dimensions(), 4, img.as_raw());
+                self.image_uploaded = self.image_key;
+            }
+        }
+        if let Some(img) = self.prepared.blurred.as_ref().filter(|_| kinds.iter().any(|k| k.3 == 3)) {
+            upload(&ctx, &mut self.blur_tex, "avatar blur", wgpu::TextureFormat::Rgba8Unorm, img.dimensions(), 4, img.as_raw());
+        }
+        if let Some(m) = mask.filter(|_| kinds.iter().any(|k| k.4)) {
+            upload(&ctx, &mut self.mask_tex, "avatar mask", wgpu::TextureFormat::R8Unorm, m.dimensions(), 1, m.as_raw());
+        }
+        self.render_passes(state, composition, &kinds, out)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn render_passes(
+        &mut self,
+        state: &AvatarState,
+        composition: &Composition,
+        kinds: &[(Placement, u32, [f32; 3], u32, bool)],
+        out: &mut RgbaImage,
+    ) -> Result<()> {
+        let ctx = self.ctx.clone();
+        let (w, h) = (self.width, self.height);
+        let place = composition.placement(w, h);
+        let mut groups = Vec::new();
+        for (i, (p, mode, fill, source, has_mask)) in kinds.iter().enumerate().take(2) {
+            let mut params = [0u8; BG_UNIFORM as usize];
+            let floats: [f32; 8] = [p.x, p.y, p.width, p.height, fill[0], fill[1], fill[2], 1.0];
+            params[..32].copy_from_slice(bytemuck::cast_slice(&floats));
+            params[32..36].copy_from_slice(&mode.to_le_bytes());
+            ctx.queue.write_buffer(&self.bg_uniforms[i], 0, &params);
+            let tex = match source {
+                1 => self.camera_tex.as_ref(),
+                2 => self.image_tex.as_ref(),
+                3 => self.blur_tex.as_ref(),
+                _ => None,
+            }
+            .map_or(&self.white.view, |t| &t.view);
+            let mask_view = if *has_mask { self.mask_tex.as_ref().map_or(&self.no_mask.view, |t| &t.view) } else { &self.no_mask.view };
+            groups.push(ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("avatar background"),
+                layout: &self.bg_layout,
+                entries: &[
+                    wgpu::BindGroupEntry { binding: 0, resource: self.bg_uniforms[i].as_entire_binding() },
+                    wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(tex) },
+                    wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(mask_view) },
+                    wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&self.sampler) },
+                ],
+            }));
+        }
+        // Per-frame avatar data.
+        let posed_counts = if let Some(mesh) = &self.mesh {
+            let posed = mesh.avatar.pose(state);
+            let cam = mesh_camera(&mesh.avatar, state, &place, w, h);
+            let mut bytes = Vec::with_capacity(80);
+            bytes.extend_from_slice(bytemuck::cast_slice(&cam.to_cols_array()));
+            bytes.extend_from_slice(bytemuck::cast_slice(&[-0.4f32, 0.6, 0.7, 0.0]));
+            ctx.queue.write_buffer(&mesh.camera, 0, &bytes);
+            for (gpu, p) in mesh.prims.iter().zip(&posed) {
+                let mut v = Vec::with_capacity(p.positions.len() * 6);
+                for (pos, n) in p.positions.iter().zip(&p.normals) {
+                    v.extend_from_slice(pos);
+                    v.extend_from_slice(n);
+                }
+                if !v.is_empty() {
+                    ctx.queue.write_buffer(&gpu.vertices, 0, bytemuck::cast_slice(&v));
+                }
+            }
+            posed.len()
+        } else {
+            let u = builtin::layout(state, &place, &self.palette, w, h);
+            ctx.queue.write_buffer(&self.builtin_uniform, 0, bytemuck::bytes_of(&u));
+            0
+        };
+        let _ = posed_counts;
+        let scissor = |pass: &mut wgpu::RenderPass, p: &Placement| {
+            let x = p.x.max(0.0) as u32;
+            let y = p.y.max(0.0) as u32;
+            let pw = (p.width as u32).min(w.saturating_sub(x)).max(1);
+            let ph = (p.height as u32).min(h.saturating_sub(y)).max(1);
+            pass.set_scissor_rect(x, y, pw, ph);
+        };
+        let submission = ctx.checked("rendering the avatar", || {
+            let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("avatar") });
+            {
+                let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                    label: Some("avatar background"),
+                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                        view: &self.target_view,
+                        depth_slice: None,
+                        resolve_target: None,
+                        ops: wgpu::Operations {
+                            load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                            store: wgpu::StoreOp::Store,
+                        },
+                    })],
+                    depth_stencil_attachment: None,
+                    timestamp_writes: None,
+                    occlusion_query_set: None,
+                    multiview_mask: None,
+                });
+                pass.set_pipeline(&self.bg_pipeline);
+                for ((p, ..), group) in kinds.iter().zip(&groups) {
+                    pass.set_viewport(p.x, p.y, p.width, p.height, 0.0, 1.0);
+                    scissor(&mut pass, p);
+                    pass.set_bind_group(0, group, &[]);
+                    pass.draw(0..3, 0..1);
+                }
+                if self.mesh.is_none() {
+                    pass.set_viewport(0.0, 0.0, w as f32, h as f32, 0.0, 1.0);
+                    scissor(&mut pass, &place);
+                    pass.set_pipeline(&self.builtin_pipeline);
+                    pass.set_bind_group(0, &self.builtin_group, &[]);
+                    pass.draw(0..6, 0..1);
+                }
+            }
+            if let Some(mesh) = &self.mesh {
+                let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+                    label: Some("avatar mesh"),
+                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                        view: &self.target_view,
+                        depth_slice: None,
+                        resolve_target: None,
+                        ops: wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store },
+                    })],
+                    depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
+                        view: &self.depth_view,
+                        depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Discard }),
+                        stencil_ops: None,
+                    }),
+                    timestamp_writes: None,
+                    occlusion_query_set: None,
+                    multiview_mask: None,
+                });
+                scissor(&mut pass, &place);
+                pass.set_bind_group(0, &mesh.camera_group, &[]);
+                for blend in [false, true] {
+                    pass.set_pipeline(if blend { &mesh.blend } else { &mesh.opaque });
+                    for p in mesh.prims.iter().filter(|p| p.blend == blend && p.count > 0) {
+                        let Some(material) = mesh.materials.get(p.material) else { continue };
+                        pass.set_bind_group(1, material, &[]);
+                        pass.set_vertex_buffer(0, p.vertices.slice(..));
+                        pass.set_vertex_buffer(1, p.uvs.slice(..));
+                        pass.set_index_buffer(p.indices.slice(..), wgpu::IndexFormat::Uint32);
+                        pass.draw_indexed(0..p.count, 0, 0..1);
+                    }
+                }
+            }
+            self.readback.encode_copy(&mut encoder, &self.target);
+            ctx.queue.submit([encoder.finish()])
+        })?;
+        if out.dimensions() != (w, h) {
+            *out = RgbaImage::new(w, h);
+        }
+        self.readback.read_into(&ctx, submission, out)
+    }
+}
+
+fn buffer_init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+    // Buffers cannot be empty and writes must be 4-byte multiples.
+    let size = (bytes.len() as u64).div_ceil(4).max(1) * 4;
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage: usage | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut padded = bytes.to_vec();
+    padded.resize(size as usize, 0);
+    ctx.queue.write_buffer(&buffer, 0, &padded);
+    buffer
+}
+
+/// World -> clip for a glTF avatar: orthographic, the rest-pose head centre on the tracked face
+/// centre, the head scaled so that the face (about 78% of the head's height with hair) spans the
+/// tracked face height.
+pub fn mesh_camera(avatar: &GltfAvatar, state: &AvatarState, place: &Placement, w: u32, h: u32) -> Mat4 {
+    let head = HeadGeometry::new(state, place);
+    let (w, h) = (w as f32, h as f32);
+    let s = state.scale * place.height / (0.78 * avatar.head_height);
+    let c = avatar.head_center;
+    let [cx, cy] = head.center;
+    let depth = 4.0 * h;
+    Mat4::from_cols(
+        Vec4::new(2.0 * s / w, 0.0, 0.0, 0.0),
+        Vec4::new(0.0, 2.0 * s / h, 0.0, 0.0),
+        Vec4::new(0.0, 0.0, -s / depth, 0.0),
+        Vec4::new(
+            2.0 * (cx - c.x * s) / w - 1.0,
+            1.0 - 2.0 * (cy + c.y * s) / h,
+            0.5 + c.z * s / depth,
+            1.0,
+        ),
+    )
+}
+
+/// `img` scaled to cover `w` x `h` (aspect kept, centre cropped).
+fn cover(resizer: &mut fast_image_resize::Resizer, img: &RgbaImage, w: u32, h: u32) -> Result<RgbaImage> {
+    let (iw, ih) = (img.width().max(1) as f32, img.height().max(1) as f32);
+    let k = (w as f32 / iw).max(h as f32 / ih);
+    let (sw, sh) = (((iw * k).ceil() as u32).max(w), ((ih * k).ceil() as u32).max(h));
+    let scaled = resize_rgba(resizer, img, sw, sh, Filter::Bilinear)?;
+    let (x0, y0) = ((sw - w) / 2, (sh - h) / 2);
+    Ok(image::imageops::crop_imm(&scaled, x0, y0, w, h).to_image())
+}
+
+/// The camera frame shrunk by [`BLUR_DOWNSCALE`] and blurred (the `blur` backdrop's texture).
+pub fn blurred_small(resizer: &mut fast_image_resize::Resizer, camera: &RgbaImage) -> Result<RgbaImage> {
+    let w = (camera.width() / BLUR_DOWNSCALE).max(1);
+    let h = (camera.height() / BLUR_DOWNSCALE).max(1);
+    let small = resize_rgba(resizer, camera, w, h, Filter::Bilinear)?;
+    let mut out = RgbaImage::new(w, h);
+    gaussian_blur(&small, &mut out, &GaussianWeights::new(BLUR_RADIUS, None)?)?;
+    Ok(out)
+}
+
+/// Premultiplied -> straight alpha, in place.
+fn unpremultiply(img: &mut RgbaImage) {
+    for p in img.pixels_mut() {
+        let a = p[3];
+        if a > 0 && a < 255 {
+            for c in 0..3 {
+                p[c] = ((u32::from(p[c]) * 255 + u32::from(a) / 2) / u32::from(a)).min(255) as u8;
+            }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! `avatar` — replaces each frame with an avatar that follows the tracked face: the built-in cartoon
+//! avatar (drawn by shaders) or a glTF 2.0 / VRM model, over a backdrop, rendered on the GPU (wgpu).
+//!
+//! Inputs: RGBA frames whose meta carries faces (run `track` before it) and, when present, bodies
+//! (shoulders and arms follow them) and the person mask (for `background=mask`).
+//! Outputs: frames of the same size holding the rendered avatar; meta passes through unchanged.
+//! A frame without a face keeps the last tracked pose (a neutral centred avatar before the first).
+//! Options:
+//! - `model` (builtin): `builtin`, or a `.glb`/`.gltf`/`.vrm` file whose morph targets carry ARKit
+//!   names or VRM expressions. Missing, not glTF, or no face morphs: an error naming the file.
+//! - `fallback` (false): with a bad `model`, warn and draw the built-in avatar instead.
+//! - `background` (color:#282C3C): `color:#RRGGBB`, `image:PATH` (scaled to cover), `camera`,
+//!   `blur` (the camera frame blurred), `mask` or `mask:#RRGGBB` (the camera frame with the person,
+//!   from the segmentation mask, replaced by a colour; needs `FrameMeta.mask`), `transparent`.
+//! - `pip` (off): `top-left|top-right|bottom-left|bottom-right` puts the avatar in an inset over the
+//!   camera frame; `pip_size` (0.3) its width as a fraction of the frame width.
+//! - `smooth` (0.3): 0..0.95, low-pass of the pose between frames (0 = raw tracking).
+//!
+//! Example: `doppel process talk.mp4 -o avatar.mp4 --stages track,avatar:background=blur`
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{BuildContext, StageEntry};
+use crate::avatar::{
+    AvatarModel, AvatarState, Backdrop, Composition, Corner, GltfAvatar, Palette, Pip, Renderer,
+};
+use crate::error::{Error, Result};
+use crate::frame::Frame;
+use crate::gpu::GpuContext;
+use crate::options::StageOptions;
+use crate::stage::{OptionDoc, Stage, StageDoc};
+
+pub const DOC: StageDoc = StageDoc {
+    name: "avatar",
+    summary: "draws an avatar (built-in cartoon or glTF/VRM) that follows the tracked face, over a backdrop",
+    options: &[
+        OptionDoc {
+            name: "model",
+            default: "builtin",
+            help: "builtin | a .glb/.gltf/.vrm file with ARKit-named morph targets or VRM expressions",
+        },
+        OptionDoc {
+            name: "fallback",
+            default: "false",
+            help: "with a bad model file, warn and use the built-in avatar",
+        },
+        OptionDoc {
+            name: "background",
+            default: "color:#282C3C",
+            help: "color:#RRGGBB | image:PATH | camera | blur | mask[:#RRGGBB] | transparent",
+        },
+        OptionDoc {
+            name: "pip",
+            default: "off",
+            help: "off | top-left | top-right | bottom-left | bottom-right: avatar inset over the camera frame",
+        },
+        OptionDoc {
+            name: "pip_size",
+            default: "0.3",
+            help: "inset width as a fraction of the frame width, 0.05..=1",
+        },
+        OptionDoc {
+            name: "smooth",
+            default: "0.3",
+            help: "pose smoothing between frames, 0 (raw) ..= 0.95",
+        },
+    ],
+    example: "track,avatar:background=blur",
+};
+
+pub const ENTRY: StageEntry = StageEntry {
+    doc: &DOC,
+    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Avatar::from_options(options)?)),
+};
+
+/// Frames without any face before the stage says that `track` seems to be missing.
+const WARN_AFTER: u64 = 30;
+
+/// The avatar stage.
+pub struct Avatar {
+    renderer: Renderer,
+    composition: Composition,
+    smooth: f32,
+    state: Option<AvatarState>,
+    frames_without_face: u64,
+    warned: bool,
+    model: String,
+}
+
+/// Parses `#RRGGBB` (or `RRGGBB`).
+pub fn parse_color(text: &str) -> Option<[u8; 3]> {
+    let hex = text.trim().trim_start_matches('#');
+    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([byte(0)?, byte(2)?, byte(4)?])
+}
+
+/// The `background` option.
+pub fn parse_backdrop(options: &StageOptions) -> Result<Backdrop> {
+    let text = options.raw("background").unwrap_or("color:#282C3C").trim();
+    let (kind, rest) = match text.split_once(':') {
+        Some((k, r)) => (k.trim().to_ascii_lowercase(), Some(r.trim())),
+        None => (text.to_ascii_lowercase(), None),
+    };
+    let color = |rest: Option<&str>, default: [u8; 3]| match rest {
+        None => Ok(default),
+        Some(c) => parse_color(c).ok_or_else(|| {
+            options.error("background", format!("'{c}' is not a colour; expected #RRGGBB"))
+        }),
+    };
+    match kind.as_str() {
+        "color" | "colour" => Ok(Backdrop::Color(color(rest, [40, 44, 60])?)),
+        "camera" if rest.is_none() => Ok(Backdrop::Camera),
+        "blur" if rest.is_none() => Ok(Backdrop::Blur),
+        "transparent" if rest.is_none() => Ok(Backdrop::Transparent),
+        "mask" => Ok(Backdrop::Mask {
+            fill: color(rest, [40, 44, 60])?,
+        }),
+        "image" => {
+            let path = rest.filter(|p| !p.is_empty()).ok_or_else(|| {
+                options.error("background", "image: needs a file, e.g. background=image:room.jpg")
+            })?;
+            let img = image::open(path)
+                .map_err(|e| Error::input(path, format!("background image: {e}")))?;
+            Ok(Backdrop::Image(Arc::new(img.to_rgba8())))
+        }
+        _ => Err(options.error(
+            "background",
+            format!(
+                "'{text}' is not valid; expected color:#RRGGBB, image:PATH, camera, blur, mask[:#RRGGBB] or transparent"
+            ),
+        )),
+    }
+}
+
+/// Loads the `model` option: the built-in avatar, a glTF file, or (with `fallback`) the built-in
+/// avatar after a warning when the file cannot be used.
+pub fn load_model(options: &StageOptions) -> Result<AvatarModel> {
+    let name = options.raw("model").map(str::trim).unwrap_or("builtin");
+    if name.is_empty() || name.eq_ignore_ascii_case("builtin") {
+        return Ok(AvatarModel::Builtin(Palette::default()));
+    }
+    match GltfAvatar::load(Path::new(name)) {
+        Ok(model) => Ok(AvatarModel::Gltf(Box::new(model))),
+        Err(e) if options.bool("fallback", false)? => {
+            eprintln!("warning: {e}; drawing the built-in avatar instead (fallback=true)");
+            Ok(AvatarModel::Builtin(Palette::default()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+impl Avatar {
+    /// Reads the options, loads the model and builds the renderer (opening the GPU device), so that
+    /// bad files and GPU problems surface before the first frame.
+    ///
+    /// # Errors
+    /// [`Error::Option`] for bad values, [`Error::Input`]/[`Error::Io`] for a bad model or image
+    /// file, [`Error::Gpu`] when no device can render.
+    pub fn from_options(options: &StageOptions) -> Result<Self> {
+        let backdrop = parse_backdrop(options)?;
+        let pip = match options.choice(
+            "pip",
+            &["off", "top-left", "top-right", "bottom-left", "bottom-right"],
+            "off",
+        )? {
+            "off" => None,
+            corner => Some(Pip {
+                corner: Corner::from_name(corner).unwrap_or(Corner::BottomRight),
+                size: options.f32_in("pip_size", 0.3, 0.05, 1.0)?,
+            }),
+        };
+        let smooth = options.f32_in("smooth", 0.3, 0.0, 0.95)?;
+        let model = load_model(options)?;
+        let described = model.describe();
+        let ctx = GpuContext::shared()
+            .map_err(|e| Error::Gpu(format!("stage 'avatar': {e}")))?;
+        // The real size is known at the first frame; the renderer resizes then.
+        let mut renderer = Renderer::new(ctx, 64, 64)?;
+        renderer.set_model(model)?;
+        Ok(Self {
+            renderer,
+            composition: Composition { backdrop, pip },
+            smooth,
+            state: None,
+            frames_without_face: 0,
+            warned: false,
+            model: described,
+        })
+    }
+
+    /// `builtin` or the model file.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    fn stage_error(seq: u64, e: impl std::fmt::Display) -> Error {
+        Error::Stage {
+            stage: DOC.name.to_string(),
+            seq,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Stage for Avatar {
+    fn name(&self) -> &str {
+        DOC.name
+    }
+
+    fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        let (w, h) = (frame.width(), frame.height());
+        let seq = frame.seq;
+        self.renderer.resize(w, h).map_err(|e| Self::stage_error(seq, e))?;
+        let target = AvatarState::from_meta(&frame.meta, w, h);
+        if target.tracked {
+            self.frames_without_face = 0;
+            match &mut self.state {
+                Some(s) if s.tracked => s.smooth_towards(&target, self.smooth),
+                _ => self.state = Some(target),
+            }
+        } else {
+            self.frames_without_face += 1;
+            if self.frames_without_face >= WARN_AFTER && self.state.is_none() && !self.warned {
+                eprintln!(
+                    "warning: stage 'avatar': no face in the first {WARN_AFTER} frames; is 'track' \
+                     before 'avatar' in the pipeline? Drawing a neutral avatar."
+                );
+                self.warned = true;
+            }
+            // Keep the last pose; follow the body alone.
+            let s = self.state.get_or_insert_with(AvatarState::default);
+            s.body = target.body;
+        }
+        let state = self.state.clone().unwrap_or_default();
+        let mask = frame.meta.mask.clone();
+        if matches!(self.composition.backdrop, Backdrop::Mask { .. }) && mask.is_none() {
+            return Err(Self::stage_error(
+                seq,
+                "background=mask needs the person mask (FrameMeta.mask) from a segmentation stage \
+                 placed before 'avatar'; none was given (or use background=blur)",
+            ));
+        }
+        let mut out = crate::bufpool::image(w, h);
+        self.renderer
+            .render(&state, &self.composition, Some(&frame.image), mask.as_deref(), &mut out)
+            .map_err(|e| Self::stage_error(seq, e))?;
+        crate::bufpool::replace_image(&mut frame.image, out);
+        Ok(frame)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(pairs: &[(&str, &str)]) -> StageOptions {
+        StageOptions::from_pairs("avatar", pairs)
+    }
+
+    #[test]
+    fn colours_parse() {
+        assert_eq!(parse_color("#FF8000"), Some([255, 128, 0]));
+        assert_eq!(parse_color("102030"), Some([16, 32, 48]));
+        assert_eq!(parse_color("#12345"), None);
+        assert_eq!(parse_color("#GG0000"), None);
+    }
+
+    #[test]
+    fn backdrops_parse_with_clear_errors() {
+        assert_eq!(
+            parse_backdrop(&opts(&[("background", "color:#000010")])).unwrap(),
+            Backdrop::Color([0, 0, 16])
+        );
+        assert_eq!(parse_backdrop(&opts(&[("background", "blur")])).unwrap(), Backdrop::Blur);
+        assert_eq!(
+            parse_backdrop(&opts(&[("background", "mask:#00ff00")])).unwrap(),
+            Backdrop::Mask { fill: [0, 255, 0] }
+        );
+        let err = parse_backdrop(&opts(&[("background", "sky")])).unwrap_err().to_string();
+        assert!(err.contains("background") && err.contains("color:#RRGGBB"), "{err}");
+        let err = parse_backdrop(&opts(&[("background", "color:red")])).unwrap_err().to_string();
+        assert!(err.contains("'red'"), "{err}");
+        let err = parse_backdrop(&opts(&[("background", "image:/no/such.png")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/no/such.png"), "{err}");
+    }
+}

@@ -1,0 +1,324 @@
+// doppel's built-in cartoon avatar, drawn with signed distance fields in one fragment shader over a
+// quad around the avatar. No external art: head, hair, eyes, brows, mouth, body are shapes.
+//
+// Spaces (all set up on the CPU by pipeline/src/avatar/builtin.rs, see `BuiltinUniform`):
+// - target pixels (`p`): the body (torso, neck, arms) is drawn here;
+// - head space (`q`): origin at the head centre, unit = head radius, roll removed, y down;
+// - head frame (`h`): the point of a unit sphere under `q`, turned back by yaw and pitch, so that
+//   eyes, brows, mouth and hairline are drawn on the turning head with true foreshortening.
+// Colours are sRGB-encoded values (as the frame's bytes); the output is premultiplied alpha.
+
+struct Avatar {
+    quad: vec4<f32>,        // x0, y0, x1, y1 of the drawn quad, target pixels
+    target: vec4<f32>,      // target width, height, -, -
+    head: vec4<f32>,        // centre x, y (px), radius R (px), outline width (head units)
+    roll: vec4<f32>,        // cos, sin of roll, -, -
+    rot0: vec4<f32>,        // rows of the view -> head-frame rotation
+    rot1: vec4<f32>,
+    rot2: vec4<f32>,
+    eyes: vec4<f32>,        // openness of the image-left eye, image-right eye; gaze x (image right +), y (up +)
+    brows: vec4<f32>,       // inner, outer raise of the image-left brow; inner, outer of the image-right
+    mouth: vec4<f32>,       // open, smile image-left corner, smile image-right corner, widening
+    ears: vec4<f32>,        // head-space centres: image-left x, y, image-right x, y
+    ear_width: vec4<f32>,   // half widths image-left, image-right; jaw centre x, y (head space)
+    shoulders: vec4<f32>,   // image-left x, y, image-right x, y (px)
+    elbows: vec4<f32>,
+    wrists: vec4<f32>,
+    arms: vec4<f32>,        // image-left arm, image-right arm (0 none, 1 upper arm, 2 whole arm), torso radius px, neck half width px
+    skin: vec4<f32>,
+    skin_shade: vec4<f32>,
+    hair: vec4<f32>,
+    hair_shade: vec4<f32>,
+    iris: vec4<f32>,
+    shirt: vec4<f32>,
+    shirt_shade: vec4<f32>,
+    line: vec4<f32>,
+}
+
+@group(0) @binding(0) var<uniform> av: Avatar;
+
+@vertex
+fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
+    // Two triangles: (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
+    var corners = array<vec2<f32>, 6>(
+        vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
+        vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0),
+    );
+    let c = corners[i];
+    let px = mix(av.quad.xy, av.quad.zw, c);
+    let ndc = vec2<f32>(px.x / av.target.x * 2.0 - 1.0, 1.0 - px.y / av.target.y * 2.0);
+    return vec4<f32>(ndc, 0.0, 1.0);
+}
+
+// ---- distance helpers -------------------------------------------------------------------------
+
+fn sd_circle(p: vec2<f32>, r: f32) -> f32 {
+    return length(p) - r;
+}
+
+// A cheap ellipse distance, exact on the axes and close enough elsewhere for drawing.
+fn sd_ellipse(p: vec2<f32>, r: vec2<f32>) -> f32 {
+    let k = length(p / r);
+    return (k - 1.0) * min(r.x, r.y);
+}
+
+fn sd_capsule(p: vec2<f32>, a: vec2<f32>, b: vec2<f32>, r: f32) -> f32 {
+    let pa = p - a;
+    let ba = b - a;
+    let t = clamp(dot(pa, ba) / max(dot(ba, ba), 1e-6), 0.0, 1.0);
+    return length(pa - ba * t) - r;
+}
+
+fn sd_box(p: vec2<f32>, b: vec2<f32>) -> f32 {
+    let d = abs(p) - b;
+    return length(max(d, vec2<f32>(0.0))) + min(max(d.x, d.y), 0.0);
+}
+
+// Smooth union (polynomial smooth minimum).
+fn smin(a: f32, b: f32, k: f32) -> f32 {
+    let h = clamp(0.5 + 0.5 * (b - a) / k, 0.0, 1.0);
+    return mix(b, a, h) - k * h * (1.0 - h);
+}
+
+// Coverage of a shape with distance `d`, anti-aliased over one pixel of size `px` (same units).
+fn cover(d: f32, px: f32) -> f32 {
+    return clamp(0.5 - d / px, 0.0, 1.0);
+}
+
+// Paints colour `c` with coverage `a` over the premultiplied accumulator.
+fn over(acc: vec4<f32>, c: vec3<f32>, a: f32) -> vec4<f32> {
+    return vec4<f32>(c * a, a) + acc * (1.0 - a);
+}
+
+// A filled shape with an outline of width `w` just inside its edge.
+fn outlined(acc: vec4<f32>, d: f32, px: f32, w: f32, fill: vec3<f32>) -> vec4<f32> {
+    let a = over(acc, av.line.rgb, cover(d, px));
+    return over(a, fill, cover(d + w, px));
+}
+
+// Two-tone (toon) shading with a soft terminator.
+fn toon(base: vec3<f32>, shade: vec3<f32>, light: f32) -> vec3<f32> {
+    return mix(shade, base, smoothstep(0.05, 0.2, light));
+}
+
+const LIGHT: vec3<f32> = vec3<f32>(-0.42, -0.55, 0.72);
+
+// ---- body -------------------------------------------------------------------------------------
+
+fn arm(acc: vec4<f32>, p: vec2<f32>, shoulder: vec2<f32>, elbow: vec2<f32>, wrist: vec2<f32>,
+       kind: f32, r: f32, px: f32, w: f32) -> vec4<f32> {
+    var a = acc;
+    if kind > 1.5 {
+        let d_fore = sd_capsule(p, elbow, wrist, r * 0.8);
+        a = outlined(a, d_fore, px, w, av.skin.rgb);
+        let d_hand = sd_circle(p - wrist, r * 0.95);
+        a = outlined(a, d_hand, px, w, av.skin.rgb);
+    }
+    if kind > 0.5 {
+        let d_upper = sd_capsule(p, shoulder, elbow, r);
+        let lit = toon(av.shirt.rgb, av.shirt_shade.rgb, dot(normalize(elbow - shoulder), vec2<f32>(0.0, -1.0)) + 0.3);
+        a = outlined(a, d_upper, px, w, lit);
+    }
+    return a;
+}
+
+fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    var a = acc;
+    let sl = av.shoulders.xy;
+    let sr = av.shoulders.zw;
+    let rb = av.arms.z;
+    let w = max(av.head.w * av.head.z, 1.5);
+    // Neck: from inside the head down to the shoulder line.
+    let c = av.head.xy;
+    let mid = 0.5 * (sl + sr);
+    let neck_top = c + vec2<f32>(0.0, av.head.z * 0.5);
+    let d_neck = sd_capsule(p, neck_top, mid, av.arms.w);
+    let neck_shadow = smoothstep(av.head.z * 0.6, av.head.z * 1.0, p.y - c.y);
+    a = outlined(a, d_neck, 1.0, w, mix(av.skin_shade.rgb, av.skin.rgb, neck_shadow));
+    // Torso: the shoulder line as a capsule, merged with everything below it.
+    let half = 0.5 * length(sr - sl) + rb * 0.6;
+    let deep = av.target.y * 2.0;
+    let d_low = sd_box(p - vec2<f32>(mid.x, mid.y + deep), vec2<f32>(half, deep)) - rb * 0.2;
+    let d_torso = smin(sd_capsule(p, sl, sr, rb), d_low, rb * 0.5);
+    let side = clamp((p.x - mid.x) / max(half, 1.0), -1.0, 1.0);
+    let shirt = toon(av.shirt.rgb, av.shirt_shade.rgb, 0.35 - side * 0.5);
+    a = outlined(a, d_torso, 1.0, w, shirt);
+    // A round collar opening showing the neck.
+    let d_collar = sd_ellipse(p - (mid + vec2<f32>(0.0, -rb * 0.55)), vec2<f32>(av.arms.w * 1.5, rb * 0.9));
+    let in_torso = cover(d_torso + w, 1.0);
+    a = over(a, av.line.rgb, cover(d_collar, 1.0) * in_torso);
+    a = over(a, av.skin_shade.rgb, cover(d_collar + w, 1.0) * in_torso);
+    a = arm(a, p, sl, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w);
+    a = arm(a, p, sr, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w);
+    return a;
+}
+
+// ---- face features (head frame) ---------------------------------------------------------------
+
+// One eye; `s` = -1 for the image-left eye, +1 for the image-right one. `e` has +x towards the nose.
+fn eye(acc: vec4<f32>, hxy: vec2<f32>, s: f32, open: f32, px: f32) -> vec4<f32> {
+    var a = acc;
+    var e = hxy - vec2<f32>(s * 0.36, 0.04);
+    e.x = e.x * -s;
+    let rx = 0.165;
+    let ry = 0.21 * open;
+    let lid = av.line.rgb;
+    if ry > 0.012 {
+        let d_eye = sd_ellipse(e, vec2<f32>(rx, ry));
+        let w = 0.02 + 0.035 * clamp(-e.y / ry, 0.0, 1.0);
+        a = over(a, lid, cover(d_eye, px));
+        let inside = cover(d_eye + w, px);
+        a = over(a, vec3<f32>(0.99, 0.98, 0.97), inside);
+        let g = vec2<f32>(av.eyes.z * -s * 0.065, -av.eyes.w * 0.07);
+        let ic = g + vec2<f32>(0.0, 0.01);
+        let d_iris = sd_circle(e - ic, 0.115);
+        let iris_col = mix(av.iris.rgb * 0.55, av.iris.rgb, smoothstep(-0.1, 0.09, e.y - ic.y));
+        a = over(a, iris_col, cover(d_iris, px) * inside);
+        a = over(a, vec3<f32>(0.08, 0.06, 0.1), cover(sd_circle(e - ic, 0.058), px) * inside);
+        // Upper lid shadow across the top of the eye.
+        a = over(a, av.skin_shade.rgb * 0.8, 0.35 * smoothstep(-ry * 0.35, -ry, e.y) * inside);
+        let hl = ic + vec2<f32>(-0.045 * -s, -0.05);
+        a = over(a, vec3<f32>(1.0), cover(sd_circle(e - hl, 0.034), px) * inside);
+        a = over(a, vec3<f32>(1.0), 0.8 * cover(sd_circle(e - ic - vec2<f32>(0.04 * -s, 0.045), 0.016), px) * inside);
+        // A lash flick at the outer corner.
+        let d_lash = sd_capsule(e, vec2<f32>(-rx * 0.92, -ry * 0.35), vec2<f32>(-rx * 1.22, -ry * 0.62 - 0.03), 0.016);
+        a = over(a, lid, cover(d_lash, px));
+    }
+    // Closed: a relaxed downward arc, fading in as the eye shuts.
+    let closed = 1.0 - smoothstep(0.08, 0.3, open);
+    if closed > 0.0 {
+        let t = clamp(e.x / rx, -1.0, 1.0);
+        let y = 0.03 + 0.06 * (1.0 - t * t);
+        let d_arc = max(abs(e.y - y) - 0.024, abs(e.x) - rx);
+        a = over(a, lid, closed * cover(d_arc, px));
+    }
+    return a;
+}
+
+fn brow(acc: vec4<f32>, hxy: vec2<f32>, s: f32, inner: f32, outer: f32, px: f32) -> vec4<f32> {
+    var e = hxy - vec2<f32>(s * 0.37, -0.3);
+    e.x = e.x * -s;
+    let pin = vec2<f32>(0.15, 0.02 - inner * 0.13);
+    let pout = vec2<f32>(-0.17, 0.05 - outer * 0.11);
+    let pmid = vec2<f32>(-0.01, -0.035 - (inner + outer) * 0.06);
+    let d = min(sd_capsule(e, pin, pmid, 0.034), sd_capsule(e, pmid, pout, 0.026));
+    return over(acc, av.hair_shade.rgb * 0.8, cover(d, px));
+}
+
+fn mouth(acc: vec4<f32>, hxy: vec2<f32>, px: f32) -> vec4<f32> {
+    var a = acc;
+    let m = hxy - vec2<f32>(0.0, 0.5);
+    let open = av.mouth.x;
+    let smile_avg = 0.5 * (av.mouth.y + av.mouth.z);
+    let width = 0.19 + 0.09 * av.mouth.w + 0.05 * smile_avg - 0.03 * open;
+    let t = clamp(m.x / width, -1.0, 1.0);
+    let smile = select(av.mouth.z, av.mouth.y, m.x < 0.0);
+    let bend = -smile * 0.11 * t * t + smile_avg * 0.02;
+    let env = sqrt(max(1.0 - t * t, 0.0));
+    let height = 0.012 + 0.34 * open;
+    let top = bend - height * 0.25 * env;
+    let bottom = bend + height * env;
+    let d = max(max(top - m.y, m.y - bottom), abs(m.x) - width);
+    let w = 0.026;
+    a = over(a, av.line.rgb, cover(d - 0.004, px));
+    let inside = cover(d + w, px);
+    a = over(a, vec3<f32>(0.45, 0.1, 0.16), inside);
+    // Tongue at the bottom, teeth at the top, once the mouth is open enough to show them.
+    let d_tongue = sd_ellipse(m - vec2<f32>(0.0, bottom + 0.02), vec2<f32>(width * 0.6, height * 0.55));
+    a = over(a, vec3<f32>(0.94, 0.45, 0.5), cover(d_tongue, px) * inside);
+    let teeth = smoothstep(0.08, 0.2, open) * cover(m.y - (top + 0.045 + height * 0.08), px);
+    a = over(a, vec3<f32>(1.0, 1.0, 0.98), teeth * inside);
+    return a;
+}
+
+fn hairline(x: f32) -> f32 {
+    // Pointed locks across the forehead, longer at the temples.
+    return -0.3 - 0.13 * abs(sin(x * 4.4 + 0.4)) + 0.22 * x * x;
+}
+
+// ---- head -------------------------------------------------------------------------------------
+
+fn head(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    var a = acc;
+    let r = av.head.z;
+    let rel = (p - av.head.xy) / r;
+    // Undo roll: q = rotate(-roll) * rel.
+    let q = vec2<f32>(av.roll.x * rel.x + av.roll.y * rel.y, -av.roll.y * rel.x + av.roll.x * rel.y);
+    let px = 1.0 / r;
+    let w = av.head.w;
+
+    // Back hair: a rounded bob behind the head.
+    let back_shift = vec2<f32>(-0.5 * av.ear_width.z, 0.0);
+    let d_back = smin(sd_circle(q - back_shift - vec2<f32>(0.0, -0.1), 1.14),
+                      sd_box(q - back_shift - vec2<f32>(0.0, 0.28), vec2<f32>(1.02, 0.42)) - 0.1, 0.25);
+    let back_col = toon(av.hair.rgb, av.hair_shade.rgb, dot(normalize(vec3<f32>(q, 0.6)), normalize(LIGHT)) - 0.1);
+    a = outlined(a, d_back, px, w, back_col);
+
+    // Ears behind the head.
+    let d_el = sd_ellipse(q - av.ears.xy, vec2<f32>(av.ear_width.x, 0.2));
+    let d_er = sd_ellipse(q - av.ears.zw, vec2<f32>(av.ear_width.y, 0.2));
+    a = outlined(a, min(d_el, d_er), px, w, av.skin_shade.rgb);
+
+    // Head: a sphere with a softer jaw.
+    let d_head = smin(sd_circle(q, 1.0), sd_ellipse(q - av.ear_width.zw, vec2<f32>(0.74, 0.76)), 0.2);
+    let z = sqrt(max(1.0 - dot(q, q), 0.0));
+    let n = normalize(vec3<f32>(q, z + 0.25));
+    let light = dot(n, normalize(LIGHT));
+    let skin = toon(av.skin.rgb, av.skin_shade.rgb, light + 0.25);
+    a = outlined(a, d_head, px, w, skin);
+    let in_head = cover(d_head + w, px);
+
+    // The face, drawn on the turning sphere.
+    let v = vec3<f32>(q, z);
+    let hf = vec3<f32>(dot(av.rot0.xyz, v), dot(av.rot1.xyz, v), dot(av.rot2.xyz, v));
+    let hxy = hf.xy;
+    let pxh = px / max(z, 0.3);
+    let front = smoothstep(0.0, 0.25, hf.z) * in_head;
+    if front > 0.0 {
+        var f = vec4<f32>(0.0);
+        // Blush, a little stronger with a smile.
+        let blush = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z);
+        for (var s = -1.0; s <= 1.0; s += 2.0) {
+            let b = length((hxy - vec2<f32>(s * 0.52, 0.3)) / vec2<f32>(0.2, 0.11));
+            f = over(f, vec3<f32>(1.0, 0.55, 0.58), blush * (1.0 - smoothstep(0.2, 1.0, b)));
+        }
+        // Nose: a small shadow under a highlight.
+        f = over(f, av.skin_shade.rgb * 0.92, 0.85 * cover(sd_ellipse(hxy - vec2<f32>(0.025, 0.25), vec2<f32>(0.045, 0.028)), pxh));
+        f = over(f, vec3<f32>(1.0, 0.97, 0.94), 0.6 * cover(sd_circle(hxy - vec2<f32>(-0.02, 0.19), 0.022), pxh));
+        f = mouth(f, hxy, pxh);
+        f = eye(f, hxy, -1.0, av.eyes.x, pxh);
+        f = eye(f, hxy, 1.0, av.eyes.y, pxh);
+        f = brow(f, hxy, -1.0, av.brows.x, av.brows.y, pxh);
+        f = brow(f, hxy, 1.0, av.brows.z, av.brows.w, pxh);
+        a = f * front + a * (1.0 - f.a * front);
+    }
+
+    // Front hair: the fringe above the hairline and everything on the back of the sphere.
+    let d_fringe = min(hxy.y - hairline(hxy.x), hf.z - 0.1);
+    let d_side = 0.86 - abs(hxy.x) + max(hxy.y - 0.15, 0.0) * 3.0;
+    let d_hair = min(d_fringe, d_side * 0.5);
+    let hair_light = dot(n, normalize(LIGHT));
+    var hair_col = toon(av.hair.rgb, av.hair_shade.rgb, hair_light + 0.1);
+    // An anime-style highlight band.
+    let band = abs(hxy.y + 0.62 + 0.035 * sin(hxy.x * 22.0)) - 0.035;
+    hair_col = mix(hair_col, min(av.hair.rgb * 1.45 + 0.08, vec3<f32>(1.0)), cover(band, pxh) * smoothstep(-0.2, 0.3, -hxy.x));
+    // Only on the sphere: below it (the jaw) the mapping to the head frame means nothing.
+    let hair_cover = cover(d_head + w, px) * cover(length(q) - 1.0, px);
+    a = over(a, av.line.rgb, cover(d_hair, pxh) * hair_cover);
+    a = over(a, hair_col, cover(d_hair + w * 0.8, pxh) * hair_cover);
+    return a;
+}
+
+@fragment
+fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let p = pos.xy;
+    var a = vec4<f32>(0.0);
+    // The body sits below the head, except for raised arms.
+    if p.y > av.head.y || av.arms.x + av.arms.y > 0.0 {
+        a = body(a, p);
+    }
+    if length(p - av.head.xy) < av.head.z * 1.45 {
+        a = head(a, p);
+    }
+    return a;
+}

@@ -7,5 +7,5 @@ pub mod live;
 pub mod process;
 pub mod skills;
 pub mod stages;
-pub mod track;
 pub mod sticker;
+pub mod track;

@@ -15,8 +15,8 @@ pub mod overlay;
 pub mod passthrough;
 pub mod pose;
 pub mod resize;
-pub mod stylize;
 pub mod segment;
+pub mod stylize;
 pub mod superres;
 pub mod track;
 

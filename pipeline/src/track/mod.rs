@@ -37,11 +37,11 @@
 
 pub mod body;
 pub mod detector;
+pub mod draw;
 pub mod expression;
 pub mod filter;
 pub mod headpose;
 pub mod iris;
-pub mod draw;
 pub mod mesh;
 pub mod segment;
 pub mod types;

@@ -8,12 +8,17 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use doppel_pipeline::avatar::{AvatarModel, AvatarState, Backdrop, Composition, GltfAvatar, Renderer};
+use doppel_pipeline::avatar::{
+    AvatarModel, AvatarState, Backdrop, Composition, GltfAvatar, Renderer,
+};
 use doppel_pipeline::gpu::GpuContext;
 use doppel_pipeline::source::synthetic::{render, SyntheticConfig};
 use image::RgbaImage;
 
-const AVATAR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/avatars/doppel-head.glb");
+const AVATAR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../assets/avatars/doppel-head.glb"
+);
 
 fn avatar(c: &mut Criterion) {
     let ctx = match GpuContext::shared() {
@@ -54,7 +59,10 @@ fn avatar(c: &mut Criterion) {
     }
     match GltfAvatar::load(Path::new(AVATAR)) {
         Ok(model) => {
-            if renderer.set_model(AvatarModel::Gltf(Box::new(model))).is_ok() {
+            if renderer
+                .set_model(AvatarModel::Gltf(Box::new(model)))
+                .is_ok()
+            {
                 group.bench_function("gltf_color", |b| {
                     b.iter(|| {
                         renderer

@@ -120,7 +120,11 @@ fn mouth_opens_in_the_mouth_region_only() {
         smile: [1.0, 1.0],
         ..AvatarState::default()
     };
-    let (a, b, c) = (draw(&mut r, &closed), draw(&mut r, &open), draw(&mut r, &smile));
+    let (a, b, c) = (
+        draw(&mut r, &closed),
+        draw(&mut r, &open),
+        draw(&mut r, &smile),
+    );
     save("mouth_closed_open_smile.png", &side_by_side(&[&a, &b, &c]));
     let g = HeadGeometry::new(&closed, &place());
     let mouth = g.face_point(&closed, [0.0, 0.5]);
@@ -157,7 +161,11 @@ fn each_eye_blinks_on_its_own() {
         blink: [1.0, 1.0],
         ..AvatarState::default()
     };
-    let (a, b, c) = (draw(&mut r, &open), draw(&mut r, &left_closed), draw(&mut r, &both));
+    let (a, b, c) = (
+        draw(&mut r, &open),
+        draw(&mut r, &left_closed),
+        draw(&mut r, &both),
+    );
     save("eyes_open_left_both.png", &side_by_side(&[&a, &b, &c]));
     let g = HeadGeometry::new(&open, &place());
     let rr = g.radius;
@@ -184,7 +192,11 @@ fn brows_rise_and_pupils_follow_gaze() {
         gaze: [1.0, 0.0],
         ..AvatarState::default()
     };
-    let (a, b, c) = (draw(&mut r, &rest), draw(&mut r, &raised), draw(&mut r, &look_right));
+    let (a, b, c) = (
+        draw(&mut r, &rest),
+        draw(&mut r, &raised),
+        draw(&mut r, &look_right),
+    );
     save("brows_gaze.png", &side_by_side(&[&a, &b, &c]));
     let g = HeadGeometry::new(&rest, &place());
     let rr = g.radius;
@@ -207,7 +219,10 @@ fn brows_rise_and_pupils_follow_gaze() {
         sum / n
     };
     let (x_rest, x_right) = (dark_x(&a), dark_x(&c));
-    assert!(x_right > x_rest + 0.02 * rr, "pupil x {x_rest} -> {x_right}");
+    assert!(
+        x_right > x_rest + 0.02 * rr,
+        "pupil x {x_rest} -> {x_right}"
+    );
 }
 
 /// Centroid x of the mouth: pixels matching `is_mouth` in the band around the mouth (head units
@@ -259,12 +274,22 @@ fn head_yaw_turns_the_face_towards_the_nose() {
         draw(&mut r, &right),
         draw(&mut r, &tilted),
     );
-    save("yaw_left_still_right_tilted.png", &side_by_side(&[&a, &b, &c, &d]));
+    save(
+        "yaw_left_still_right_tilted.png",
+        &side_by_side(&[&a, &b, &c, &d]),
+    );
     let g = HeadGeometry::new(&still, &place());
-    let (xl, x0, xr) = (mouth_x(&a, &g, dark), mouth_x(&b, &g, dark), mouth_x(&c, &g, dark));
+    let (xl, x0, xr) = (
+        mouth_x(&a, &g, dark),
+        mouth_x(&b, &g, dark),
+        mouth_x(&c, &g, dark),
+    );
     assert!(xr > x0 + 0.15 * g.radius, "yaw +35: {x0} -> {xr}");
     assert!(xl < x0 - 0.15 * g.radius, "yaw -35: {x0} -> {xl}");
-    assert!((x0 - g.center[0]).abs() < 0.05 * g.radius, "a level face is centred");
+    assert!(
+        (x0 - g.center[0]).abs() < 0.05 * g.radius,
+        "a level face is centred"
+    );
 }
 
 #[test]
@@ -325,18 +350,30 @@ fn gltf_morph_targets_and_head_turn_change_the_pixels() {
         draw(&mut r, &blink),
         draw(&mut r, &turned),
     );
-    save("gltf_rest_jaw_blink_yaw.png", &side_by_side(&[&a, &b, &c, &d]));
+    save(
+        "gltf_rest_jaw_blink_yaw.png",
+        &side_by_side(&[&a, &b, &c, &d]),
+    );
     let g = HeadGeometry::new(&rest, &place());
     let (n, bbox) = changed(&a, &b);
     let [_, y0, _, _] = bbox.expect("jawOpen changes pixels");
     assert!(n > 100, "jawOpen changed {n} pixels");
-    assert!(y0 as f32 > g.center[1], "jawOpen changes below the head centre (from y {y0})");
+    assert!(
+        y0 as f32 > g.center[1],
+        "jawOpen changes below the head centre (from y {y0})"
+    );
     let (n, bbox) = changed(&a, &c);
     let [x0, _, x1, _] = bbox.expect("eyeBlinkLeft changes pixels");
     assert!(n > 20, "eyeBlinkLeft changed {n} pixels");
-    assert!(x0 as f32 > g.center[0], "the person's left eye is on the image's right ({x0}..{x1})");
+    assert!(
+        x0 as f32 > g.center[0],
+        "the person's left eye is on the image's right ({x0}..{x1})"
+    );
     let (x_rest, x_turned) = (mouth_x(&a, &g, red), mouth_x(&d, &g, red));
-    assert!(x_turned > x_rest + 0.05 * g.radius, "yaw +35: {x_rest} -> {x_turned}");
+    assert!(
+        x_turned > x_rest + 0.05 * g.radius,
+        "yaw +35: {x_rest} -> {x_turned}"
+    );
 }
 
 #[test]
@@ -355,7 +392,12 @@ fn gpu_composition_matches_the_cpu_reference() {
         Luma([(255.0 * (1.0 - (d - 60.0) / 20.0).clamp(0.0, 1.0)) as u8])
     });
     let picture = Arc::new(RgbaImage::from_fn(300, 200, |x, y| {
-        Rgba([(x % 256) as u8, (y * 255 / 199) as u8, ((x + y) % 97) as u8 * 2, 255])
+        Rgba([
+            (x % 256) as u8,
+            (y * 255 / 199) as u8,
+            ((x + y) % 97) as u8 * 2,
+            255,
+        ])
     }));
     let state = AvatarState {
         yaw: -12.0,
@@ -398,7 +440,10 @@ fn gpu_composition_matches_the_cpu_reference() {
             worst <= COMPOSE_TOLERANCE,
             "{name}: GPU and CPU differ by {worst} (tolerance {COMPOSE_TOLERANCE})"
         );
-        assert!(gpu.pixels().all(|p| p[3] == 255), "{name}: output is opaque");
+        assert!(
+            gpu.pixels().all(|p| p[3] == 255),
+            "{name}: output is opaque"
+        );
     }
 }
 
@@ -415,7 +460,15 @@ fn transparent_backdrop_leaves_only_the_avatar() {
     assert_eq!(img.get_pixel(2, 2)[3], 0);
     assert_eq!(img.get_pixel(W / 2, H / 2)[3], 255);
     let err = r
-        .render_image(&AvatarState::default(), &Composition { backdrop: Backdrop::Camera, pip: None }, None, None)
+        .render_image(
+            &AvatarState::default(),
+            &Composition {
+                backdrop: Backdrop::Camera,
+                pip: None,
+            },
+            None,
+            None,
+        )
         .unwrap_err()
         .to_string();
     assert!(err.contains("camera frame"), "{err}");
@@ -465,11 +518,17 @@ fn bad_avatar_files_give_clear_errors() {
 
     let text = write("notes.vrm", b"this is not a model");
     let err = GltfAvatar::load(&text).unwrap_err().to_string();
-    assert!(err.contains("notes.vrm") && err.contains("not a glTF"), "{err}");
+    assert!(
+        err.contains("notes.vrm") && err.contains("not a glTF"),
+        "{err}"
+    );
 
     let truncated = write("truncated.glb", b"glTF\x02\x00\x00\x00\xff\x00\x00\x00");
     let err = GltfAvatar::load(&truncated).unwrap_err().to_string();
-    assert!(err.contains("truncated.glb") && err.contains("glTF"), "{err}");
+    assert!(
+        err.contains("truncated.glb") && err.contains("glTF"),
+        "{err}"
+    );
 
     let plain = write("triangle.gltf", triangle_gltf().as_bytes());
     let err = GltfAvatar::load(&plain).unwrap_err().to_string();
@@ -508,7 +567,10 @@ fn talking_head() -> PathBuf {
 #[test]
 fn track_then_avatar_on_a_talking_head_moves_the_mouth() {
     let models = root().join("models");
-    let detector = models.join("face_detection_short_range.onnx").display().to_string();
+    let detector = models
+        .join("face_detection_short_range.onnx")
+        .display()
+        .to_string();
     let mesh = models.join("face_landmark.onnx").display().to_string();
     let mut track = Track::from_options(&StageOptions::from_pairs(
         "track",
@@ -526,7 +588,11 @@ fn track_then_avatar_on_a_talking_head_moves_the_mouth() {
     let mut frames = Vec::new();
     while let Some(frame) = source.next_frame().expect("decode") {
         let tracked = track.process(frame).expect("track");
-        assert!(!tracked.meta.faces.is_empty(), "frame {}: no face", tracked.seq);
+        assert!(
+            !tracked.meta.faces.is_empty(),
+            "frame {}: no face",
+            tracked.seq
+        );
         let (w, h) = (tracked.width(), tracked.height());
         let state = AvatarState::from_meta(&tracked.meta, w, h);
         let rendered = avatar.process(tracked).expect("avatar");
@@ -535,12 +601,12 @@ fn track_then_avatar_on_a_talking_head_moves_the_mouth() {
         frames.push((state, rendered.image));
     }
     assert!(frames.len() > 30, "only {} frames", frames.len());
-    let (lo, hi) = jaws
-        .iter()
-        .enumerate()
-        .fold((0, 0), |(lo, hi), (i, j)| {
-            (if *j < jaws[lo] { i } else { lo }, if *j > jaws[hi] { i } else { hi })
-        });
+    let (lo, hi) = jaws.iter().enumerate().fold((0, 0), |(lo, hi), (i, j)| {
+        (
+            if *j < jaws[lo] { i } else { lo },
+            if *j > jaws[hi] { i } else { hi },
+        )
+    });
     assert!(
         jaws[hi] - jaws[lo] > 0.15,
         "the speaker's mouth should open and close: jawOpen {:.2}..{:.2}",
@@ -554,8 +620,16 @@ fn track_then_avatar_on_a_talking_head_moves_the_mouth() {
     let g = HeadGeometry::new(s_lo, &Placement::full(w, h));
     let mouth = g.face_point(s_lo, [0.0, 0.5]);
     let n = changed_near(img_lo, img_hi, mouth, 0.25 * g.radius);
-    save("talking_head_closed_open.png", &side_by_side(&[img_lo, img_hi]));
-    let sheet: Vec<&RgbaImage> = frames.iter().step_by(frames.len() / 6).map(|(_, i)| i).take(6).collect();
+    save(
+        "talking_head_closed_open.png",
+        &side_by_side(&[img_lo, img_hi]),
+    );
+    let sheet: Vec<&RgbaImage> = frames
+        .iter()
+        .step_by(frames.len() / 6)
+        .map(|(_, i)| i)
+        .take(6)
+        .collect();
     save("talking_head_sheet.png", &side_by_side(&sheet));
     assert!(n > 30, "mouth region changed in only {n} pixels");
 }

@@ -170,7 +170,12 @@ pub fn layout(
     }
     // Image-left = the person's right.
     let open = |b: f32| 1.0 - b.clamp(0.0, 1.0);
-    u.eyes = [open(state.blink[1]), open(state.blink[0]), state.gaze[0], state.gaze[1]];
+    u.eyes = [
+        open(state.blink[1]),
+        open(state.blink[0]),
+        state.gaze[0],
+        state.gaze[1],
+    ];
     u.brows = [
         state.brow_inner_up,
         state.brow_outer_up[1],
@@ -306,7 +311,13 @@ mod tests {
             width: 200.0,
             height: 150.0,
         };
-        let u = layout(&AvatarState::default(), &place, &Palette::default(), 640, 480);
+        let u = layout(
+            &AvatarState::default(),
+            &place,
+            &Palette::default(),
+            640,
+            480,
+        );
         assert!(u.quad[0] >= 400.0 && u.quad[2] <= 600.0, "{:?}", u.quad);
         assert!(u.quad[1] >= 300.0 && u.quad[3] <= 450.0, "{:?}", u.quad);
         assert!(u.quad[2] > u.quad[0] && u.quad[3] > u.quad[1]);

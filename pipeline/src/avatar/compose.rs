@@ -34,7 +34,10 @@ pub enum Backdrop {
 impl Backdrop {
     /// Whether the backdrop needs the camera frame.
     pub fn needs_camera(&self) -> bool {
-        matches!(self, Backdrop::Camera | Backdrop::Blur | Backdrop::Mask { .. })
+        matches!(
+            self,
+            Backdrop::Camera | Backdrop::Blur | Backdrop::Mask { .. }
+        )
     }
 }
 
@@ -145,7 +148,12 @@ pub fn sample_bilinear(img: &RgbaImage, uv: [f32; 2]) -> [f32; 4] {
             f32::from(p[3]) / 255.0,
         ]
     };
-    let (a, b, c, d) = (at(x0, y0), at(x0 + 1.0, y0), at(x0, y0 + 1.0), at(x0 + 1.0, y0 + 1.0));
+    let (a, b, c, d) = (
+        at(x0, y0),
+        at(x0 + 1.0, y0),
+        at(x0, y0 + 1.0),
+        at(x0 + 1.0, y0 + 1.0),
+    );
     let mut out = [0.0; 4];
     for i in 0..4 {
         let top = a[i] + (b[i] - a[i]) * fx;

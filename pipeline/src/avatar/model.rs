@@ -52,6 +52,9 @@ impl Default for Material {
     }
 }
 
+/// Position and normal offsets of one morph target (normals empty when it has none).
+pub type MorphTarget = (Vec<[f32; 3]>, Vec<[f32; 3]>);
+
 /// One drawable piece: vertices, triangles and morph targets.
 #[derive(Clone, Debug)]
 pub struct Primitive {
@@ -60,7 +63,7 @@ pub struct Primitive {
     pub uvs: Vec<[f32; 2]>,
     pub indices: Vec<u32>,
     /// Per target: position and normal offsets (normals empty when the target has none).
-    pub targets: Vec<(Vec<[f32; 3]>, Vec<[f32; 3]>)>,
+    pub targets: Vec<MorphTarget>,
     /// Index into [`GltfAvatar::materials`] (the last one is the default material).
     pub material: usize,
     pub joints: Vec<[u16; 4]>,
@@ -140,7 +143,11 @@ fn input(path: &Path, message: impl Into<String>) -> Error {
 /// The part of a morph target name that can be an ARKit name: after the last `.` (Blender exports
 /// `Body.jawOpen`-style names), lower-cased.
 fn target_key(name: &str) -> String {
-    name.rsplit('.').next().unwrap_or(name).trim().to_ascii_lowercase()
+    name.rsplit('.')
+        .next()
+        .unwrap_or(name)
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// ARKit blendshape names (lower-cased) the avatar state provides.
@@ -181,7 +188,10 @@ impl GltfAvatar {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let json: Value = if bytes.starts_with(b"glTF") {
             let glb = gltf::Glb::from_slice(&bytes).map_err(|e| {
-                input(path, format!("not a valid glTF 2.0 binary (.glb/.vrm): {e}"))
+                input(
+                    path,
+                    format!("not a valid glTF 2.0 binary (.glb/.vrm): {e}"),
+                )
             })?;
             serde_json::from_slice(&glb.json)
         } else {
@@ -239,8 +249,7 @@ impl GltfAvatar {
                     continue;
                 }
                 let reader = prim.reader(|b| buffers.get(b.index()).map(|d| &d.0[..]));
-                let Some(positions) = reader.read_positions().map(|p| p.collect::<Vec<_>>())
-                else {
+                let Some(positions) = reader.read_positions().map(|p| p.collect::<Vec<_>>()) else {
                     continue;
                 };
                 let n = positions.len();
@@ -249,7 +258,13 @@ impl GltfAvatar {
                     None => (0..n as u32).collect(),
                 };
                 if indices.iter().any(|&i| i as usize >= n) {
-                    return Err(input(path, format!("mesh '{}' has an index past its {n} vertices", mesh.name().unwrap_or("?"))));
+                    return Err(input(
+                        path,
+                        format!(
+                            "mesh '{}' has an index past its {n} vertices",
+                            mesh.name().unwrap_or("?")
+                        ),
+                    ));
                 }
                 let normals = reader
                     .read_normals()
@@ -324,7 +339,9 @@ impl GltfAvatar {
         let mut order = Vec::new();
         let mut stack: Vec<usize> = match &scene {
             Some(s) => s.nodes().map(|n| n.index()).collect(),
-            None => (0..nodes.len()).filter(|&i| nodes[i].parent.is_none()).collect(),
+            None => (0..nodes.len())
+                .filter(|&i| nodes[i].parent.is_none())
+                .collect(),
         };
         stack.reverse();
         while let Some(i) = stack.pop() {
@@ -385,14 +402,20 @@ impl GltfAvatar {
                     n.name()
                         .map(|s| {
                             let s = s.to_ascii_lowercase();
-                            s == want || s.ends_with(&format!("_{want}")) || s.ends_with(&format!(":{want}"))
+                            s == want
+                                || s.ends_with(&format!("_{want}"))
+                                || s.ends_with(&format!(":{want}"))
                         })
                         .unwrap_or(false)
                 })
                 .map(|n| n.index())
         };
-        let head = bone("head").or_else(|| named("head")).filter(|&i| i < nodes.len());
-        let neck = bone("neck").or_else(|| named("neck")).filter(|&i| i < nodes.len());
+        let head = bone("head")
+            .or_else(|| named("head"))
+            .filter(|&i| i < nodes.len());
+        let neck = bone("neck")
+            .or_else(|| named("neck"))
+            .filter(|&i| i < nodes.len());
 
         let bindings = bindings(json, doc, &meshes, vrm0, vrm1);
         if bindings.is_empty() {
@@ -466,7 +489,12 @@ impl GltfAvatar {
             .meshes
             .iter()
             .map(|m| {
-                let n = m.primitives.iter().map(|p| p.targets.len()).max().unwrap_or(0);
+                let n = m
+                    .primitives
+                    .iter()
+                    .map(|p| p.targets.len())
+                    .max()
+                    .unwrap_or(0);
                 let mut w = m.default_weights.clone();
                 w.resize(n, 0.0);
                 w
@@ -506,7 +534,8 @@ impl GltfAvatar {
                 let (_, parent_rot, _) = parent.to_scale_rotation_translation();
                 rotation = parent_rot.inverse() * split * parent_rot * n.rotation;
             }
-            world[i] = parent * Mat4::from_scale_rotation_translation(n.scale, rotation, n.translation);
+            world[i] =
+                parent * Mat4::from_scale_rotation_translation(n.scale, rotation, n.translation);
         }
         world
     }
@@ -523,7 +552,11 @@ impl GltfAvatar {
             let Some(mesh) = node.mesh.and_then(|m| self.meshes.get(m)) else {
                 continue;
             };
-            let w = node.mesh.and_then(|m| weights.get(m)).map(Vec::as_slice).unwrap_or(&[]);
+            let w = node
+                .mesh
+                .and_then(|m| weights.get(m))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             let joints: Option<Vec<Mat4>> = node.skin.and_then(|s| self.skins.get(s)).map(|s| {
                 s.joints
                     .iter()
@@ -550,7 +583,9 @@ impl GltfAvatar {
                         p[2] += k * d[2];
                     }
                 }
-                let skinned = joints.as_ref().filter(|_| !prim.joints.is_empty() && prim.weights.len() == pos.len());
+                let skinned = joints
+                    .as_ref()
+                    .filter(|_| !prim.joints.is_empty() && prim.weights.len() == pos.len());
                 for v in 0..pos.len() {
                     let m = match skinned {
                         Some(js) => {
@@ -565,7 +600,11 @@ impl GltfAvatar {
                                     }
                                 }
                             }
-                            if total > 0.0 { m * (1.0 / total) } else { world[i] }
+                            if total > 0.0 {
+                                m * (1.0 / total)
+                            } else {
+                                world[i]
+                            }
                         }
                         None => world[i],
                     };
@@ -589,7 +628,12 @@ impl GltfAvatar {
     fn frame_head(&mut self) {
         let rest = AvatarState::default();
         let world = self.world_transforms(&rest);
-        let weights = self.morph_weights(&AvatarState { blink: [0.0; 2], jaw_open: 0.0, smile: [0.0; 2], ..rest.clone() });
+        let weights = self.morph_weights(&AvatarState {
+            blink: [0.0; 2],
+            jaw_open: 0.0,
+            smile: [0.0; 2],
+            ..rest.clone()
+        });
         let posed = self.pose_with(&world, &weights);
         let in_head = |node: usize| {
             let mut cur = Some(node);
@@ -681,7 +725,11 @@ fn vrm_value(preset: &str, a: &dyn Fn(&str) -> f32) -> f32 {
 fn target_names(json: &Value, mesh: usize) -> Option<Vec<String>> {
     json.pointer(&format!("/meshes/{mesh}/extras/targetNames"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().map(|v| v.as_str().unwrap_or("").to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or("").to_string())
+                .collect()
+        })
 }
 
 fn bindings(
@@ -693,7 +741,12 @@ fn bindings(
 ) -> Vec<Binding> {
     let mut out = Vec::new();
     for (m, mesh) in meshes.iter().enumerate() {
-        let count = mesh.primitives.iter().map(|p| p.targets.len()).max().unwrap_or(0);
+        let count = mesh
+            .primitives
+            .iter()
+            .map(|p| p.targets.len())
+            .max()
+            .unwrap_or(0);
         let names = target_names(json, m).unwrap_or_default();
         for (t, name) in names.iter().enumerate().take(count) {
             let key = target_key(name);
@@ -713,23 +766,45 @@ fn bindings(
             .is_some_and(|m| m.primitives.iter().any(|p| target < p.targets.len()))
     };
     // VRM 1.0: expressions.preset.<name>.morphTargetBinds[{node, index, weight 0..1}].
-    if let Some(presets) = vrm1.and_then(|v| v.pointer("/expressions/preset")).and_then(Value::as_object) {
+    if let Some(presets) = vrm1
+        .and_then(|v| v.pointer("/expressions/preset"))
+        .and_then(Value::as_object)
+    {
         for (name, expr) in presets {
-            for bind in expr.get("morphTargetBinds").and_then(Value::as_array).into_iter().flatten() {
+            for bind in expr
+                .get("morphTargetBinds")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let node = bind.get("node").and_then(Value::as_u64).map(|n| n as usize);
-                let mesh = node.and_then(|n| doc.nodes().nth(n)).and_then(|n| n.mesh()).map(|m| m.index());
-                let target = bind.get("index").and_then(Value::as_u64).map(|i| i as usize);
+                let mesh = node
+                    .and_then(|n| doc.nodes().nth(n))
+                    .and_then(|n| n.mesh())
+                    .map(|m| m.index());
+                let target = bind
+                    .get("index")
+                    .and_then(Value::as_u64)
+                    .map(|i| i as usize);
                 let weight = bind.get("weight").and_then(Value::as_f64).unwrap_or(1.0) as f32;
                 if let (Some(mesh), Some(target)) = (mesh, target) {
                     if valid(mesh, target) {
-                        out.push(Binding { mesh, target, driver: Driver::Vrm(name.clone()), weight });
+                        out.push(Binding {
+                            mesh,
+                            target,
+                            driver: Driver::Vrm(name.clone()),
+                            weight,
+                        });
                     }
                 }
             }
         }
     }
     // VRM 0.x: blendShapeMaster.blendShapeGroups[{presetName, binds[{mesh, index, weight 0..100}]}].
-    if let Some(groups) = vrm0.and_then(|v| v.pointer("/blendShapeMaster/blendShapeGroups")).and_then(Value::as_array) {
+    if let Some(groups) = vrm0
+        .and_then(|v| v.pointer("/blendShapeMaster/blendShapeGroups"))
+        .and_then(Value::as_array)
+    {
         for group in groups {
             let name = group
                 .get("presetName")
@@ -737,13 +812,27 @@ fn bindings(
                 .filter(|s| !s.is_empty() && *s != "unknown")
                 .or_else(|| group.get("name").and_then(Value::as_str))
                 .unwrap_or("");
-            for bind in group.get("binds").and_then(Value::as_array).into_iter().flatten() {
+            for bind in group
+                .get("binds")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let mesh = bind.get("mesh").and_then(Value::as_u64).map(|m| m as usize);
-                let target = bind.get("index").and_then(Value::as_u64).map(|i| i as usize);
-                let weight = bind.get("weight").and_then(Value::as_f64).unwrap_or(100.0) as f32 / 100.0;
+                let target = bind
+                    .get("index")
+                    .and_then(Value::as_u64)
+                    .map(|i| i as usize);
+                let weight =
+                    bind.get("weight").and_then(Value::as_f64).unwrap_or(100.0) as f32 / 100.0;
                 if let (Some(mesh), Some(target)) = (mesh, target) {
                     if valid(mesh, target) {
-                        out.push(Binding { mesh, target, driver: Driver::Vrm(name.to_string()), weight });
+                        out.push(Binding {
+                            mesh,
+                            target,
+                            driver: Driver::Vrm(name.to_string()),
+                            weight,
+                        });
                     }
                 }
             }
@@ -762,7 +851,9 @@ fn flat_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f32; 3]> {
             acc[i as usize] += n;
         }
     }
-    acc.into_iter().map(|n| n.normalize_or(Vec3::Z).to_array()).collect()
+    acc.into_iter()
+        .map(|n| n.normalize_or(Vec3::Z).to_array())
+        .collect()
 }
 
 /// Any decoded glTF image as RGBA8.
@@ -774,19 +865,38 @@ fn to_rgba(img: &gltf::image::Data) -> RgbaImage {
     let mut out = Vec::with_capacity(n * 4);
     match img.format {
         Format::R8G8B8A8 => out.extend_from_slice(px),
-        Format::R8G8B8 => px.chunks_exact(3).for_each(|c| out.extend_from_slice(&[c[0], c[1], c[2], 255])),
-        Format::R8G8 => px.chunks_exact(2).for_each(|c| out.extend_from_slice(&[c[0], c[0], c[0], c[1]])),
-        Format::R8 => px.iter().for_each(|&c| out.extend_from_slice(&[c, c, c, 255])),
+        Format::R8G8B8 => px
+            .chunks_exact(3)
+            .for_each(|c| out.extend_from_slice(&[c[0], c[1], c[2], 255])),
+        Format::R8G8 => px
+            .chunks_exact(2)
+            .for_each(|c| out.extend_from_slice(&[c[0], c[0], c[0], c[1]])),
+        Format::R8 => px
+            .iter()
+            .for_each(|&c| out.extend_from_slice(&[c, c, c, 255])),
         // 16-bit and float formats: keep the high byte / scale to 0..255.
-        Format::R16G16B16A16 => px.chunks_exact(8).for_each(|c| out.extend_from_slice(&[c[1], c[3], c[5], c[7]])),
-        Format::R16G16B16 => px.chunks_exact(6).for_each(|c| out.extend_from_slice(&[c[1], c[3], c[5], 255])),
-        Format::R16G16 => px.chunks_exact(4).for_each(|c| out.extend_from_slice(&[c[1], c[1], c[1], c[3]])),
-        Format::R16 => px.chunks_exact(2).for_each(|c| out.extend_from_slice(&[c[1], c[1], c[1], 255])),
+        Format::R16G16B16A16 => px
+            .chunks_exact(8)
+            .for_each(|c| out.extend_from_slice(&[c[1], c[3], c[5], c[7]])),
+        Format::R16G16B16 => px
+            .chunks_exact(6)
+            .for_each(|c| out.extend_from_slice(&[c[1], c[3], c[5], 255])),
+        Format::R16G16 => px
+            .chunks_exact(4)
+            .for_each(|c| out.extend_from_slice(&[c[1], c[1], c[1], c[3]])),
+        Format::R16 => px
+            .chunks_exact(2)
+            .for_each(|c| out.extend_from_slice(&[c[1], c[1], c[1], 255])),
         Format::R32G32B32FLOAT | Format::R32G32B32A32FLOAT => {
-            let ch = if img.format == Format::R32G32B32FLOAT { 3 } else { 4 };
+            let ch = if img.format == Format::R32G32B32FLOAT {
+                3
+            } else {
+                4
+            };
             for c in px.chunks_exact(4 * ch) {
                 let f = |i: usize| {
-                    let v = f32::from_le_bytes([c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]]);
+                    let v =
+                        f32::from_le_bytes([c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]]);
                     (v.clamp(0.0, 1.0) * 255.0).round() as u8
                 };
                 out.extend_from_slice(&[f(0), f(1), f(2), if ch == 4 { f(3) } else { 255 }]);
@@ -794,5 +904,6 @@ fn to_rgba(img: &gltf::image::Data) -> RgbaImage {
         }
     }
     out.resize(n * 4, 255);
-    RgbaImage::from_raw(w, h, out).unwrap_or_else(|| RgbaImage::from_pixel(1, 1, image::Rgba([255; 4])))
+    RgbaImage::from_raw(w, h, out)
+        .unwrap_or_else(|| RgbaImage::from_pixel(1, 1, image::Rgba([255; 4])))
 }

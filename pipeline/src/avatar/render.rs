@@ -159,10 +159,7 @@ fn premultiplied_blend() -> wgpu::BlendState {
         dst_factor: wgpu::BlendFactor::OneMinusSrcAlpha,
         operation: wgpu::BlendOperation::Add,
     };
-    wgpu::BlendState {
-        color: c,
-        alpha: c,
-    }
+    wgpu::BlendState { color: c, alpha: c }
 }
 
 fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
@@ -236,13 +233,14 @@ impl Renderer {
                     sampler_entry(3),
                 ],
             });
-            let builtin_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("avatar builtin"),
-                entries: &[uniform_entry(
-                    0,
-                    wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
-                )],
-            });
+            let builtin_layout =
+                device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some("avatar builtin"),
+                    entries: &[uniform_entry(
+                        0,
+                        wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
+                    )],
+                });
             let pipeline = |label: &str,
                             m: &wgpu::ShaderModule,
                             layout: &wgpu::BindGroupLayout,
@@ -307,11 +305,33 @@ impl Renderer {
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
-        let white = Tex::new(&ctx, "avatar white", 1, 1, wgpu::TextureFormat::Rgba8UnormSrgb);
+        let white = Tex::new(
+            &ctx,
+            "avatar white",
+            1,
+            1,
+            wgpu::TextureFormat::Rgba8UnormSrgb,
+        );
         let mut slot = Some(white);
-        upload(&ctx, &mut slot, "avatar white", wgpu::TextureFormat::Rgba8UnormSrgb, (1, 1), 4, &[255; 4]);
+        upload(
+            &ctx,
+            &mut slot,
+            "avatar white",
+            wgpu::TextureFormat::Rgba8UnormSrgb,
+            (1, 1),
+            4,
+            &[255; 4],
+        );
         let mut mask_slot = None;
-        upload(&ctx, &mut mask_slot, "avatar no mask", wgpu::TextureFormat::R8Unorm, (1, 1), 1, &[0]);
+        upload(
+            &ctx,
+            &mut mask_slot,
+            "avatar no mask",
+            wgpu::TextureFormat::R8Unorm,
+            (1, 1),
+            1,
+            &[0],
+        );
         let (target, target_view, depth_view) = Self::targets(&ctx, width, height);
         let bg_uniforms = [
             uniform_buffer(&ctx, "avatar background 0", BG_UNIFORM),
@@ -347,11 +367,17 @@ impl Renderer {
                 mesh: None,
                 ctx,
             }),
-            _ => Err(Error::Gpu("avatar renderer: cannot create its 1x1 textures".into())),
+            _ => Err(Error::Gpu(
+                "avatar renderer: cannot create its 1x1 textures".into(),
+            )),
         }
     }
 
-    fn targets(ctx: &GpuContext, w: u32, h: u32) -> (wgpu::Texture, wgpu::TextureView, wgpu::TextureView) {
+    fn targets(
+        ctx: &GpuContext,
+        w: u32,
+        h: u32,
+    ) -> (wgpu::Texture, wgpu::TextureView, wgpu::TextureView) {
         let target = ctx.create_texture(
             "avatar target",
             w,
@@ -431,12 +457,20 @@ impl Renderer {
             });
             let camera_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("avatar mesh camera"),
-                entries: &[uniform_entry(0, wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT)],
+                entries: &[uniform_entry(
+                    0,
+                    wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
+                )],
             });
-            let material_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("avatar mesh material"),
-                entries: &[uniform_entry(0, wgpu::ShaderStages::FRAGMENT), texture_entry(1), sampler_entry(2)],
-            });
+            let material_layout =
+                device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some("avatar mesh material"),
+                    entries: &[
+                        uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
+                        texture_entry(1),
+                        sampler_entry(2),
+                    ],
+                });
             let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some("avatar mesh"),
                 bind_group_layouts: &[Some(&camera_layout), Some(&material_layout)],
@@ -495,7 +529,10 @@ impl Renderer {
             let camera_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("avatar mesh camera"),
                 layout: &camera_layout,
-                entries: &[wgpu::BindGroupEntry { binding: 0, resource: camera.as_entire_binding() }],
+                entries: &[wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: camera.as_entire_binding(),
+                }],
             });
             let repeat = device.create_sampler(&wgpu::SamplerDescriptor {
                 label: Some("avatar mesh texture"),
@@ -510,7 +547,15 @@ impl Renderer {
                 .iter()
                 .map(|img| {
                     let mut slot = None;
-                    upload(ctx, &mut slot, "avatar mesh texture", wgpu::TextureFormat::Rgba8UnormSrgb, img.dimensions(), 4, img.as_raw());
+                    upload(
+                        ctx,
+                        &mut slot,
+                        "avatar mesh texture",
+                        wgpu::TextureFormat::Rgba8UnormSrgb,
+                        img.dimensions(),
+                        4,
+                        img.as_raw(),
+                    );
                     slot
                 })
                 .collect::<Option<Vec<_>>>()
@@ -525,20 +570,41 @@ impl Renderer {
                         m.base_color[2],
                         m.base_color[3],
                         if m.unlit { 1.0 } else { 0.0 },
-                        if let AlphaMode::Mask(c) = m.alpha { c.max(1e-3) } else { 0.0 },
+                        if let AlphaMode::Mask(c) = m.alpha {
+                            c.max(1e-3)
+                        } else {
+                            0.0
+                        },
                         if m.texture.is_some() { 1.0 } else { 0.0 },
-                        if m.alpha == AlphaMode::Opaque { 1.0 } else { 0.0 },
+                        if m.alpha == AlphaMode::Opaque {
+                            1.0
+                        } else {
+                            0.0
+                        },
                     ];
                     let buffer = uniform_buffer(ctx, "avatar material", 32);
-                    ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&params));
-                    let view = m.texture.and_then(|t| textures.get(t)).map_or(&self.white.view, |t| &t.view);
+                    ctx.queue
+                        .write_buffer(&buffer, 0, bytemuck::cast_slice(&params));
+                    let view = m
+                        .texture
+                        .and_then(|t| textures.get(t))
+                        .map_or(&self.white.view, |t| &t.view);
                     device.create_bind_group(&wgpu::BindGroupDescriptor {
                         label: Some("avatar material"),
                         layout: &material_layout,
                         entries: &[
-                            wgpu::BindGroupEntry { binding: 0, resource: buffer.as_entire_binding() },
-                            wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(view) },
-                            wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::Sampler(&repeat) },
+                            wgpu::BindGroupEntry {
+                                binding: 0,
+                                resource: buffer.as_entire_binding(),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 1,
+                                resource: wgpu::BindingResource::TextureView(view),
+                            },
+                            wgpu::BindGroupEntry {
+                                binding: 2,
+                                resource: wgpu::BindingResource::Sampler(&repeat),
+                            },
                         ],
                     })
                 })
@@ -554,8 +620,18 @@ impl Renderer {
                         usage: wgpu::BufferUsages::VERTEX | wgpu::BufferUsages::COPY_DST,
                         mapped_at_creation: false,
                     });
-                    let uvs = buffer_init(ctx, "avatar uvs", bytemuck::cast_slice(&p.primitive.uvs), wgpu::BufferUsages::VERTEX);
-                    let indices = buffer_init(ctx, "avatar indices", bytemuck::cast_slice(&p.primitive.indices), wgpu::BufferUsages::INDEX);
+                    let uvs = buffer_init(
+                        ctx,
+                        "avatar uvs",
+                        bytemuck::cast_slice(&p.primitive.uvs),
+                        wgpu::BufferUsages::VERTEX,
+                    );
+                    let indices = buffer_init(
+                        ctx,
+                        "avatar indices",
+                        bytemuck::cast_slice(&p.primitive.indices),
+                        wgpu::BufferUsages::INDEX,
+                    );
                     let material = p.primitive.material;
                     PrimGpu {
                         vertices,
@@ -563,11 +639,22 @@ impl Renderer {
                         indices,
                         count: p.primitive.indices.len() as u32,
                         material,
-                        blend: avatar.materials.get(material).is_some_and(|m| m.alpha == AlphaMode::Blend),
+                        blend: avatar
+                            .materials
+                            .get(material)
+                            .is_some_and(|m| m.alpha == AlphaMode::Blend),
                     }
                 })
                 .collect();
-            MeshGpu { opaque, blend, camera, camera_group, prims, materials, avatar }
+            MeshGpu {
+                opaque,
+                blend,
+                camera,
+                camera_group,
+                prims,
+                materials,
+                avatar,
+            }
         })
     }
 
@@ -607,7 +694,11 @@ impl Renderer {
 
     /// The avatar alone over transparency, premultiplied alpha, at the place `composition` gives
     /// it: what [`compose::reference`] puts over the backdrop on the CPU.
-    pub fn render_layer(&mut self, state: &AvatarState, composition: &Composition) -> Result<RgbaImage> {
+    pub fn render_layer(
+        &mut self,
+        state: &AvatarState,
+        composition: &Composition,
+    ) -> Result<RgbaImage> {
         let layer_only = Composition {
             backdrop: Backdrop::Transparent,
             pip: composition.pip,
@@ -622,7 +713,11 @@ impl Renderer {
     ///
     /// # Errors
     /// [`Error::Gpu`] when a needed camera frame is missing or has the wrong size.
-    pub fn prepare(&mut self, composition: &Composition, camera: Option<&RgbaImage>) -> Result<&Prepared> {
+    pub fn prepare(
+        &mut self,
+        composition: &Composition,
+        camera: Option<&RgbaImage>,
+    ) -> Result<&Prepared> {
         let (w, h) = (self.width, self.height);
         if composition.needs_camera() {
             match camera {
@@ -673,12 +768,27 @@ impl Renderer {
         let ctx = self.ctx.clone();
         let mut kinds = Vec::new();
         {
-            let passes = compose::plan(composition, self.width, self.height, camera, mask, &self.prepared);
+            let passes = compose::plan(
+                composition,
+                self.width,
+                self.height,
+                camera,
+                mask,
+                &self.prepared,
+            );
             for (place, pass) in &passes {
                 // Which GPU texture holds the pass's pixels.
                 let source = match pass.texture {
                     Some(t) if camera.is_some_and(|c| std::ptr::eq(c, t)) => 1,
-                    Some(t) if self.prepared.image.as_ref().is_some_and(|i| std::ptr::eq(i, t)) => 2,
+                    Some(t)
+                        if self
+                            .prepared
+                            .image
+                            .as_ref()
+                            .is_some_and(|i| std::ptr::eq(i, t)) =>
+                    {
+                        2
+                    }
                     Some(_) => 3,
                     None => 0,
                 };
@@ -686,20 +796,62 @@ impl Renderer {
             }
         }
         if let Some(c) = camera.filter(|_| kinds.iter().any(|k| k.3 == 1)) {
-            upload(&ctx, &mut self.camera_tex, "avatar camera", wgpu::TextureFormat::Rgba8Unorm, c.dimensions(), 4, c.as_raw());
+            upload(
+                &ctx,
+                &mut self.camera_tex,
+                "avatar camera",
+                wgpu::TextureFormat::Rgba8Unorm,
+                c.dimensions(),
+                4,
+                c.as_raw(),
+            );
         }
-        if let Some(img) = self.prepared.image.as_ref().filter(|_| kinds.iter().any(|k| k.3 == 2)) {
+        if let Some(img) = self
+            .prepared
+            .image
+            .as_ref()
+            .filter(|_| kinds.iter().any(|k| k.3 == 2))
+        {
             // The picture changes only with the option or the size: upload it once per change.
             if self.image_uploaded != self.image_key {
-                upload(&ctx, &mut self.image_tex, "avatar image", wgpu::TextureFormat::Rgba8Unorm, img.dimensions(), 4, img.as_raw());
+                upload(
+                    &ctx,
+                    &mut self.image_tex,
+                    "avatar image",
+                    wgpu::TextureFormat::Rgba8Unorm,
+                    img.dimensions(),
+                    4,
+                    img.as_raw(),
+                );
                 self.image_uploaded = self.image_key;
             }
         }
-        if let Some(img) = self.prepared.blurred.as_ref().filter(|_| kinds.iter().any(|k| k.3 == 3)) {
-            upload(&ctx, &mut self.blur_tex, "avatar blur", wgpu::TextureFormat::Rgba8Unorm, img.dimensions(), 4, img.as_raw());
+        if let Some(img) = self
+            .prepared
+            .blurred
+            .as_ref()
+            .filter(|_| kinds.iter().any(|k| k.3 == 3))
+        {
+            upload(
+                &ctx,
+                &mut self.blur_tex,
+                "avatar blur",
+                wgpu::TextureFormat::Rgba8Unorm,
+                img.dimensions(),
+                4,
+                img.as_raw(),
+            );
         }
         if let Some(m) = mask.filter(|_| kinds.iter().any(|k| k.4)) {
-            upload(&ctx, &mut self.mask_tex, "avatar mask", wgpu::TextureFormat::R8Unorm, m.dimensions(), 1, m.as_raw());
+            upload(
+                &ctx,
+                &mut self.mask_tex,
+                "avatar mask",
+                wgpu::TextureFormat::R8Unorm,
+                m.dimensions(),
+                1,
+                m.as_raw(),
+            );
         }
         self.render_passes(state, composition, &kinds, out)
     }
@@ -729,15 +881,33 @@ impl Renderer {
                 _ => None,
             }
             .map_or(&self.white.view, |t| &t.view);
-            let mask_view = if *has_mask { self.mask_tex.as_ref().map_or(&self.no_mask.view, |t| &t.view) } else { &self.no_mask.view };
+            let mask_view = if *has_mask {
+                self.mask_tex
+                    .as_ref()
+                    .map_or(&self.no_mask.view, |t| &t.view)
+            } else {
+                &self.no_mask.view
+            };
             groups.push(ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("avatar background"),
                 layout: &self.bg_layout,
                 entries: &[
-                    wgpu::BindGroupEntry { binding: 0, resource: self.bg_uniforms[i].as_entire_binding() },
-                    wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::TextureView(tex) },
-                    wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(mask_view) },
-                    wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::Sampler(&self.sampler) },
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.bg_uniforms[i].as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: wgpu::BindingResource::TextureView(tex),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 2,
+                        resource: wgpu::BindingResource::TextureView(mask_view),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 3,
+                        resource: wgpu::BindingResource::Sampler(&self.sampler),
+                    },
                 ],
             }));
         }
@@ -756,13 +926,15 @@ impl Renderer {
                     v.extend_from_slice(n);
                 }
                 if !v.is_empty() {
-                    ctx.queue.write_buffer(&gpu.vertices, 0, bytemuck::cast_slice(&v));
+                    ctx.queue
+                        .write_buffer(&gpu.vertices, 0, bytemuck::cast_slice(&v));
                 }
             }
             posed.len()
         } else {
             let u = builtin::layout(state, &place, &self.palette, w, h);
-            ctx.queue.write_buffer(&self.builtin_uniform, 0, bytemuck::bytes_of(&u));
+            ctx.queue
+                .write_buffer(&self.builtin_uniform, 0, bytemuck::bytes_of(&u));
             0
         };
         let _ = posed_counts;
@@ -774,7 +946,11 @@ impl Renderer {
             pass.set_scissor_rect(x, y, pw, ph);
         };
         let submission = ctx.checked("rendering the avatar", || {
-            let mut encoder = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("avatar") });
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("avatar"),
+                });
             {
                 let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                     label: Some("avatar background"),
@@ -814,11 +990,17 @@ impl Renderer {
                         view: &self.target_view,
                         depth_slice: None,
                         resolve_target: None,
-                        ops: wgpu::Operations { load: wgpu::LoadOp::Load, store: wgpu::StoreOp::Store },
+                        ops: wgpu::Operations {
+                            load: wgpu::LoadOp::Load,
+                            store: wgpu::StoreOp::Store,
+                        },
                     })],
                     depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
                         view: &self.depth_view,
-                        depth_ops: Some(wgpu::Operations { load: wgpu::LoadOp::Clear(1.0), store: wgpu::StoreOp::Discard }),
+                        depth_ops: Some(wgpu::Operations {
+                            load: wgpu::LoadOp::Clear(1.0),
+                            store: wgpu::StoreOp::Discard,
+                        }),
                         stencil_ops: None,
                     }),
                     timestamp_writes: None,
@@ -829,8 +1011,14 @@ impl Renderer {
                 pass.set_bind_group(0, &mesh.camera_group, &[]);
                 for blend in [false, true] {
                     pass.set_pipeline(if blend { &mesh.blend } else { &mesh.opaque });
-                    for p in mesh.prims.iter().filter(|p| p.blend == blend && p.count > 0) {
-                        let Some(material) = mesh.materials.get(p.material) else { continue };
+                    for p in mesh
+                        .prims
+                        .iter()
+                        .filter(|p| p.blend == blend && p.count > 0)
+                    {
+                        let Some(material) = mesh.materials.get(p.material) else {
+                            continue;
+                        };
                         pass.set_bind_group(1, material, &[]);
                         pass.set_vertex_buffer(0, p.vertices.slice(..));
                         pass.set_vertex_buffer(1, p.uvs.slice(..));
@@ -849,7 +1037,12 @@ impl Renderer {
     }
 }
 
-fn buffer_init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferUsages) -> wgpu::Buffer {
+fn buffer_init(
+    ctx: &GpuContext,
+    label: &str,
+    bytes: &[u8],
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
     // Buffers cannot be empty and writes must be 4-byte multiples.
     let size = (bytes.len() as u64).div_ceil(4).max(1) * 4;
     let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -867,7 +1060,13 @@ fn buffer_init(ctx: &GpuContext, label: &str, bytes: &[u8], usage: wgpu::BufferU
 /// World -> clip for a glTF avatar: orthographic, the rest-pose head centre on the tracked face
 /// centre, the head scaled so that the face (about 78% of the head's height with hair) spans the
 /// tracked face height.
-pub fn mesh_camera(avatar: &GltfAvatar, state: &AvatarState, place: &Placement, w: u32, h: u32) -> Mat4 {
+pub fn mesh_camera(
+    avatar: &GltfAvatar,
+    state: &AvatarState,
+    place: &Placement,
+    w: u32,
+    h: u32,
+) -> Mat4 {
     let head = HeadGeometry::new(state, place);
     let (w, h) = (w as f32, h as f32);
     let s = state.scale * place.height / (0.78 * avatar.head_height);
@@ -888,17 +1087,28 @@ pub fn mesh_camera(avatar: &GltfAvatar, state: &AvatarState, place: &Placement, 
 }
 
 /// `img` scaled to cover `w` x `h` (aspect kept, centre cropped).
-fn cover(resizer: &mut fast_image_resize::Resizer, img: &RgbaImage, w: u32, h: u32) -> Result<RgbaImage> {
+fn cover(
+    resizer: &mut fast_image_resize::Resizer,
+    img: &RgbaImage,
+    w: u32,
+    h: u32,
+) -> Result<RgbaImage> {
     let (iw, ih) = (img.width().max(1) as f32, img.height().max(1) as f32);
     let k = (w as f32 / iw).max(h as f32 / ih);
-    let (sw, sh) = (((iw * k).ceil() as u32).max(w), ((ih * k).ceil() as u32).max(h));
+    let (sw, sh) = (
+        ((iw * k).ceil() as u32).max(w),
+        ((ih * k).ceil() as u32).max(h),
+    );
     let scaled = resize_rgba(resizer, img, sw, sh, Filter::Bilinear)?;
     let (x0, y0) = ((sw - w) / 2, (sh - h) / 2);
     Ok(image::imageops::crop_imm(&scaled, x0, y0, w, h).to_image())
 }
 
 /// The camera frame shrunk by [`BLUR_DOWNSCALE`] and blurred (the `blur` backdrop's texture).
-pub fn blurred_small(resizer: &mut fast_image_resize::Resizer, camera: &RgbaImage) -> Result<RgbaImage> {
+pub fn blurred_small(
+    resizer: &mut fast_image_resize::Resizer,
+    camera: &RgbaImage,
+) -> Result<RgbaImage> {
     let w = (camera.width() / BLUR_DOWNSCALE).max(1);
     let h = (camera.height() / BLUR_DOWNSCALE).max(1);
     let small = resize_rgba(resizer, camera, w, h, Filter::Bilinear)?;

@@ -253,7 +253,10 @@ fn pose_from_keypoints(face: &Face) -> [f32; 3] {
     let down = (mouth.x - mid.x) * -uy + (mouth.y - mid.y) * ux;
     let pitch = if down > 1e-3 {
         let nose_down = (nose.x - mid.x) * -uy + (nose.y - mid.y) * ux;
-        ((0.45 - nose_down / down) * 2.5).clamp(-1.0, 1.0).asin().to_degrees()
+        ((0.45 - nose_down / down) * 2.5)
+            .clamp(-1.0, 1.0)
+            .asin()
+            .to_degrees()
     } else {
         0.0
     };
@@ -273,7 +276,10 @@ fn measure_mesh(face: &Face) -> BTreeMap<String, f32> {
     }
     // Lips apart by 0.18 of the face height = fully open.
     let gap = p(mesh_idx::UPPER_INNER_LIP).distance(p(mesh_idx::LOWER_INNER_LIP));
-    out.insert("jawOpen".into(), ((gap / face_h - 0.01) / 0.17).clamp(0.0, 1.0));
+    out.insert(
+        "jawOpen".into(),
+        ((gap / face_h - 0.01) / 0.17).clamp(0.0, 1.0),
+    );
     // An open eye's lid gap is ~0.3 of its width; below 0.1 it reads as closed.
     for (name, [outer, inner, upper, lower]) in [
         ("eyeBlinkRight", mesh_idx::RIGHT_EYE),
@@ -369,11 +375,25 @@ mod tests {
         let mut f = face(Rect::new(100.0, 100.0, 200.0, 200.0));
         // Left eye (image right) 10 px lower than the right: clockwise tilt.
         f.keypoints[LEFT_EYE].y += 10.0;
-        let s = AvatarState::from_meta(&FrameMeta { faces: vec![f.clone()], ..Default::default() }, 300, 300);
+        let s = AvatarState::from_meta(
+            &FrameMeta {
+                faces: vec![f.clone()],
+                ..Default::default()
+            },
+            300,
+            300,
+        );
         assert!(s.roll > 5.0 && s.roll < 20.0, "roll {}", s.roll);
         f.keypoints[LEFT_EYE].y -= 10.0;
         f.keypoints[2].x += 12.0; // nose towards the image's right
-        let s = AvatarState::from_meta(&FrameMeta { faces: vec![f], ..Default::default() }, 300, 300);
+        let s = AvatarState::from_meta(
+            &FrameMeta {
+                faces: vec![f],
+                ..Default::default()
+            },
+            300,
+            300,
+        );
         assert!(s.yaw > 20.0, "yaw {}", s.yaw);
         assert!(s.pitch.abs() < 10.0, "pitch {}", s.pitch);
     }
@@ -381,11 +401,30 @@ mod tests {
     #[test]
     fn visible_body_keypoints_become_joints() {
         let mut keypoints = vec![BodyKeypoint::default(); 33];
-        keypoints[11] = BodyKeypoint { x: 300.0, y: 400.0, z: 0.0, visibility: 0.9 };
-        keypoints[12] = BodyKeypoint { x: 100.0, y: 400.0, z: 0.0, visibility: 0.9 };
-        keypoints[13] = BodyKeypoint { x: 350.0, y: 300.0, z: 0.0, visibility: 0.2 };
+        keypoints[11] = BodyKeypoint {
+            x: 300.0,
+            y: 400.0,
+            z: 0.0,
+            visibility: 0.9,
+        };
+        keypoints[12] = BodyKeypoint {
+            x: 100.0,
+            y: 400.0,
+            z: 0.0,
+            visibility: 0.9,
+        };
+        keypoints[13] = BodyKeypoint {
+            x: 350.0,
+            y: 300.0,
+            z: 0.0,
+            visibility: 0.2,
+        };
         let meta = FrameMeta {
-            bodies: vec![Body { rect: Rect::default(), score: 1.0, keypoints }],
+            bodies: vec![Body {
+                rect: Rect::default(),
+                score: 1.0,
+                keypoints,
+            }],
             ..Default::default()
         };
         let body = AvatarState::from_meta(&meta, 400, 500).body.unwrap();
@@ -396,7 +435,11 @@ mod tests {
     #[test]
     fn smoothing_moves_part_way() {
         let mut s = AvatarState::default();
-        let t = AvatarState { yaw: 10.0, jaw_open: 1.0, ..AvatarState::default() };
+        let t = AvatarState {
+            yaw: 10.0,
+            jaw_open: 1.0,
+            ..AvatarState::default()
+        };
         s.smooth_towards(&t, 0.5);
         assert_eq!((s.yaw, s.jaw_open), (5.0, 0.5));
         s.smooth_towards(&t, 0.0);

@@ -108,7 +108,10 @@ pub fn parse_backdrop(options: &StageOptions) -> Result<Backdrop> {
     let color = |rest: Option<&str>, default: [u8; 3]| match rest {
         None => Ok(default),
         Some(c) => parse_color(c).ok_or_else(|| {
-            options.error("background", format!("'{c}' is not a colour; expected #RRGGBB"))
+            options.error(
+                "background",
+                format!("'{c}' is not a colour; expected #RRGGBB"),
+            )
         }),
     };
     match kind.as_str() {
@@ -164,7 +167,13 @@ impl Avatar {
         let backdrop = parse_backdrop(options)?;
         let pip = match options.choice(
             "pip",
-            &["off", "top-left", "top-right", "bottom-left", "bottom-right"],
+            &[
+                "off",
+                "top-left",
+                "top-right",
+                "bottom-left",
+                "bottom-right",
+            ],
             "off",
         )? {
             "off" => None,
@@ -176,8 +185,7 @@ impl Avatar {
         let smooth = options.f32_in("smooth", 0.3, 0.0, 0.95)?;
         let model = load_model(options)?;
         let described = model.describe();
-        let ctx = GpuContext::shared()
-            .map_err(|e| Error::Gpu(format!("stage 'avatar': {e}")))?;
+        let ctx = GpuContext::shared().map_err(|e| Error::Gpu(format!("stage 'avatar': {e}")))?;
         // The real size is known at the first frame; the renderer resizes then.
         let mut renderer = Renderer::new(ctx, 64, 64)?;
         renderer.set_model(model)?;
@@ -214,7 +222,9 @@ impl Stage for Avatar {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let (w, h) = (frame.width(), frame.height());
         let seq = frame.seq;
-        self.renderer.resize(w, h).map_err(|e| Self::stage_error(seq, e))?;
+        self.renderer
+            .resize(w, h)
+            .map_err(|e| Self::stage_error(seq, e))?;
         let target = AvatarState::from_meta(&frame.meta, w, h);
         if target.tracked {
             self.frames_without_face = 0;
@@ -246,7 +256,13 @@ impl Stage for Avatar {
         }
         let mut out = crate::bufpool::image(w, h);
         self.renderer
-            .render(&state, &self.composition, Some(&frame.image), mask.as_deref(), &mut out)
+            .render(
+                &state,
+                &self.composition,
+                Some(&frame.image),
+                mask.as_deref(),
+                &mut out,
+            )
             .map_err(|e| Self::stage_error(seq, e))?;
         crate::bufpool::replace_image(&mut frame.image, out);
         Ok(frame)
@@ -275,14 +291,24 @@ mod tests {
             parse_backdrop(&opts(&[("background", "color:#000010")])).unwrap(),
             Backdrop::Color([0, 0, 16])
         );
-        assert_eq!(parse_backdrop(&opts(&[("background", "blur")])).unwrap(), Backdrop::Blur);
+        assert_eq!(
+            parse_backdrop(&opts(&[("background", "blur")])).unwrap(),
+            Backdrop::Blur
+        );
         assert_eq!(
             parse_backdrop(&opts(&[("background", "mask:#00ff00")])).unwrap(),
             Backdrop::Mask { fill: [0, 255, 0] }
         );
-        let err = parse_backdrop(&opts(&[("background", "sky")])).unwrap_err().to_string();
-        assert!(err.contains("background") && err.contains("color:#RRGGBB"), "{err}");
-        let err = parse_backdrop(&opts(&[("background", "color:red")])).unwrap_err().to_string();
+        let err = parse_backdrop(&opts(&[("background", "sky")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("background") && err.contains("color:#RRGGBB"),
+            "{err}"
+        );
+        let err = parse_backdrop(&opts(&[("background", "color:red")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("'red'"), "{err}");
         let err = parse_backdrop(&opts(&[("background", "image:/no/such.png")]))
             .unwrap_err()

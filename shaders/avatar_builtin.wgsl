@@ -10,7 +10,7 @@
 
 struct Avatar {
     quad: vec4<f32>,        // x0, y0, x1, y1 of the drawn quad, target pixels
-    target: vec4<f32>,      // target width, height, -, -
+    target_size: vec4<f32>, // target width, height, -, -
     head: vec4<f32>,        // centre x, y (px), radius R (px), outline width (head units)
     roll: vec4<f32>,        // cos, sin of roll, -, -
     rot0: vec4<f32>,        // rows of the view -> head-frame rotation
@@ -46,7 +46,7 @@ fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
     );
     let c = corners[i];
     let px = mix(av.quad.xy, av.quad.zw, c);
-    let ndc = vec2<f32>(px.x / av.target.x * 2.0 - 1.0, 1.0 - px.y / av.target.y * 2.0);
+    let ndc = vec2<f32>(px.x / av.target_size.x * 2.0 - 1.0, 1.0 - px.y / av.target_size.y * 2.0);
     return vec4<f32>(ndc, 0.0, 1.0);
 }
 
@@ -137,7 +137,7 @@ fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     a = outlined(a, d_neck, 1.0, w, mix(av.skin_shade.rgb, av.skin.rgb, neck_shadow));
     // Torso: the shoulder line as a capsule, merged with everything below it.
     let half = 0.5 * length(sr - sl) + rb * 0.6;
-    let deep = av.target.y * 2.0;
+    let deep = av.target_size.y * 2.0;
     let d_low = sd_box(p - vec2<f32>(mid.x, mid.y + deep), vec2<f32>(half, deep)) - rb * 0.2;
     let d_torso = smin(sd_capsule(p, sl, sr, rb), d_low, rb * 0.5);
     let side = clamp((p.x - mid.x) / max(half, 1.0), -1.0, 1.0);
@@ -303,7 +303,8 @@ fn head(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     let band = abs(hxy.y + 0.62 + 0.035 * sin(hxy.x * 22.0)) - 0.035;
     hair_col = mix(hair_col, min(av.hair.rgb * 1.45 + 0.08, vec3<f32>(1.0)), cover(band, pxh) * smoothstep(-0.2, 0.3, -hxy.x));
     // Only on the sphere: below it (the jaw) the mapping to the head frame means nothing.
-    let hair_cover = cover(d_head + w, px) * cover(length(q) - 1.0, px);
+    // Over the head's own outline too, so that front and back hair join without a seam.
+    let hair_cover = cover(d_head, px) * cover(length(q) - 1.0, px);
     a = over(a, av.line.rgb, cover(d_hair, pxh) * hair_cover);
     a = over(a, hair_col, cover(d_hair + w * 0.8, pxh) * hair_cover);
     return a;

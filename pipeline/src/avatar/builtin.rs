@@ -202,7 +202,7 @@ pub fn layout(
 
     // Body: tracked shoulders when both are visible, else a torso under the head.
     let body = state.body.unwrap_or_default();
-    let default_shoulder = |side: f32| [cx + side * 1.75 * r, cy + 2.35 * r];
+    let default_shoulder = |side: f32| [cx + side * 1.6 * r, cy + 1.8 * r];
     let (sl, sr_) = match body.shoulders {
         // Person's right shoulder = image left.
         [Some(left), Some(right)] => (place.point(right), place.point(left)),

@@ -52,6 +52,9 @@ impl Default for Material {
     }
 }
 
+/// Position and normal offsets of one morph target (normals empty when it has none).
+pub type MorphTarget = (Vec<[f32; 3]>, Vec<[f32; 3]>);
+
 /// One drawable piece: vertices, triangles and morph targets.
 #[derive(Clone, Debug)]
 pub struct Primitive {
@@ -60,7 +63,7 @@ pub struct Primitive {
     pub uvs: Vec<[f32; 2]>,
     pub indices: Vec<u32>,
     /// Per target: position and normal offsets (normals empty when the target has none).
-    pub targets: Vec<(Vec<[f32; 3]>, Vec<[f32; 3]>)>,
+    pub targets: Vec<MorphTarget>,
     /// Index into [`GltfAvatar::materials`] (the last one is the default material).
     pub material: usize,
     pub joints: Vec<[u16; 4]>,

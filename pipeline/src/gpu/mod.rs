@@ -320,34 +320,50 @@ impl Readback {
                 dst.height()
             )));
         }
-        let slice = self.buffer.slice(..);
-        let (tx, rx) = mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            // The receiver outlives the poll below; a failed send only means nobody waits.
-            let _ = tx.send(result);
-        });
-        ctx.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("readback: the map callback never ran".to_string()))?
-            .map_err(|e| Error::Gpu(format!("readback: cannot map the buffer: {e}")))?;
-        {
-            let mapped = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("readback: {e}")))?;
-            let row = 4 * self.width as usize;
-            let padded = self.padded_row as usize;
+        let (row, padded) = (4 * self.width as usize, self.padded_row as usize);
+        read_buffer(ctx, &self.buffer, submission, "readback", |mapped| {
             for (out, src) in dst.chunks_exact_mut(row).zip(mapped.chunks_exact(padded)) {
                 out.copy_from_slice(&src[..row]);
             }
-        }
-        self.buffer.unmap();
-        Ok(())
+        })
     }
+}
+
+/// Waits for `submission`, maps `buffer` (MAP_READ) and hands its bytes to `read`, then unmaps it.
+/// `what` names the transfer in errors. The one way GPU results come back to the CPU.
+///
+/// # Errors
+/// [`Error::Gpu`] when the device fails or the buffer cannot be mapped.
+pub fn read_buffer<T>(
+    ctx: &GpuContext,
+    buffer: &wgpu::Buffer,
+    submission: wgpu::SubmissionIndex,
+    what: &str,
+    read: impl FnOnce(&[u8]) -> T,
+) -> Result<T> {
+    let slice = buffer.slice(..);
+    let (tx, rx) = mpsc::channel();
+    slice.map_async(wgpu::MapMode::Read, move |result| {
+        // The receiver outlives the poll below; a failed send only means nobody waits.
+        let _ = tx.send(result);
+    });
+    ctx.device
+        .poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: None,
+        })
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    rx.recv()
+        .map_err(|_| Error::Gpu(format!("{what}: the map callback never ran")))?
+        .map_err(|e| Error::Gpu(format!("{what}: cannot map the buffer: {e}")))?;
+    let value = {
+        let mapped = slice
+            .get_mapped_range()
+            .map_err(|e| Error::Gpu(format!("{what}: {e}")))?;
+        read(&mapped)
+    };
+    buffer.unmap();
+    Ok(value)
 }
 
 #[cfg(test)]

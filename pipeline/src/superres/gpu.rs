@@ -9,7 +9,7 @@
 //! Buffers are kept while the frame size stays the same.
 
 use std::borrow::Cow;
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 
 use image::RgbaImage;
 
@@ -304,29 +304,16 @@ impl GpuSuperRes {
             ctx.queue.submit([encoder.finish()])
         })?;
         let mut out = crate::bufpool::image(w * s, h * s);
-        let slice = t.readback.slice(..);
-        let (tx, rx) = mpsc::channel();
-        slice.map_async(wgpu::MapMode::Read, move |result| {
-            // The receiver outlives the poll below; a failed send only means nobody waits.
-            let _ = tx.send(result);
-        });
-        ctx.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(submission),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        rx.recv()
-            .map_err(|_| Error::Gpu("superres readback: the map callback never ran".to_string()))?
-            .map_err(|e| Error::Gpu(format!("superres readback: cannot map the buffer: {e}")))?;
-        {
-            let mapped = slice
-                .get_mapped_range()
-                .map_err(|e| Error::Gpu(format!("superres readback: {e}")))?;
-            let len = out.len();
-            out.copy_from_slice(&mapped[..len]);
-        }
-        t.readback.unmap();
+        crate::gpu::read_buffer(
+            ctx,
+            &t.readback,
+            submission,
+            "superres readback",
+            |mapped| {
+                let len = out.len();
+                out.copy_from_slice(&mapped[..len]);
+            },
+        )?;
         Ok(out)
     }
 

@@ -162,7 +162,9 @@ fn compare(label: &str, frames: &[RgbaImage]) {
             panic!("cannot write a frame into {}: {e}", dir.display());
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The `track` stage's default: one intra-op thread (a second one costs more in hand-offs than it
+    // gains on a model this small, and leaves the other core to the rest of the pipeline).
+    let threads = 1;
     let (mut ours, mut theirs) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
     let mut mediapipe_error = None;
     for _ in 0..ROUNDS {

@@ -297,12 +297,16 @@ fn no_person_no_body() {
 #[test]
 fn tracking_skips_the_detector_and_follows_motion() {
     let image = photo("astronaut.png");
-    let mut tracker =
-        BodyTracker::load(&body_config("pose_landmark_lite.onnx")).expect("load body tracker");
+    // Raw keypoints: this test is about the crops; smoothing has its own test below.
+    let mut tracker = BodyTracker::load(&BodyConfig {
+        smoothing: None,
+        ..body_config("pose_landmark_lite.onnx")
+    })
+    .expect("load body tracker");
     let first = tracker.process(&image).expect("pose").expect("body");
     // Each tracked crop comes from the previous frame's hip keypoints, which lie below this upper-body
-    // photo and are guessed: without smoothing (MediaPipe smooths them) the crop and the keypoints
-    // wander a little on a still photo (measured: up to 7.3 px of 512 between tracked frames).
+    // photo and are guessed: without smoothing the crop and the keypoints wander a little on a still
+    // photo (measured: up to 7.3 px of 512 between tracked frames).
     let mut previous = first.clone();
     for i in 0..4 {
         let again = tracker
@@ -350,6 +354,99 @@ fn tracking_skips_the_detector_and_follows_motion() {
     tracker.process(&image).expect("pose").expect("found again");
     // The empty frame was tried with the tracked crop (no detector); the next one ran the detector.
     assert_eq!(tracker.detector_runs(), 2);
+}
+
+/// Mean movement (px per frame) of the nose, eyes and shoulders over `frames` tracked frames, and the
+/// last body.
+fn keypoint_motion(tracker: &mut BodyTracker, frames: &[RgbaImage]) -> (f32, Body) {
+    let watched = [NOSE, LEFT_EYE, RIGHT_EYE, LEFT_SHOULDER, RIGHT_SHOULDER];
+    let mut previous: Option<Body> = None;
+    let (mut total, mut steps) = (0.0, 0);
+    for (i, f) in frames.iter().enumerate() {
+        let body = tracker
+            .process_at(f, i as f64 / 30.0)
+            .expect("pose")
+            .unwrap_or_else(|| panic!("frame {i}: the body was lost"));
+        if let Some(p) = &previous {
+            for k in watched {
+                total += pt(&body, k).distance(pt(p, k));
+                steps += 1;
+            }
+        }
+        previous = Some(body);
+    }
+    (total / steps.max(1) as f32, previous.expect("frames"))
+}
+
+#[test]
+fn smoothing_steadies_a_still_body_and_follows_a_moving_one() {
+    let image = photo("astronaut.png");
+    // A still person seen by a noisy sensor: the same photo with +-12 levels of fixed-seed noise.
+    let mut seed = 0x2545_f491_u32;
+    let noisy: Vec<RgbaImage> = (0..20)
+        .map(|_| {
+            let mut f = image.clone();
+            for p in f.pixels_mut() {
+                for c in 0..3 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    let n = (seed % 25) as i32 - 12;
+                    p[c] = (i32::from(p[c]) + n).clamp(0, 255) as u8;
+                }
+            }
+            f
+        })
+        .collect();
+    let load = |smoothing| {
+        BodyTracker::load(&BodyConfig {
+            smoothing,
+            ..body_config("pose_landmark_lite.onnx")
+        })
+        .expect("load body tracker")
+    };
+    let (raw, _) = keypoint_motion(&mut load(None), &noisy);
+    let mut smoothed_tracker = load(BodyConfig::default().smoothing);
+    let (smoothed, _) = keypoint_motion(&mut smoothed_tracker, &noisy);
+    println!(
+        "still body: keypoints move {raw:.2} px/frame raw, {smoothed:.2} px/frame smoothed ({:.1}x less)",
+        raw / smoothed.max(1e-6)
+    );
+    assert!(
+        smoothed < raw * 0.5,
+        "smoothing: {smoothed} px/frame vs {raw} raw"
+    );
+    // Then the person moves 40 px right and 20 px down and stays: the smoothed keypoints get there.
+    let mut moved = RgbaImage::from_pixel(512, 512, Rgba([0, 0, 0, 255]));
+    imageops::overlay(&mut moved, &image, 40, 20);
+    let before = pt(
+        &smoothed_tracker
+            .process_at(&image, 0.7)
+            .expect("pose")
+            .expect("body"),
+        NOSE,
+    );
+    let mut raw_tracker = load(None);
+    raw_tracker.process(&moved).expect("pose");
+    let mut after = before;
+    let mut raw_after = before;
+    for i in 0..10 {
+        let t = 0.7 + (i + 1) as f64 / 30.0;
+        after = pt(
+            &smoothed_tracker
+                .process_at(&moved, t)
+                .expect("pose")
+                .expect("body"),
+            NOSE,
+        );
+        raw_after = pt(
+            &raw_tracker.process(&moved).expect("pose").expect("body"),
+            NOSE,
+        );
+    }
+    let lag = after.distance(raw_after);
+    println!("moved person: smoothed nose {lag:.1} px from the raw one after 10 frames");
+    assert!(lag < 6.0, "smoothed nose {after:?} vs raw {raw_after:?}");
 }
 
 #[test]

@@ -13,6 +13,8 @@
 //! - `model` = lite | full (lite): `pose_landmark_lite.onnx` (faster) or `pose_landmark_full.onnx`.
 //! - `min_detection` (0.5): minimum detector score for a new person, 0..1.
 //! - `min_score` (0.5): minimum person-present probability to report and keep tracking, 0..1.
+//! - `smooth` (true): One Euro filter on the keypoints (timed by the frame timestamps; the crop for
+//!   the next frame follows the raw keypoints, so smoothing adds no tracking lag).
 //! - `threads` (cores): intra-op threads of each model.
 //! - `detector`, `landmarks`: model files (defaults `models/pose_detection.onnx` and the file `model`
 //!   names, relative to the working directory).
@@ -25,7 +27,7 @@ use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::stage::{OptionDoc, Stage, StageDoc};
-use crate::track::body::{BodyConfig, BodyTracker, PoseModel, DEFAULT_DETECTOR};
+use crate::track::body::{BodyConfig, BodyTracker, PoseModel, BODY_SMOOTHING, DEFAULT_DETECTOR};
 
 pub const DOC: StageDoc = StageDoc {
     name: "pose",
@@ -45,6 +47,11 @@ pub const DOC: StageDoc = StageDoc {
             name: "min_score",
             default: "0.5",
             help: "minimum person-present probability to report and keep tracking, 0..1",
+        },
+        OptionDoc {
+            name: "smooth",
+            default: "true",
+            help: "One Euro filter on the keypoints",
         },
         OptionDoc {
             name: "threads",
@@ -100,6 +107,7 @@ impl Pose {
             min_detection: options.f32_in("min_detection", 0.5, 0.0, 1.0)?,
             min_presence: options.f32_in("min_score", 0.5, 0.0, 1.0)?,
             refine: true,
+            smoothing: options.bool("smooth", true)?.then_some(BODY_SMOOTHING),
             session: SessionConfig {
                 threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
                 ..SessionConfig::default()
@@ -130,7 +138,7 @@ impl Stage for Pose {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let body = self
             .tracker
-            .process(&frame.image)
+            .process_at(&frame.image, frame.pts.seconds())
             .map_err(|e| Error::Stage {
                 stage: DOC.name.to_string(),
                 seq: frame.seq,

@@ -36,6 +36,7 @@ use fast_image_resize::Resizer;
 use image::RgbaImage;
 
 use super::detector::{decode_ssd, letterbox_tensor, ssd_anchors, weighted_nms_ssd, SsdDetection};
+use super::filter::{OneEuroParams, VectorFilter, FALLBACK_DT};
 use super::mesh::{supersampling, warp_to_tensor_with, Border, Sampling};
 use super::types::{Body, BodyKeypoint, Point, Rect, Roi, BODY_KEYPOINT_NAMES};
 use crate::error::{Error, Result};
@@ -452,7 +453,20 @@ pub struct BodyConfig {
     /// Refine keypoints from the model's heatmap, as MediaPipe does.
     pub refine: bool,
     pub session: SessionConfig,
+    /// One Euro filter on the keypoints, in crop-size units (MediaPipe's pose graph smooths its
+    /// landmarks too); `None` = raw model output. [`BODY_SMOOTHING`] is the default.
+    pub smoothing: Option<OneEuroParams>,
 }
+
+/// Default keypoint smoothing. The unit is the tracked crop's side (about 2.5 body heights of the
+/// torso), so a still body's keypoint noise is a smaller fraction of it than a face mesh's is of the
+/// face, and motion in these units is slower: a lower cutoff and a higher speed coefficient than the
+/// face's. Chosen on the still-photo and moving-person tests in `pipeline/tests/body.rs`.
+pub const BODY_SMOOTHING: OneEuroParams = OneEuroParams {
+    min_cutoff: 0.5,
+    beta: 20.0,
+    d_cutoff: 1.0,
+};
 
 impl Default for BodyConfig {
     fn default() -> Self {
@@ -463,6 +477,7 @@ impl Default for BodyConfig {
             min_presence: 0.5,
             refine: true,
             session: SessionConfig::default(),
+            smoothing: Some(BODY_SMOOTHING),
         }
     }
 }
@@ -474,6 +489,10 @@ pub struct BodyTracker {
     detector: PoseDetector,
     landmarks: PoseLandmarker,
     tracked: Option<Roi>,
+    /// Keypoint smoothing of the tracked body; dropped with it.
+    filter: VectorFilter,
+    /// Time of the next [`BodyTracker::process`] call (frames without timestamps: 30 fps).
+    clock: f64,
 }
 
 impl BodyTracker {
@@ -490,6 +509,8 @@ impl BodyTracker {
             landmarks,
             config: config.clone(),
             tracked: None,
+            filter: VectorFilter::new(),
+            clock: 0.0,
         })
     }
 
@@ -512,19 +533,36 @@ impl BodyTracker {
         self.tracked.as_ref()
     }
 
-    /// Forgets the tracked body: the next frame starts with the detector.
+    /// Forgets the tracked body and its smoothing: the next frame starts with the detector.
     pub fn reset(&mut self) {
-        self.tracked = None;
+        self.lose();
     }
 
-    /// The body in `image`, if any. A body tracked on the previous frame is followed through its
-    /// auxiliary keypoints; otherwise the detector looks for the best-scoring person.
+    fn lose(&mut self) {
+        self.tracked = None;
+        self.filter.reset();
+    }
+
+    /// The body in `image`, if any, timed as the next frame of a 30 fps stream (for the filter).
+    /// See [`BodyTracker::process_at`].
     ///
     /// # Errors
     /// [`Error::Model`] when inference fails.
     pub fn process(&mut self, image: &RgbaImage) -> Result<Option<Body>> {
+        let t = self.clock;
+        self.process_at(image, t)
+    }
+
+    /// The body in `image` shown at `time` seconds (the frame's timestamp, used by the filter), if
+    /// any. A body tracked on the previous frame is followed through its auxiliary keypoints;
+    /// otherwise the detector looks for the best-scoring person.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when inference fails.
+    pub fn process_at(&mut self, image: &RgbaImage, time: f64) -> Result<Option<Body>> {
+        self.clock = time + FALLBACK_DT;
         if image.width() == 0 || image.height() == 0 {
-            self.tracked = None;
+            self.lose();
             return Ok(None);
         }
         let roi = match self.tracked.take() {
@@ -537,15 +575,34 @@ impl BodyTracker {
                 }
             }
         };
-        let result = self.landmarks.run(image, &roi)?;
+        let mut result = self.landmarks.run(image, &roi)?;
         if result.presence < self.config.min_presence {
+            self.lose();
             return Ok(None);
+        }
+        // The next crop follows the raw auxiliary keypoints, as MediaPipe's does: smoothing must not
+        // make the crop lag behind a moving person.
+        let next = roi_from_alignment(result.auxiliary[0], result.auxiliary[1]);
+        if let Some(params) = &self.config.smoothing {
+            let mut values: Vec<f32> = result
+                .keypoints
+                .iter()
+                .flat_map(|k| [k.x, k.y, k.z])
+                .collect();
+            self.filter.filter(&mut values, time, roi.size, params);
+            for (k, v) in result.keypoints.iter_mut().zip(values.chunks_exact(3)) {
+                (k.x, k.y, k.z) = (v[0], v[1], v[2]);
+            }
         }
         let Some(rect) = Rect::bounding(result.keypoints.iter().map(|k| Point::new(k.x, k.y)))
         else {
+            self.lose();
             return Ok(None);
         };
-        self.tracked = roi_from_alignment(result.auxiliary[0], result.auxiliary[1]);
+        self.tracked = next;
+        if self.tracked.is_none() {
+            self.filter.reset();
+        }
         Ok(Some(Body {
             rect,
             score: result.presence,

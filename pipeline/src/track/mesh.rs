@@ -109,10 +109,12 @@ pub struct Sampling {
 }
 
 /// How many samples per axis a crop pixel averages when it covers `scale` frame pixels: 1 (plain
-/// bilinear, as MediaPipe's `ImageToTensorCalculator` samples) up to 3 frame pixels per crop pixel,
-/// then enough that large faces (4K frames) do not alias, at most 4.
+/// bilinear, as MediaPipe's `ImageToTensorCalculator` samples) up to 4 frame pixels per crop pixel —
+/// a 768-pixel crop, a face filling a 720p frame — then enough that larger faces (4K frames) do not
+/// alias, at most 4. Each step up costs k x k samples per crop pixel; MediaPipe samples plain bilinear at
+/// every scale, so below the threshold doppel's crop is the reference's.
 pub fn supersampling(scale: f32) -> usize {
-    (scale / 3.0).ceil().clamp(1.0, 4.0) as usize
+    (scale / 4.0).ceil().clamp(1.0, 4.0) as usize
 }
 
 /// One bilinear RGB sample at continuous frame position `x`, `y` (pixel centres at +0.5); outside the
@@ -168,7 +170,7 @@ fn bilinear(raw: &[u8], w: i64, h: i64, border: Border, x: f32, y: f32) -> [f32;
 
 /// Samples `image` through `map` (crop pixel -> frame pixel, continuous coordinates) into an `n` x `n`
 /// RGB tensor, NHWC, each channel `value / 255 * scale + offset`; frame outside the image is black.
-/// Bilinear at each crop pixel's centre; when one crop pixel covers more than 3 frame pixels, `k` x `k`
+/// Bilinear at each crop pixel's centre; when one crop pixel covers more than 4 frame pixels, `k` x `k`
 /// bilinear samples per crop pixel are averaged ([`supersampling`]) so that large faces do not alias.
 ///
 /// The map is affine, so the sample position advances by a constant step along a row: one
@@ -227,12 +229,39 @@ pub fn warp_to_tensor_with(
         return Ok(());
     }
     let weight = scale / (255.0 * (k * k) as f32);
+    let fixed_weight = weight / FIXED_ONE;
     let step = 1.0 / k as f32;
+    // Where each of the k x k sample lines of crop row `v` starts in the frame.
+    let line_start = |v: usize, sx: usize, sy: usize| {
+        map.apply(
+            (sx as f32 + 0.5) * step,
+            v as f32 + (sy as f32 + 0.5) * step,
+        )
+    };
+    let row_step = FixedPoint::from_frame(map.a, map.d);
+    let mut acc = vec![0u32; n * 3];
     for (v, row) in out.chunks_exact_mut(n * 3).enumerate() {
+        // Most rows of a face crop lie wholly inside the frame: those take the integer path (one
+        // bounds test per row, not per sample), the rest the float path that knows the border.
+        let starts: Option<Vec<FixedPoint>> = (0..k * k)
+            .map(|s| {
+                let p = line_start(v, s % k, s / k);
+                FixedPoint::interior_line(p.x, p.y, row_step, n, w, h)
+            })
+            .collect();
+        if let Some(starts) = starts {
+            acc.fill(0);
+            for start in starts {
+                accumulate_interior(raw, w as usize, start, row_step, &mut acc);
+            }
+            for (c, a) in row.iter_mut().zip(&acc) {
+                *c = *a as f32 * fixed_weight + offset;
+            }
+            continue;
+        }
         for sy in 0..k {
             for sx in 0..k {
-                let first = (sx as f32 + 0.5) * step;
-                let p = map.apply(first, v as f32 + (sy as f32 + 0.5) * step);
+                let p = line_start(v, sx, sy);
                 let (mut x, mut y) = (p.x, p.y);
                 let initialise = sx == 0 && sy == 0;
                 for px in row.chunks_exact_mut(3) {
@@ -256,6 +285,73 @@ pub fn warp_to_tensor_with(
         }
     }
     Ok(())
+}
+
+/// Fractional bits of [`FixedPoint`] positions.
+const FIXED_BITS: u32 = 16;
+/// Bits of the bilinear weights: 1/256 steps, finer than OpenCV's `warpAffine` (1/32) that
+/// MediaPipe's CPU crop uses.
+const WEIGHT_BITS: u32 = 8;
+/// What one texel of value 1 sums to through the two weight stages (256 x 256).
+const FIXED_ONE: f32 = (1u32 << (2 * WEIGHT_BITS)) as f32;
+
+/// A frame position in 16.16 fixed point, already shifted by the half-pixel so that the integer
+/// part is the top-left texel of the bilinear footprint.
+#[derive(Clone, Copy, Debug)]
+struct FixedPoint {
+    x: i64,
+    y: i64,
+}
+
+impl FixedPoint {
+    fn from_frame(x: f32, y: f32) -> Self {
+        let one = f64::from(1u32 << FIXED_BITS);
+        Self {
+            x: (f64::from(x) * one).round() as i64,
+            y: (f64::from(y) * one).round() as i64,
+        }
+    }
+
+    /// The start of a line of `n` samples from frame position `x`, `y` stepping by `step`, when every
+    /// sample's 2x2 footprint lies inside a `w` x `h` frame (the line is straight, so its two ends
+    /// decide); `None` otherwise.
+    fn interior_line(x: f32, y: f32, step: Self, n: usize, w: i64, h: i64) -> Option<Self> {
+        let start = Self::from_frame(x - 0.5, y - 0.5);
+        let last = n.saturating_sub(1) as i64;
+        let end = Self {
+            x: start.x + step.x * last,
+            y: start.y + step.y * last,
+        };
+        let inside = |p: Self| {
+            p.x >= 0 && p.y >= 0 && (p.x >> FIXED_BITS) + 1 < w && (p.y >> FIXED_BITS) + 1 < h
+        };
+        (inside(start) && inside(end)).then_some(start)
+    }
+}
+
+/// Adds one line of bilinear RGB samples, integer weights, to `acc` (3 sums per crop pixel). Every
+/// footprint is inside the frame ([`FixedPoint::interior_line`]). Sums stay below 2^32: a sample
+/// adds at most 255 x 2^16, and at most 16 samples meet in one pixel.
+fn accumulate_interior(raw: &[u8], w: usize, start: FixedPoint, step: FixedPoint, acc: &mut [u32]) {
+    let (mut x, mut y) = (start.x, start.y);
+    let frac_shift = FIXED_BITS - WEIGHT_BITS;
+    let full = 1u32 << WEIGHT_BITS;
+    let mask = i64::from(full - 1);
+    for a in acc.chunks_exact_mut(3) {
+        let (xi, yi) = ((x >> FIXED_BITS) as usize, (y >> FIXED_BITS) as usize);
+        let fx = ((x >> frac_shift) & mask) as u32;
+        let fy = ((y >> frac_shift) & mask) as u32;
+        let i = (yi * w + xi) * 4;
+        let j = i + w * 4;
+        let (top, bottom) = (&raw[i..i + 8], &raw[j..j + 8]);
+        for c in 0..3 {
+            let t = u32::from(top[c]) * (full - fx) + u32::from(top[c + 4]) * fx;
+            let b = u32::from(bottom[c]) * (full - fx) + u32::from(bottom[c + 4]) * fx;
+            a[c] += t * (full - fy) + b * fy;
+        }
+        x += step.x;
+        y += step.y;
+    }
 }
 
 /// What the mesh model found in one crop.

@@ -23,7 +23,8 @@ mkdir -p "$dest"
 for row in "${skills[@]}"; do
   IFS='|' read -r name at crop note <<<"$row"
   ffmpeg -v error -y -ss "$at" -i "$clip" -frames:v 1 -vf "crop=$crop" "$tmp/$name.png"
-  "$bin" skills add "$name" --from "$tmp/$name.png" --dir "$dest" --force --note "$note"
+  # The frame's own colours under the style's strokes: these greens would otherwise tint faces.
+  "$bin" skills add "$name" --from "$tmp/$name.png" --dir "$dest" --force --note "$note" --colors keep
   cp "$tmp/$name.png" "$tmp/keep-$name.png"
 done
 if [[ -n "${KEEP_FRAMES:-}" ]]; then

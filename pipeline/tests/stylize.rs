@@ -129,11 +129,14 @@ fn stylized_photo_differs_and_keeps_the_face_in_place() {
     assert_eq!(before.len(), 1, "the astronaut photo has one face");
     let mut outputs = Vec::new();
     for (name, pairs) in [
-        // Styles whose strokes keep a face a face detector still finds (7, 15, 19 and the shipped
-        // `toon` skill repaint it too boldly for BlazeFace on this photo).
+        // Styles whose strokes keep a face a face detector still finds (7, 15 and 19 repaint it too
+        // boldly for BlazeFace on this photo), and the shipped skills (the frame's colours kept).
         ("style12", vec![("style", "12"), ("size", "384")]),
         ("blend", vec![("blend", "5:0.5,20:0.5"), ("size", "384")]),
         ("style25", vec![("style", "25"), ("size", "384")]),
+        ("toon", vec![("skill", "toon"), ("size", "384")]),
+        ("meadow", vec![("skill", "meadow"), ("size", "384")]),
+        ("dusk", vec![("skill", "dusk"), ("size", "384")]),
     ] {
         let mut s = stage(&pairs).expect("stage builds");
         let out = s.apply(&input).expect("stylize");
@@ -155,10 +158,47 @@ fn stylized_photo_differs_and_keeps_the_face_in_place() {
         println!("{name}: mean abs change {diff:.1}, face IoU {iou:.2}");
         outputs.push(out);
     }
-    side_by_side(
-        "astronaut_style12_blend_style25.png",
-        &[&input, &outputs[0], &outputs[1], &outputs[2]],
+    let mut row = vec![&input];
+    row.extend(outputs.iter());
+    side_by_side("astronaut_style12_blend_style25_skills.png", &row);
+}
+
+/// Mean distance of the two images' chroma (BT.601 `B - Y`, `R - Y`), 0..255.
+fn chroma_distance(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    let chroma = |p: &image::Rgba<u8>| {
+        let [r, g, b] = [p[0], p[1], p[2]].map(f64::from);
+        let y = 0.299 * r + 0.587 * g + 0.114 * b;
+        (b - y, r - y)
+    };
+    let total: f64 = a
+        .pixels()
+        .zip(b.pixels())
+        .map(|(p, q)| {
+            let ((pb, pr), (qb, qr)) = (chroma(p), chroma(q));
+            (pb - qb).abs() + (pr - qr).abs()
+        })
+        .sum();
+    total / (2.0 * f64::from(a.width() * a.height()))
+}
+
+#[test]
+fn kept_colours_are_the_frame_s_and_the_strokes_the_style_s() {
+    let input = photo("grace_hopper.jpg");
+    let mut palette =
+        stage(&[("skill", "toon"), ("colors", "style")]).expect("toon, style colours");
+    let mut kept = stage(&[("skill", "toon")]).expect("toon, its own choice: keep");
+    assert_eq!(kept.colors(), doppel_pipeline::style::Colors::Keep);
+    let (a, b) = (
+        palette.apply(&input).expect("style colours"),
+        kept.apply(&input).expect("kept colours"),
     );
+    let (ca, cb) = (chroma_distance(&input, &a), chroma_distance(&input, &b));
+    println!("toon chroma distance to the photo: {ca:.1} (style colours) vs {cb:.1} (kept)");
+    assert!(cb < ca * 0.5, "kept colours: {cb:.1} vs {ca:.1}");
+    // The strokes are still the style's: the kept-colour output is not the photo.
+    assert!(mean_abs_diff(&input, &b) > 8.0);
+    side_by_side("hopper_toon_colors_style_keep.png", &[&input, &a, &b]);
+    assert!(stage(&[("style", "3"), ("colors", "sepia")]).is_err());
 }
 
 #[test]
@@ -240,6 +280,7 @@ fn adapter_skills_share_one_base_session() {
                 adapter: fixture(&format!("tint_{name}.onnx_adapter")),
                 model: fixture("tint.onnx"),
             },
+            colors: None,
             path: None,
         }
         .save(&dir, true)

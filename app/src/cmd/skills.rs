@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use doppel_pipeline::infer::{Adapter, Model, SessionConfig};
 use doppel_pipeline::style::{
-    skill, Skill, SkillKind, SkillLibrary, StyleWeights, Stylizer, StylizerConfig,
+    skill, Colors, Skill, SkillKind, SkillLibrary, StyleWeights, Stylizer, StylizerConfig,
 };
 
 #[derive(Args)]
@@ -55,6 +55,10 @@ pub struct AddArgs {
     /// A note saved with the skill (where its style came from, its licence).
     #[arg(long, default_value = "")]
     pub note: String,
+    /// Whose colours the stylize stage shows with this skill: style (the style's palette) or keep
+    /// (the frame's colours under the style's strokes and shading).
+    #[arg(long, value_parser = ["style", "keep"])]
+    pub colors: Option<String>,
     /// Replace a skill of the same name in that folder.
     #[arg(long)]
     pub force: bool,
@@ -142,6 +146,7 @@ fn add_skill(args: AddArgs) -> anyhow::Result<ExitCode> {
         name: args.name.clone(),
         note: args.note.clone(),
         kind,
+        colors: args.colors.as_deref().and_then(Colors::from_name),
         path: None,
     };
     let dir = args.dir.clone().unwrap_or_else(skill::user_dir);

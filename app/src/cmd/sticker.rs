@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Args;
 use doppel_pipeline::sticker::{self, Animation, Format};
-use doppel_pipeline::style::{SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig};
+use doppel_pipeline::style::colors::keep_colors;
+use doppel_pipeline::style::{Colors, SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig};
 use doppel_pipeline::track::{FaceTracker, TrackerConfig};
 
 #[derive(Args)]
@@ -53,10 +54,16 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
         None if args.set => Format::Gif,
         None => Format::from_path(&args.output).unwrap_or(Format::Gif),
     };
-    let style = match (&args.skill, args.style) {
-        (Some(name), _) => Some(SkillLibrary::default().find(name)?.style()?),
-        (None, Some(index)) => Some(Style::Weights(StyleWeights::one(index)?)),
-        (None, None) => None,
+    let (style, colors) = match (&args.skill, args.style) {
+        (Some(name), _) => {
+            let skill = SkillLibrary::default().find(name)?;
+            (Some(skill.style()?), skill.colors.unwrap_or_default())
+        }
+        (None, Some(index)) => (
+            Some(Style::Weights(StyleWeights::one(index)?)),
+            Colors::Style,
+        ),
+        (None, None) => (None, Colors::Style),
     };
     let mut tracker = FaceTracker::load(&TrackerConfig::default())?;
     let crop = sticker::crop_face(&photo, &args.photo, &mut tracker, args.size)?;
@@ -64,7 +71,11 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
         Some(style) => {
             let mut stylizer = Stylizer::new(StylizerConfig::default());
             stylizer.set_style(style)?;
-            stylizer.run(&crop.image)?
+            let mut styled = stylizer.run(&crop.image)?;
+            if colors == Colors::Keep {
+                keep_colors(&crop.image, &mut styled)?;
+            }
+            styled
         }
         None => crop.image.clone(),
     };

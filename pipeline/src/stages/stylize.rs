@@ -19,6 +19,8 @@
 //! - `skill` = NAME: a saved skill (`doppel skills list`).
 //! - `size` (256): working resolution, shorter side in pixels, 32..=2048 (never above the frame's).
 //! - `full` (false): run at frame size (offline quality, slower).
+//! - `colors` = style | keep (the skill's choice, else style): the style's palette, or the frame's own
+//!   colours under the style's strokes and shading (see [`crate::style::colors`]).
 //! - `stability` (0.8): 0 = off; up to 1 = hold still regions longest.
 //! - `backend` = gpu | cpu: where the result is resized back to frame size.
 //! - `threads` (cores), `skills` (an extra skills folder searched first), `cache` (style-vector
@@ -39,6 +41,7 @@ use crate::imageops::{resize_rgba, Filter};
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::style::colors::{keep_colors, Colors};
 use crate::style::upsample::{resize_bilinear, GpuUpsample};
 use crate::style::{
     weights, Skill, SkillLibrary, Stabilizer, Style, StyleWeights, Stylizer, StylizerConfig,
@@ -78,6 +81,11 @@ pub const DOC: StageDoc = StageDoc {
             name: "full",
             default: "false",
             help: "run the model at frame size (offline quality)",
+        },
+        OptionDoc {
+            name: "colors",
+            default: "skill's, else style",
+            help: "style (the style's palette) | keep (the frame's colours under the style's strokes)",
         },
         OptionDoc {
             name: "stability",
@@ -138,6 +146,10 @@ enum Backend {
 pub struct Stylize {
     stylizer: Stylizer,
     library: SkillLibrary,
+    /// Whose colours the output shows, and whether the `colors` option fixed it (else each skill
+    /// brings its own).
+    colors: Colors,
+    colors_option: Option<Colors>,
     /// Working resolution (shorter side); `None`: frame size.
     size: Option<u32>,
     stabilizer: Stabilizer,
@@ -190,6 +202,11 @@ impl Stylize {
         let size = options.u32_in("size", 256, 32, 2048)?;
         let full = options.bool("full", false)?;
         let stability = options.f32_in("stability", 0.8, 0.0, 1.0)?;
+        let colors_option = match options.raw("colors").map(str::trim) {
+            None | Some("") => None,
+            Some(_) => Colors::from_name(options.choice("colors", &Colors::NAMES, "style")?),
+        };
+        let mut colors = colors_option.unwrap_or_default();
         let backend = match options.choice("backend", &["gpu", "cpu"], "gpu")? {
             "cpu" => Backend::Cpu,
             _ => Backend::Gpu(Box::new(
@@ -232,10 +249,11 @@ impl Stylize {
             }
             ["skill"] => {
                 let name = options.raw("skill").unwrap_or_default().trim();
-                library
+                let skill = library
                     .find(name)
-                    .map_err(|e| options.error("skill", e.to_string()))?
-                    .style()?
+                    .map_err(|e| options.error("skill", e.to_string()))?;
+                colors = colors_option.or(skill.colors).unwrap_or_default();
+                skill.style()?
             }
             [] => {
                 return Err(options.error(
@@ -260,6 +278,8 @@ impl Stylize {
         Ok(Self {
             stylizer,
             library,
+            colors,
+            colors_option,
             size: (!full).then_some(size),
             stabilizer: Stabilizer::with_strength(stability),
             backend,
@@ -284,7 +304,14 @@ impl Stylize {
     /// As [`Skill::style`] and [`Stylizer::set_style`].
     pub fn set_skill(&mut self, skill: &Skill) -> Result<()> {
         let style = skill.style()?;
-        self.set_style(&style)
+        self.set_style(&style)?;
+        self.colors = self.colors_option.or(skill.colors).unwrap_or_default();
+        Ok(())
+    }
+
+    /// Whose colours the output shows now.
+    pub fn colors(&self) -> Colors {
+        self.colors
     }
 
     /// Switches to the skill called `name` from the stage's skill folders.
@@ -334,6 +361,9 @@ impl Stylize {
             resize_rgba(&mut self.resizer, image, ww, wh, Filter::Bilinear)?
         };
         let mut styled = self.stylizer.run(&small)?;
+        if self.colors == Colors::Keep {
+            keep_colors(&small, &mut styled)?;
+        }
         self.stabilizer.apply(&small, &mut styled);
         crate::bufpool::recycle(small.into_raw());
         if styled.dimensions() == (w, h) {

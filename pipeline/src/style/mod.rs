@@ -11,10 +11,12 @@
 //! [`Stylizer`] builds each session the first time a style needs it and keeps it; switching between
 //! styles of a loaded model only swaps the small per-run input (weights, vector) or the active
 //! adapter, which [`Stylizer::session_builds`] lets tests check. [`skill`] saves styles under names;
+//! [`colors`] keeps the frame's own colours under a style's strokes when asked;
 //! [`temporal`] measures and reduces flicker on video; [`upsample`] brings the working-resolution
 //! result back to frame size on the GPU (with a CPU reference).
 
 pub mod cache;
+pub mod colors;
 pub mod engine;
 pub mod skill;
 pub mod temporal;
@@ -23,6 +25,7 @@ pub mod weights;
 
 use std::path::PathBuf;
 
+pub use self::colors::Colors;
 pub use self::engine::{Stylizer, StylizerConfig};
 pub use self::skill::{Skill, SkillKind, SkillLibrary};
 pub use self::temporal::{FlickerMeter, Stabilizer};

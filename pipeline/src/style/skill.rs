@@ -5,6 +5,7 @@
 //! kind = "vector"            # weights (26, multistyle26) | vector (100, arbitrary style) | adapter
 //! note = "where it came from"
 //! values = [0.1, -0.3, ...]  # weights or vector
+//! colors = "keep"            # optional: keep | style, whose colours the stylize stage shows
 //! # kind = "adapter": an ONNX Runtime adapter over a base model with adapter inputs
 //! # adapter = "warm.onnx_adapter"   (relative to this file)
 //! # model = "/path/to/base.onnx"    (relative to this file when not absolute)
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::colors::Colors;
 use super::weights::StyleWeights;
 use super::{Style, VECTOR_LEN};
 use crate::error::{Error, Result};
@@ -53,6 +55,9 @@ pub struct Skill {
     pub name: String,
     pub note: String,
     pub kind: SkillKind,
+    /// Whose colours the stylize stage shows with this skill unless its `colors=` option says;
+    /// `None` = the style's.
+    pub colors: Option<Colors>,
     /// The file it was read from, if any.
     pub path: Option<PathBuf>,
 }
@@ -70,6 +75,8 @@ struct SkillFile {
     adapter: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    colors: Option<String>,
 }
 
 /// Whether `name` can be a skill name: letters, digits, `-` and `_`, starting with a letter or digit.
@@ -106,6 +113,7 @@ impl Skill {
             name: name.to_string(),
             note: note.to_string(),
             kind: SkillKind::Weights(weights),
+            colors: None,
             path: None,
         })
     }
@@ -121,6 +129,7 @@ impl Skill {
             name: name.to_string(),
             note: note.to_string(),
             kind: SkillKind::Vector(vector),
+            colors: None,
             path: None,
         })
     }
@@ -163,10 +172,20 @@ impl Skill {
             }
         };
         check_name(&file.name).map_err(|e| bad(e.to_string()))?;
+        let colors = match file.colors.as_deref() {
+            None => None,
+            Some(name) => Some(Colors::from_name(name).ok_or_else(|| {
+                bad(format!(
+                    "colors = \"{name}\" is not valid; expected {}",
+                    Colors::NAMES.join(" or ")
+                ))
+            })?),
+        };
         Ok(Self {
             name: file.name,
             note: file.note,
             kind,
+            colors,
             path: Some(path.to_path_buf()),
         })
     }
@@ -219,6 +238,7 @@ impl Skill {
             values,
             adapter,
             model,
+            colors: self.colors.map(|c| c.name().to_string()),
         };
         let text = toml::to_string(&file)
             .map_err(|e| Error::output(&path, format!("cannot encode the skill: {e}")))?;
@@ -247,12 +267,16 @@ impl Skill {
 
     /// A one-line summary for listings.
     pub fn summary(&self) -> String {
-        match &self.kind {
+        let what = match &self.kind {
             SkillKind::Weights(w) => format!("styles {}", w.describe()),
             SkillKind::Vector(_) => format!("style vector ({VECTOR_LEN} values)"),
             SkillKind::Adapter { adapter, model } => {
                 format!("adapter {} over {}", adapter.display(), model.display())
             }
+        };
+        match self.colors {
+            Some(c) => format!("{what}, colors={}", c.name()),
+            None => what,
         }
     }
 }

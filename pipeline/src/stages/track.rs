@@ -23,8 +23,11 @@
 //! - `threads` (1): intra-op threads of each model. One is the default: the mesh model is small, and
 //!   on a 2-core machine a tracked 640x480 frame took 7.9 ms with 1 thread vs 15.1 ms with 2
 //!   (criterion, loaded machine); the other core stays free for the stages after it.
-//! - `detector`, `mesh`: model files (defaults `models/face_detection_short_range.onnx`,
-//!   `models/face_landmark.onnx`, relative to the working directory).
+//! - `range` = short | full (short): the face detector, `face_detection_short_range.onnx` (faces
+//!   within ~2 m of the camera) or `face_detection_full_range_sparse.onnx` (within ~5 m: small faces
+//!   in a wide shot; slower, and it only runs when a face is missing).
+//! - `detector`, `mesh`: model files (defaults: the file `range` names, `models/face_landmark.onnx`,
+//!   relative to the working directory).
 //! - `smooth` (true): One Euro filter on; `min_cutoff` (1.0 Hz), `beta` (10, per face width per
 //!   second), `d_cutoff` (1.0 Hz) are its parameters (see `track::filter`).
 //! - `iris` (false): run `iris_model` (default `models/iris_landmark.onnx`) for the gaze values.
@@ -39,9 +42,8 @@ use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::stage::{OptionDoc, Stage, StageDoc};
-use crate::track::{
-    FaceTracker, OneEuroParams, TrackerConfig, DEFAULT_DETECTOR, DEFAULT_IRIS, DEFAULT_MESH,
-};
+use crate::track::detector::Range;
+use crate::track::{FaceTracker, OneEuroParams, TrackerConfig, DEFAULT_IRIS, DEFAULT_MESH};
 
 pub const DOC: StageDoc = StageDoc {
     name: "track",
@@ -68,9 +70,14 @@ pub const DOC: StageDoc = StageDoc {
             help: "intra-op threads per model, 1..=256 (1 is fastest for these small models)",
         },
         OptionDoc {
+            name: "range",
+            default: "short",
+            help: "short (faces within ~2 m) | full (within ~5 m, small faces) face detector",
+        },
+        OptionDoc {
             name: "detector",
-            default: DEFAULT_DETECTOR,
-            help: "face detector model file",
+            default: "models/face_detection_<range>_range*.onnx",
+            help: "face detector model file (overrides range=)",
         },
         OptionDoc {
             name: "mesh",
@@ -148,7 +155,14 @@ impl Track {
             d_cutoff: options.f32_in("d_cutoff", defaults.d_cutoff, 0.001, 100.0)?,
         };
         let config = TrackerConfig {
-            detector_model: path("detector", DEFAULT_DETECTOR),
+            detector_model: path(
+                "detector",
+                match options.choice("range", &Range::NAMES, "short")? {
+                    "full" => Range::Full,
+                    _ => Range::Short,
+                }
+                .default_path(),
+            ),
             mesh_model: path("mesh", DEFAULT_MESH),
             max_faces: options.u32_in("max_faces", 1, 1, 16)? as usize,
             detect_every: options.u32_in("detect_every", 0, 0, 1_000_000)?,

@@ -1,10 +1,12 @@
-//! BlazeFace short-range face detector: SSD anchors, box and keypoint decoding, weighted non-maximum
+//! BlazeFace face detectors: SSD anchors, box and keypoint decoding, weighted non-maximum
 //! suppression, and a letterboxed input so frames of any aspect keep their proportions.
 //!
-//! Model: `face_detection_short_range.onnx`, input [1,128,128,3] NHWC RGB in -1..1 (the frame
-//! letterboxed, sampled bilinearly as MediaPipe does), outputs [1,896,16]
-//! (per anchor: box centre x, y, width, height, then six keypoints x, y; all in input pixels relative
-//! to the anchor centre) and [1,896,1] score logits.
+//! Models (both: NHWC RGB in -1..1, the frame letterboxed and sampled bilinearly as MediaPipe does;
+//! outputs per anchor box centre x, y, width, height, then six keypoints x, y, all in input pixels
+//! relative to the anchor centre, and a score logit):
+//! - `face_detection_short_range.onnx`: [1,128,128,3] -> [1,896,16], [1,896,1]; faces within ~2 m.
+//! - `face_detection_full_range_sparse.onnx`: [1,192,192,3] -> [1,2304,16], [1,2304,1]; faces
+//!   within ~5 m (small in the frame), slower. Which one a file is follows from its input size.
 
 use std::path::Path;
 
@@ -19,6 +21,8 @@ use crate::infer::{Model, SessionConfig, TensorView};
 
 /// Input side of the short-range detector.
 pub const INPUT_SIZE: u32 = 128;
+/// Input side of the full-range detector.
+pub const FULL_RANGE_INPUT_SIZE: u32 = 192;
 /// Values per anchor in the regressor output: 4 box values + 6 keypoints x 2.
 const VALUES: usize = 16;
 /// IoU above which two detections are merged.
@@ -30,6 +34,47 @@ const NMS_IOU: f32 = 0.3;
 /// stride 16 gives 6: 16x16x2 + 8x8x6 = 896.
 pub fn short_range_anchors() -> Vec<Point> {
     ssd_anchors(INPUT_SIZE, &[8, 16, 16, 16], 2)
+}
+
+/// Anchor centres of the full-range face detector (MediaPipe's `face_detection_full_range.pbtxt`):
+/// one layer of stride 4, one anchor per cell, fixed size, offset 0.5: 48 x 48 = 2304.
+pub fn full_range_anchors() -> Vec<Point> {
+    ssd_anchors(FULL_RANGE_INPUT_SIZE, &[4], 1)
+}
+
+/// Which BlazeFace model a detector runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Range {
+    /// Faces within ~2 m, 128x128 input (MediaPipe's default for face mesh).
+    Short,
+    /// Faces within ~5 m, 192x192 input.
+    Full,
+}
+
+impl Range {
+    pub const NAMES: [&'static str; 2] = ["short", "full"];
+
+    /// The model file under `models/`.
+    pub fn default_path(self) -> &'static str {
+        match self {
+            Self::Short => super::DEFAULT_DETECTOR,
+            Self::Full => super::FULL_RANGE_DETECTOR,
+        }
+    }
+
+    fn input(self) -> u32 {
+        match self {
+            Self::Short => INPUT_SIZE,
+            Self::Full => FULL_RANGE_INPUT_SIZE,
+        }
+    }
+
+    fn anchors(self) -> Vec<Point> {
+        match self {
+            Self::Short => short_range_anchors(),
+            Self::Full => full_range_anchors(),
+        }
+    }
 }
 
 /// SSD anchor centres for an `input` x `input` model with one layer per stride and `per_layer`
@@ -293,6 +338,7 @@ pub fn letterbox_tensor(
 /// The face detector: one ONNX Runtime session and its anchors, built once.
 pub struct FaceDetector {
     model: Model,
+    range: Range,
     input_name: String,
     regressors: usize,
     logits: usize,
@@ -302,7 +348,8 @@ pub struct FaceDetector {
 }
 
 impl FaceDetector {
-    /// Loads `face_detection_short_range.onnx` (or a model with the same inputs and outputs).
+    /// Loads `face_detection_short_range.onnx` or `face_detection_full_range_sparse.onnx` (or a
+    /// model with the same inputs and outputs); which one follows from the input size.
     ///
     /// # Errors
     /// [`Error::Model`] naming the file when it is missing, not ONNX, or shaped differently;
@@ -310,11 +357,16 @@ impl FaceDetector {
     pub fn load(path: impl AsRef<Path>, config: &SessionConfig) -> Result<Self> {
         let path = path.as_ref();
         let model = Model::load(path, config)?;
-        let anchors = short_range_anchors();
-        let n = INPUT_SIZE as usize;
+        let side = |n: u32| Some(n as usize);
+        let range = match model.inputs().first().map(|i| i.dims.as_slice()) {
+            Some([_, h, w, _]) if *h == side(FULL_RANGE_INPUT_SIZE) && *w == *h => Range::Full,
+            _ => Range::Short,
+        };
+        let anchors = range.anchors();
+        let n = range.input() as usize;
         let input = model.single_input(
             &[Some(1), Some(n), Some(n), Some(3)],
-            "the short-range face detector",
+            "a BlazeFace face detector (short range 128x128 or full range 192x192)",
         )?;
         let find = |last: usize| {
             model.outputs().iter().position(|o| {
@@ -326,7 +378,7 @@ impl FaceDetector {
             return Err(Error::model(
                 path,
                 format!(
-                    "not the short-range face detector: expected outputs [1,{0},{VALUES}] and [1,{0},1], found {1}",
+                    "not a BlazeFace face detector: expected outputs [1,{0},{VALUES}] and [1,{0},1] for its {n}x{n} input, found {1}",
                     anchors.len(),
                     shapes.join(", ")
                 ),
@@ -334,6 +386,7 @@ impl FaceDetector {
         };
         Ok(Self {
             model,
+            range,
             input_name: input,
             regressors,
             logits,
@@ -341,6 +394,11 @@ impl FaceDetector {
             tensor: vec![0.0; n * n * 3],
             runs: 0,
         })
+    }
+
+    /// Which model this is.
+    pub fn range(&self) -> Range {
+        self.range
     }
 
     /// How many times the model has run.
@@ -358,15 +416,16 @@ impl FaceDetector {
         if w == 0 || h == 0 {
             return Ok(Vec::new());
         }
-        let fit = Letterbox::fit(w, h, INPUT_SIZE);
-        let n = INPUT_SIZE as usize;
+        let input = self.range.input();
+        let fit = Letterbox::fit(w, h, input);
+        let n = input as usize;
         // Plain bilinear sampling through the letterbox map, as MediaPipe's ImageToTensorCalculator
         // does (an antialiased resize gives a different input, and borderline faces then score
         // differently); padding is black (-1).
         warp_to_tensor_with(
             image,
             &fit.to_frame_map(),
-            INPUT_SIZE,
+            input,
             2.0,
             -1.0,
             Sampling {
@@ -389,7 +448,7 @@ impl FaceDetector {
                 "ONNX Runtime returned fewer outputs than the model declares",
             ));
         };
-        let raw = decode(&reg.data, &log.data, &self.anchors, INPUT_SIZE, min_score)?;
+        let raw = decode(&reg.data, &log.data, &self.anchors, input, min_score)?;
         let mut faces = weighted_nms(raw, NMS_IOU);
         for d in &mut faces {
             let a = fit.to_frame(Point::new(d.rect.x0, d.rect.y0));
@@ -418,6 +477,16 @@ mod tests {
         assert_eq!(a[517], a[512]);
         assert_eq!(a[518], Point::new(1.5 / 8.0, 0.5 / 8.0));
         assert_eq!(a[895], Point::new(7.5 / 8.0, 7.5 / 8.0));
+    }
+
+    #[test]
+    fn anchors_match_mediapipe_full_range() {
+        let a = full_range_anchors();
+        assert_eq!(a.len(), 2304);
+        assert_eq!(a[0], Point::new(0.5 / 48.0, 0.5 / 48.0));
+        assert_eq!(a[1], Point::new(1.5 / 48.0, 0.5 / 48.0));
+        assert_eq!(a[48], Point::new(0.5 / 48.0, 1.5 / 48.0));
+        assert_eq!(a[2303], Point::new(47.5 / 48.0, 47.5 / 48.0));
     }
 
     #[test]

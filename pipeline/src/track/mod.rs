@@ -21,7 +21,8 @@
 //! Pose and expressions are computed from the smoothed mesh, so they are as smooth as it is (one
 //! filter, no second lag).
 //!
-//! All coordinates are frame pixels (see [`types`]). The models are `models/face_detection_short_range.onnx`,
+//! All coordinates are frame pixels (see [`types`]). The models are `models/face_detection_short_range.onnx`
+//! (or `face_detection_full_range_sparse.onnx` for far faces),
 //! `models/face_landmark.onnx` and optionally `models/iris_landmark.onnx` (see `models/README.md`).
 //!
 //! # Example
@@ -65,6 +66,8 @@ use crate::infer::SessionConfig;
 
 /// Default detector model, relative to the working directory.
 pub const DEFAULT_DETECTOR: &str = "models/face_detection_short_range.onnx";
+/// The full-range (far faces) detector, relative to the working directory.
+pub const FULL_RANGE_DETECTOR: &str = "models/face_detection_full_range_sparse.onnx";
 /// Default mesh model, relative to the working directory.
 pub const DEFAULT_MESH: &str = "models/face_landmark.onnx";
 

@@ -183,9 +183,11 @@ pub fn apply_curves_cpu(
                 let mut v = input;
                 for step in 0..STEPS {
                     let m = &curves.data[(3 * step + c) * plane..(3 * step + c + 1) * plane];
-                    let top = m[i00] + (m[i01] - m[i00]) * fx;
-                    let bottom = m[i10] + (m[i11] - m[i10]) * fx;
-                    let a = top + (bottom - top) * fy;
+                    // along y, then x: the order of the shader, which interpolates along y once
+                    // per run of pixels
+                    let left = m[i00] + (m[i10] - m[i00]) * fy;
+                    let right = m[i01] + (m[i11] - m[i01]) * fy;
+                    let a = left + (right - left) * fx;
                     v -= a * v * (1.0 - v);
                 }
                 out[i + c] = unit_to_byte(input + strength * (v - input));

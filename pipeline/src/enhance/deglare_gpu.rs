@@ -1,6 +1,7 @@
 //! The shader method of [`super::deglare`] on the GPU (`shaders/deglare.wgsl`): six dispatches in
-//! one submission (reduce, min_h, min_v, blur_h, blur_v on the small grid; apply at full size),
-//! then a padded readback. Build once per stream; textures and buffers are kept while the frame
+//! one submission (reduce, min_h, min_v, blur_h, blur_v on the small grid; apply at full size,
+//! one invocation per grid column and frame row, each the run of pixels sharing its four glare
+//! samples), then a padded readback. Build once per stream; textures and buffers are kept while the frame
 //! size stays the same.
 
 use std::borrow::Cow;

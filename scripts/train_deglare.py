@@ -9,8 +9,12 @@ stage's working size (320 px on the long side):
   degraded = clean scene + glare of those lights: bloom (two Gaussians), veiling glare (a constant
              proportional to the light energy), starburst streaks (4/6/8 spikes) and flare ghosts
              mirrored through the image centre; same sensor noise on both.
-A fifth of the pairs has no light at all (target = input), so frames without bright lights pass
-through unchanged.
+A fifth of the lights are sun- or floodlight-sized (5-17 px radius, less intense), so that real
+suns are in the training distribution. 30% of the pairs have no light at all (target = input).
+The loss goes through the stage's glare mask (`glare_mask`: highlights spread by the glare PSF,
+mirrored through the centre; the stage computes the same in Rust): out = x - mask * G, so the model
+acts only where lights can have caused glare, and frames without bright lights pass through. The
+halo (where glare was added) weighs 5x in the L1 loss.
 
 Held-out split BY FILE (never used for training; see HELD_OUT / REAL_GLARE / NO_LIGHTS below):
   - held-out synthetic set: life_by_Aitzol_Berasategi.jpg (CC-BY-4.0), Wine_by_Jakkub_Mede.jpg
@@ -31,7 +35,9 @@ w multiples of 8; output "glare" [1,3,h,w].
 Outputs: models/deglare.onnx, and with --fixtures the held-out pairs as PNGs in
 pipeline/tests/fixtures/deglare/ (the Rust tests measure PSNR on them).
 
-Usage: /work/pyenv-train/bin/python scripts/train_deglare.py [--minutes 14] [--fixtures]
+Usage: /work/pyenv-train/bin/python scripts/train_deglare.py [--minutes 14] [--fixtures] [--init OLD.onnx]
+(--init: start from an earlier model's weights; the shipped one is a 15-minute run of the first
+version of this script, fine-tuned 15 minutes by this one, see models/README.md.)
 Runs on one CPU thread (torch.set_num_threads(1)); training stops after --minutes of wall time.
 """
 import argparse
@@ -48,7 +54,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(ROOT, "target/test-data/night-photos")
+DATA = os.environ.get("DOPPEL_NIGHT_PHOTOS", os.path.join(ROOT, "target/test-data/night-photos"))
 LOMIRI16 = "lomiri-wallpapers-16.04/usr/share/backgrounds"
 HELD_OUT = ["life_by_Aitzol_Berasategi.jpg", "Wine_by_Jakkub_Mede.jpg", "Dragonfly_by_Bolly.jpg"]
 REAL_GLARE = ["sunset_by_Aitzol_Berasategi.jpg", "free_by_Peter_Nerlich.jpg",
@@ -90,6 +96,41 @@ def to_srgb(x):
     return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(1e-8) ** (1 / 2.4) - 0.055)
 
 
+# The glare mask the stage applies to the model's layer (pipeline/src/enhance/deglare.rs,
+# `glare_mask`): highlights h (linear max channel above the sRGB threshold 0.95), spread by the
+# shader method's PSF (half a Gaussian of sigma 2 px, half one of 12 px, radius 36, replicate
+# borders), times MASK_GAIN, clipped to 1, and mirrored through the centre (flare ghosts). Glare
+# can only be where this is above 0; training through it teaches the model what the stage deploys.
+MASK_THRESHOLD = 0.95
+MASK_GAIN = 200.0
+
+
+def gauss_taps(sigma, r):
+    i = torch.arange(-r, r + 1, dtype=torch.float64)
+    v = torch.exp(-(i * i) / (2 * sigma * sigma))
+    return v / v.sum()
+
+
+def mask_psf():
+    r = 36
+    return (0.5 * gauss_taps(2.0, r) + 0.5 * gauss_taps(12.0, r)).float()
+
+
+PSF_TAPS = mask_psf()
+
+
+def glare_mask(x):
+    """x [n,3,h,w] sRGB 0..1 -> mask [n,1,h,w] in 0..1."""
+    t = to_lin(torch.tensor(MASK_THRESHOLD))
+    h = ((to_lin(x).amax(dim=1, keepdim=True) - t) / (1 - t)).clamp(0, 1)
+    r = PSF_TAPS.numel() // 2
+    k = PSF_TAPS.to(x.dtype)
+    p = F.conv2d(F.pad(h, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    p = F.conv2d(F.pad(p, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
+    m = (MASK_GAIN * p).clamp(0, 1)
+    return torch.maximum(m, torch.flip(m, dims=[2, 3]))
+
+
 COLOURS = torch.tensor([[1.0, 0.62, 0.25], [1.0, 0.95, 0.88], [0.82, 0.9, 1.0], [1.0, 0.3, 0.2],
                         [0.4, 1.0, 0.5], [1.0, 0.8, 0.55]])
 
@@ -120,8 +161,9 @@ def psf(h, w, unit, g):
     return k
 
 
-def synth(clean_srgb, g, unit, lights=None):
-    """Makes one (degraded, clean) pair in sRGB from a clean photo [3,h,w]."""
+def synth(clean_srgb, g, unit, lights=None, suns=True):
+    """Makes one (degraded, clean) pair in sRGB from a clean photo [3,h,w]. `suns=False` draws the
+    random stream of the first version (the committed held-out fixtures)."""
     _, h, w = clean_srgb.shape
     lin = to_lin(clean_srgb)
     u = torch.rand(1, generator=g).item()
@@ -129,7 +171,7 @@ def synth(clean_srgb, g, unit, lights=None):
     tint = 1 + 0.15 * (torch.rand(3, 1, 1, generator=g) - 0.5)
     scene = lin * exposure * tint
     if lights is None:
-        lights = 0 if torch.rand(1, generator=g).item() < 0.2 else int(torch.randint(1, 7, (1,), generator=g))
+        lights = 0 if torch.rand(1, generator=g).item() < 0.3 else int(torch.randint(1, 7, (1,), generator=g))
     emis = torch.zeros(3, h, w)
     yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
     centres = []
@@ -139,6 +181,9 @@ def synth(clean_srgb, g, unit, lights=None):
         rad = (0.6 + 3.5 * torch.rand(1, generator=g).item()) * unit
         col = COLOURS[int(torch.randint(0, len(COLOURS), (1,), generator=g))]
         inten = 2 + 30 * torch.rand(1, generator=g).item() ** 2
+        if suns and torch.rand(1, generator=g).item() < 0.2:  # a sun or a floodlight: large, less intense
+            rad = (5 + 12 * torch.rand(1, generator=g).item()) * unit
+            inten = 1.5 + 6 * torch.rand(1, generator=g).item()
         disk = torch.sigmoid((rad - torch.sqrt((xx - cx) ** 2 + (yy - cy) ** 2)) * 2 / unit)
         emis += col.view(3, 1, 1) * inten * disk
         centres.append((cy, cx, rad, col, inten))
@@ -215,7 +260,7 @@ def heldout_pairs(size=(384, 216), per_file=2, seed=1234):
             y0 = int(torch.randint(0, h - size[1] + 1, (1,), generator=g))
             x0 = int(torch.randint(0, w - size[0] + 1, (1,), generator=g))
             crop = img[:, y0:y0 + size[1], x0:x0 + size[0]]
-            pairs.append((name, k, *synth(crop, g, max(size) / WORK, lights=int(torch.randint(2, 6, (1,), generator=g)))))
+            pairs.append((name, k, *synth(crop, g, max(size) / WORK, lights=int(torch.randint(2, 6, (1,), generator=g)), suns=False)))
     return pairs
 
 
@@ -229,6 +274,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--fixtures", action="store_true", help="write the held-out pairs as test fixtures")
     ap.add_argument("--out", default=os.path.join(ROOT, "models/deglare.onnx"))
+    ap.add_argument("--init", help="start from the weights of an earlier deglare.onnx (fine-tuning)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -248,6 +294,13 @@ def main():
         print(f"wrote {len(held)} held-out pairs to {fx}")
 
     net = DeglareNet()
+    if args.init:
+        import onnx
+        from onnx import numpy_helper
+        weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+                   for i in onnx.load(args.init).graph.initializer}
+        net.load_state_dict({k: weights[k] for k in net.state_dict()})
+        print(f"starting from {args.init}")
     print("parameters:", sum(p.numel() for p in net.parameters()))
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     g = torch.Generator().manual_seed(0)
@@ -283,8 +336,10 @@ def main():
         xs = [pool[i][0] for i in idx]
         ys = [pool[i][1] for i in idx]
         x = torch.stack(xs); y = torch.stack(ys)
-        out = (x - net(x)).clamp(0, 1)
-        loss = F.l1_loss(out, y) + F.l1_loss(out * (x - y > 0.01), y * (x - y > 0.01))
+        out = (x - glare_mask(x) * net(x)).clamp(0, 1)
+        # the halo (where glare was added) weighs 5x: it is small next to the rest of the frame
+        halo = (x - y > 0.01).float()
+        loss = F.l1_loss(out, y) + 4 * (halo * (out - y).abs()).sum() / halo.sum().clamp_min(1)
         opt.zero_grad(); loss.backward(); opt.step()
         step += 1
         if step % 50 == 0:
@@ -296,7 +351,7 @@ def main():
         for name, k, deg, cl in held:
             h8, w8 = deg.shape[1] // 8 * 8, deg.shape[2] // 8 * 8
             d8, c8 = deg[:, :h8, :w8][None], cl[:, :h8, :w8][None]
-            o = (d8 - net(d8)).clamp(0, 1)
+            o = (d8 - glare_mask(d8) * net(d8)).clamp(0, 1)
             before.append(psnr(d8, c8)); after.append(psnr(o, c8))
         print(f"held-out synthetic PSNR: input {np.mean(before):.2f} dB -> deglared {np.mean(after):.2f} dB "
               f"({', '.join(f'{a:.1f}->{b:.1f}' for a, b in zip(before, after))})")

@@ -14,6 +14,10 @@ struct Params {
     gain: f32,
     bound: f32,
     strength: f32,
+    knee: f32,              // linear envelope level where the cap is halved again
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 };
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -49,6 +53,11 @@ fn encode1(v: f32) -> f32 {
 fn highlight(c: vec3<f32>) -> f32 {
     let m = max(max(c.r, c.g), c.b);
     return clamp((m - p.threshold) / (1.0 - p.threshold), 0.0, 1.0);
+}
+
+// `glare_cap` in deglare.rs: bound * e over a dark background, levelling off at bound * knee.
+fn cap(e: vec3<f32>) -> vec3<f32> {
+    return p.bound * e * p.knee / (p.knee + e);
 }
 
 fn idx(x: u32, y: u32) -> u32 {
@@ -149,7 +158,7 @@ fn blur_v(@builtin(global_invocation_id) id: vec3<u32>) {
     for (var k = 0; k <= 2 * rn; k++) {
         e += taps[base + u32(k)] * tmp_b[idx(id.x, cy(i32(id.y) + k - rn))].rgb;
     }
-    glare[idx(id.x, id.y)] = vec4<f32>(min(p.gain * s, p.bound * e), 0.0);
+    glare[idx(id.x, id.y)] = vec4<f32>(min(p.gain * s, cap(e)), 0.0);
 }
 
 // Bilinear taps of full-size coordinate `x` over `small` samples (pixel centres aligned), as
@@ -161,27 +170,49 @@ fn taps_of(x: u32, full: u32, small: u32) -> vec3<f32> {
     return vec3<f32>(f32(i0), f32(i1), u - floor(u));
 }
 
+// First pixel column (or row) whose left (top) tap may be cell `k` (one early, for rounding; the
+// loop re-checks with `taps_of`). Cell 0 also takes the pixels before its centre (clamped taps).
+fn run_start(k: u32, full: u32, small: u32) -> u32 {
+    if (k == 0u) {
+        return 0u;
+    }
+    let x = (f32(k) + 0.5) * (f32(full) / f32(small)) - 0.5;
+    return u32(max(floor(x) - 1.0, 0.0));
+}
+
+// One invocation per grid column `id.x` and frame row `id.y`: the run of pixels whose left tap is
+// that column shares its four glare samples (storage-buffer gathers are what costs on a CPU
+// Vulkan), interpolated along y once, then along x per pixel.
 @compute @workgroup_size(8, 8, 1)
 fn apply(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.full.x || id.y >= p.full.y) {
+    if (id.x >= p.small.x || id.y >= p.full.y) {
         return;
     }
-    let tx = taps_of(id.x, p.full.x, p.small.x);
     let ty = taps_of(id.y, p.full.y, p.small.y);
-    let x0 = u32(tx.x);
-    let x1 = u32(tx.y);
+    let x0 = id.x;
+    let x1 = min(x0 + 1u, p.small.x - 1u);
     let y0 = u32(ty.x);
     let y1 = u32(ty.y);
     let a = glare[idx(x0, y0)].rgb;
     let b = glare[idx(x1, y0)].rgb;
     let c = glare[idx(x0, y1)].rgb;
     let d = glare[idx(x1, y1)].rgb;
-    let top = a + (b - a) * tx.z;
-    let bottom = c + (d - c) * tx.z;
-    let g = top + (bottom - top) * ty.z;
-    let px = textureLoad(frame, vec2<i32>(id.xy), 0);
-    let lin = decode(px.rgb);
-    let keep = 1.0 - highlight(lin);
-    let v = max(lin - p.strength * g * keep, vec3<f32>(0.0));
-    textureStore(out_tex, vec2<i32>(id.xy), vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), px.a));
+    let left = a + (c - a) * ty.z;
+    let right = b + (d - b) * ty.z;
+    for (var x = run_start(x0, p.full.x, p.small.x); x < p.full.x; x++) {
+        let tx = taps_of(x, p.full.x, p.small.x);
+        if (u32(tx.x) < x0) {
+            continue;
+        }
+        if (u32(tx.x) > x0) {
+            break;
+        }
+        let g = left + (right - left) * tx.z;
+        let at = vec2<i32>(i32(x), i32(id.y));
+        let px = textureLoad(frame, at, 0);
+        let lin = decode(px.rgb);
+        let keep = 1.0 - highlight(lin);
+        let v = max(lin - p.strength * g * keep, vec3<f32>(0.0));
+        textureStore(out_tex, at, vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), px.a));
+    }
 }

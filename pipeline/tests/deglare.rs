@@ -238,7 +238,7 @@ fn deglare_improves_psnr_on_the_held_out_synthetic_set() {
 #[test]
 fn deglare_reduces_halo_energy_on_real_photos_with_lights() {
     let (mut gpu, mut onnx) = (stage("gpu"), stage("onnx"));
-    let mut onnx_total = 0.0;
+    let mut reductions = Vec::new();
     for name in [
         "sunset_by_Aitzol_Berasategi.jpg",
         "free_by_Peter_Nerlich.jpg",
@@ -267,25 +267,21 @@ fn deglare_reduces_halo_energy_on_real_photos_with_lights() {
             &format!("real_{}", name.split('_').next().unwrap_or(name)),
             &[&input, &g, &o],
         );
+        reductions.push((name, r_gpu, r_onnx));
+    }
+    // Thresholds: these are daylight photos whose rings lie on bright sky or walls (0.28..0.39
+    // linear on average). The shader method removes at most bound * knee = 0.025 linear there by
+    // design (no dark patch on a bright sky), i.e. at most 6..9% of the ring energy: it must
+    // achieve at least 3% on each photo (measured 4.2..5.7%). The learned model has no such cap:
+    // at least 5% on each (measured 9..11%; the model before the masked fine-tuning: 1..3%).
+    for (name, r_gpu, r_onnx) in reductions {
         assert!(
-            r_gpu >= 0.2,
-            "{name}: gpu reduced halo energy by only {:.1}%",
-            100.0 * r_gpu
-        );
-        // The learned model was trained on synthetic night glare of small lights; on these real
-        // (mostly daylight, sun-sized) glares it removes only a little, but it must remove some.
-        assert!(
-            r_onnx > 0.002,
-            "{name}: onnx reduced halo energy by only {:.2}%",
+            r_gpu >= 0.03 && r_onnx >= 0.05,
+            "{name}: halo energy reduced by only {:.1}% (gpu), {:.1}% (onnx)",
+            100.0 * r_gpu,
             100.0 * r_onnx
         );
-        onnx_total += r_onnx;
     }
-    assert!(
-        onnx_total / 3.0 >= 0.01,
-        "onnx: mean halo reduction {:.2}%",
-        100.0 * onnx_total / 3.0
-    );
 }
 
 #[test]
@@ -313,16 +309,60 @@ fn frames_without_bright_lights_stay_nearly_unchanged() {
                 ),
                 &[input, &g, &o],
             );
+            // the issue's bar, for both backends, day and night
             assert!(pg >= 40.0, "{name} ({variant}): gpu changed it: {pg:.1} dB");
-            // The learned model is for night scenes: on a bright daylight frame it may touch
-            // near-white areas (38.9 dB on `friends`), so it is held to 40 dB at night, 35 by day.
-            let floor = if variant == "night" { 40.0 } else { 35.0 };
             assert!(
-                po >= floor,
+                po >= 40.0,
                 "{name} ({variant}): onnx changed it: {po:.1} dB"
             );
         }
     }
+}
+
+fn luminance(p: &Rgba<u8>) -> f64 {
+    0.2126 * srgb_to_linear(p[0]) + 0.7152 * srgb_to_linear(p[1]) + 0.0722 * srgb_to_linear(p[2])
+}
+
+/// On a bright sky the shader method must compress, not cut into it: around the setting sun,
+/// bright background pixels (linear luminance >= 0.2, not light cores) keep >= 85% of their
+/// luminance (1st percentile). Its cap (`glare_cap`: at most bound * knee = 0.025 linear removed
+/// on a bright background) allows at most 12.5% at luminance 0.2; before the cap it removed up to
+/// half the sky's light, a dark disc around the sun. The learned model has no such cap (see
+/// `enhance::deglare`); its figure is printed, and held to 75% so that it cannot get worse.
+#[test]
+fn bright_sky_around_the_sun_is_compressed_not_cut_into() {
+    let input = photo("sunset_by_Aitzol_Berasategi.jpg");
+    let mut sheet = vec![input.clone()];
+    for backend in ["gpu", "onnx"] {
+        let out = stage(backend).apply(&input).unwrap();
+        let mut ratios: Vec<f64> = input
+            .pixels()
+            .zip(out.pixels())
+            .filter(|(p, _)| p[0].max(p[1]).max(p[2]) < 242 && luminance(p) >= 0.2)
+            .map(|(p, q)| luminance(q) / luminance(p))
+            .collect();
+        assert!(ratios.len() > 5000, "{} bright sky pixels", ratios.len());
+        ratios.sort_by(f64::total_cmp);
+        let p1 = ratios[ratios.len() / 100];
+        let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+        println!(
+            "sunset sky ({backend}): {} bright background pixels keep {:.1}% of their luminance \
+             on average, >= {:.1}% for 99%, min {:.1}%",
+            ratios.len(),
+            100.0 * mean,
+            100.0 * p1,
+            100.0 * ratios[0]
+        );
+        let floor = if backend == "gpu" { 0.85 } else { 0.75 };
+        assert!(
+            p1 >= floor,
+            "{backend}: the sky loses up to {:.1}%",
+            100.0 * (1.0 - p1)
+        );
+        sheet.push(out);
+    }
+    let refs: Vec<&RgbaImage> = sheet.iter().collect();
+    save_side_by_side("sky_sunset_input_gpu_onnx", &refs);
 }
 
 #[test]
@@ -344,12 +384,15 @@ fn deglare_gpu_shader_matches_its_cpu_reference() {
         "tall".into(),
         image::imageops::rotate90(&photo("free_by_Peter_Nerlich.jpg")),
     ));
+    // 1280x720: 8 pixels a cell, so each apply invocation covers a run of pixels, edges included
+    images.push(("hd".into(), hd(&images[0].1)));
     for params in [
         GlareParams::default(),
         GlareParams {
             strength: 0.5,
             threshold: 0.8,
             gain: 100.0,
+            knee: 0.2,
             ..GlareParams::default()
         },
     ] {
@@ -374,6 +417,11 @@ fn deglare_gpu_shader_matches_its_cpu_reference() {
     let a = stage("cpu").apply(glare).unwrap();
     let b = stage("gpu").apply(glare).unwrap();
     assert!(max_diff(&a, &b) <= TOLERANCE);
+}
+
+/// `img` stretched to 1280x720.
+fn hd(img: &RgbaImage) -> RgbaImage {
+    image::imageops::resize(img, 1280, 720, image::imageops::FilterType::Triangle)
 }
 
 /// A dark version of a photo: sRGB^2.2 x 0.35, as a night shot with the exposure too short.
@@ -456,6 +504,8 @@ fn lowlight_gpu_matches_its_cpu_reference_and_the_full_zero_dce_model() {
                 &image::imageops::crop_imm(&fixture("wine_0_glare.png"), 1, 2, 301, 77).to_image(),
             ),
         ),
+        // 1280x720: 8x8 pixels per curve cell, each invocation a block, frame edges included
+        ("hd", darken(&hd(&fixture("life_0_glare.png")))),
     ] {
         let c = curves.estimate(&img).unwrap();
         for strength in [0.0, 0.6, 1.0] {

@@ -1,6 +1,7 @@
 //! The shader method of [`super::deglare`] on the GPU (`shaders/deglare.wgsl`): six dispatches in
-//! one submission (reduce, min_h, min_v, blur_h, blur_v on the small grid; apply at full size),
-//! then a padded readback. Build once per stream; textures and buffers are kept while the frame
+//! one submission (reduce, min_h, min_v, blur_h, blur_v on the small grid; apply at full size,
+//! one invocation per grid column and frame row, each the run of pixels sharing its four glare
+//! samples), then a padded readback. Build once per stream; textures and buffers are kept while the frame
 //! size stays the same.
 
 use std::borrow::Cow;
@@ -18,7 +19,7 @@ pub const SHADER: &str = include_str!("../../../shaders/deglare.wgsl");
 const WORKGROUP: u32 = 8;
 const ENTRIES: [&str; 6] = ["reduce", "min_h", "min_v", "blur_h", "blur_v", "apply"];
 /// Bytes of `Params` in the shader.
-const PARAMS_BYTES: u64 = 48;
+const PARAMS_BYTES: u64 = 64;
 /// Room for the PSF taps and the narrow taps at their largest.
 const TAPS_BYTES: u64 = 2 * (2 * MAX_PSF_RADIUS as u64 + 1) * 4;
 
@@ -182,7 +183,7 @@ impl GpuDeglare {
                 .write_buffer(&self.taps, 0, bytemuck::cast_slice(&all));
             self.taps_now = Some((psf.clone(), narrow.clone()));
         }
-        let words: [u32; 12] = [
+        let words: [u32; 16] = [
             w,
             h,
             sw,
@@ -195,6 +196,10 @@ impl GpuDeglare {
             params.gain.to_bits(),
             params.bound.to_bits(),
             params.strength.to_bits(),
+            params.knee.to_bits(),
+            0,
+            0,
+            0,
         ];
         ctx.queue
             .write_buffer(&self.params, 0, bytemuck::cast_slice(&words));
@@ -218,7 +223,8 @@ impl GpuDeglare {
                 for (i, pipeline) in self.pipelines.iter().enumerate() {
                     pass.set_pipeline(pipeline);
                     if i + 1 == self.pipelines.len() {
-                        pass.dispatch_workgroups(w.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP), 1);
+                        // apply: one invocation per grid column and row (a run of pixels)
+                        pass.dispatch_workgroups(sw.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP), 1);
                     } else {
                         pass.dispatch_workgroups(small_x, small_y, 1);
                     }

@@ -5,7 +5,7 @@
 //!
 //! The model gives 24 maps (`[1,24,h,w]`, values in -1..0 from its final tanh): for step `i` in 0..8
 //! and channel `c`, map `3 i + c`. Per pixel and channel, with `x` the sRGB value in 0..1 and `a` the
-//! bilinearly upsampled map value, eight steps `x <- x - a x (1 - x)` (the sign the model was
+//! bilinearly upsampled map value (along y, then x), eight steps `x <- x - a x (1 - x)` (the sign the model was
 //! exported with: its full Zero-DCE++ twin, `models/zero_dce_pp_neuro.onnx`, gives the same image
 //! within 2e-7, checked in `pipeline/tests/deglare.rs`). Since `a <= 0`, each step brightens,
 //! most in the mid-tones, and 0 and 1 stay fixed, so nothing clips by construction.
@@ -183,9 +183,11 @@ pub fn apply_curves_cpu(
                 let mut v = input;
                 for step in 0..STEPS {
                     let m = &curves.data[(3 * step + c) * plane..(3 * step + c + 1) * plane];
-                    let top = m[i00] + (m[i01] - m[i00]) * fx;
-                    let bottom = m[i10] + (m[i11] - m[i10]) * fx;
-                    let a = top + (bottom - top) * fy;
+                    // along y, then x: the order of the shader, which interpolates along y once
+                    // per run of pixels
+                    let left = m[i00] + (m[i10] - m[i00]) * fy;
+                    let right = m[i01] + (m[i11] - m[i01]) * fy;
+                    let a = left + (right - left) * fx;
                     v -= a * v * (1.0 - v);
                 }
                 out[i + c] = unit_to_byte(input + strength * (v - input));

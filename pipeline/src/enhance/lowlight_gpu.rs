@@ -1,5 +1,6 @@
 //! Zero-DCE curves applied at full size on the GPU (`shaders/lowlight.wgsl`): upload the frame and
-//! the small curve maps, one dispatch, padded readback. The CPU reference is
+//! the small curve maps (interleaved per cell, [`interleave`]), one dispatch (an invocation per
+//! curve cell, each the block of pixels it is the top-left tap of: see the shader), padded readback. The CPU reference is
 //! [`super::lowlight::apply_curves_cpu`].
 
 use std::borrow::Cow;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 
 use image::RgbaImage;
 
-use super::lowlight::{check_curves, Curves};
+use super::lowlight::{check_curves, Curves, STEPS};
 use crate::error::{Error, Result};
 use crate::gpu::{GpuContext, Readback};
 
@@ -16,6 +17,21 @@ pub const SHADER: &str = include_str!("../../../shaders/lowlight.wgsl");
 
 const WORKGROUP: u32 = 8;
 const PARAMS_BYTES: u64 = 32;
+
+/// The curve maps as the shader reads them: per cell, 8 `[R, G, B, 0]` factors (one per step), so
+/// that a pixel's lookups are vec4 loads. `out` is reused.
+pub fn interleave(curves: &Curves, out: &mut Vec<f32>) {
+    let plane = curves.width as usize * curves.height as usize;
+    out.clear();
+    out.resize(plane * STEPS * 4, 0.0);
+    for (cell, slot) in out.chunks_exact_mut(STEPS * 4).enumerate() {
+        for step in 0..STEPS {
+            for c in 0..3 {
+                slot[4 * step + c] = curves.data[(3 * step + c) * plane + cell];
+            }
+        }
+    }
+}
 
 struct Targets {
     size: (u32, u32),
@@ -33,6 +49,7 @@ pub struct GpuCurves {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
     params: wgpu::Buffer,
+    interleaved: Vec<f32>,
     targets: Option<Targets>,
 }
 
@@ -117,6 +134,7 @@ impl GpuCurves {
             pipeline,
             layout,
             params,
+            interleaved: Vec::new(),
             targets: None,
         })
     }
@@ -170,8 +188,9 @@ impl GpuCurves {
         let Some(targets) = self.targets.as_ref() else {
             return Err(Error::Gpu("lowlight buffers missing".to_string()));
         };
+        interleave(curves, &mut self.interleaved);
         ctx.queue
-            .write_buffer(&targets.curves, 0, bytemuck::cast_slice(&curves.data));
+            .write_buffer(&targets.curves, 0, bytemuck::cast_slice(&self.interleaved));
         let submission = ctx.checked("running the lowlight kernel", || -> Result<_> {
             ctx.upload_rgba(&targets.frame, src)?;
             let mut encoder = ctx
@@ -186,7 +205,9 @@ impl GpuCurves {
                 });
                 pass.set_pipeline(&self.pipeline);
                 pass.set_bind_group(0, &targets.bind_group, &[]);
-                pass.dispatch_workgroups(w.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP), 1);
+                // one invocation per curve cell: the block of pixels it is the top-left tap of
+                let (cw, ch) = (curves.width, curves.height);
+                pass.dispatch_workgroups(cw.div_ceil(WORKGROUP), ch.div_ceil(WORKGROUP), 1);
             }
             targets.readback.encode_copy(&mut encoder, &targets.out);
             Ok(ctx.queue.submit([encoder.finish()]))
@@ -213,7 +234,8 @@ impl GpuCurves {
         );
         let curves = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("lowlight curves"),
-            size: (curves_len * 4) as u64,
+            // interleaved: 4 floats per step and cell where the planes hold 3
+            size: (curves_len / 3 * 4 * 4) as u64,
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });

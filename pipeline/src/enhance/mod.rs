@@ -7,8 +7,9 @@
 //! frame's aspect.
 //!
 //! ```text
-//!  deglare  backend=gpu|cpu   highlights -> glare PSF spread, bounded by the local minimum -> subtract (linear light)
-//!           backend=onnx      models/deglare.onnx at 320 px -> glare layer -> subtract (sRGB)
+//!  deglare  backend=gpu|cpu   highlights -> glare PSF spread, bounded by the local minimum and a
+//!                             bright-background knee -> subtract (linear light)
+//!           backend=onnx      models/deglare.onnx at 320 px -> glare layer x glare mask -> subtract (sRGB)
 //!  lowlight backend=gpu|cpu   models/zero_dce_curves_neuro.onnx at 160 px -> 24 curve maps -> 8 curve steps, blend
 //! ```
 

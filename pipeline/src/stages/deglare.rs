@@ -2,7 +2,7 @@
 //!
 //! Inputs: any RGBA frame, any size. Outputs: the frame with the estimated glare subtracted, same
 //! size; light cores, alpha and meta unchanged; a frame without bright lights comes back unchanged
-//! (shader method) or nearly so (learned model).
+//! (shader method) or nearly so (learned model, which acts only within a mask around bright lights).
 //! Options:
 //! - `backend` = gpu | cpu | onnx (default gpu): `gpu` runs the shader method (highlight detection,
 //!   PSF spread bounded by the local lower envelope, subtraction in linear light;
@@ -11,6 +11,8 @@
 //! - `strength` 0..=1 (default 1): fraction of the estimated glare removed.
 //! - `threshold` (gpu/cpu; default 0.95): sRGB level above which a pixel is a light source.
 //! - `gain` (gpu/cpu; default 20): how much glare the PSF lets each light cause.
+//! - `knee` (gpu/cpu; default 0.05): linear background level above which the removal levels off
+//!   (at most `0.5 * knee` is taken from a bright sky: compressed, not cut into).
 //! - `model`, `size`, `threads` (onnx): model file, working long side (default 320), intra-op
 //!   threads.
 //!
@@ -52,6 +54,11 @@ pub const DOC: StageDoc = StageDoc {
             name: "gain",
             default: "20",
             help: "gpu/cpu: glare each light may cause (PSF scale), 0..=1000",
+        },
+        OptionDoc {
+            name: "knee",
+            default: "0.05",
+            help: "gpu/cpu: linear background level above which removal levels off, 0.001..=1",
         },
         OptionDoc {
             name: "model",
@@ -100,6 +107,7 @@ impl Deglare {
             strength: options.f32_in("strength", 1.0, 0.0, 1.0)?,
             threshold: options.f32_in("threshold", 0.95, 0.5, 0.99)?,
             gain: options.f32_in("gain", 20.0, 0.0, 1000.0)?,
+            knee: options.f32_in("knee", 0.05, 0.001, 1.0)?,
             ..GlareParams::default()
         };
         let size = options.u32_in("size", 320, 64, 1280)?;

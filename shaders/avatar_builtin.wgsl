@@ -1,6 +1,7 @@
 // doppel's built-in cartoon avatar, drawn with signed distance fields. No external art: head, hair,
 // eyes, brows, mouth, body are shapes. Drawn as four passes over tight quads (body, head, face, front
-// hair), so that each pixel evaluates only the shapes that can reach it; `fs_main` draws it all in
+// hair; arms when tracked), so that each pixel evaluates only the shapes that can reach it;
+// `fs_main` draws it all in
 // one pass (the reference).
 //
 // Spaces (all set up on the CPU by pipeline/src/avatar/builtin.rs, see `BuiltinUniform`):
@@ -35,8 +36,8 @@ struct Avatar {
     shirt: vec4<f32>,
     shirt_shade: vec4<f32>,
     line: vec4<f32>,
-    // Quads of the split passes (x0, y0, x1, y1, target pixels): body, head, face, front hair.
-    parts: array<vec4<f32>, 4>,
+    // Quads of the split passes (x0, y0, x1, y1, target pixels): body, arms, head, face, front hair.
+    parts: array<vec4<f32>, 5>,
 }
 
 @group(0) @binding(0) var<uniform> av: Avatar;
@@ -46,7 +47,7 @@ fn vs_main(@builtin(vertex_index) i: u32, @builtin(instance_index) part: u32) ->
     // Instance 0 covers the whole avatar (`quad`), instance k the split pass k - 1 (`parts`).
     var quad = av.quad;
     if part > 0u {
-        quad = av.parts[min(part, 4u) - 1u];
+        quad = av.parts[min(part, 5u) - 1u];
     }
     // Two triangles: (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
     var corners = array<vec2<f32>, 6>(
@@ -156,10 +157,15 @@ fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     let d_collar = sd_ellipse(p - (mid + vec2<f32>(0.0, -rb * 0.55)), vec2<f32>(av.arms.w * 1.5, rb * 0.9));
     let in_torso = cover(d_torso + w, 1.0);
     a = over(a, av.line.rgb, cover(d_collar, 1.0) * in_torso);
-    a = over(a, av.skin_shade.rgb, cover(d_collar + w, 1.0) * in_torso);
-    a = arm(a, p, sl, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w);
-    a = arm(a, p, sr, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w);
-    return a;
+    return over(a, av.skin_shade.rgb, cover(d_collar + w, 1.0) * in_torso);
+}
+
+// Both arms (nothing where they are not tracked).
+fn arms(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    let rb = av.arms.z;
+    let w = max(av.head.w * av.head.z, 1.5);
+    let a = arm(acc, p, av.shoulders.xy, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w);
+    return arm(a, p, av.shoulders.zw, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w);
 }
 
 // ---- face features (head frame) ---------------------------------------------------------------
@@ -361,7 +367,7 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let p = pos.xy;
     var a = vec4<f32>(0.0);
     if in_body(p) {
-        a = body(a, p);
+        a = arms(body(a, p), p);
     }
     if in_head_disc(p) {
         let s = head_space(p);
@@ -371,12 +377,20 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 }
 
 // The split passes, each over its own quad (`parts`), blended over one another in this order:
-// body, head, face, front hair. Every part is "over" the ones before, so the sum equals fs_main.
+// body, arms, head, face, front hair. Every part is "over" the ones before, so the sum equals fs_main.
 
 @fragment
 fn fs_body(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     if in_body(pos.xy) {
         return body(vec4<f32>(0.0), pos.xy);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_arms(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_body(pos.xy) {
+        return arms(vec4<f32>(0.0), pos.xy);
     }
     return vec4<f32>(0.0);
 }

@@ -54,18 +54,21 @@ pub struct BuiltinUniform {
     pub arms: [f32; 4],
     pub colors: [[f32; 4]; 8],
     /// Quads of the split passes, `[x0, y0, x1, y1]` in target pixels: see [`Part`].
-    pub parts: [[f32; 4]; 4],
+    pub parts: [[f32; 4]; 5],
 }
 
 /// The built-in avatar's split passes, drawn in this order, each over its own quad of
-/// [`BuiltinUniform::parts`] (the shader's `fs_body`, `fs_head`, `fs_face`, `fs_hair`). A CPU
+/// [`BuiltinUniform::parts`] (the shader's `fs_body`, `fs_arms`, `fs_head`, `fs_face`, `fs_hair`;
+/// an empty quad is not drawn). A CPU
 /// rasteriser such as lavapipe runs every shape of a fragment shader on every pixel it covers
 /// (both sides of each branch, in SIMD), so drawing the parts apart over tight quads is what keeps
 /// the per-pixel work small.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
-    /// Neck, torso, arms: from the shoulders (or the raised arms) down to the bottom.
+    /// Neck and torso: from the shoulders down to the bottom.
     Body,
+    /// The tracked arms (empty when none is).
+    Arms,
     /// Back hair, ears and the head's skin.
     Head,
     /// Blush, nose, mouth, eyes and brows on the turning head.
@@ -75,12 +78,13 @@ pub enum Part {
 }
 
 impl Part {
-    pub const ALL: [Part; 4] = [Part::Body, Part::Head, Part::Face, Part::Hair];
+    pub const ALL: [Part; 5] = [Part::Body, Part::Arms, Part::Head, Part::Face, Part::Hair];
 
     /// The fragment entry point of `shaders/avatar_builtin.wgsl`.
     pub fn entry_point(self) -> &'static str {
         match self {
             Part::Body => "fs_body",
+            Part::Arms => "fs_arms",
             Part::Head => "fs_head",
             Part::Face => "fs_face",
             Part::Hair => "fs_hair",
@@ -313,7 +317,7 @@ pub fn layout(
 const FACE_BOX: [f32; 4] = [-0.78, -0.58, 0.78, 0.92];
 
 /// The quads of [`Part::ALL`] for the layout `u` (its head, shoulders and arms already set).
-fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f32; 4]; 4] {
+fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f32; 4]; 5] {
     let [cx, cy, r, _] = u.head;
     let (cr, sr) = (u.roll[0], u.roll[1]);
     let clip = |b: [f32; 4]| -> [f32; 4] {
@@ -337,8 +341,9 @@ fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f
         ]
     };
 
-    // Body: shoulders, neck, elbows and wrists with the torso's reach, down to the bottom; only
-    // below the head's centre unless an arm is raised (the shader's `in_body`).
+    // Body: shoulders and neck with the torso's reach, down to the bottom; only below the head's
+    // centre unless an arm is raised (the shader's `in_body`). Arms: shoulders, elbows and wrists
+    // with the same reach, when an arm is tracked.
     let reach = u.arms[2] * 1.2 + 2.0;
     let mut body = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
     let grow = |b: &mut [f32; 4], x: f32, y: f32, pad: f32| {
@@ -351,17 +356,21 @@ fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f
     grow(&mut body, s[0], s[1], reach);
     grow(&mut body, s[2], s[3], reach);
     grow(&mut body, cx, cy + 0.5 * r, u.arms[3] + 0.1 * r + 2.0);
-    for k in 0..2 {
-        if u.arms[k] > 0.5 {
-            grow(&mut body, u.elbows[2 * k], u.elbows[2 * k + 1], reach);
-        }
-        if u.arms[k] > 1.5 {
-            grow(&mut body, u.wrists[2 * k], u.wrists[2 * k + 1], reach);
-        }
-    }
     body[3] = body[3].max(place.y + place.height);
+    let mut arms = [0.0; 4];
     if u.arms[0] + u.arms[1] <= 0.0 {
         body[1] = body[1].max(cy.floor());
+    } else {
+        arms = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+        for k in 0..2 {
+            if u.arms[k] > 0.5 {
+                grow(&mut arms, s[2 * k], s[2 * k + 1], reach);
+                grow(&mut arms, u.elbows[2 * k], u.elbows[2 * k + 1], reach);
+            }
+            if u.arms[k] > 1.5 {
+                grow(&mut arms, u.wrists[2 * k], u.wrists[2 * k + 1], reach);
+            }
+        }
     }
 
     // Head: the disc the shader's `in_head_disc` allows.
@@ -408,7 +417,7 @@ fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f
         face[2].min(head[2]),
         face[3].min(head[3]),
     ];
-    [clip(body), clip(head), clip(face), clip(hair)]
+    [clip(body), clip(arms), clip(head), clip(face), clip(hair)]
 }
 
 #[cfg(test)]
@@ -417,8 +426,8 @@ mod tests {
 
     #[test]
     fn uniform_matches_the_shader_block_size() {
-        // 13 vec4 fields + 3 rotation rows + 8 colours + 4 part quads, 16 bytes each.
-        assert_eq!(std::mem::size_of::<BuiltinUniform>(), 28 * 16);
+        // 13 vec4 fields + 3 rotation rows + 8 colours + 5 part quads, 16 bytes each.
+        assert_eq!(std::mem::size_of::<BuiltinUniform>(), 29 * 16);
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub struct Renderer {
     bg_uniforms: [wgpu::Buffer; 2],
     /// The built-in avatar in one pass (the reference) and its split passes ([`Part::ALL`]).
     builtin_pipeline: wgpu::RenderPipeline,
-    part_pipelines: [wgpu::RenderPipeline; 4],
+    part_pipelines: [wgpu::RenderPipeline; 5],
     /// Draw the built-in avatar in one pass instead of the split passes (tests, benchmarks).
     single_pass: bool,
     builtin_uniform: wgpu::Buffer,
@@ -966,7 +966,7 @@ impl Renderer {
             }));
         }
         // Per-frame avatar data.
-        let mut parts = [[0.0f32; 4]; 4];
+        let mut parts = [[0.0f32; 4]; 5];
         let posed_counts = if let Some(mesh) = &self.mesh {
             let posed = mesh.avatar.pose(state);
             let cam = mesh_camera(&mesh.avatar, state, &place, w, h);

@@ -827,8 +827,8 @@ impl Renderer {
             }
         }
         // A backdrop over the whole frame needs no shader: a solid colour is the target's clear
-        // value, and an opaque camera frame or picture of the frame's size is written straight into
-        // the target. Only what is left is drawn.
+        // value, and an opaque camera frame or picture of the frame's size, or the blurred camera
+        // upsampled, is written straight into the target. Only what is left is drawn.
         let full = Placement::full(self.width, self.height);
         let mut load = wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT);
         if let Some(&(_, mode, fill, source, _)) = kinds.first().filter(|k| k.0 == full) {
@@ -844,6 +844,20 @@ impl Renderer {
                 kinds.remove(0);
             } else if let (1, Some(img)) = (mode, picture) {
                 ctx.upload_rgba(&self.target, img)?;
+                load = wgpu::LoadOp::Load;
+                kinds.remove(0);
+            } else if let (1, 3, Some(small)) = (mode, source, self.prepared.blurred.as_ref()) {
+                // The blurred camera: the small copy upsampled on the CPU (SIMD bilinear, what the
+                // sampler does, in a few ms) rather than by a full-frame shader pass.
+                let big = resize_rgba(
+                    &mut self.resizer,
+                    small,
+                    self.width,
+                    self.height,
+                    Filter::Bilinear,
+                )?;
+                ctx.upload_rgba(&self.target, &big)?;
+                crate::bufpool::recycle(big.into_raw());
                 load = wgpu::LoadOp::Load;
                 kinds.remove(0);
             }

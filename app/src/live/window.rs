@@ -218,7 +218,9 @@ impl App {
                 )
                 .context("cannot open the window")?,
         );
-        let ctx = GpuContext::shared()?;
+        // The window's own device (not the pipeline's shared one): a device has one queue, and on a
+        // CPU driver (lavapipe) a present queued behind a stage's render waits for all of it.
+        let ctx = Arc::new(GpuContext::new()?);
         let surface = ctx
             .instance
             .create_surface(window.clone())

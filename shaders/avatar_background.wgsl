@@ -2,6 +2,9 @@
 // blurred copy of it) sampled bilinearly over the viewport, optionally mixed with a fill colour by
 // the person mask. Drawn as one full-viewport triangle. Mirrored by `compose::background_pixel`
 // in pipeline/src/avatar/compose.rs (the CPU reference); change both together.
+//
+// One entry point per mode rather than a branch on `mode`: CPU drivers (lavapipe) run both sides of
+// a branch, so a solid fill would pay for the texture sampling.
 
 struct Params {
     // Viewport in target pixels: x, y, width, height.
@@ -28,16 +31,27 @@ fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
     return vec4<f32>(x, y, 0.0, 1.0);
 }
 
+fn uv_of(pos: vec4<f32>) -> vec2<f32> {
+    return (pos.xy - params.viewport.xy) / params.viewport.zw;
+}
+
+// Mode 0.
 @fragment
-fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    let uv = (pos.xy - params.viewport.xy) / params.viewport.zw;
-    if params.mode == 0u {
-        return vec4<f32>(params.fill.rgb, 1.0);
-    }
+fn fs_fill(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return vec4<f32>(params.fill.rgb, 1.0);
+}
+
+// Mode 1.
+@fragment
+fn fs_texture(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return vec4<f32>(textureSampleLevel(src, smp, uv_of(pos), 0.0).rgb, 1.0);
+}
+
+// Mode 2.
+@fragment
+fn fs_masked(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let uv = uv_of(pos);
     let texel = textureSampleLevel(src, smp, uv, 0.0);
-    if params.mode == 1u {
-        return vec4<f32>(texel.rgb, 1.0);
-    }
     let m = textureSampleLevel(mask, smp, uv, 0.0).r;
     return vec4<f32>(mix(texel.rgb, params.fill.rgb, m), 1.0);
 }

@@ -1,5 +1,8 @@
-// doppel's built-in cartoon avatar, drawn with signed distance fields in one fragment shader over a
-// quad around the avatar. No external art: head, hair, eyes, brows, mouth, body are shapes.
+// doppel's built-in cartoon avatar, drawn with signed distance fields. No external art: head, hair,
+// eyes, brows, mouth, body are shapes. Drawn as four passes over tight quads (body, head, face, front
+// hair; arms when tracked), so that each pixel evaluates only the shapes that can reach it;
+// `fs_main` draws it all in
+// one pass (the reference).
 //
 // Spaces (all set up on the CPU by pipeline/src/avatar/builtin.rs, see `BuiltinUniform`):
 // - target pixels (`p`): the body (torso, neck, arms) is drawn here;
@@ -33,19 +36,26 @@ struct Avatar {
     shirt: vec4<f32>,
     shirt_shade: vec4<f32>,
     line: vec4<f32>,
+    // Quads of the split passes (x0, y0, x1, y1, target pixels): body, arms, head, face, front hair.
+    parts: array<vec4<f32>, 5>,
 }
 
 @group(0) @binding(0) var<uniform> av: Avatar;
 
 @vertex
-fn vs_main(@builtin(vertex_index) i: u32) -> @builtin(position) vec4<f32> {
+fn vs_main(@builtin(vertex_index) i: u32, @builtin(instance_index) part: u32) -> @builtin(position) vec4<f32> {
+    // Instance 0 covers the whole avatar (`quad`), instance k the split pass k - 1 (`parts`).
+    var quad = av.quad;
+    if part > 0u {
+        quad = av.parts[min(part, 5u) - 1u];
+    }
     // Two triangles: (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
     var corners = array<vec2<f32>, 6>(
         vec2<f32>(0.0, 0.0), vec2<f32>(1.0, 0.0), vec2<f32>(0.0, 1.0),
         vec2<f32>(0.0, 1.0), vec2<f32>(1.0, 0.0), vec2<f32>(1.0, 1.0),
     );
     let c = corners[i];
-    let px = mix(av.quad.xy, av.quad.zw, c);
+    let px = mix(quad.xy, quad.zw, c);
     let ndc = vec2<f32>(px.x / av.target_size.x * 2.0 - 1.0, 1.0 - px.y / av.target_size.y * 2.0);
     return vec4<f32>(ndc, 0.0, 1.0);
 }
@@ -147,10 +157,15 @@ fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     let d_collar = sd_ellipse(p - (mid + vec2<f32>(0.0, -rb * 0.55)), vec2<f32>(av.arms.w * 1.5, rb * 0.9));
     let in_torso = cover(d_torso + w, 1.0);
     a = over(a, av.line.rgb, cover(d_collar, 1.0) * in_torso);
-    a = over(a, av.skin_shade.rgb, cover(d_collar + w, 1.0) * in_torso);
-    a = arm(a, p, sl, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w);
-    a = arm(a, p, sr, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w);
-    return a;
+    return over(a, av.skin_shade.rgb, cover(d_collar + w, 1.0) * in_torso);
+}
+
+// Both arms (nothing where they are not tracked).
+fn arms(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    let rb = av.arms.z;
+    let w = max(av.head.w * av.head.z, 1.5);
+    let a = arm(acc, p, av.shoulders.xy, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w);
+    return arm(a, p, av.shoulders.zw, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w);
 }
 
 // ---- face features (head frame) ---------------------------------------------------------------
@@ -238,13 +253,39 @@ fn hairline(x: f32) -> f32 {
 
 // ---- head -------------------------------------------------------------------------------------
 
-fn head(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
-    var a = acc;
+// Where a target pixel lies on the head: every head part starts from this.
+struct HeadSpace {
+    q: vec2<f32>,   // head space (roll removed, unit = radius)
+    z: f32,         // depth of the unit sphere under q (0 outside it)
+    px: f32,        // one pixel in head units
+    pxh: f32,       // one pixel on the turning face (foreshortened)
+    hf: vec3<f32>,  // the head-frame point under q
+    n: vec3<f32>,   // shading normal
+    d_head: f32,    // distance to the head outline (sphere with a softer jaw)
+}
+
+fn head_space(p: vec2<f32>) -> HeadSpace {
+    var s: HeadSpace;
     let r = av.head.z;
     let rel = (p - av.head.xy) / r;
     // Undo roll: q = rotate(-roll) * rel.
     let q = vec2<f32>(av.roll.x * rel.x + av.roll.y * rel.y, -av.roll.y * rel.x + av.roll.x * rel.y);
-    let px = 1.0 / r;
+    s.q = q;
+    s.px = 1.0 / r;
+    s.z = sqrt(max(1.0 - dot(q, q), 0.0));
+    s.n = normalize(vec3<f32>(q, s.z + 0.25));
+    s.d_head = smin(sd_circle(q, 1.0), sd_ellipse(q - av.ear_width.zw, vec2<f32>(0.74, 0.76)), 0.2);
+    let v = vec3<f32>(q, s.z);
+    s.hf = vec3<f32>(dot(av.rot0.xyz, v), dot(av.rot1.xyz, v), dot(av.rot2.xyz, v));
+    s.pxh = s.px / max(s.z, 0.3);
+    return s;
+}
+
+// Back hair, ears and the head's skin.
+fn head_base(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
+    var a = acc;
+    let q = s.q;
+    let px = s.px;
     let w = av.head.w;
 
     // Back hair: a rounded bob behind the head.
@@ -260,66 +301,120 @@ fn head(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     a = outlined(a, min(d_el, d_er), px, w, av.skin_shade.rgb);
 
     // Head: a sphere with a softer jaw.
-    let d_head = smin(sd_circle(q, 1.0), sd_ellipse(q - av.ear_width.zw, vec2<f32>(0.74, 0.76)), 0.2);
-    let z = sqrt(max(1.0 - dot(q, q), 0.0));
-    let n = normalize(vec3<f32>(q, z + 0.25));
-    let light = dot(n, normalize(LIGHT));
+    let light = dot(s.n, normalize(LIGHT));
     let skin = toon(av.skin.rgb, av.skin_shade.rgb, light + 0.25);
-    a = outlined(a, d_head, px, w, skin);
-    let in_head = cover(d_head + w, px);
+    return outlined(a, s.d_head, px, w, skin);
+}
 
-    // The face, drawn on the turning sphere.
-    let v = vec3<f32>(q, z);
-    let hf = vec3<f32>(dot(av.rot0.xyz, v), dot(av.rot1.xyz, v), dot(av.rot2.xyz, v));
-    let hxy = hf.xy;
-    let pxh = px / max(z, 0.3);
-    let front = smoothstep(0.0, 0.25, hf.z) * in_head;
-    if front > 0.0 {
-        var f = vec4<f32>(0.0);
-        // Blush, a little stronger with a smile.
-        let blush = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z);
-        for (var s = -1.0; s <= 1.0; s += 2.0) {
-            let b = length((hxy - vec2<f32>(s * 0.52, 0.3)) / vec2<f32>(0.2, 0.11));
-            f = over(f, vec3<f32>(1.0, 0.55, 0.58), blush * (1.0 - smoothstep(0.2, 1.0, b)));
-        }
-        // Nose: a small shadow under a highlight.
-        f = over(f, av.skin_shade.rgb * 0.92, 0.85 * cover(sd_ellipse(hxy - vec2<f32>(0.025, 0.25), vec2<f32>(0.045, 0.028)), pxh));
-        f = over(f, vec3<f32>(1.0, 0.97, 0.94), 0.6 * cover(sd_circle(hxy - vec2<f32>(-0.02, 0.19), 0.022), pxh));
-        f = mouth(f, hxy, pxh);
-        f = eye(f, hxy, -1.0, av.eyes.x, pxh);
-        f = eye(f, hxy, 1.0, av.eyes.y, pxh);
-        f = brow(f, hxy, -1.0, av.brows.x, av.brows.y, pxh);
-        f = brow(f, hxy, 1.0, av.brows.z, av.brows.w, pxh);
-        a = f * front + a * (1.0 - f.a * front);
+// The face (blush, nose, mouth, eyes, brows), drawn on the turning sphere.
+fn face(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
+    let in_head = cover(s.d_head + av.head.w, s.px);
+    let hxy = s.hf.xy;
+    let pxh = s.pxh;
+    let front = smoothstep(0.0, 0.25, s.hf.z) * in_head;
+    var f = vec4<f32>(0.0);
+    // Blush, a little stronger with a smile.
+    let blush = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z);
+    for (var k = -1.0; k <= 1.0; k += 2.0) {
+        let b = length((hxy - vec2<f32>(k * 0.52, 0.3)) / vec2<f32>(0.2, 0.11));
+        f = over(f, vec3<f32>(1.0, 0.55, 0.58), blush * (1.0 - smoothstep(0.2, 1.0, b)));
     }
+    // Nose: a small shadow under a highlight.
+    f = over(f, av.skin_shade.rgb * 0.92, 0.85 * cover(sd_ellipse(hxy - vec2<f32>(0.025, 0.25), vec2<f32>(0.045, 0.028)), pxh));
+    f = over(f, vec3<f32>(1.0, 0.97, 0.94), 0.6 * cover(sd_circle(hxy - vec2<f32>(-0.02, 0.19), 0.022), pxh));
+    f = mouth(f, hxy, pxh);
+    f = eye(f, hxy, -1.0, av.eyes.x, pxh);
+    f = eye(f, hxy, 1.0, av.eyes.y, pxh);
+    f = brow(f, hxy, -1.0, av.brows.x, av.brows.y, pxh);
+    f = brow(f, hxy, 1.0, av.brows.z, av.brows.w, pxh);
+    return f * front + acc * (1.0 - f.a * front);
+}
 
-    // Front hair: the fringe above the hairline and everything on the back of the sphere.
-    let d_fringe = min(hxy.y - hairline(hxy.x), hf.z - 0.1);
+// Front hair: the fringe above the hairline and everything on the back of the sphere.
+fn front_hair(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
+    var a = acc;
+    let hxy = s.hf.xy;
+    let pxh = s.pxh;
+    let d_fringe = min(hxy.y - hairline(hxy.x), s.hf.z - 0.1);
     let d_side = 0.86 - abs(hxy.x) + max(hxy.y - 0.15, 0.0) * 3.0;
     let d_hair = min(d_fringe, d_side * 0.5);
-    let hair_light = dot(n, normalize(LIGHT));
+    let hair_light = dot(s.n, normalize(LIGHT));
     var hair_col = toon(av.hair.rgb, av.hair_shade.rgb, hair_light + 0.1);
     // An anime-style highlight band.
     let band = abs(hxy.y + 0.62 + 0.035 * sin(hxy.x * 22.0)) - 0.035;
     hair_col = mix(hair_col, min(av.hair.rgb * 1.45 + 0.08, vec3<f32>(1.0)), cover(band, pxh) * smoothstep(-0.2, 0.3, -hxy.x));
     // Only on the sphere: below it (the jaw) the mapping to the head frame means nothing.
     // Over the head's own outline too, so that front and back hair join without a seam.
-    let hair_cover = cover(d_head, px) * cover(length(q) - 1.0, px);
+    let hair_cover = cover(s.d_head, s.px) * cover(length(s.q) - 1.0, s.px);
     a = over(a, av.line.rgb, cover(d_hair, pxh) * hair_cover);
-    a = over(a, hair_col, cover(d_hair + w * 0.8, pxh) * hair_cover);
-    return a;
+    return over(a, hair_col, cover(d_hair + av.head.w * 0.8, pxh) * hair_cover);
 }
 
+fn in_body(p: vec2<f32>) -> bool {
+    // The body sits below the head, except for raised arms.
+    return p.y > av.head.y || av.arms.x + av.arms.y > 0.0;
+}
+
+fn in_head_disc(p: vec2<f32>) -> bool {
+    return length(p - av.head.xy) < av.head.z * 1.45;
+}
+
+// The whole avatar in one pass over `quad`: the reference the split passes below are checked
+// against (pipeline/tests/avatar.rs). Every pixel evaluates every shape here; on CPU drivers such as
+// lavapipe, which run both sides of a branch in SIMD, that is the cost the split avoids.
 @fragment
 fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     let p = pos.xy;
     var a = vec4<f32>(0.0);
-    // The body sits below the head, except for raised arms.
-    if p.y > av.head.y || av.arms.x + av.arms.y > 0.0 {
-        a = body(a, p);
+    if in_body(p) {
+        a = arms(body(a, p), p);
     }
-    if length(p - av.head.xy) < av.head.z * 1.45 {
-        a = head(a, p);
+    if in_head_disc(p) {
+        let s = head_space(p);
+        a = front_hair(face(head_base(a, s), s), s);
     }
     return a;
+}
+
+// The split passes, each over its own quad (`parts`), blended over one another in this order:
+// body, arms, head, face, front hair. Every part is "over" the ones before, so the sum equals fs_main.
+
+@fragment
+fn fs_body(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_body(pos.xy) {
+        return body(vec4<f32>(0.0), pos.xy);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_arms(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_body(pos.xy) {
+        return arms(vec4<f32>(0.0), pos.xy);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_head(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_head_disc(pos.xy) {
+        return head_base(vec4<f32>(0.0), head_space(pos.xy));
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_face(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_head_disc(pos.xy) {
+        return face(vec4<f32>(0.0), head_space(pos.xy));
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_hair(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_head_disc(pos.xy) {
+        return front_hair(vec4<f32>(0.0), head_space(pos.xy));
+    }
+    return vec4<f32>(0.0);
 }

@@ -1,9 +1,12 @@
 // Presents a frame in the live window: the frame letterboxed into the target (black bars), and the
 // on-screen display (an opaque CPU-drawn text box) over its top-left corner.
 //
-// One full-screen triangle; the fragment stage works in target pixels (`@builtin(position)` is the
+// One full-screen triangle (`fs_main`); the fragment stage works in target pixels (`@builtin(position)` is the
 // pixel centre, x + 0.5). Textures are sRGB views when the target is sRGB, so bytes pass through
 // unchanged. The CPU reference is `compose_cpu` in app/src/live/present.rs; change both together.
+//
+// When the frame has the target's size the window writes its pixels straight into the surface and
+// draws only the display with `fs_osd`, scissored to its box: no shader pass over the whole frame.
 
 struct Params {
     // Where the frame goes, in target pixels: x0, y0, x1, y1 (x1, y1 exclusive).
@@ -46,4 +49,14 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
         return vec4<f32>(c.rgb, 1.0);
     }
     return vec4<f32>(0.0, 0.0, 0.0, 1.0);
+}
+
+// The display alone, over a target that already holds the frame (drawn scissored to `osd_rect`).
+@fragment
+fn fs_osd(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let c = textureLoad(osd_tex, vec2<i32>(floor(pos.xy - params.osd_rect.xy)), 0);
+    if c.a <= 0.5 {
+        discard;
+    }
+    return vec4<f32>(c.rgb, 1.0);
 }

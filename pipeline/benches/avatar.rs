@@ -1,5 +1,7 @@
 //! Avatar render + readback at 1280x720: the built-in avatar and the bundled glTF avatar, over a
-//! solid colour and over the blurred camera frame.
+//! solid colour, the camera frame and the blurred camera frame. `builtin_color_one_pass` is the
+//! baseline: the built-in avatar drawn by its one-pass reference shader (every shape on every pixel
+//! of the avatar's quad), measured in the same run as the split passes the renderer uses.
 //!
 //! `cargo bench -p doppel-pipeline --bench avatar`. Each iteration is what the `avatar` stage pays
 //! per frame: the per-frame uploads, the render passes and the padded readback into an RGBA image.
@@ -46,9 +48,19 @@ fn avatar(c: &mut Criterion) {
         backdrop: Backdrop::Blur,
         pip: None,
     };
+    let cam = Composition {
+        backdrop: Backdrop::Camera,
+        pip: None,
+    };
     let mut group = c.benchmark_group("avatar_1280x720");
     group.sample_size(20);
-    for (name, comp) in [("builtin_color", &solid), ("builtin_blur", &blur)] {
+    for (name, comp, one_pass) in [
+        ("builtin_color_one_pass", &solid, true),
+        ("builtin_color", &solid, false),
+        ("builtin_camera", &cam, false),
+        ("builtin_blur", &blur, false),
+    ] {
+        renderer.set_single_pass(one_pass);
         group.bench_function(name, |b| {
             b.iter(|| {
                 renderer

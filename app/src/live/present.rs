@@ -2,6 +2,11 @@
 //! on-screen display over the top-left corner (`shaders/present.wgsl`). Long-lived: it owns its
 //! pipeline, sampler and textures; per frame only the pixels and 32 bytes of uniforms move.
 //!
+//! Fast path: a frame of the target's size is written straight into the target
+//! ([`Presenter::write_direct`], the surface texture of the window) and only the display's box is
+//! drawn ([`Presenter::encode_osd`]). A software rasteriser (lavapipe) would otherwise shade every
+//! pixel of the window once more per frame.
+//!
 //! [`compose_cpu`] is the CPU reference of the shader (nearest sampling: it matches the shader
 //! exactly when the frame is shown at its own size, the case the tests check).
 
@@ -109,6 +114,8 @@ pub struct Presenter {
     ctx: Arc<GpuContext>,
     target: wgpu::TextureFormat,
     pipeline: wgpu::RenderPipeline,
+    /// `fs_osd`: the display alone, for the fast path.
+    osd_pipeline: wgpu::RenderPipeline,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
     params: wgpu::Buffer,
@@ -119,6 +126,8 @@ pub struct Presenter {
     /// A 1x1 transparent texture bound while the display is hidden.
     no_osd: wgpu::Texture,
     bind_group: Option<wgpu::BindGroup>,
+    /// The frame in the target's channel order, for targets that store blue first.
+    swizzled: Vec<u8>,
 }
 
 impl Presenter {
@@ -167,7 +176,7 @@ impl Presenter {
             bind_group_layouts: &[Some(&layout)],
             immediate_size: 0,
         });
-        let pipeline = ctx.checked("present pipeline", || {
+        let make_pipeline = |fs: &str| {
             device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
                 label: Some("present"),
                 layout: Some(&pipeline_layout),
@@ -182,7 +191,7 @@ impl Presenter {
                 multisample: wgpu::MultisampleState::default(),
                 fragment: Some(wgpu::FragmentState {
                     module: &module,
-                    entry_point: Some("fs_main"),
+                    entry_point: Some(fs),
                     compilation_options: Default::default(),
                     targets: &[Some(wgpu::ColorTargetState {
                         format: target,
@@ -193,6 +202,9 @@ impl Presenter {
                 multiview_mask: None,
                 cache: None,
             })
+        };
+        let (pipeline, osd_pipeline) = ctx.checked("present pipeline", || {
+            (make_pipeline("fs_main"), make_pipeline("fs_osd"))
         })?;
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("present frame"),
@@ -227,6 +239,7 @@ impl Presenter {
         Ok(Self {
             target,
             pipeline,
+            osd_pipeline,
             layout,
             sampler,
             params,
@@ -235,6 +248,7 @@ impl Presenter {
             no_frame,
             no_osd,
             bind_group: None,
+            swizzled: Vec::new(),
             ctx,
         })
     }
@@ -350,19 +364,104 @@ impl Presenter {
         bg
     }
 
-    /// Records drawing into `view`, a `width` x `height` target of the presenter's format.
-    pub fn encode(
+    /// Whether a `frame`-sized picture can take the fast path into a `target`-sized texture of
+    /// `usage`: same size, and the texture accepts copies.
+    pub fn can_write_direct(
+        frame: (u32, u32),
+        target: (u32, u32),
+        usage: wgpu::TextureUsages,
+    ) -> bool {
+        frame == target && usage.contains(wgpu::TextureUsages::COPY_DST)
+    }
+
+    /// The fast path, part 1: writes `image` into `texture` (the presenter's format, the image's
+    /// size, `COPY_DST`) as it is, blue and red swapped for BGRA targets. Queued: it lands before
+    /// the next submitted work.
+    ///
+    /// # Errors
+    /// When the sizes differ.
+    pub fn write_direct(
+        &mut self,
+        texture: &wgpu::Texture,
+        image: &RgbaImage,
+    ) -> anyhow::Result<()> {
+        let (w, h) = image.dimensions();
+        if (texture.width(), texture.height()) != (w, h) {
+            return Err(anyhow!(
+                "a {w}x{h} frame cannot be written into a {}x{} window texture",
+                texture.width(),
+                texture.height()
+            ));
+        }
+        let bytes: &[u8] = if is_bgra(texture.format()) {
+            self.swizzled.clear();
+            self.swizzled.extend_from_slice(image.as_raw());
+            for p in self.swizzled.chunks_exact_mut(4) {
+                p.swap(0, 2);
+            }
+            &self.swizzled
+        } else {
+            image.as_raw()
+        };
+        self.ctx.queue.write_texture(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            bytes,
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(4 * w),
+                rows_per_image: Some(h),
+            },
+            extent(w, h),
+        );
+        Ok(())
+    }
+
+    /// The fast path, part 2: records the display alone into `view` (a `width` x `height` target
+    /// that already holds the frame), scissored to its box; nothing when it is hidden.
+    pub fn encode_osd(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         view: &wgpu::TextureView,
         width: u32,
         height: u32,
     ) {
-        let fr = letterbox(self.frame_size().unwrap_or((1, 1)), (width, height));
-        let or = self
-            .osd
-            .as_ref()
-            .map_or([0; 4], |o| osd_rect(o.size, (width, height)));
+        let Some(size) = self.osd.as_ref().map(|o| o.size) else {
+            return;
+        };
+        let or = osd_rect(size, (width, height));
+        if or[2] <= or[0] || or[3] <= or[1] {
+            return;
+        }
+        self.write_params([0; 4], or);
+        let bind_group = self.bind_group();
+        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+            label: Some("present osd"),
+            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+                view,
+                depth_slice: None,
+                resolve_target: None,
+                ops: wgpu::Operations {
+                    load: wgpu::LoadOp::Load,
+                    store: wgpu::StoreOp::Store,
+                },
+            })],
+            depth_stencil_attachment: None,
+            timestamp_writes: None,
+            occlusion_query_set: None,
+            multiview_mask: None,
+        });
+        pass.set_pipeline(&self.osd_pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.set_scissor_rect(or[0], or[1], or[2] - or[0], or[3] - or[1]);
+        pass.draw(0..3, 0..1);
+    }
+
+    fn write_params(&self, fr: Rect, or: Rect) {
         let params: [f32; 8] = [
             fr[0] as f32,
             fr[1] as f32,
@@ -376,6 +475,22 @@ impl Presenter {
         self.ctx
             .queue
             .write_buffer(&self.params, 0, bytemuck::cast_slice(&params));
+    }
+
+    /// Records drawing into `view`, a `width` x `height` target of the presenter's format.
+    pub fn encode(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        view: &wgpu::TextureView,
+        width: u32,
+        height: u32,
+    ) {
+        let fr = letterbox(self.frame_size().unwrap_or((1, 1)), (width, height));
+        let or = self
+            .osd
+            .as_ref()
+            .map_or([0; 4], |o| osd_rect(o.size, (width, height)));
+        self.write_params(fr, or);
         let bind_group = self.bind_group();
         let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
             label: Some("present"),
@@ -499,6 +614,28 @@ mod tests {
                     .unwrap_or(0);
                 assert!(worst <= 1, "{format:?} {w}x{h}: max difference {worst}");
             }
+            // The fast path (frame written into the target, display drawn over its box) gives
+            // the same picture.
+            let ctx = p.ctx().clone();
+            let (w, h) = frame.dimensions();
+            let usage = wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::COPY_SRC
+                | wgpu::TextureUsages::COPY_DST;
+            assert!(Presenter::can_write_direct((w, h), (w, h), usage));
+            assert!(!Presenter::can_write_direct((w, h), (w, h + 1), usage));
+            let texture = ctx.create_texture("direct", w, h, format, usage);
+            let view = texture.create_view(&Default::default());
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            p.write_direct(&texture, &frame).unwrap();
+            p.encode_osd(&mut encoder, &view, w, h);
+            let direct = p.read_back(encoder, &texture).unwrap();
+            assert_eq!(
+                direct,
+                compose_cpu(&frame, osd.as_ref(), w, h),
+                "{format:?}: fast path"
+            );
             // Hiding the display shows the frame there again.
             p.set_osd(None).unwrap();
             let gpu = p.render_offscreen(96, 54).unwrap();

@@ -74,6 +74,9 @@ pub struct DisplayReport {
     pub fps: f64,
     pub surface_format: String,
     pub present_mode: String,
+    /// Presents whose frame was written straight into the surface (the fast path: same size, no
+    /// shader pass over the frame); the others were drawn by the letterboxing shader.
+    pub direct: u64,
     pub window_size: (u32, u32),
     pub screenshots: Vec<String>,
     /// Why the window closed: `end` (the pipeline finished), `closed`, `quit`, `lost`,
@@ -95,6 +98,8 @@ struct Graphics {
     config: wgpu::SurfaceConfiguration,
     presenter: Presenter,
     copy_src: bool,
+    /// The surface accepts copies: frames of its size are written straight into it.
+    copy_dst: bool,
 }
 
 /// The window application.
@@ -112,6 +117,8 @@ pub struct App {
     last_present: Option<Instant>,
     first_seq: Option<u64>,
     current: Option<(u64, (u32, u32))>,
+    /// The pixels of the frame on screen (redraws show it again).
+    last: Option<RgbaImage>,
     // Display.
     show_osd: bool,
     osd_drawn: Option<Instant>,
@@ -159,6 +166,7 @@ impl App {
             last_present: None,
             first_seq: None,
             current: None,
+            last: None,
             show_osd,
             osd_drawn: None,
             source_status: None,
@@ -210,7 +218,9 @@ impl App {
                 )
                 .context("cannot open the window")?,
         );
-        let ctx = GpuContext::shared()?;
+        // The window's own device (not the pipeline's shared one): a device has one queue, and on a
+        // CPU driver (lavapipe) a present queued behind a stage's render waits for all of it.
+        let ctx = Arc::new(GpuContext::new()?);
         let surface = ctx
             .instance
             .create_surface(window.clone())
@@ -249,6 +259,7 @@ impl App {
         .find(|m| caps.present_modes.contains(m))
         .unwrap_or(wgpu::PresentMode::Fifo);
         let copy_src = caps.usages.contains(wgpu::TextureUsages::COPY_SRC);
+        let copy_dst = caps.usages.contains(wgpu::TextureUsages::COPY_DST);
         let size = window.inner_size();
         let mut config = surface
             .get_default_config(&ctx.adapter, size.width.max(1), size.height.max(1))
@@ -259,6 +270,9 @@ impl App {
         config.usage = wgpu::TextureUsages::RENDER_ATTACHMENT;
         if copy_src {
             config.usage |= wgpu::TextureUsages::COPY_SRC;
+        }
+        if copy_dst {
+            config.usage |= wgpu::TextureUsages::COPY_DST;
         }
         ctx.checked("configuring the window surface", || {
             surface.configure(&ctx.device, &config)
@@ -272,6 +286,7 @@ impl App {
             config,
             presenter,
             copy_src,
+            copy_dst,
         })
     }
 
@@ -394,7 +409,30 @@ impl App {
                 label: Some("present"),
             });
         let (w, h) = (g.config.width, g.config.height);
-        g.presenter.encode(&mut encoder, &view, w, h);
+        let direct = g.copy_dst
+            && self.last.as_ref().is_some_and(|img| {
+                Presenter::can_write_direct(img.dimensions(), (w, h), texture.texture.usage())
+            });
+        let drawn = match self.last.as_ref() {
+            Some(img) if direct => g
+                .presenter
+                .write_direct(&texture.texture, img)
+                .map(|()| g.presenter.encode_osd(&mut encoder, &view, w, h)),
+            Some(img) => g
+                .presenter
+                .set_frame(img)
+                .map(|()| g.presenter.encode(&mut encoder, &view, w, h)),
+            None => {
+                g.presenter.encode(&mut encoder, &view, w, h);
+                Ok(())
+            }
+        };
+        if let Err(e) = drawn {
+            return self.fail(event_loop, e);
+        }
+        if direct && fresh.is_some() {
+            self.report.direct += 1;
+        }
         let shot = self.shots.pop();
         let mut picture: Option<anyhow::Result<RgbaImage>> = None;
         match &shot {
@@ -403,8 +441,15 @@ impl App {
             }
             Some(_) => {
                 ctx.queue.submit([encoder.finish()]);
-                // The surface cannot be copied from: draw the same picture off screen.
-                picture = Some(g.presenter.render_offscreen(w, h));
+                // The surface cannot be copied from: draw the same picture off screen (the fast
+                // path left the frame texture behind).
+                picture = Some(match self.last.as_ref() {
+                    Some(img) => g
+                        .presenter
+                        .set_frame(img)
+                        .and_then(|()| g.presenter.render_offscreen(w, h)),
+                    None => g.presenter.render_offscreen(w, h),
+                });
             }
             None => {
                 ctx.queue.submit([encoder.finish()]);
@@ -454,17 +499,17 @@ impl App {
         let Some(frame) = self.slot.take() else {
             return;
         };
-        let Some(g) = self.gfx.as_mut() else {
+        if self.gfx.is_none() {
             doppel_pipeline::bufpool::recycle(frame.image.into_raw());
             return;
-        };
-        let uploaded = g.presenter.set_frame(&frame.image);
+        }
         self.first_seq.get_or_insert(frame.seq);
         self.current = Some((frame.seq, frame.image.dimensions()));
         let captured = frame.captured;
-        doppel_pipeline::bufpool::recycle(frame.image.into_raw());
-        if let Err(e) = uploaded {
-            return self.fail(event_loop, e);
+        // Uploaded (or written into the surface) by present; the previous frame's pixels go back
+        // to the pool.
+        if let Some(old) = self.last.replace(frame.image) {
+            doppel_pipeline::bufpool::recycle(old.into_raw());
         }
         self.present(event_loop, Some(captured));
     }

@@ -53,6 +53,43 @@ pub struct BuiltinUniform {
     pub wrists: [f32; 4],
     pub arms: [f32; 4],
     pub colors: [[f32; 4]; 8],
+    /// Quads of the split passes, `[x0, y0, x1, y1]` in target pixels: see [`Part`].
+    pub parts: [[f32; 4]; 5],
+}
+
+/// The built-in avatar's split passes, drawn in this order, each over its own quad of
+/// [`BuiltinUniform::parts`] (the shader's `fs_body`, `fs_arms`, `fs_head`, `fs_face`, `fs_hair`;
+/// an empty quad is not drawn). A CPU
+/// rasteriser such as lavapipe runs every shape of a fragment shader on every pixel it covers
+/// (both sides of each branch, in SIMD), so drawing the parts apart over tight quads is what keeps
+/// the per-pixel work small.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Neck and torso: from the shoulders down to the bottom.
+    Body,
+    /// The tracked arms (empty when none is).
+    Arms,
+    /// Back hair, ears and the head's skin.
+    Head,
+    /// Blush, nose, mouth, eyes and brows on the turning head.
+    Face,
+    /// The fringe and the hair over the head.
+    Hair,
+}
+
+impl Part {
+    pub const ALL: [Part; 5] = [Part::Body, Part::Arms, Part::Head, Part::Face, Part::Hair];
+
+    /// The fragment entry point of `shaders/avatar_builtin.wgsl`.
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Part::Body => "fs_body",
+            Part::Arms => "fs_arms",
+            Part::Head => "fs_head",
+            Part::Face => "fs_face",
+            Part::Hair => "fs_hair",
+        }
+    }
 }
 
 /// Where the avatar is drawn: a rectangle of the target, in pixels (the whole frame, or the
@@ -260,6 +297,7 @@ pub fn layout(
         clip(x1.ceil(), place.x, place.x + place.width),
         clip(y1.ceil(), place.y, place.y + place.height),
     ];
+    u.parts = part_quads(state, &u, place);
     let p = palette;
     u.colors = [
         color(p.skin),
@@ -274,14 +312,122 @@ pub fn layout(
     u
 }
 
+/// The face's extent in the head frame (x right, y down, unit = radius): blush x ±0.72, brows up
+/// to y -0.5, the widest open mouth down to 0.86, with a little room for anti-aliasing.
+const FACE_BOX: [f32; 4] = [-0.78, -0.58, 0.78, 0.92];
+
+/// The quads of [`Part::ALL`] for the layout `u` (its head, shoulders and arms already set).
+fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f32; 4]; 5] {
+    let [cx, cy, r, _] = u.head;
+    let (cr, sr) = (u.roll[0], u.roll[1]);
+    let clip = |b: [f32; 4]| -> [f32; 4] {
+        let (px0, py0) = (place.x, place.y);
+        let (px1, py1) = (place.x + place.width, place.y + place.height);
+        let x0 = b[0].floor().clamp(px0, px1);
+        let y0 = b[1].floor().clamp(py0, py1);
+        [
+            x0,
+            y0,
+            b[2].ceil().clamp(x0, px1),
+            b[3].ceil().clamp(y0, py1),
+        ]
+    };
+    let around = |x: f32, y: f32, half: f32| [x - half, y - half, x + half, y + half];
+    // Head space (roll removed, unit = radius) -> target pixels, as the shader's inverse.
+    let screen = |q: [f32; 2]| {
+        [
+            cx + r * (q[0] * cr - q[1] * sr),
+            cy + r * (q[0] * sr + q[1] * cr),
+        ]
+    };
+
+    // Body: shoulders and neck with the torso's reach, down to the bottom; only below the head's
+    // centre unless an arm is raised (the shader's `in_body`). Arms: shoulders, elbows and wrists
+    // with the same reach, when an arm is tracked.
+    let reach = u.arms[2] * 1.2 + 2.0;
+    let mut body = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    let grow = |b: &mut [f32; 4], x: f32, y: f32, pad: f32| {
+        b[0] = b[0].min(x - pad);
+        b[1] = b[1].min(y - pad);
+        b[2] = b[2].max(x + pad);
+        b[3] = b[3].max(y + pad);
+    };
+    let s = u.shoulders;
+    grow(&mut body, s[0], s[1], reach);
+    grow(&mut body, s[2], s[3], reach);
+    grow(&mut body, cx, cy + 0.5 * r, u.arms[3] + 0.1 * r + 2.0);
+    body[3] = body[3].max(place.y + place.height);
+    let mut arms = [0.0; 4];
+    if u.arms[0] + u.arms[1] <= 0.0 {
+        body[1] = body[1].max(cy.floor());
+    } else {
+        arms = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+        for k in 0..2 {
+            if u.arms[k] > 0.5 {
+                grow(&mut arms, s[2 * k], s[2 * k + 1], reach);
+                grow(&mut arms, u.elbows[2 * k], u.elbows[2 * k + 1], reach);
+            }
+            if u.arms[k] > 1.5 {
+                grow(&mut arms, u.wrists[2 * k], u.wrists[2 * k + 1], reach);
+            }
+        }
+    }
+
+    // Head: the disc the shader's `in_head_disc` allows.
+    let head = around(cx, cy, 1.45 * r + 1.0);
+    // Hair: on the sphere only (radius 1), plus its anti-aliased edge.
+    let hair = around(cx, cy, r + 3.0);
+
+    // Face: the face box of the head frame, turned with the head (the box's outline, points
+    // outside the sphere taken on its rim), joined with the jaw below the sphere (where the shader
+    // still maps pixels onto the head frame), then rolled onto the target.
+    let mut fq = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    let steps = 48;
+    let [bx0, by0, bx1, by1] = FACE_BOX;
+    for i in 0..=steps {
+        let t = i as f32 / steps as f32;
+        let (x, y) = (bx0 + (bx1 - bx0) * t, by0 + (by1 - by0) * t);
+        for [hx, hy] in [[x, by0], [x, by1], [bx0, y], [bx1, y]] {
+            let len = hx.hypot(hy);
+            let (hx, hy) = if len > 1.0 {
+                (hx / len, hy / len)
+            } else {
+                (hx, hy)
+            };
+            let hz = (1.0 - hx * hx - hy * hy).max(0.0).sqrt();
+            let v = rotate_head(state, [hx, hy, hz]);
+            grow(&mut fq, v[0], v[1], 0.0);
+        }
+    }
+    let jaw = [u.ear_width[2], u.ear_width[3]];
+    grow(&mut fq, jaw[0] - 0.8, jaw[1] - 0.8, 0.0);
+    grow(&mut fq, jaw[0] + 0.8, jaw[1] + 0.8, 0.0);
+    // Three pixels of room for anti-aliasing.
+    let pad = 3.0 / r;
+    let [x0, y0, x1, y1] = [fq[0] - pad, fq[1] - pad, fq[2] + pad, fq[3] + pad];
+    let mut face = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    for (x, y) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1)] {
+        let p = screen([x, y]);
+        grow(&mut face, p[0], p[1], 0.0);
+    }
+    // Nothing of the face lies outside the head disc.
+    face = [
+        face[0].max(head[0]),
+        face[1].max(head[1]),
+        face[2].min(head[2]),
+        face[3].min(head[3]),
+    ];
+    [clip(body), clip(arms), clip(head), clip(face), clip(hair)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn uniform_matches_the_shader_block_size() {
-        // 13 vec4 fields + 3 rotation rows + 8 colours, 16 bytes each.
-        assert_eq!(std::mem::size_of::<BuiltinUniform>(), 24 * 16);
+        // 13 vec4 fields + 3 rotation rows + 8 colours + 5 part quads, 16 bytes each.
+        assert_eq!(std::mem::size_of::<BuiltinUniform>(), 29 * 16);
     }
 
     #[test]

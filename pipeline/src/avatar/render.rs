@@ -8,7 +8,7 @@ use std::sync::Arc;
 use glam::{Mat4, Vec4};
 use image::{GrayImage, RgbaImage};
 
-use super::builtin::{self, HeadGeometry, Palette, Placement};
+use super::builtin::{self, HeadGeometry, Palette, Part, Placement};
 use super::compose::{self, Backdrop, Composition, Prepared, BLUR_DOWNSCALE, BLUR_RADIUS};
 use super::model::{AlphaMode, GltfAvatar};
 use super::state::AvatarState;
@@ -131,10 +131,15 @@ pub struct Renderer {
     depth_view: wgpu::TextureView,
     readback: Readback,
     sampler: wgpu::Sampler,
-    bg_pipeline: wgpu::RenderPipeline,
+    /// Background pipelines by mode: fill, texture, masked texture.
+    bg_pipelines: [wgpu::RenderPipeline; 3],
     bg_layout: wgpu::BindGroupLayout,
     bg_uniforms: [wgpu::Buffer; 2],
+    /// The built-in avatar in one pass (the reference) and its split passes ([`Part::ALL`]).
     builtin_pipeline: wgpu::RenderPipeline,
+    part_pipelines: [wgpu::RenderPipeline; 5],
+    /// Draw the built-in avatar in one pass instead of the split passes (tests, benchmarks).
+    single_pass: bool,
     builtin_uniform: wgpu::Buffer,
     builtin_group: wgpu::BindGroup,
     white: Tex,
@@ -243,6 +248,7 @@ impl Renderer {
                 });
             let pipeline = |label: &str,
                             m: &wgpu::ShaderModule,
+                            fs: &str,
                             layout: &wgpu::BindGroupLayout,
                             blend: Option<wgpu::BlendState>| {
                 let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -264,7 +270,7 @@ impl Renderer {
                     multisample: wgpu::MultisampleState::default(),
                     fragment: Some(wgpu::FragmentState {
                         module: m,
-                        entry_point: Some("fs_main"),
+                        entry_point: Some(fs),
                         compilation_options: Default::default(),
                         targets: &[Some(wgpu::ColorTargetState {
                             format: COLOR_FORMAT,
@@ -276,16 +282,28 @@ impl Renderer {
                     cache: None,
                 })
             };
-            let bg_pipeline = pipeline("avatar background", &bg_module, &bg_layout, None);
-            let builtin_pipeline = pipeline(
-                "avatar builtin",
-                &builtin_module,
-                &builtin_layout,
-                Some(premultiplied_blend()),
-            );
-            (bg_layout, builtin_layout, bg_pipeline, builtin_pipeline)
+            let bg_pipelines = ["fs_fill", "fs_texture", "fs_masked"]
+                .map(|fs| pipeline("avatar background", &bg_module, fs, &bg_layout, None));
+            let avatar = |fs: &str| {
+                pipeline(
+                    "avatar builtin",
+                    &builtin_module,
+                    fs,
+                    &builtin_layout,
+                    Some(premultiplied_blend()),
+                )
+            };
+            let builtin_pipeline = avatar("fs_main");
+            let part_pipelines = Part::ALL.map(|part| avatar(part.entry_point()));
+            (
+                bg_layout,
+                builtin_layout,
+                bg_pipelines,
+                builtin_pipeline,
+                part_pipelines,
+            )
         })?;
-        let (bg_layout, builtin_layout, bg_pipeline, builtin_pipeline) = built;
+        let (bg_layout, builtin_layout, bg_pipelines, builtin_pipeline, part_pipelines) = built;
         let builtin_uniform = uniform_buffer(
             &ctx,
             "avatar builtin uniform",
@@ -347,10 +365,12 @@ impl Renderer {
                 depth_view,
                 readback,
                 sampler,
-                bg_pipeline,
+                bg_pipelines,
                 bg_layout,
                 bg_uniforms,
                 builtin_pipeline,
+                part_pipelines,
+                single_pass: false,
                 builtin_uniform,
                 builtin_group,
                 white,
@@ -383,7 +403,10 @@ impl Renderer {
             w,
             h,
             COLOR_FORMAT,
-            wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            // COPY_DST: an opaque camera or image backdrop is written straight into it.
+            wgpu::TextureUsages::RENDER_ATTACHMENT
+                | wgpu::TextureUsages::COPY_SRC
+                | wgpu::TextureUsages::COPY_DST,
         );
         let depth = ctx.create_texture(
             "avatar depth",
@@ -440,6 +463,13 @@ impl Renderer {
             }
         }
         Ok(())
+    }
+
+    /// Draws the built-in avatar in one pass over its whole quad (the reference the split passes
+    /// are tested against, and the baseline of `cargo bench --bench avatar`) instead of the split
+    /// passes of [`Part::ALL`].
+    pub fn set_single_pass(&mut self, on: bool) {
+        self.single_pass = on;
     }
 
     /// The glTF avatar being drawn, if any.
@@ -705,7 +735,8 @@ impl Renderer {
         };
         let mut out = RgbaImage::new(self.width, self.height);
         // With picture-in-picture the first pass draws the camera; the layer must not include it.
-        self.render_passes(state, &layer_only, &[], &mut out)?;
+        let clear = wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT);
+        self.render_passes(state, &layer_only, &[], clear, &mut out)?;
         Ok(out)
     }
 
@@ -795,6 +826,42 @@ impl Renderer {
                 kinds.push((*place, pass.mode, pass.fill, source, pass.mask.is_some()));
             }
         }
+        // A backdrop over the whole frame needs no shader: a solid colour is the target's clear
+        // value, and an opaque camera frame or picture of the frame's size, or the blurred camera
+        // upsampled, is written straight into the target. Only what is left is drawn.
+        let full = Placement::full(self.width, self.height);
+        let mut load = wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT);
+        if let Some(&(_, mode, fill, source, _)) = kinds.first().filter(|k| k.0 == full) {
+            let picture = match source {
+                1 => camera,
+                2 => self.prepared.image.as_ref(),
+                _ => None,
+            }
+            .filter(|img| img.dimensions() == (self.width, self.height) && opaque(img));
+            if mode == 0 {
+                let [r, g, b] = fill.map(f64::from);
+                load = wgpu::LoadOp::Clear(wgpu::Color { r, g, b, a: 1.0 });
+                kinds.remove(0);
+            } else if let (1, Some(img)) = (mode, picture) {
+                ctx.upload_rgba(&self.target, img)?;
+                load = wgpu::LoadOp::Load;
+                kinds.remove(0);
+            } else if let (1, 3, Some(small)) = (mode, source, self.prepared.blurred.as_ref()) {
+                // The blurred camera: the small copy upsampled on the CPU (SIMD bilinear, what the
+                // sampler does, in a few ms) rather than by a full-frame shader pass.
+                let big = resize_rgba(
+                    &mut self.resizer,
+                    small,
+                    self.width,
+                    self.height,
+                    Filter::Bilinear,
+                )?;
+                ctx.upload_rgba(&self.target, &big)?;
+                crate::bufpool::recycle(big.into_raw());
+                load = wgpu::LoadOp::Load;
+                kinds.remove(0);
+            }
+        }
         if let Some(c) = camera.filter(|_| kinds.iter().any(|k| k.3 == 1)) {
             upload(
                 &ctx,
@@ -853,7 +920,7 @@ impl Renderer {
                 m.as_raw(),
             );
         }
-        self.render_passes(state, composition, &kinds, out)
+        self.render_passes(state, composition, &kinds, load, out)
     }
 
     #[allow(clippy::type_complexity)]
@@ -862,6 +929,7 @@ impl Renderer {
         state: &AvatarState,
         composition: &Composition,
         kinds: &[(Placement, u32, [f32; 3], u32, bool)],
+        load: wgpu::LoadOp<wgpu::Color>,
         out: &mut RgbaImage,
     ) -> Result<()> {
         let ctx = self.ctx.clone();
@@ -912,6 +980,7 @@ impl Renderer {
             }));
         }
         // Per-frame avatar data.
+        let mut parts = [[0.0f32; 4]; 5];
         let posed_counts = if let Some(mesh) = &self.mesh {
             let posed = mesh.avatar.pose(state);
             let cam = mesh_camera(&mesh.avatar, state, &place, w, h);
@@ -933,6 +1002,7 @@ impl Renderer {
             posed.len()
         } else {
             let u = builtin::layout(state, &place, &self.palette, w, h);
+            parts = u.parts;
             ctx.queue
                 .write_buffer(&self.builtin_uniform, 0, bytemuck::bytes_of(&u));
             0
@@ -959,7 +1029,7 @@ impl Renderer {
                         depth_slice: None,
                         resolve_target: None,
                         ops: wgpu::Operations {
-                            load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                            load,
                             store: wgpu::StoreOp::Store,
                         },
                     })],
@@ -968,8 +1038,8 @@ impl Renderer {
                     occlusion_query_set: None,
                     multiview_mask: None,
                 });
-                pass.set_pipeline(&self.bg_pipeline);
-                for ((p, ..), group) in kinds.iter().zip(&groups) {
+                for ((p, mode, ..), group) in kinds.iter().zip(&groups) {
+                    pass.set_pipeline(&self.bg_pipelines[(*mode as usize).min(2)]);
                     pass.set_viewport(p.x, p.y, p.width, p.height, 0.0, 1.0);
                     scissor(&mut pass, p);
                     pass.set_bind_group(0, group, &[]);
@@ -978,9 +1048,21 @@ impl Renderer {
                 if self.mesh.is_none() {
                     pass.set_viewport(0.0, 0.0, w as f32, h as f32, 0.0, 1.0);
                     scissor(&mut pass, &place);
-                    pass.set_pipeline(&self.builtin_pipeline);
                     pass.set_bind_group(0, &self.builtin_group, &[]);
-                    pass.draw(0..6, 0..1);
+                    if self.single_pass {
+                        pass.set_pipeline(&self.builtin_pipeline);
+                        pass.draw(0..6, 0..1);
+                    } else {
+                        // Instance k + 1 is drawn over parts[k] (see the shader's vs_main).
+                        for (k, (pipeline, q)) in self.part_pipelines.iter().zip(&parts).enumerate()
+                        {
+                            if q[2] > q[0] && q[3] > q[1] {
+                                pass.set_pipeline(pipeline);
+                                let k = k as u32 + 1;
+                                pass.draw(0..6, k..k + 1);
+                            }
+                        }
+                    }
                 }
             }
             if let Some(mesh) = &self.mesh {
@@ -1115,6 +1197,12 @@ pub fn blurred_small(
     let mut out = RgbaImage::new(w, h);
     gaussian_blur(&small, &mut out, &GaussianWeights::new(BLUR_RADIUS, None)?)?;
     Ok(out)
+}
+
+/// Whether every pixel of `img` is fully opaque (then it can stand in for the backdrop shader's
+/// output, which is always opaque).
+fn opaque(img: &RgbaImage) -> bool {
+    img.as_raw().chunks_exact(4).all(|p| p[3] == 255)
 }
 
 /// Premultiplied -> straight alpha, in place.

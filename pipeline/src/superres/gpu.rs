@@ -3,7 +3,7 @@
 //!
 //! Per frame, one submission: conv1 (reading the RGBA8 upload directly), conv2, conv3, and a head
 //! that computes conv4 and the skip conv together, adds them, pixel-shuffles and rounds to RGBA8;
-//! each layer in slices of 12 output channels; then one copy to the readback buffer. Each
+//! each layer in one dispatch; then one copy to the readback buffer. Each
 //! invocation (one low-resolution pixel) keeps its slice of output channels in registers; the
 //! kernels are generated straight-line code with the weights as literals ([`super::kernel`]). All
 //! arithmetic is f32 as in ONNX Runtime; only the summation order differs, so outputs agree with the
@@ -22,11 +22,12 @@ use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 
 /// vec4 accumulators per invocation in the body convs, and phase quads per invocation in the head
-/// (three accumulators each): each layer is dispatched in slices of that many output channels, the
-/// fastest split on lavapipe (`benches/superres.rs` prints the per-layer times): more accumulators
-/// than vector registers spill.
-const CONV_GROUPS: usize = 3;
-const HEAD_QUADS: usize = 1;
+/// (three accumulators each); a layer with more is dispatched in slices. All 24 channels (x4 head:
+/// all 48) in one invocation measured 1.4-1.7x faster on lavapipe than slices of 12: the
+/// accumulators then exceed the vector registers, but spilling them costs less than reading every
+/// input again per slice (`benches/superres.rs` prints the per-layer times).
+const CONV_GROUPS: usize = 6;
+const HEAD_QUADS: usize = 4;
 
 /// One dispatch of a frame.
 struct Step {

@@ -23,9 +23,10 @@ use crate::gpu::GpuContext;
 
 /// vec4 accumulators per invocation in the body convs, and phase quads per invocation in the head
 /// (three accumulators each); a layer with more is dispatched in slices. All 24 channels (x4 head:
-/// all 48) in one invocation measured 1.4-1.7x faster on lavapipe than slices of 12: the
-/// accumulators then exceed the vector registers, but spilling them costs less than reading every
-/// input again per slice (`benches/superres.rs` prints the per-layer times).
+/// all 48) in one invocation measured no slower at x2 and 1.2x faster at x4 on lavapipe than slices
+/// of 12 (per-layer profiles on the loaded machine varied 1.2-1.7x): the accumulators then exceed
+/// the vector registers, but spilling them costs about as much as reading every input again per
+/// slice (`benches/superres.rs` prints the per-layer times).
 const CONV_GROUPS: usize = 6;
 const HEAD_QUADS: usize = 4;
 

@@ -1,62 +1,41 @@
-// One convolution layer of doppel's super-resolution net (scripts/train_superres.py), the GPU twin of
-// the ONNX graph. Planar f32 tensors: channel c of a width x height map starts at c * width * height.
-// Each invocation computes four output channels of one pixel. Edges repeat (clamped coordinates), as
-// the ONNX graph's Pad(mode=edge). Weights are repacked on the CPU as vec4 groups of four output
-// channels: index (group * cin + ci) * k * k + ky * k + kx.
+// doppel's super-resolution net (scripts/train_superres.py) as WGSL: the GPU twin of its ONNX graph.
+// This file is the shared part of every layer's kernel; `pipeline/src/superres/kernel.rs` appends the
+// layer's entry point `main`, straight-line code for one layer and a slice of its output channels:
+// - a body conv: 3x3 conv + bias (+ ReLU), from the RGBA8 input (conv1) or from planar f32 features
+//   ([c][height][width]) to planar f32 features;
+// - the head: the last body conv and the skip conv (the learned bicubic path) added, pixel-shuffled
+//   (ONNX DepthToSpace CRD) and rounded to RGBA8: the net's output pixels.
+// One invocation per low-resolution pixel keeps its slice of output channels in vec4 registers and
+// reads its inputs at clamped coordinates (edges repeat, as the graph's Pad(mode=edge)); the weights
+// are literals in the generated code.
 
 struct Params {
+    // Low-resolution size.
     width: u32,
     height: u32,
-    cin: u32,
-    // Output channels, a multiple of 4.
-    cout: u32,
-    k: u32,
-    // Bit 0: ReLU after the bias. Bit 1: add into dst instead of overwriting it.
-    flags: u32,
-    // Where this layer's weights and biases start in `weights` / `biases` (in vec4s).
-    weight_offset: u32,
-    bias_offset: u32,
 }
 
-const RELU: u32 = 1u;
-const ACCUMULATE: u32 = 2u;
-
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> biases: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> src: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dst: array<f32>;
+// RGBA8, R in the low byte.
+@group(0) @binding(1) var<storage, read> pixels: array<u32>;
+@group(0) @binding(2) var<storage, read> src: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
+// head only: the output pixels, (scale * width) x (scale * height).
+@group(0) @binding(4) var<storage, read_write> out_pixels: array<u32>;
 
-@compute @workgroup_size(8, 8, 1)
-fn conv(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x >= p.width || id.y >= p.height || id.z * 4u >= p.cout) {
-        return;
-    }
-    let plane = p.width * p.height;
-    let r = i32(p.k / 2u);
-    let kk = p.k * p.k;
-    let group_base = p.weight_offset + id.z * p.cin * kk;
-    var acc = biases[p.bias_offset + id.z];
-    for (var ky = 0u; ky < p.k; ky++) {
-        let sy = u32(clamp(i32(id.y) + i32(ky) - r, 0, i32(p.height) - 1));
-        for (var kx = 0u; kx < p.k; kx++) {
-            let sx = u32(clamp(i32(id.x) + i32(kx) - r, 0, i32(p.width) - 1));
-            let s = sy * p.width + sx;
-            let tap = ky * p.k + kx;
-            for (var ci = 0u; ci < p.cin; ci++) {
-                acc += src[ci * plane + s] * weights[group_base + ci * kk + tap];
-            }
-        }
-    }
-    if ((p.flags & RELU) != 0u) {
-        acc = max(acc, vec4<f32>(0.0));
-    }
-    let o = id.z * 4u * plane + id.y * p.width + id.x;
-    for (var i = 0u; i < 4u; i++) {
-        if ((p.flags & ACCUMULATE) != 0u) {
-            dst[o + i * plane] += acc[i];
-        } else {
-            dst[o + i * plane] = acc[i];
-        }
-    }
+// The input index of pixel origin + (x, y), edges repeated.
+fn clamped(origin: vec2<i32>, x: u32, y: u32) -> u32 {
+    let sx = clamp(origin.x + i32(x), 0, i32(p.width) - 1);
+    let sy = clamp(origin.y + i32(y), 0, i32(p.height) - 1);
+    return u32(sy) * p.width + u32(sx);
+}
+
+fn channel(v: u32, c: u32) -> f32 {
+    // value / 255, as the ONNX path's input.
+    return f32((v >> (8u * c)) & 0xffu) / 255.0;
+}
+
+fn to_byte(v: f32) -> u32 {
+    // Round half away from zero, then clamp: as the ONNX path's 0..1 decoding.
+    return u32(clamp(floor(v * 255.0 + 0.5), 0.0, 255.0));
 }

@@ -1,27 +1,41 @@
 //! The GPU twin of doppel's super-resolution net: the same layers as the ONNX graph, as WGSL compute
-//! kernels (`shaders/superres_conv.wgsl`, `shaders/superres_io.wgsl`) with the weights read from the
-//! ONNX file ([`FastNet`]).
+//! kernels (`shaders/superres_conv.wgsl`) with the weights read from the ONNX file ([`FastNet`]).
 //!
-//! Per frame: upload the RGBA8 pixels, unpack to planar f32, conv1..conv3 (ReLU), the skip conv into
-//! the output channels, conv4 added onto them, pixel shuffle + rounding to RGBA8, readback. All
+//! Per frame, one submission: conv1 (reading the RGBA8 upload directly), conv2, conv3, and a head
+//! that computes conv4 and the skip conv together, adds them, pixel-shuffles and rounds to RGBA8;
+//! each layer in one dispatch; then one copy to the readback buffer. Each
+//! invocation (one low-resolution pixel) keeps its slice of output channels in registers; the
+//! kernels are generated straight-line code with the weights as literals ([`super::kernel`]). All
 //! arithmetic is f32 as in ONNX Runtime; only the summation order differs, so outputs agree with the
 //! ONNX backend within 1/255 (a value within ~1e-5 of a rounding boundary may round the other way).
-//! Buffers are kept while the frame size stays the same.
+//! Pipelines and weights live as long as the net; buffers and bind groups are kept per frame size.
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use image::RgbaImage;
 
-use super::net::{Conv, FastNet};
+use super::kernel::{conv_source, head_source, TILE};
+use super::net::FastNet;
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 
-const CONV_SHADER: &str = include_str!("../../../shaders/superres_conv.wgsl");
-const IO_SHADER: &str = include_str!("../../../shaders/superres_io.wgsl");
-const WORKGROUP: u32 = 8;
-const RELU: u32 = 1;
-const ACCUMULATE: u32 = 2;
+/// vec4 accumulators per invocation in the body convs, and phase quads per invocation in the head
+/// (three accumulators each); a layer with more is dispatched in slices. All 24 channels (x4 head:
+/// all 48) in one invocation measured no slower at x2 and 1.2x faster at x4 on lavapipe than slices
+/// of 12 (per-layer profiles on the loaded machine varied 1.2-1.7x): the accumulators then exceed
+/// the vector registers, but spilling them costs about as much as reading every input again per
+/// slice (`benches/superres.rs` prints the per-layer times).
+const CONV_GROUPS: usize = 6;
+const HEAD_QUADS: usize = 4;
+
+/// One dispatch of a frame.
+struct Step {
+    name: &'static str,
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+}
 
 /// Buffers and bind groups for one low-resolution size.
 struct Targets {
@@ -30,27 +44,24 @@ struct Targets {
     pixels_in: wgpu::Buffer,
     pixels_out: wgpu::Buffer,
     readback: wgpu::Buffer,
-    unpack: wgpu::BindGroup,
-    pack: wgpu::BindGroup,
-    /// (bind group, output channels) per conv dispatch, in order.
-    convs: Vec<(wgpu::BindGroup, u32)>,
-    /// Uniform buffers the bind groups use (kept alive with them).
-    _uniforms: Vec<wgpu::Buffer>,
+    steps: Vec<Step>,
+}
+
+/// A slice of a body conv or of the head.
+struct Layer {
+    name: &'static str,
+    /// 0..3: conv1..conv3, the head.
+    index: usize,
+    pipeline: wgpu::ComputePipeline,
 }
 
 /// The net on the GPU. Build once per stream.
 pub struct GpuSuperRes {
     ctx: Arc<GpuContext>,
     net: FastNet,
-    conv_pipeline: wgpu::ComputePipeline,
-    unpack_pipeline: wgpu::ComputePipeline,
-    pack_pipeline: wgpu::ComputePipeline,
-    conv_layout: wgpu::BindGroupLayout,
-    io_layout: wgpu::BindGroupLayout,
-    weights: wgpu::Buffer,
-    biases: wgpu::Buffer,
-    /// (weight offset, bias offset) in vec4s per layer: conv1..conv4, then skip.
-    offsets: Vec<(u32, u32)>,
+    layout: wgpu::BindGroupLayout,
+    /// Slices of conv1, conv2, conv3 and the head (conv4 + skip), in dispatch order.
+    layers: Vec<Layer>,
     /// Buffers for the last few sizes, most recent last: tiled frames alternate between a few tile
     /// sizes, which must not reallocate every tile.
     targets: Vec<Targets>,
@@ -92,120 +103,105 @@ fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     }
 }
 
-/// Repacks `[cout][cin][k][k]` weights into vec4 groups of four output channels, as the shader reads
-/// them, and the biases into vec4s.
-fn repack(conv: &Conv, weights: &mut Vec<f32>, biases: &mut Vec<f32>) {
-    let kk = conv.k * conv.k;
-    for group in 0..conv.cout / 4 {
-        for ci in 0..conv.cin {
-            for tap in 0..kk {
-                for lane in 0..4 {
-                    let oc = group * 4 + lane;
-                    weights.push(conv.weight[(oc * conv.cin + ci) * kk + tap]);
-                }
-            }
+/// Why `net` does not fit the shader's fixed budgets, if it does not.
+fn check_fits(net: &FastNet) -> std::result::Result<(), String> {
+    for (name, conv) in ["conv1", "conv2", "conv3", "conv4", "skip"]
+        .iter()
+        .zip(net.body.iter().chain([&net.skip]))
+    {
+        if conv.cout % 4 != 0 {
+            return Err(format!(
+                "{name} has {} outputs; the kernels need a multiple of 4",
+                conv.cout
+            ));
         }
     }
-    biases.extend_from_slice(&conv.bias);
+    let phases = (net.scale * net.scale) as usize;
+    if phases % 4 != 0 {
+        return Err(format!(
+            "x{} has {phases} pixel-shuffle phases; the head needs a multiple of 4",
+            net.scale
+        ));
+    }
+    Ok(())
 }
 
 impl GpuSuperRes {
-    /// Uploads `net`'s weights and builds the pipelines on `ctx`'s device.
+    /// Builds the kernels for `net` (weights included) on `ctx`'s device.
     ///
     /// # Errors
-    /// [`Error::Gpu`] when a layer's output channels are not a multiple of 4 (the kernel computes four
-    /// at once) or the device rejects a shader or buffer.
+    /// [`Error::Gpu`] when the net does not fit the kernels (output channels a multiple of 4, an
+    /// even scale) or the device rejects a shader or buffer.
     pub fn new(ctx: Arc<GpuContext>, net: FastNet) -> Result<Self> {
-        let mut weights = Vec::new();
-        let mut biases = Vec::new();
-        let mut offsets = Vec::new();
-        for conv in net.body.iter().chain([&net.skip]) {
-            if conv.cout % 4 != 0 {
-                return Err(Error::Gpu(format!(
-                    "superres: a layer with {} outputs; the GPU kernel needs a multiple of 4",
-                    conv.cout
-                )));
-            }
-            offsets.push(((weights.len() / 4) as u32, (biases.len() / 4) as u32));
-            repack(conv, &mut weights, &mut biases);
-        }
+        check_fits(&net).map_err(|e| Error::Gpu(format!("superres GPU kernels: {e}")))?;
         let device = &ctx.device;
         let built = ctx.checked("building the superres kernels", || {
-            let module = |label, source| {
-                device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(label),
-                    source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(source)),
-                })
-            };
-            let conv_module = module("superres_conv.wgsl", CONV_SHADER);
-            let io_module = module("superres_io.wgsl", IO_SHADER);
-            let conv_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("superres conv"),
+            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                label: Some("superres"),
                 entries: &[
                     uniform_entry(0),
                     storage_entry(1, true),
                     storage_entry(2, true),
-                    storage_entry(3, true),
+                    storage_entry(3, false),
                     storage_entry(4, false),
                 ],
             });
-            let io_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("superres io"),
-                entries: &[
-                    uniform_entry(0),
-                    storage_entry(1, false),
-                    storage_entry(2, false),
-                ],
+            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("superres"),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
             });
-            let pipeline = |layout: &wgpu::BindGroupLayout, module: &wgpu::ShaderModule, entry| {
-                let pipeline_layout =
-                    device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                        label: Some(entry),
-                        bind_group_layouts: &[Some(layout)],
-                        immediate_size: 0,
-                    });
+            let pipeline = |name, source: String| {
+                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
+                });
                 device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
+                    label: Some(name),
                     layout: Some(&pipeline_layout),
-                    module,
-                    entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    module: &module,
+                    entry_point: Some("main"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &[],
+                        // Every staged value is written before the barrier.
+                        zero_initialize_workgroup_memory: false,
+                    },
                     cache: None,
                 })
             };
-            let buffer = |label, data: &[f32]| {
-                let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some(label),
-                    size: (data.len() * 4) as u64,
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                    mapped_at_creation: false,
+            let mut layers = Vec::new();
+            for (i, name) in ["conv1", "conv2", "conv3"].into_iter().enumerate() {
+                let conv = &net.body[i];
+                for start in (0..conv.cout / 4).step_by(CONV_GROUPS) {
+                    let groups = start..(start + CONV_GROUPS).min(conv.cout / 4);
+                    layers.push(Layer {
+                        name,
+                        index: i,
+                        pipeline: pipeline(name, conv_source(conv, i == 0, true, groups)),
+                    });
+                }
+            }
+            let last = &net.body[3];
+            let quads = (net.scale * net.scale / 4) as usize;
+            for start in (0..quads).step_by(HEAD_QUADS) {
+                let slice = start..(start + HEAD_QUADS).min(quads);
+                layers.push(Layer {
+                    name: "conv4+skip+shuffle",
+                    index: 3,
+                    pipeline: pipeline(
+                        "superres head",
+                        head_source(last, &net.skip, net.scale, slice),
+                    ),
                 });
-                ctx.queue
-                    .write_buffer(&buffer, 0, bytemuck::cast_slice(data));
-                buffer
-            };
-            (
-                pipeline(&conv_layout, &conv_module, "conv"),
-                pipeline(&io_layout, &io_module, "unpack"),
-                pipeline(&io_layout, &io_module, "pack"),
-                conv_layout,
-                io_layout,
-                buffer("superres weights", &weights),
-                buffer("superres biases", &biases),
-            )
+            }
+            (layout, layers)
         })?;
-        let (conv_pipeline, unpack_pipeline, pack_pipeline, conv_layout, io_layout, w, b) = built;
+        let (layout, layers) = built;
         Ok(Self {
             ctx,
             net,
-            conv_pipeline,
-            unpack_pipeline,
-            pack_pipeline,
-            conv_layout,
-            io_layout,
-            weights: w,
-            biases: b,
-            offsets,
+            layout,
+            layers,
             targets: Vec::new(),
         })
     }
@@ -215,7 +211,8 @@ impl GpuSuperRes {
     }
 
     /// The largest number of low-resolution pixels one run may take on this device: the widest
-    /// feature map must fit one storage buffer binding. Larger frames are tiled by the caller.
+    /// feature map and the output must fit one storage buffer binding. Larger frames are tiled by
+    /// the caller.
     pub fn max_pixels(&self) -> u64 {
         let limits = self.ctx.device.limits();
         let binding = limits
@@ -238,6 +235,87 @@ impl GpuSuperRes {
     /// [`Error::Gpu`] when the frame is larger than [`GpuSuperRes::max_pixels`] or the device
     /// fails.
     pub fn run(&mut self, src: &RgbaImage) -> Result<RgbaImage> {
+        self.prepare(src)?;
+        let Some(t) = self.targets.last() else {
+            return Err(Error::Gpu("superres buffers missing".to_string()));
+        };
+        let ctx = &self.ctx;
+        let (w, h) = src.dimensions();
+        let submission = ctx.checked("running the superres kernels", || {
+            ctx.queue.write_buffer(&t.pixels_in, 0, src.as_raw());
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("superres"),
+                });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("superres"),
+                    timestamp_writes: None,
+                });
+                for step in &t.steps {
+                    record(&mut pass, step, w, h);
+                }
+            }
+            encoder.copy_buffer_to_buffer(&t.pixels_out, 0, &t.readback, 0, t.readback.size());
+            ctx.queue.submit([encoder.finish()])
+        })?;
+        self.read_out(submission)
+    }
+
+    /// As [`GpuSuperRes::run`], but submits and waits for each layer on its own, and returns how
+    /// long each took (wall clock, including the wait), the upload first and the readback last. For
+    /// finding where the time goes; [`GpuSuperRes::run`] is faster (one submission).
+    ///
+    /// # Errors
+    /// As [`GpuSuperRes::run`].
+    pub fn profile(
+        &mut self,
+        src: &RgbaImage,
+    ) -> Result<(RgbaImage, Vec<(&'static str, Duration)>)> {
+        self.prepare(src)?;
+        let Some(t) = self.targets.last() else {
+            return Err(Error::Gpu("superres buffers missing".to_string()));
+        };
+        let ctx = &self.ctx;
+        let (w, h) = src.dimensions();
+        let wait = |submission| {
+            ctx.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: Some(submission),
+                    timeout: None,
+                })
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
+        };
+        let mut times = Vec::new();
+        let start = Instant::now();
+        ctx.queue.write_buffer(&t.pixels_in, 0, src.as_raw());
+        wait(ctx.queue.submit([]))?;
+        times.push(("upload", start.elapsed()));
+        for step in &t.steps {
+            let start = Instant::now();
+            let submission = ctx.checked("running a superres kernel", || {
+                let mut encoder = ctx.device.create_command_encoder(&Default::default());
+                {
+                    let mut pass = encoder.begin_compute_pass(&Default::default());
+                    record(&mut pass, step, w, h);
+                }
+                ctx.queue.submit([encoder.finish()])
+            })?;
+            wait(submission)?;
+            times.push((step.name, start.elapsed()));
+        }
+        let start = Instant::now();
+        let mut encoder = ctx.device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&t.pixels_out, 0, &t.readback, 0, t.readback.size());
+        let submission = ctx.queue.submit([encoder.finish()]);
+        let out = self.read_out(submission)?;
+        times.push(("readback", start.elapsed()));
+        Ok((out, times))
+    }
+
+    /// Makes the buffers for `src`'s size the most recent [`Targets`], creating them if needed.
+    fn prepare(&mut self, src: &RgbaImage) -> Result<()> {
         let (w, h) = src.dimensions();
         let pixels = u64::from(w) * u64::from(h);
         if pixels == 0 || pixels > self.max_pixels() {
@@ -266,46 +344,18 @@ impl GpuSuperRes {
                 self.targets.push(t);
             }
         }
+        Ok(())
+    }
+
+    /// Waits for `submission` and reads the most recent target's output pixels.
+    fn read_out(&self, submission: wgpu::SubmissionIndex) -> Result<RgbaImage> {
         let Some(t) = self.targets.last() else {
             return Err(Error::Gpu("superres buffers missing".to_string()));
         };
-        let ctx = &self.ctx;
         let s = self.net.scale;
-        let submission = ctx.checked("running the superres kernels", || {
-            ctx.queue.write_buffer(&t.pixels_in, 0, src.as_raw());
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("superres"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("superres"),
-                    timestamp_writes: None,
-                });
-                let (gx, gy) = (w.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP));
-                pass.set_pipeline(&self.unpack_pipeline);
-                pass.set_bind_group(0, &t.unpack, &[]);
-                pass.dispatch_workgroups(gx, gy, 1);
-                pass.set_pipeline(&self.conv_pipeline);
-                for (group, cout) in &t.convs {
-                    pass.set_bind_group(0, group, &[]);
-                    pass.dispatch_workgroups(gx, gy, cout / 4);
-                }
-                pass.set_pipeline(&self.pack_pipeline);
-                pass.set_bind_group(0, &t.pack, &[]);
-                pass.dispatch_workgroups(
-                    (w * s).div_ceil(WORKGROUP),
-                    (h * s).div_ceil(WORKGROUP),
-                    1,
-                );
-            }
-            encoder.copy_buffer_to_buffer(&t.pixels_out, 0, &t.readback, 0, t.readback.size());
-            ctx.queue.submit([encoder.finish()])
-        })?;
-        let mut out = crate::bufpool::image(w * s, h * s);
+        let mut out = crate::bufpool::image(t.width * s, t.height * s);
         crate::gpu::read_buffer(
-            ctx,
+            &self.ctx,
             &t.readback,
             submission,
             "superres readback",
@@ -331,96 +381,59 @@ impl GpuSuperRes {
             })
         };
         let channels = self.net.body[0].cout as u64;
-        let out_channels = u64::from(3 * s * s);
         let pixels_in = buffer("superres pixels in", 4 * plane, U::STORAGE | U::COPY_DST);
-        let planes_in = buffer("superres planes in", 4 * 3 * plane, U::STORAGE);
         let feat_a = buffer("superres features a", 4 * channels * plane, U::STORAGE);
         let feat_b = buffer("superres features b", 4 * channels * plane, U::STORAGE);
-        let planes_out = buffer("superres planes out", 4 * out_channels * plane, U::STORAGE);
         let out_len = 4 * plane * u64::from(s * s);
         let pixels_out = buffer("superres pixels out", out_len, U::STORAGE | U::COPY_SRC);
         let readback = buffer("superres readback", out_len, U::COPY_DST | U::MAP_READ);
-
-        let mut uniforms = Vec::new();
-        let mut uniform = |values: [u32; 8]| {
-            let b = buffer("superres params", 32, U::UNIFORM | U::COPY_DST);
-            self.ctx
-                .queue
-                .write_buffer(&b, 0, bytemuck::cast_slice(&values));
-            uniforms.push(b);
-            uniforms.len() - 1
-        };
-        // (layer index, source, destination, flags) in dispatch order: the skip conv first writes the
-        // output channels, conv4 then adds onto them.
-        let steps: [(usize, &wgpu::Buffer, &wgpu::Buffer, u32); 5] = [
-            (0, &planes_in, &feat_a, RELU),
-            (1, &feat_a, &feat_b, RELU),
-            (2, &feat_b, &feat_a, RELU),
-            (4, &planes_in, &planes_out, 0),
-            (3, &feat_a, &planes_out, ACCUMULATE),
+        let params = buffer("superres size", 16, U::UNIFORM | U::COPY_DST);
+        self.ctx
+            .queue
+            .write_buffer(&params, 0, bytemuck::cast_slice(&[width, height, 0, 0]));
+        // (source, destination) features per layer; conv1 reads the pixels, the head writes the
+        // output pixels, so their unused feature bindings get the other buffer (a buffer may not be
+        // bound read-only and writable in one dispatch).
+        let features = [
+            (&feat_b, &feat_a),
+            (&feat_a, &feat_b),
+            (&feat_b, &feat_a),
+            (&feat_a, &feat_b),
         ];
-        let mut conv_params = Vec::new();
-        for (layer, _, _, flags) in &steps {
-            let conv = self.layer(*layer);
-            let (wo, bo) = self.offsets[*layer];
-            conv_params.push(uniform([
-                width,
-                height,
-                conv.cin as u32,
-                conv.cout as u32,
-                conv.k as u32,
-                *flags,
-                wo,
-                bo,
-            ]));
-        }
-        let io_params = uniform([width, height, s, 0, 0, 0, 0, 0]);
-        let convs = steps
+        let steps = self
+            .layers
             .iter()
-            .zip(&conv_params)
-            .map(|((layer, src, dst, _), &params)| {
-                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("superres conv"),
-                    layout: &self.conv_layout,
+            .map(|layer| (layer, features[layer.index]))
+            .map(|(layer, (from, to))| Step {
+                name: layer.name,
+                pipeline: layer.pipeline.clone(),
+                bind_group: device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(layer.name),
+                    layout: &self.layout,
                     entries: &[
-                        entry(0, &uniforms[params]),
-                        entry(1, &self.weights),
-                        entry(2, &self.biases),
-                        entry(3, src),
-                        entry(4, dst),
+                        entry(0, &params),
+                        entry(1, &pixels_in),
+                        entry(2, from),
+                        entry(3, to),
+                        entry(4, &pixels_out),
                     ],
-                });
-                (group, self.layer(*layer).cout as u32)
+                }),
             })
             .collect();
-        let io_group = |pixels: &wgpu::Buffer, planes: &wgpu::Buffer| {
-            device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("superres io"),
-                layout: &self.io_layout,
-                entries: &[
-                    entry(0, &uniforms[io_params]),
-                    entry(1, pixels),
-                    entry(2, planes),
-                ],
-            })
-        };
-        let unpack = io_group(&pixels_in, &planes_in);
-        let pack = io_group(&pixels_out, &planes_out);
         Targets {
             width,
             height,
             pixels_in,
             pixels_out,
             readback,
-            unpack,
-            pack,
-            convs,
-            _uniforms: uniforms,
+            steps,
         }
     }
+}
 
-    /// conv1..conv4 are layers 0..3, skip is 4.
-    fn layer(&self, index: usize) -> &Conv {
-        self.net.body.get(index).unwrap_or(&self.net.skip)
-    }
+/// Records `step` for a `width` x `height` frame into `pass`.
+fn record(pass: &mut wgpu::ComputePass<'_>, step: &Step, width: u32, height: u32) {
+    pass.set_pipeline(&step.pipeline);
+    pass.set_bind_group(0, &step.bind_group, &[]);
+    pass.dispatch_workgroups(width.div_ceil(TILE), height.div_ceil(TILE), 1);
 }

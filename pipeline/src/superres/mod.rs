@@ -14,6 +14,7 @@
 //! output (the overlap covers the receptive field).
 
 pub mod gpu;
+pub mod kernel;
 pub mod net;
 pub mod tile;
 

@@ -11,6 +11,7 @@ use image::RgbaImage;
 
 use super::deglare::{grid, linear_threshold, GlareParams, MAX_PSF_RADIUS, MIN_RADIUS};
 use crate::error::{Error, Result};
+use crate::gpu::kernel::{compute_pipeline, entry, storage, storage_texture, texture, uniform};
 use crate::gpu::{GpuContext, Readback};
 
 /// The WGSL source, embedded so that the binary stands alone.
@@ -43,23 +44,6 @@ pub struct GpuDeglare {
     targets: Option<Targets>,
 }
 
-fn entry(binding: u32, ty: wgpu::BindingType) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty,
-        count: None,
-    }
-}
-
-fn storage(read_only: bool) -> wgpu::BindingType {
-    wgpu::BindingType::Buffer {
-        ty: wgpu::BufferBindingType::Storage { read_only },
-        has_dynamic_offset: false,
-        min_binding_size: None,
-    }
-}
-
 impl GpuDeglare {
     /// Compiles the shader and builds the pipelines on `ctx`'s device.
     ///
@@ -73,54 +57,19 @@ impl GpuDeglare {
                 source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
             });
             let mut entries = vec![
-                entry(
-                    0,
-                    wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(PARAMS_BYTES),
-                    },
-                ),
+                entry(0, uniform(PARAMS_BYTES)),
                 entry(1, storage(true)),
-                entry(
-                    2,
-                    wgpu::BindingType::Texture {
-                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                        view_dimension: wgpu::TextureViewDimension::D2,
-                        multisampled: false,
-                    },
-                ),
+                entry(2, texture()),
             ];
             entries.extend((3..=8).map(|b| entry(b, storage(false))));
-            entries.push(entry(
-                9,
-                wgpu::BindingType::StorageTexture {
-                    access: wgpu::StorageTextureAccess::WriteOnly,
-                    format: wgpu::TextureFormat::Rgba8Unorm,
-                    view_dimension: wgpu::TextureViewDimension::D2,
-                },
-            ));
+            entries.push(entry(9, storage_texture(wgpu::TextureFormat::Rgba8Unorm)));
             let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("deglare"),
                 entries: &entries,
             });
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("deglare"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
             let pipelines = ENTRIES
                 .iter()
-                .map(|name| {
-                    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(name),
-                        layout: Some(&pipeline_layout),
-                        module: &module,
-                        entry_point: Some(name),
-                        compilation_options: Default::default(),
-                        cache: None,
-                    })
-                })
+                .map(|name| compute_pipeline(device, &layout, &module, name, Default::default()))
                 .collect::<Vec<_>>();
             (pipelines, layout)
         })?;

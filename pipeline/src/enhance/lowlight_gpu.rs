@@ -10,6 +10,7 @@ use image::RgbaImage;
 
 use super::lowlight::{check_curves, Curves, STEPS};
 use crate::error::{Error, Result};
+use crate::gpu::kernel::{compute_pipeline, entry, storage, storage_texture, texture, uniform};
 use crate::gpu::{GpuContext, Readback};
 
 /// The WGSL source, embedded so that the binary stands alone.
@@ -65,62 +66,16 @@ impl GpuCurves {
                 label: Some("lowlight.wgsl"),
                 source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
             });
-            let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
-                binding,
-                visibility: wgpu::ShaderStages::COMPUTE,
-                ty,
-                count: None,
-            };
             let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("lowlight"),
                 entries: &[
-                    entry(
-                        0,
-                        wgpu::BindingType::Buffer {
-                            ty: wgpu::BufferBindingType::Uniform,
-                            has_dynamic_offset: false,
-                            min_binding_size: wgpu::BufferSize::new(PARAMS_BYTES),
-                        },
-                    ),
-                    entry(
-                        1,
-                        wgpu::BindingType::Buffer {
-                            ty: wgpu::BufferBindingType::Storage { read_only: true },
-                            has_dynamic_offset: false,
-                            min_binding_size: None,
-                        },
-                    ),
-                    entry(
-                        2,
-                        wgpu::BindingType::Texture {
-                            sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                            view_dimension: wgpu::TextureViewDimension::D2,
-                            multisampled: false,
-                        },
-                    ),
-                    entry(
-                        3,
-                        wgpu::BindingType::StorageTexture {
-                            access: wgpu::StorageTextureAccess::WriteOnly,
-                            format: wgpu::TextureFormat::Rgba8Unorm,
-                            view_dimension: wgpu::TextureViewDimension::D2,
-                        },
-                    ),
+                    entry(0, uniform(PARAMS_BYTES)),
+                    entry(1, storage(true)),
+                    entry(2, texture()),
+                    entry(3, storage_texture(wgpu::TextureFormat::Rgba8Unorm)),
                 ],
             });
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("lowlight"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some("lowlight"),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            });
+            let pipeline = compute_pipeline(device, &layout, &module, "main", Default::default());
             (pipeline, layout)
         })?;
         let params = device.create_buffer(&wgpu::BufferDescriptor {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use image::RgbaImage;
 
+use super::kernel::{compute_pipeline, entry, storage_texture, texture, uniform};
 use super::{GpuContext, Readback};
 use crate::error::{Error, Result};
 
@@ -294,78 +295,29 @@ impl GpuBlur {
                     label: Some("blur.wgsl"),
                     source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
                 });
-                let uniform = layout_entry(
-                    0,
-                    wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(16),
-                    },
-                );
-                let taps = layout_entry(
-                    1,
-                    wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(TAPS_BYTES),
-                    },
-                );
-                let sampled = |binding| {
-                    layout_entry(
-                        binding,
-                        wgpu::BindingType::Texture {
-                            sample_type: wgpu::TextureSampleType::Float { filterable: false },
-                            view_dimension: wgpu::TextureViewDimension::D2,
-                            multisampled: false,
-                        },
-                    )
-                };
-                let storage = |binding, format| {
-                    layout_entry(
-                        binding,
-                        wgpu::BindingType::StorageTexture {
-                            access: wgpu::StorageTextureAccess::WriteOnly,
-                            format,
-                            view_dimension: wgpu::TextureViewDimension::D2,
-                        },
-                    )
-                };
                 let horizontal_layout =
                     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                         label: Some("blur horizontal"),
                         entries: &[
-                            uniform,
-                            taps,
-                            sampled(2),
-                            storage(3, wgpu::TextureFormat::Rgba32Float),
+                            entry(0, uniform(16)),
+                            entry(1, uniform(TAPS_BYTES)),
+                            entry(2, texture()),
+                            entry(3, storage_texture(wgpu::TextureFormat::Rgba32Float)),
                         ],
                     });
                 let vertical_layout =
                     device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                         label: Some("blur vertical"),
                         entries: &[
-                            uniform,
-                            taps,
-                            sampled(2),
-                            sampled(4),
-                            storage(5, wgpu::TextureFormat::Rgba8Unorm),
+                            entry(0, uniform(16)),
+                            entry(1, uniform(TAPS_BYTES)),
+                            entry(2, texture()),
+                            entry(4, texture()),
+                            entry(5, storage_texture(wgpu::TextureFormat::Rgba8Unorm)),
                         ],
                     });
-                let pipeline = |layout: &wgpu::BindGroupLayout, entry: &str| {
-                    let pipeline_layout =
-                        device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                            label: Some(entry),
-                            bind_group_layouts: &[Some(layout)],
-                            immediate_size: 0,
-                        });
-                    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(entry),
-                        layout: Some(&pipeline_layout),
-                        module: &module,
-                        entry_point: Some(entry),
-                        compilation_options: Default::default(),
-                        cache: None,
-                    })
+                let pipeline = |layout: &wgpu::BindGroupLayout, name: &str| {
+                    compute_pipeline(device, layout, &module, name, Default::default())
                 };
                 (
                     pipeline(&horizontal_layout, "horizontal"),
@@ -527,15 +479,6 @@ impl GpuBlur {
             horizontal,
             vertical,
         }
-    }
-}
-
-fn layout_entry(binding: u32, ty: wgpu::BindingType) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty,
-        count: None,
     }
 }
 

@@ -18,6 +18,7 @@ use image::RgbaImage;
 use crate::error::{Error, Result};
 
 pub mod blur;
+pub mod kernel;
 
 /// What to tell a user whose machine offers no adapter at all.
 const NO_ADAPTER_HINT: &str = "no GPU adapter found; on Linux install mesa-vulkan-drivers \

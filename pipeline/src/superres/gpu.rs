@@ -19,6 +19,7 @@ use image::RgbaImage;
 use super::kernel::{conv_source, head_source, TILE};
 use super::net::FastNet;
 use crate::error::{Error, Result};
+use crate::gpu::kernel as gpu_kernel;
 use crate::gpu::GpuContext;
 
 /// vec4 accumulators per invocation in the body convs, and phase quads per invocation in the head
@@ -70,32 +71,6 @@ pub struct GpuSuperRes {
 /// Sizes whose buffers are kept.
 const KEPT_SIZES: usize = 4;
 
-fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn uniform_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
 fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
     wgpu::BindGroupEntry {
         binding,
@@ -139,35 +114,24 @@ impl GpuSuperRes {
             let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some("superres"),
                 entries: &[
-                    uniform_entry(0),
-                    storage_entry(1, true),
-                    storage_entry(2, true),
-                    storage_entry(3, false),
-                    storage_entry(4, false),
+                    gpu_kernel::entry(0, gpu_kernel::uniform(0)),
+                    gpu_kernel::entry(1, gpu_kernel::storage(true)),
+                    gpu_kernel::entry(2, gpu_kernel::storage(true)),
+                    gpu_kernel::entry(3, gpu_kernel::storage(false)),
+                    gpu_kernel::entry(4, gpu_kernel::storage(false)),
                 ],
-            });
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("superres"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
             });
             let pipeline = |name, source: String| {
                 let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(name),
                     source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
                 });
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(name),
-                    layout: Some(&pipeline_layout),
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &[],
-                        // Every staged value is written before the barrier.
-                        zero_initialize_workgroup_memory: false,
-                    },
-                    cache: None,
-                })
+                let options = wgpu::PipelineCompilationOptions {
+                    constants: &[],
+                    // Every staged value is written before the barrier.
+                    zero_initialize_workgroup_memory: false,
+                };
+                gpu_kernel::compute_pipeline(device, &layout, &module, "main", options)
             };
             let mut layers = Vec::new();
             for (i, name) in ["conv1", "conv2", "conv3"].into_iter().enumerate() {

@@ -75,6 +75,15 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// Wraps an error of stage `stage` on frame `seq` (for `map_err`): [`Error::Stage`].
+    pub fn in_stage(stage: &str, seq: u64) -> impl FnOnce(Error) -> Error + '_ {
+        move |e| Error::Stage {
+            stage: stage.to_string(),
+            seq,
+            message: e.to_string(),
+        }
+    }
+
     /// Shorthand for [`Error::Input`].
     pub fn input(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Input {

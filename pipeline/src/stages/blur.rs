@@ -105,11 +105,7 @@ impl Stage for Blur {
                 gaussian_blur_with(&frame.image, &mut out, &self.weights, scratch)
             }
         };
-        result.map_err(|e| Error::Stage {
-            stage: DOC.name.to_string(),
-            seq: frame.seq,
-            message: e.to_string(),
-        })?;
+        result.map_err(Error::in_stage(DOC.name, frame.seq))?;
         crate::bufpool::replace_image(&mut frame.image, out);
         Ok(frame)
     }

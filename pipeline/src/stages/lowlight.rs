@@ -139,11 +139,9 @@ impl Stage for Lowlight {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let out = self.apply(&frame.image).map_err(|e| Error::Stage {
-            stage: DOC.name.to_string(),
-            seq: frame.seq,
-            message: e.to_string(),
-        })?;
+        let out = self
+            .apply(&frame.image)
+            .map_err(Error::in_stage(DOC.name, frame.seq))?;
         crate::bufpool::replace_image(&mut frame.image, out);
         Ok(frame)
     }

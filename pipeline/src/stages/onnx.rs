@@ -267,11 +267,9 @@ impl Stage for Onnx {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        frame.image = self.apply(&frame.image).map_err(|e| Error::Stage {
-            stage: DOC.name.to_string(),
-            seq: frame.seq,
-            message: e.to_string(),
-        })?;
+        frame.image = self
+            .apply(&frame.image)
+            .map_err(Error::in_stage(DOC.name, frame.seq))?;
         Ok(frame)
     }
 }

@@ -139,11 +139,7 @@ impl Stage for Pose {
         let body = self
             .tracker
             .process_at(&frame.image, frame.pts.seconds())
-            .map_err(|e| Error::Stage {
-                stage: DOC.name.to_string(),
-                seq: frame.seq,
-                message: e.to_string(),
-            })?;
+            .map_err(Error::in_stage(DOC.name, frame.seq))?;
         frame.meta.bodies = body.into_iter().collect();
         Ok(frame)
     }

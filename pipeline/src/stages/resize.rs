@@ -91,14 +91,8 @@ impl Stage for Resize {
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let (w, h) = self.target_size(frame.width(), frame.height());
-        let resized =
-            resize_rgba(&mut self.resizer, &frame.image, w, h, self.filter).map_err(|e| {
-                Error::Stage {
-                    stage: DOC.name.to_string(),
-                    seq: frame.seq,
-                    message: e.to_string(),
-                }
-            })?;
+        let resized = resize_rgba(&mut self.resizer, &frame.image, w, h, self.filter)
+            .map_err(Error::in_stage(DOC.name, frame.seq))?;
         crate::bufpool::replace_image(&mut frame.image, resized);
         Ok(frame)
     }

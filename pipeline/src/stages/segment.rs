@@ -128,11 +128,7 @@ impl Stage for Segment {
         let mask = self
             .segmenter
             .process(&frame.image)
-            .map_err(|e| Error::Stage {
-                stage: DOC.name.to_string(),
-                seq: frame.seq,
-                message: e.to_string(),
-            })?;
+            .map_err(Error::in_stage(DOC.name, frame.seq))?;
         frame.meta.mask = Some(Arc::new(mask));
         Ok(frame)
     }

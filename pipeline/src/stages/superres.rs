@@ -156,11 +156,10 @@ impl Stage for SuperResStage {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let out = self.inner.upscale(&frame.image).map_err(|e| Error::Stage {
-            stage: DOC.name.to_string(),
-            seq: frame.seq,
-            message: e.to_string(),
-        })?;
+        let out = self
+            .inner
+            .upscale(&frame.image)
+            .map_err(Error::in_stage(DOC.name, frame.seq))?;
         crate::bufpool::replace_image(&mut frame.image, out);
         Ok(frame)
     }

@@ -148,6 +148,16 @@ impl StageOptions {
         }
     }
 
+    /// A path option, `default` when it is not given (or empty).
+    pub fn path_or(&self, name: &str, default: &str) -> PathBuf {
+        PathBuf::from(
+            self.raw(name)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(default),
+        )
+    }
+
     /// A path option that must be given.
     pub fn required_path(&self, name: &str) -> Result<PathBuf> {
         self.raw(name)

@@ -93,14 +93,7 @@ impl Pose {
             "full" => PoseModel::Full,
             _ => PoseModel::Lite,
         };
-        let path = |name: &str, default: &str| {
-            options
-                .raw(name)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(default)
-                .into()
-        };
+        let path = |name: &str, default: &str| options.path_or(name, default);
         let config = BodyConfig {
             detector_model: path("detector", DEFAULT_DETECTOR),
             landmark_model: path("landmarks", model.default_path()),

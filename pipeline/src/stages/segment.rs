@@ -86,14 +86,7 @@ impl Segment {
         let model =
             SegmentModel::from_name(options.choice("model", &SegmentModel::NAMES, "auto")?)
                 .unwrap_or(SegmentModel::Auto);
-        let path = |name: &str, default: &str| {
-            options
-                .raw(name)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(default)
-                .into()
-        };
+        let path = |name: &str, default: &str| options.path_or(name, default);
         let threshold = options.f32_in("threshold", 0.0, 0.0, 1.0)?;
         let config = SegmentConfig {
             square_model: path("square", DEFAULT_SQUARE),

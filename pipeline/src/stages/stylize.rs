@@ -165,14 +165,7 @@ impl Stylize {
     /// an unreadable style picture; [`Error::Model`] / [`Error::Runtime`] from the models;
     /// [`Error::Gpu`] with `backend=gpu` and no usable adapter.
     pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let path = |name: &str, default: &str| -> PathBuf {
-            options
-                .raw(name)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(default)
-                .into()
-        };
+        let path = |name: &str, default: &str| options.path_or(name, default);
         let config = StylizerConfig {
             multistyle_model: path("multistyle", DEFAULT_MULTISTYLE),
             predict_model: path("predict", DEFAULT_PREDICT),

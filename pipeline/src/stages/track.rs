@@ -140,14 +140,7 @@ impl Track {
     /// [`Error::Option`] for a bad value; [`Error::Model`] for a missing or wrong model file;
     /// [`Error::Runtime`] when ONNX Runtime is unavailable.
     pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let path = |name: &str, default: &str| {
-            options
-                .raw(name)
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(default)
-                .into()
-        };
+        let path = |name: &str, default: &str| options.path_or(name, default);
         let defaults = OneEuroParams::default();
         let smoothing = OneEuroParams {
             min_cutoff: options.f32_in("min_cutoff", defaults.min_cutoff, 0.001, 100.0)?,

@@ -243,16 +243,19 @@ pub fn warp_to_tensor_with(
     for (v, row) in out.chunks_exact_mut(n * 3).enumerate() {
         // Most rows of a face crop lie wholly inside the frame: those take the integer path (one
         // bounds test per row, not per sample), the rest the float path that knows the border.
-        let starts: Option<Vec<FixedPoint>> = (0..k * k)
-            .map(|s| {
+        let mut starts = [FixedPoint { x: 0, y: 0 }; MAX_FIXED_LINES];
+        let lines = k * k;
+        let interior = lines <= MAX_FIXED_LINES
+            && (0..lines).all(|s| {
                 let p = line_start(v, s % k, s / k);
                 FixedPoint::interior_line(p.x, p.y, row_step, n, w, h)
-            })
-            .collect();
-        if let Some(starts) = starts {
+                    .map(|start| starts[s] = start)
+                    .is_some()
+            });
+        if interior {
             acc.fill(0);
-            for start in starts {
-                accumulate_interior(raw, w as usize, start, row_step, &mut acc);
+            for start in &starts[..lines] {
+                accumulate_interior(raw, w as usize, *start, row_step, &mut acc);
             }
             for (c, a) in row.iter_mut().zip(&acc) {
                 *c = *a as f32 * fixed_weight + offset;
@@ -287,6 +290,8 @@ pub fn warp_to_tensor_with(
     Ok(())
 }
 
+/// Most sample lines per crop row the integer path sums (k = 4: 16 x 255 x 2^16 still fits a u32).
+const MAX_FIXED_LINES: usize = 16;
 /// Fractional bits of [`FixedPoint`] positions.
 const FIXED_BITS: u32 = 16;
 /// Bits of the bilinear weights: 1/256 steps, finer than OpenCV's `warpAffine` (1/32) that

@@ -1,8 +1,7 @@
 // doppel's built-in cartoon avatar, drawn with signed distance fields. No external art: head, hair,
-// eyes, brows, mouth, body are shapes. Drawn as four passes over tight quads (body, head, face, front
-// hair; arms when tracked), so that each pixel evaluates only the shapes that can reach it;
-// `fs_main` draws it all in
-// one pass (the reference).
+// eyes, brows, mouth, body are shapes. Drawn as one pass per part over tight quads (neck, torso,
+// arms, head, each face feature, front hair), so that each pixel evaluates only the shapes that can
+// reach it; `fs_main` draws it all in one pass (the reference).
 //
 // Spaces (all set up on the CPU by pipeline/src/avatar/builtin.rs, see `BuiltinUniform`):
 // - target pixels (`p`): the body (torso, neck, arms) is drawn here;
@@ -36,18 +35,28 @@ struct Avatar {
     shirt: vec4<f32>,
     shirt_shade: vec4<f32>,
     line: vec4<f32>,
-    // Quads of the split passes (x0, y0, x1, y1, target pixels): body, arms, head, face, front hair.
-    parts: array<vec4<f32>, 5>,
+    // Quads of the split passes (x0, y0, x1, y1, target pixels), see `Part` in builtin.rs, and the
+    // side each one draws (-1 image left, +1 image right; eyes, brows, blush), four to a vec4.
+    parts: array<vec4<f32>, 48>,
+    sides: array<vec4<f32>, 12>,
 }
 
 @group(0) @binding(0) var<uniform> av: Avatar;
 
+struct VsOut {
+    @builtin(position) pos: vec4<f32>,
+    @location(0) @interpolate(flat) side: f32,
+}
+
 @vertex
-fn vs_main(@builtin(vertex_index) i: u32, @builtin(instance_index) part: u32) -> @builtin(position) vec4<f32> {
-    // Instance 0 covers the whole avatar (`quad`), instance k the split pass k - 1 (`parts`).
+fn vs_main(@builtin(vertex_index) i: u32, @builtin(instance_index) part: u32) -> VsOut {
+    // Instance 0 covers the whole avatar (`quad`), instance k the split pass quad k - 1 (`parts`).
     var quad = av.quad;
+    var side = 0.0;
     if part > 0u {
-        quad = av.parts[min(part, 5u) - 1u];
+        let k = min(part, 48u) - 1u;
+        quad = av.parts[k];
+        side = av.sides[k / 4u][k % 4u];
     }
     // Two triangles: (0,0) (1,0) (0,1) / (0,1) (1,0) (1,1).
     var corners = array<vec2<f32>, 6>(
@@ -57,7 +66,10 @@ fn vs_main(@builtin(vertex_index) i: u32, @builtin(instance_index) part: u32) ->
     let c = corners[i];
     let px = mix(quad.xy, quad.zw, c);
     let ndc = vec2<f32>(px.x / av.target_size.x * 2.0 - 1.0, 1.0 - px.y / av.target_size.y * 2.0);
-    return vec4<f32>(ndc, 0.0, 1.0);
+    var out: VsOut;
+    out.pos = vec4<f32>(ndc, 0.0, 1.0);
+    out.side = side;
+    return out;
 }
 
 // ---- distance helpers -------------------------------------------------------------------------
@@ -132,32 +144,49 @@ fn arm(acc: vec4<f32>, p: vec2<f32>, shoulder: vec2<f32>, elbow: vec2<f32>, wris
     return a;
 }
 
-fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+// The neck: from inside the head down to the shoulder line.
+fn neck(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    let c = av.head.xy;
+    let mid = 0.5 * (av.shoulders.xy + av.shoulders.zw);
+    let w = max(av.head.w * av.head.z, 1.5);
+    let neck_top = c + vec2<f32>(0.0, av.head.z * 0.5);
+    let d_neck = sd_capsule(p, neck_top, mid, av.arms.w);
+    let neck_shadow = smoothstep(av.head.z * 0.6, av.head.z * 1.0, p.y - c.y);
+    return outlined(acc, d_neck, 1.0, w, mix(av.skin_shade.rgb, av.skin.rgb, neck_shadow));
+}
+
+// The shirt's two-tone colour across the torso (lit from the image left).
+fn shirt_color(p: vec2<f32>) -> vec3<f32> {
+    let sl = av.shoulders.xy;
+    let sr = av.shoulders.zw;
+    let mid = 0.5 * (sl + sr);
+    let half = 0.5 * length(sr - sl) + av.arms.z * 0.6;
+    let side = clamp((p.x - mid.x) / max(half, 1.0), -1.0, 1.0);
+    return toon(av.shirt.rgb, av.shirt_shade.rgb, 0.35 - side * 0.5);
+}
+
+// The torso: the shoulder line as a capsule, merged with everything below it, and a round collar
+// opening showing the neck.
+fn torso(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     var a = acc;
     let sl = av.shoulders.xy;
     let sr = av.shoulders.zw;
     let rb = av.arms.z;
     let w = max(av.head.w * av.head.z, 1.5);
-    // Neck: from inside the head down to the shoulder line.
-    let c = av.head.xy;
     let mid = 0.5 * (sl + sr);
-    let neck_top = c + vec2<f32>(0.0, av.head.z * 0.5);
-    let d_neck = sd_capsule(p, neck_top, mid, av.arms.w);
-    let neck_shadow = smoothstep(av.head.z * 0.6, av.head.z * 1.0, p.y - c.y);
-    a = outlined(a, d_neck, 1.0, w, mix(av.skin_shade.rgb, av.skin.rgb, neck_shadow));
-    // Torso: the shoulder line as a capsule, merged with everything below it.
     let half = 0.5 * length(sr - sl) + rb * 0.6;
     let deep = av.target_size.y * 2.0;
     let d_low = sd_box(p - vec2<f32>(mid.x, mid.y + deep), vec2<f32>(half, deep)) - rb * 0.2;
     let d_torso = smin(sd_capsule(p, sl, sr, rb), d_low, rb * 0.5);
-    let side = clamp((p.x - mid.x) / max(half, 1.0), -1.0, 1.0);
-    let shirt = toon(av.shirt.rgb, av.shirt_shade.rgb, 0.35 - side * 0.5);
-    a = outlined(a, d_torso, 1.0, w, shirt);
-    // A round collar opening showing the neck.
+    a = outlined(a, d_torso, 1.0, w, shirt_color(p));
     let d_collar = sd_ellipse(p - (mid + vec2<f32>(0.0, -rb * 0.55)), vec2<f32>(av.arms.w * 1.5, rb * 0.9));
     let in_torso = cover(d_torso + w, 1.0);
     a = over(a, av.line.rgb, cover(d_collar, 1.0) * in_torso);
     return over(a, av.skin_shade.rgb, cover(d_collar + w, 1.0) * in_torso);
+}
+
+fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    return torso(neck(acc, p), p);
 }
 
 // Both arms (nothing where they are not tracked).
@@ -281,6 +310,12 @@ fn head_space(p: vec2<f32>) -> HeadSpace {
     return s;
 }
 
+// The head's skin, toon-shaded on the sphere.
+fn skin_color(s: HeadSpace) -> vec3<f32> {
+    let light = dot(s.n, normalize(LIGHT));
+    return toon(av.skin.rgb, av.skin_shade.rgb, light + 0.25);
+}
+
 // Back hair, ears and the head's skin.
 fn head_base(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
     var a = acc;
@@ -301,27 +336,37 @@ fn head_base(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
     a = outlined(a, min(d_el, d_er), px, w, av.skin_shade.rgb);
 
     // Head: a sphere with a softer jaw.
-    let light = dot(s.n, normalize(LIGHT));
-    let skin = toon(av.skin.rgb, av.skin_shade.rgb, light + 0.25);
-    return outlined(a, s.d_head, px, w, skin);
+    return outlined(a, s.d_head, px, w, skin_color(s));
+}
+
+// Blush on the cheek of side `k` (-1 image left, +1 image right), a little stronger with a smile.
+fn blush(acc: vec4<f32>, hxy: vec2<f32>, k: f32) -> vec4<f32> {
+    let strength = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z);
+    let b = length((hxy - vec2<f32>(k * 0.52, 0.3)) / vec2<f32>(0.2, 0.11));
+    return over(acc, vec3<f32>(1.0, 0.55, 0.58), strength * (1.0 - smoothstep(0.2, 1.0, b)));
+}
+
+// Nose: a small shadow under a highlight.
+fn nose(acc: vec4<f32>, hxy: vec2<f32>, pxh: f32) -> vec4<f32> {
+    let a = over(acc, av.skin_shade.rgb * 0.92, 0.85 * cover(sd_ellipse(hxy - vec2<f32>(0.025, 0.25), vec2<f32>(0.045, 0.028)), pxh));
+    return over(a, vec3<f32>(1.0, 0.97, 0.94), 0.6 * cover(sd_circle(hxy - vec2<f32>(-0.02, 0.19), 0.022), pxh));
+}
+
+// How much of the face shows at this pixel: on the front of the turning sphere, inside the head.
+fn face_front(s: HeadSpace) -> f32 {
+    return smoothstep(0.0, 0.25, s.hf.z) * cover(s.d_head + av.head.w, s.px);
 }
 
 // The face (blush, nose, mouth, eyes, brows), drawn on the turning sphere.
 fn face(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
-    let in_head = cover(s.d_head + av.head.w, s.px);
     let hxy = s.hf.xy;
     let pxh = s.pxh;
-    let front = smoothstep(0.0, 0.25, s.hf.z) * in_head;
+    let front = face_front(s);
     var f = vec4<f32>(0.0);
-    // Blush, a little stronger with a smile.
-    let blush = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z);
     for (var k = -1.0; k <= 1.0; k += 2.0) {
-        let b = length((hxy - vec2<f32>(k * 0.52, 0.3)) / vec2<f32>(0.2, 0.11));
-        f = over(f, vec3<f32>(1.0, 0.55, 0.58), blush * (1.0 - smoothstep(0.2, 1.0, b)));
+        f = blush(f, hxy, k);
     }
-    // Nose: a small shadow under a highlight.
-    f = over(f, av.skin_shade.rgb * 0.92, 0.85 * cover(sd_ellipse(hxy - vec2<f32>(0.025, 0.25), vec2<f32>(0.045, 0.028)), pxh));
-    f = over(f, vec3<f32>(1.0, 0.97, 0.94), 0.6 * cover(sd_circle(hxy - vec2<f32>(-0.02, 0.19), 0.022), pxh));
+    f = nose(f, hxy, pxh);
     f = mouth(f, hxy, pxh);
     f = eye(f, hxy, -1.0, av.eyes.x, pxh);
     f = eye(f, hxy, 1.0, av.eyes.y, pxh);
@@ -376,15 +421,31 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     return a;
 }
 
-// The split passes, each over its own quad (`parts`), blended over one another in this order:
-// body, arms, head, face, front hair. Every part is "over" the ones before, so the sum equals fs_main.
+// The split passes, each over its own quads (`parts`), blended over one another in the order of
+// `Part` in builtin.rs: neck, torso, arms, head, blush, nose, mouth, eyes, brows, front hair. Every
+// part is "over" the ones before, so the sum equals fs_main. The `*_fill` passes cover only the
+// inside of an opaque shape (quads the CPU proves lie there) with its colour alone: what the full
+// pass computes there, without the shapes it hides.
 
 @fragment
-fn fs_body(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+fn fs_neck(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     if in_body(pos.xy) {
-        return body(vec4<f32>(0.0), pos.xy);
+        return neck(vec4<f32>(0.0), pos.xy);
     }
     return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_torso(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_body(pos.xy) {
+        return torso(vec4<f32>(0.0), pos.xy);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_torso_fill(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    return vec4<f32>(shirt_color(pos.xy), 1.0);
 }
 
 @fragment
@@ -404,9 +465,54 @@ fn fs_head(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 }
 
 @fragment
-fn fs_face(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+fn fs_head_fill(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    let s = head_space(pos.xy);
+    return vec4<f32>(skin_color(s), 1.0);
+}
+
+@fragment
+fn fs_blush(in: VsOut) -> @location(0) vec4<f32> {
+    if in_head_disc(in.pos.xy) {
+        let s = head_space(in.pos.xy);
+        return blush(vec4<f32>(0.0), s.hf.xy, in.side) * face_front(s);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_nose(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
     if in_head_disc(pos.xy) {
-        return face(vec4<f32>(0.0), head_space(pos.xy));
+        let s = head_space(pos.xy);
+        return nose(vec4<f32>(0.0), s.hf.xy, s.pxh) * face_front(s);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_mouth(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
+    if in_head_disc(pos.xy) {
+        let s = head_space(pos.xy);
+        return mouth(vec4<f32>(0.0), s.hf.xy, s.pxh) * face_front(s);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_eye(in: VsOut) -> @location(0) vec4<f32> {
+    if in_head_disc(in.pos.xy) {
+        let s = head_space(in.pos.xy);
+        let open = select(av.eyes.y, av.eyes.x, in.side < 0.0);
+        return eye(vec4<f32>(0.0), s.hf.xy, in.side, open, s.pxh) * face_front(s);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_brow(in: VsOut) -> @location(0) vec4<f32> {
+    if in_head_disc(in.pos.xy) {
+        let s = head_space(in.pos.xy);
+        let raise = select(av.brows.zw, av.brows.xy, in.side < 0.0);
+        return brow(vec4<f32>(0.0), s.hf.xy, in.side, raise.x, raise.y, s.pxh) * face_front(s);
     }
     return vec4<f32>(0.0);
 }

@@ -327,10 +327,11 @@ fn head_moves_and_scales_with_the_face_and_arms_follow_the_body() {
 /// The built-in avatar drawn as split passes over tight quads (body, head, face, front hair) against
 /// the same shapes drawn in one pass over the whole avatar, over many poses: a part clipped by a
 /// quad that is too small would show as a large difference along the quad's edge. Each split pass
-/// is blended in 8-bit units, so the sum may round differently by a step or two.
+/// is blended in 8-bit units, so the sum may round differently by a few steps where several parts
+/// (head, blush, eye, hair) stack up on one pixel.
 #[test]
 fn split_passes_match_the_one_pass_reference() {
-    const TOLERANCE: u8 = 3;
+    const TOLERANCE: u8 = 4;
     let mut r = renderer();
     let arms = BodyPose {
         shoulders: [Some([0.72, 0.8]), Some([0.28, 0.82])],
@@ -376,6 +377,39 @@ fn split_passes_match_the_one_pass_reference() {
         body: Some(arms),
         ..AvatarState::default()
     });
+    // And random poses and expressions over the values' whole ranges (a fixed seed): each quad is
+    // computed from the pose, so a quad too tight for some pose would show here.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move |lo: f32, hi: f32| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        lo + (hi - lo) * (seed >> 40) as f32 / (1u64 << 24) as f32
+    };
+    for i in 0..24 {
+        let mut point = |x: f32, y: f32| Some([x + rand(-0.15, 0.15), y + rand(-0.15, 0.15)]);
+        let body = (i % 3 == 0).then(|| BodyPose {
+            shoulders: [point(0.7, 0.85), point(0.3, 0.85)],
+            elbows: [point(0.85, 0.6), point(0.15, 0.9)],
+            wrists: [point(0.75, 0.3), None],
+        });
+        states.push(AvatarState {
+            center: [rand(0.2, 0.8), rand(0.2, 0.8)],
+            scale: rand(0.1, 0.8),
+            yaw: rand(-80.0, 80.0),
+            pitch: rand(-60.0, 60.0),
+            roll: rand(-60.0, 60.0),
+            jaw_open: rand(0.0, 1.0),
+            smile: [rand(0.0, 1.0), rand(0.0, 1.0)],
+            stretch: [rand(0.0, 1.0), rand(0.0, 1.0)],
+            blink: [rand(0.0, 1.0), rand(0.0, 1.0)],
+            gaze: [rand(-1.0, 1.0), rand(-1.0, 1.0)],
+            brow_inner_up: rand(-1.0, 1.0),
+            brow_outer_up: [rand(-1.0, 1.0), rand(-1.0, 1.0)],
+            body,
+            ..AvatarState::default()
+        });
+    }
     let comps = [
         Composition::default(),
         Composition {
@@ -387,6 +421,7 @@ fn split_passes_match_the_one_pass_reference() {
         },
     ];
     let mut worst_all = 0;
+    let (mut off_by_more, mut pixels) = (0, 0);
     let mut sheet = Vec::new();
     for comp in &comps {
         for (i, s) in states.iter().enumerate() {
@@ -402,7 +437,13 @@ fn split_passes_match_the_one_pass_reference() {
                 .max()
                 .unwrap_or(0);
             worst_all = worst_all.max(worst);
-            if comp.pip.is_none() && i % 3 == 0 {
+            off_by_more += one
+                .pixels()
+                .zip(split.pixels())
+                .filter(|(p, q)| p.0.iter().zip(q.0).any(|(a, b)| a.abs_diff(b) > 2))
+                .count();
+            pixels += one.pixels().filter(|p| p[3] > 0).count();
+            if comp.pip.is_none() && i % 6 == 0 {
                 sheet.push(split);
             }
             assert!(
@@ -418,7 +459,15 @@ fn split_passes_match_the_one_pass_reference() {
     }
     let refs: Vec<&RgbaImage> = sheet.iter().collect();
     save("split_passes.png", &side_by_side(&refs));
-    eprintln!("split vs one pass: largest difference {worst_all}");
+    eprintln!(
+        "split vs one pass: largest difference {worst_all}; {off_by_more} of {pixels} drawn pixels \
+         differ by more than 2"
+    );
+    // Rounding stays rare: a quad too tight would cut a shape along a line of pixels.
+    assert!(
+        off_by_more * 10_000 <= pixels,
+        "{off_by_more} of {pixels} pixels differ by more than 2"
+    );
 }
 
 #[test]

@@ -34,9 +34,12 @@ impl Default for Palette {
     }
 }
 
+/// How many quads the split passes can use (the shader's `parts` array).
+pub const MAX_QUADS: usize = 48;
+
 /// The uniform block of `avatar_builtin.wgsl` (field order and meaning as in the shader's `Avatar`).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
 pub struct BuiltinUniform {
     pub quad: [f32; 4],
     pub target: [f32; 4],
@@ -53,43 +56,103 @@ pub struct BuiltinUniform {
     pub wrists: [f32; 4],
     pub arms: [f32; 4],
     pub colors: [[f32; 4]; 8],
-    /// Quads of the split passes, `[x0, y0, x1, y1]` in target pixels: see [`Part`].
-    pub parts: [[f32; 4]; 5],
+    /// Quads of the split passes, `[x0, y0, x1, y1]` in target pixels: see [`Draw`].
+    pub parts: [[f32; 4]; MAX_QUADS],
+    /// The side each quad draws (-1 image left, +1 image right), four to an entry.
+    pub sides: [[f32; 4]; MAX_QUADS / 4],
 }
 
-/// The built-in avatar's split passes, drawn in this order, each over its own quad of
-/// [`BuiltinUniform::parts`] (the shader's `fs_body`, `fs_arms`, `fs_head`, `fs_face`, `fs_hair`;
-/// an empty quad is not drawn). A CPU
-/// rasteriser such as lavapipe runs every shape of a fragment shader on every pixel it covers
-/// (both sides of each branch, in SIMD), so drawing the parts apart over tight quads is what keeps
-/// the per-pixel work small.
+impl Default for BuiltinUniform {
+    fn default() -> Self {
+        Zeroable::zeroed()
+    }
+}
+
+/// The built-in avatar's split passes, drawn in this order, each over its own quads of
+/// [`BuiltinUniform::parts`] (the shader's `fs_*` entry points). A CPU rasteriser such as lavapipe
+/// runs every shape of a fragment shader on every pixel it covers (both sides of each branch, in
+/// SIMD), so drawing each part over tight quads is what keeps the per-pixel work small, and the
+/// `*Fill` passes shade the inside of an opaque shape with its colour alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
-    /// Neck and torso: from the shoulders down to the bottom.
-    Body,
-    /// The tracked arms (empty when none is).
+    /// The neck, from inside the head down to the shoulder line.
+    Neck,
+    /// The torso's edge and collar: the torso minus [`Part::TorsoFill`].
+    Torso,
+    /// Inside the torso: the shirt's colour only.
+    TorsoFill,
+    /// The tracked arms (nothing when none is).
     Arms,
-    /// Back hair, ears and the head's skin.
+    /// Back hair, ears and the head's skin, outside [`Part::HeadFill`].
     Head,
-    /// Blush, nose, mouth, eyes and brows on the turning head.
-    Face,
+    /// Inside the head's outline: the skin's colour only.
+    HeadFill,
+    /// One cheek's blush (the quad's side).
+    Blush,
+    Nose,
+    Mouth,
+    /// One eye (the quad's side).
+    Eye,
+    /// One brow (the quad's side).
+    Brow,
     /// The fringe and the hair over the head.
     Hair,
 }
 
 impl Part {
-    pub const ALL: [Part; 5] = [Part::Body, Part::Arms, Part::Head, Part::Face, Part::Hair];
+    pub const ALL: [Part; 12] = [
+        Part::Neck,
+        Part::Torso,
+        Part::TorsoFill,
+        Part::Arms,
+        Part::Head,
+        Part::HeadFill,
+        Part::Blush,
+        Part::Nose,
+        Part::Mouth,
+        Part::Eye,
+        Part::Brow,
+        Part::Hair,
+    ];
 
     /// The fragment entry point of `shaders/avatar_builtin.wgsl`.
     pub fn entry_point(self) -> &'static str {
         match self {
-            Part::Body => "fs_body",
+            Part::Neck => "fs_neck",
+            Part::Torso => "fs_torso",
+            Part::TorsoFill => "fs_torso_fill",
             Part::Arms => "fs_arms",
             Part::Head => "fs_head",
-            Part::Face => "fs_face",
+            Part::HeadFill => "fs_head_fill",
+            Part::Blush => "fs_blush",
+            Part::Nose => "fs_nose",
+            Part::Mouth => "fs_mouth",
+            Part::Eye => "fs_eye",
+            Part::Brow => "fs_brow",
             Part::Hair => "fs_hair",
         }
     }
+
+    /// Index into [`Part::ALL`].
+    pub fn index(self) -> usize {
+        Part::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// One split-pass draw: `part`'s shader over the quads `first..first + count` of
+/// [`BuiltinUniform::parts`] (instances `first + 1..`, see the shader's `vs_main`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Draw {
+    pub part: Part,
+    pub first: u32,
+    pub count: u32,
+}
+
+/// The built-in avatar for one frame: its uniform block and the split-pass draws, in order.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub uniform: BuiltinUniform,
+    pub draws: Vec<Draw>,
 }
 
 /// Where the avatar is drawn: a rectangle of the target, in pixels (the whole frame, or the
@@ -181,14 +244,15 @@ fn color(c: [u8; 3]) -> [f32; 4] {
     ]
 }
 
-/// The uniform block for `state` drawn into `place` of a `target_w` x `target_h` target.
+/// The uniform block and split-pass draws for `state` drawn into `place` of a `target_w` x
+/// `target_h` target.
 pub fn layout(
     state: &AvatarState,
     place: &Placement,
     palette: &Palette,
     target_w: u32,
     target_h: u32,
-) -> BuiltinUniform {
+) -> Layout {
     let head = HeadGeometry::new(state, place);
     let r = head.radius;
     let [cx, cy] = head.center;
@@ -218,7 +282,8 @@ pub fn layout(
         state.brow_outer_up[1],
         state.brow_inner_up,
         state.brow_outer_up[0],
-    ];
+    ]
+    .map(|b| b.clamp(-1.0, 1.0));
     u.mouth = [
         state.jaw_open.clamp(0.0, 1.0),
         state.smile[1].clamp(0.0, 1.0),
@@ -297,7 +362,6 @@ pub fn layout(
         clip(x1.ceil(), place.x, place.x + place.width),
         clip(y1.ceil(), place.y, place.y + place.height),
     ];
-    u.parts = part_quads(state, &u, place);
     let p = palette;
     u.colors = [
         color(p.skin),
@@ -309,30 +373,102 @@ pub fn layout(
         color(p.shirt_shade),
         color(p.line),
     ];
-    u
+    let draws = split(&mut u, place);
+    Layout { uniform: u, draws }
 }
 
-/// The face's extent in the head frame (x right, y down, unit = radius): blush x ±0.72, brows up
-/// to y -0.5, the widest open mouth down to 0.86, with a little room for anti-aliasing.
-const FACE_BOX: [f32; 4] = [-0.78, -0.58, 0.78, 0.92];
+/// Face features' extents in the head frame (x right, y down, unit = radius), with the side they
+/// draw: `[x0, y0, x1, y1]` around everything the feature can paint over the ranges its values
+/// take (eyes fully open, brows raised or lowered by 1, the widest smiling open mouth).
+const FEATURES: [(Part, f32, [f32; 4]); 8] = [
+    (Part::Blush, -1.0, [-0.72, 0.19, -0.32, 0.41]),
+    (Part::Blush, 1.0, [0.32, 0.19, 0.72, 0.41]),
+    (Part::Nose, 0.0, [-0.05, 0.16, 0.08, 0.29]),
+    (Part::Mouth, 0.0, [-0.35, 0.29, 0.35, 0.88]),
+    (Part::Eye, -1.0, [-0.58, -0.18, -0.14, 0.26]),
+    (Part::Eye, 1.0, [0.14, -0.18, 0.58, 0.26]),
+    (Part::Brow, -1.0, [-0.57, -0.5, -0.17, -0.1]),
+    (Part::Brow, 1.0, [0.17, -0.5, 0.57, -0.1]),
+];
 
-/// The quads of [`Part::ALL`] for the layout `u` (its head, shoulders and arms already set).
-fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f32; 4]; 5] {
-    let [cx, cy, r, _] = u.head;
+/// Collects the split passes' quads into the uniform block, one [`Draw`] per run of quads of the
+/// same part. Quads are whole pixels clipped to the placement, so quads that tile a region cover
+/// each pixel once.
+struct Quads<'a> {
+    u: &'a mut BuiltinUniform,
+    clip: [f32; 4],
+    count: usize,
+    draws: Vec<Draw>,
+}
+
+impl Quads<'_> {
+    fn push(&mut self, part: Part, q: [f32; 4], side: f32) {
+        let [cx0, cy0, cx1, cy1] = self.clip;
+        let x0 = q[0].floor().clamp(cx0, cx1);
+        let y0 = q[1].floor().clamp(cy0, cy1);
+        let x1 = q[2].ceil().clamp(cx0, cx1);
+        let y1 = q[3].ceil().clamp(cy0, cy1);
+        if x1 <= x0 || y1 <= y0 || self.count == MAX_QUADS {
+            return;
+        }
+        let k = self.count;
+        self.u.parts[k] = [x0, y0, x1, y1];
+        self.u.sides[k / 4][k % 4] = side;
+        self.count += 1;
+        match self.draws.last_mut() {
+            Some(d) if d.part == part => d.count += 1,
+            _ => self.draws.push(Draw {
+                part,
+                first: k as u32,
+                count: 1,
+            }),
+        }
+    }
+
+    /// `region` with the shader of `edge`, except the rectangle `inside` (whole pixels, within
+    /// `region`), which gets `fill`: the four quads around it, then it.
+    fn with_inside(&mut self, edge: Part, fill: Part, region: [f32; 4], inside: [f32; 4]) {
+        let [x0, y0, x1, y1] = region.map(f32::round);
+        let [ix0, iy0, ix1, iy1] = inside;
+        let ix0 = ix0.ceil().max(x0);
+        let iy0 = iy0.ceil().max(y0);
+        let ix1 = ix1.floor().min(x1);
+        let iy1 = iy1.floor().min(y1);
+        if ix1 <= ix0 || iy1 <= iy0 {
+            self.push(edge, [x0, y0, x1, y1], 0.0);
+            return;
+        }
+        self.push(edge, [x0, y0, x1, iy0], 0.0);
+        self.push(edge, [x0, iy0, ix0, iy1], 0.0);
+        self.push(edge, [ix1, iy0, x1, iy1], 0.0);
+        self.push(edge, [x0, iy1, x1, y1], 0.0);
+        self.push(fill, [ix0, iy0, ix1, iy1], 0.0);
+    }
+}
+
+fn grow(b: &mut [f32; 4], x: f32, y: f32, pad: f32) {
+    b[0] = b[0].min(x - pad);
+    b[1] = b[1].min(y - pad);
+    b[2] = b[2].max(x + pad);
+    b[3] = b[3].max(y + pad);
+}
+
+fn intersect(a: [f32; 4], b: [f32; 4]) -> [f32; 4] {
+    [
+        a[0].max(b[0]),
+        a[1].max(b[1]),
+        a[2].min(b[2]),
+        a[3].min(b[3]),
+    ]
+}
+
+const EMPTY: [f32; 4] = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+
+/// The split passes for the layout `u` (its head, shoulders and arms already set): fills
+/// `u.parts`/`u.sides` and returns the draws in drawing order.
+fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
+    let [cx, cy, r, wh] = u.head;
     let (cr, sr) = (u.roll[0], u.roll[1]);
-    let clip = |b: [f32; 4]| -> [f32; 4] {
-        let (px0, py0) = (place.x, place.y);
-        let (px1, py1) = (place.x + place.width, place.y + place.height);
-        let x0 = b[0].floor().clamp(px0, px1);
-        let y0 = b[1].floor().clamp(py0, py1);
-        [
-            x0,
-            y0,
-            b[2].ceil().clamp(x0, px1),
-            b[3].ceil().clamp(y0, py1),
-        ]
-    };
-    let around = |x: f32, y: f32, half: f32| [x - half, y - half, x + half, y + half];
     // Head space (roll removed, unit = radius) -> target pixels, as the shader's inverse.
     let screen = |q: [f32; 2]| {
         [
@@ -340,50 +476,196 @@ fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f
             cy + r * (q[0] * sr + q[1] * cr),
         ]
     };
-
-    // Body: shoulders and neck with the torso's reach, down to the bottom; only below the head's
-    // centre unless an arm is raised (the shader's `in_body`). Arms: shoulders, elbows and wrists
-    // with the same reach, when an arm is tracked.
-    let reach = u.arms[2] * 1.2 + 2.0;
-    let mut body = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-    let grow = |b: &mut [f32; 4], x: f32, y: f32, pad: f32| {
-        b[0] = b[0].min(x - pad);
-        b[1] = b[1].min(y - pad);
-        b[2] = b[2].max(x + pad);
-        b[3] = b[3].max(y + pad);
+    // A head-space box's outline on the target.
+    let screen_box = |b: [f32; 4]| {
+        let mut out = EMPTY;
+        for (x, y) in [(b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3])] {
+            let p = screen([x, y]);
+            grow(&mut out, p[0], p[1], 0.0);
+        }
+        out
     };
+    let arms_tracked = u.arms[0] + u.arms[1] > 0.0;
+    let mut quads = Quads {
+        clip: [
+            place.x.floor().max(0.0),
+            place.y.floor().max(0.0),
+            (place.x + place.width).ceil().min(u.target[0]),
+            (place.y + place.height).ceil().min(u.target[1]),
+        ],
+        u,
+        count: 0,
+        draws: Vec::new(),
+    };
+    let u = &*quads.u;
     let s = u.shoulders;
-    grow(&mut body, s[0], s[1], reach);
-    grow(&mut body, s[2], s[3], reach);
-    grow(&mut body, cx, cy + 0.5 * r, u.arms[3] + 0.1 * r + 2.0);
-    body[3] = body[3].max(place.y + place.height);
-    let mut arms = [0.0; 4];
-    if u.arms[0] + u.arms[1] <= 0.0 {
-        body[1] = body[1].max(cy.floor());
-    } else {
-        arms = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+    let (rb, nw) = (u.arms[2], u.arms[3]);
+    let elbows = u.elbows;
+    let wrists = u.wrists;
+    let arms_kind = [u.arms[0], u.arms[1]];
+    let (ears, ear_width, rot) = (u.ears, u.ear_width, u.rot);
+    // The body's outline width (pixels), as the shader's.
+    let w = (wh * r).max(1.5);
+    // The body is only drawn below the head's centre unless an arm is raised (`in_body`).
+    let body_top = if arms_tracked { f32::MIN } else { cy.floor() };
+
+    // Neck: the capsule from inside the head to the shoulders' midpoint, with its edge.
+    let mid = [0.5 * (s[0] + s[2]), 0.5 * (s[1] + s[3])];
+    let mut neck = EMPTY;
+    grow(&mut neck, cx, cy + 0.5 * r, nw + 2.0);
+    grow(&mut neck, mid[0], mid[1], nw + 2.0);
+    neck[1] = neck[1].max(body_top);
+    quads.push(Part::Neck, neck, 0.0);
+
+    // Torso: the shoulder capsule (radius rb) smoothly joined (by up to rb / 8) with the box
+    // below the shoulders (half width `half` + rb / 5), down to the bottom.
+    let half = 0.5 * (s[2] - s[0]).hypot(s[3] - s[1]) + 0.6 * rb;
+    let edge = 0.2 * rb + 0.125 * rb + 2.0;
+    let mut torso = EMPTY;
+    grow(&mut torso, s[0], s[1], rb + edge);
+    grow(&mut torso, s[2], s[3], rb + edge);
+    grow(&mut torso, mid[0] - half, mid[1], edge);
+    grow(&mut torso, mid[0] + half, mid[1], edge);
+    torso[3] = place.y + place.height;
+    torso[1] = torso[1].max(body_top);
+    // Inside: within the box by the outline and a pixel and a half, and below the collar (an
+    // ellipse whose approximate distance grows at min(rx, ry) / ry of the true one).
+    let m = w + 1.5;
+    let (crx, cry) = (1.5 * nw, 0.9 * rb);
+    let collar_clear = mid[1] - 0.55 * rb + cry + 0.5 * cry / crx.min(cry).max(1e-3) + 1.0;
+    let inside = [
+        mid[0] - half - 0.2 * rb + m,
+        (mid[1] - 0.2 * rb + m)
+            .max(collar_clear)
+            .max(body_top + 1.0),
+        mid[0] + half + 0.2 * rb - m,
+        torso[3],
+    ];
+    quads.with_inside(Part::Torso, Part::TorsoFill, torso, inside);
+
+    // Arms: shoulders, elbows and wrists with the upper arm's reach, when an arm is tracked.
+    if arms_tracked {
+        let reach = rb * 0.62 + w + 2.0;
+        let mut arms = EMPTY;
         for k in 0..2 {
-            if u.arms[k] > 0.5 {
+            if arms_kind[k] > 0.5 {
                 grow(&mut arms, s[2 * k], s[2 * k + 1], reach);
-                grow(&mut arms, u.elbows[2 * k], u.elbows[2 * k + 1], reach);
+                grow(&mut arms, elbows[2 * k], elbows[2 * k + 1], reach);
             }
-            if u.arms[k] > 1.5 {
-                grow(&mut arms, u.wrists[2 * k], u.wrists[2 * k + 1], reach);
+            if arms_kind[k] > 1.5 {
+                grow(&mut arms, wrists[2 * k], wrists[2 * k + 1], reach);
             }
+        }
+        quads.push(Part::Arms, arms, 0.0);
+    }
+
+    // Head: back hair (around x = -jaw x / 2), ears and the skin (sphere joined with the jaw), in
+    // head space, with room for smooth joins, outlines and approximate ellipse distances; within
+    // the disc the shader's `in_head_disc` allows.
+    let (jx, jy) = (ear_width[2], ear_width[3]);
+    let back = -0.5 * jx;
+    let pad = 0.07 + 4.0 / r;
+    let hx0 = (back - 1.14)
+        .min(ears[0] - ear_width[0])
+        .min(ears[2] - ear_width[1])
+        .min(jx - 0.74)
+        .min(-1.0);
+    let hx1 = (back + 1.14)
+        .max(ears[0] + ear_width[0])
+        .max(ears[2] + ear_width[1])
+        .max(jx + 0.74)
+        .max(1.0);
+    let hy1 = 1.04f32.max(jy + 0.76).max(ears[1] + 0.2).max(ears[3] + 0.2);
+    let disc = 1.45 * r + 1.0;
+    let head = intersect(
+        screen_box([hx0 - pad, -1.24 - pad, hx1 + pad, hy1 + pad]),
+        [cx - disc, cy - disc, cx + disc, cy + disc],
+    );
+    // Inside the skin's outline (1.5 pixels in): a disc, tiled by slabs whose rectangles get the
+    // skin's colour alone.
+    let ri = r * (1.0 - wh) - 2.0;
+    let mut fills = Vec::new();
+    if ri > 4.0 {
+        let t = [-0.97f32, -0.87, -0.64, -0.34, 0.0, 0.34, 0.64, 0.87, 0.97];
+        let rows: Vec<f32> = t.iter().map(|t| (cy + ri * t).round()).collect();
+        for pair in rows.windows(2) {
+            let far = (pair[0] - cy).abs().max((pair[1] - cy).abs());
+            let hw = (ri * ri - far * far).max(0.0).sqrt();
+            fills.push([(cx - hw).ceil(), pair[0], (cx + hw).floor(), pair[1]]);
+        }
+    }
+    let head_r = head.map(f32::round);
+    match (fills.first(), fills.last()) {
+        (Some(first), Some(last)) => {
+            quads.push(Part::Head, [head_r[0], head_r[1], head_r[2], first[1]], 0.0);
+            for f in &fills {
+                quads.push(
+                    Part::Head,
+                    [head_r[0], f[1], f[0].max(head_r[0]), f[3]],
+                    0.0,
+                );
+                quads.push(
+                    Part::Head,
+                    [f[2].min(head_r[2]), f[1], head_r[2], f[3]],
+                    0.0,
+                );
+            }
+            quads.push(Part::Head, [head_r[0], last[3], head_r[2], head_r[3]], 0.0);
+            for f in &fills {
+                quads.push(Part::HeadFill, *f, 0.0);
+            }
+        }
+        _ => quads.push(Part::Head, head_r, 0.0),
+    }
+
+    // Face features: each one's head-frame box on the turning head (see `frame_box`), rolled onto
+    // the target, within the head disc.
+    for (part, side, b) in FEATURES {
+        let f = frame_box(rot, [jx, jy], b, r);
+        if f[2] > f[0] {
+            let q = intersect(screen_box(f), [cx - disc, cy - disc, cx + disc, cy + disc]);
+            quads.push(part, q, side);
         }
     }
 
-    // Head: the disc the shader's `in_head_disc` allows.
-    let head = around(cx, cy, 1.45 * r + 1.0);
-    // Hair: on the sphere only (radius 1), plus its anti-aliased edge.
-    let hair = around(cx, cy, r + 3.0);
+    // Front hair: on the sphere only (radius 1), plus its anti-aliased edge.
+    quads.push(
+        Part::Hair,
+        [cx - r - 3.0, cy - r - 3.0, cx + r + 3.0, cy + r + 3.0],
+        0.0,
+    );
+    quads.draws
+}
 
-    // Face: the face box of the head frame, turned with the head (the box's outline, points
-    // outside the sphere taken on its rim), joined with the jaw below the sphere (where the shader
-    // still maps pixels onto the head frame), then rolled onto the target.
-    let mut fq = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-    let steps = 48;
-    let [bx0, by0, bx1, by1] = FACE_BOX;
+/// The head-space box (roll removed) of the pixels whose head-frame point falls in `b`
+/// (`[x0, y0, x1, y1]`, head frame) on the front of the head: the shader maps a pixel `q` inside
+/// the unit disc to the sphere point under it turned by `rot` (view -> head frame rows), and one
+/// outside (the jaw, around `jaw` with radii 0.74 x 0.76) to `rot` times `(q, 0)`. `EMPTY`-like
+/// (x1 < x0) when nothing shows.
+fn frame_box(rot: [[f32; 4]; 3], jaw: [f32; 2], b: [f32; 4], r: f32) -> [f32; 4] {
+    // Anti-aliasing reaches half a foreshortened pixel (up to 1 / (0.3 r)) beyond a shape.
+    let aa = 2.0 / (0.3 * r);
+    let [bx0, by0, bx1, by1] = [b[0] - aa, b[1] - aa, b[2] + aa, b[3] + aa];
+    let inside = |h: [f32; 3]| h[0] >= bx0 && h[0] <= bx1 && h[1] >= by0 && h[1] <= by1;
+    // Head frame -> view is the transpose of `rot`.
+    let to_view = |h: [f32; 3]| {
+        [
+            rot[0][0] * h[0] + rot[1][0] * h[1] + rot[2][0] * h[2],
+            rot[0][1] * h[0] + rot[1][1] * h[1] + rot[2][1] * h[2],
+            rot[0][2] * h[0] + rot[1][2] * h[1] + rot[2][2] * h[2],
+        ]
+    };
+    let to_frame = |v: [f32; 3]| {
+        [
+            rot[0][0] * v[0] + rot[0][1] * v[1] + rot[0][2] * v[2],
+            rot[1][0] * v[0] + rot[1][1] * v[1] + rot[1][2] * v[2],
+            rot[2][0] * v[0] + rot[2][1] * v[1] + rot[2][2] * v[2],
+        ]
+    };
+    let mut out = EMPTY;
+    // On the sphere, the region's outline is the box's edges (points beyond the unit circle taken
+    // on its rim) and the view's silhouette where it crosses the box.
+    let steps = 64;
     for i in 0..=steps {
         let t = i as f32 / steps as f32;
         let (x, y) = (bx0 + (bx1 - bx0) * t, by0 + (by1 - by0) * t);
@@ -395,29 +677,46 @@ fn part_quads(state: &AvatarState, u: &BuiltinUniform, place: &Placement) -> [[f
                 (hx, hy)
             };
             let hz = (1.0 - hx * hx - hy * hy).max(0.0).sqrt();
-            let v = rotate_head(state, [hx, hy, hz]);
-            grow(&mut fq, v[0], v[1], 0.0);
+            let v = to_view([hx, hy, hz]);
+            if v[2] >= -0.05 {
+                grow(&mut out, v[0], v[1], 0.0);
+            }
         }
     }
-    let jaw = [u.ear_width[2], u.ear_width[3]];
-    grow(&mut fq, jaw[0] - 0.8, jaw[1] - 0.8, 0.0);
-    grow(&mut fq, jaw[0] + 0.8, jaw[1] + 0.8, 0.0);
-    // Three pixels of room for anti-aliasing.
-    let pad = 3.0 / r;
-    let [x0, y0, x1, y1] = [fq[0] - pad, fq[1] - pad, fq[2] + pad, fq[3] + pad];
-    let mut face = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-    for (x, y) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1)] {
-        let p = screen([x, y]);
-        grow(&mut face, p[0], p[1], 0.0);
+    for i in 0..720 {
+        let (sa, ca) = (i as f32 * std::f32::consts::PI / 360.0).sin_cos();
+        let h = to_frame([ca, sa, 0.0]);
+        if h[2] > 0.0 && inside(h) {
+            grow(&mut out, ca, sa, 0.0);
+        }
     }
-    // Nothing of the face lies outside the head disc.
-    face = [
-        face[0].max(head[0]),
-        face[1].max(head[1]),
-        face[2].min(head[2]),
-        face[3].min(head[3]),
-    ];
-    [clip(body), clip(arms), clip(head), clip(face), clip(hair)]
+    // Beyond the sphere (the jaw): rot (q, 0) in the box, a parallelogram of q.
+    let jaw_box = [jaw[0] - 0.9, jaw[1] - 0.9, jaw[0] + 0.9, jaw[1] + 0.9];
+    let (a, bb, c, d) = (rot[0][0], rot[0][1], rot[1][0], rot[1][1]);
+    let det = a * d - bb * c;
+    let mut beyond = jaw_box;
+    if det.abs() > 1e-3 {
+        let mut para = EMPTY;
+        for (x, y) in [(bx0, by0), (bx1, by0), (bx0, by1), (bx1, by1)] {
+            grow(
+                &mut para,
+                (d * x - bb * y) / det,
+                (-c * x + a * y) / det,
+                0.0,
+            );
+        }
+        beyond = intersect(jaw_box, para);
+    }
+    if beyond[2] > beyond[0] && beyond[3] > beyond[1] {
+        grow(&mut out, beyond[0], beyond[1], 0.0);
+        grow(&mut out, beyond[2], beyond[3], 0.0);
+    }
+    if out[2] < out[0] {
+        return out;
+    }
+    // Sampling slack and three pixels for anti-aliasing.
+    let pad = 0.01 + 3.0 / r;
+    [out[0] - pad, out[1] - pad, out[2] + pad, out[3] + pad]
 }
 
 #[cfg(test)]
@@ -463,7 +762,8 @@ mod tests {
             &Palette::default(),
             640,
             480,
-        );
+        )
+        .uniform;
         assert!(u.quad[0] >= 400.0 && u.quad[2] <= 600.0, "{:?}", u.quad);
         assert!(u.quad[1] >= 300.0 && u.quad[3] <= 450.0, "{:?}", u.quad);
         assert!(u.quad[2] > u.quad[0] && u.quad[3] > u.quad[1]);

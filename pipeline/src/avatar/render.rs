@@ -137,7 +137,7 @@ pub struct Renderer {
     bg_uniforms: [wgpu::Buffer; 2],
     /// The built-in avatar in one pass (the reference) and its split passes ([`Part::ALL`]).
     builtin_pipeline: wgpu::RenderPipeline,
-    part_pipelines: [wgpu::RenderPipeline; 5],
+    part_pipelines: [wgpu::RenderPipeline; Part::ALL.len()],
     /// Draw the built-in avatar in one pass instead of the split passes (tests, benchmarks).
     single_pass: bool,
     builtin_uniform: wgpu::Buffer,
@@ -980,8 +980,8 @@ impl Renderer {
             }));
         }
         // Per-frame avatar data.
-        let mut parts = [[0.0f32; 4]; 5];
-        let posed_counts = if let Some(mesh) = &self.mesh {
+        let mut draws = Vec::new();
+        if let Some(mesh) = &self.mesh {
             let posed = mesh.avatar.pose(state);
             let cam = mesh_camera(&mesh.avatar, state, &place, w, h);
             let mut bytes = Vec::with_capacity(80);
@@ -999,15 +999,15 @@ impl Renderer {
                         .write_buffer(&gpu.vertices, 0, bytemuck::cast_slice(&v));
                 }
             }
-            posed.len()
         } else {
-            let u = builtin::layout(state, &place, &self.palette, w, h);
-            parts = u.parts;
-            ctx.queue
-                .write_buffer(&self.builtin_uniform, 0, bytemuck::bytes_of(&u));
-            0
-        };
-        let _ = posed_counts;
+            let layout = builtin::layout(state, &place, &self.palette, w, h);
+            draws = layout.draws;
+            ctx.queue.write_buffer(
+                &self.builtin_uniform,
+                0,
+                bytemuck::bytes_of(&layout.uniform),
+            );
+        }
         let scissor = |pass: &mut wgpu::RenderPass, p: &Placement| {
             let x = p.x.max(0.0) as u32;
             let y = p.y.max(0.0) as u32;
@@ -1054,13 +1054,9 @@ impl Renderer {
                         pass.draw(0..6, 0..1);
                     } else {
                         // Instance k + 1 is drawn over parts[k] (see the shader's vs_main).
-                        for (k, (pipeline, q)) in self.part_pipelines.iter().zip(&parts).enumerate()
-                        {
-                            if q[2] > q[0] && q[3] > q[1] {
-                                pass.set_pipeline(pipeline);
-                                let k = k as u32 + 1;
-                                pass.draw(0..6, k..k + 1);
-                            }
+                        for d in &draws {
+                            pass.set_pipeline(&self.part_pipelines[d.part.index()]);
+                            pass.draw(0..6, d.first + 1..d.first + 1 + d.count);
                         }
                     }
                 }

@@ -725,8 +725,11 @@ mod tests {
 
     #[test]
     fn uniform_matches_the_shader_block_size() {
-        // 13 vec4 fields + 3 rotation rows + 8 colours + 5 part quads, 16 bytes each.
-        assert_eq!(std::mem::size_of::<BuiltinUniform>(), 29 * 16);
+        // 13 vec4 fields + 3 rotation rows + 8 colours + the quads and their sides, 16 bytes each.
+        assert_eq!(
+            std::mem::size_of::<BuiltinUniform>(),
+            (24 + MAX_QUADS + MAX_QUADS / 4) * 16
+        );
     }
 
     #[test]

@@ -20,6 +20,14 @@ pub trait Stage: Send {
     /// Transforms one frame. An error stops the run; frames already written are kept.
     fn process(&mut self, frame: Frame) -> Result<Frame>;
 
+    /// Pays the first frame's one-off costs (shader compilation, the first inference's
+    /// allocations) for frames of about `width` x `height`, without changing what the stage will do
+    /// with real frames. The pipeline calls it before the source starts, so that a live run's first
+    /// frames are not late. The default does nothing.
+    fn warm_up(&mut self, _width: u32, _height: u32) -> Result<()> {
+        Ok(())
+    }
+
     /// A command from the user of a live run (keys in `doppel live`), delivered on the stage's own
     /// thread between frames. Returns what happened, for the on-screen message; `None` when the
     /// stage does not handle this command (the default).

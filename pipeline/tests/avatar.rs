@@ -779,3 +779,31 @@ fn track_then_avatar_on_a_talking_head_moves_the_mouth() {
     save("talking_head_sheet.png", &side_by_side(&sheet));
     assert!(n > 30, "mouth region changed in only {n} pixels");
 }
+
+/// The stage's warm-up (shaders compiled, targets allocated before the first frame) leaves what it
+/// draws unchanged.
+#[test]
+fn warming_up_leaves_the_first_frame_unchanged() {
+    let options = StageOptions::from_pairs("avatar", &[("background", "blur")]);
+    let camera = render(
+        &SyntheticConfig {
+            width: 320,
+            height: 240,
+            ..SyntheticConfig::default()
+        },
+        3,
+    );
+    let frame = || {
+        doppel_pipeline::Frame::new(
+            0,
+            doppel_pipeline::Timestamp::new(0, doppel_pipeline::Rational::new(1, 30)),
+            camera.clone(),
+        )
+    };
+    let mut cold = Avatar::from_options(&options).expect("avatar stage");
+    let mut warm = Avatar::from_options(&options).expect("avatar stage");
+    warm.warm_up(320, 240).expect("warm up");
+    let a = cold.process(frame()).expect("cold frame");
+    let b = warm.process(frame()).expect("warm frame");
+    assert!(a.image == b.image, "the warm-up changed the first frame");
+}

@@ -191,3 +191,79 @@ fn stop_flag_ends_the_run_cleanly() {
     assert_eq!(seqs, (0..seqs.len() as u64).collect::<Vec<_>>());
     assert!(*sink.finished.lock().unwrap());
 }
+
+/// Notes the size it was warmed up for and whether any frame came before; fails the warm-up when
+/// asked to.
+struct Warm {
+    warmed: Arc<Mutex<Option<(u32, u32)>>>,
+    frame_before_warm_up: Arc<Mutex<bool>>,
+    fail: bool,
+}
+
+impl Stage for Warm {
+    fn name(&self) -> &str {
+        "warm"
+    }
+
+    fn process(&mut self, frame: Frame) -> Result<Frame> {
+        if self.warmed.lock().unwrap().is_none() {
+            *self.frame_before_warm_up.lock().unwrap() = true;
+        }
+        Ok(frame)
+    }
+
+    fn warm_up(&mut self, width: u32, height: u32) -> Result<()> {
+        *self.warmed.lock().unwrap() = Some((width, height));
+        if self.fail {
+            return Err(Error::Gpu("injected warm-up failure".into()));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn stages_warm_up_at_the_source_size_before_the_first_frame() {
+    let warmed = Arc::new(Mutex::new(None));
+    let early = Arc::new(Mutex::new(false));
+    let stage = Warm {
+        warmed: warmed.clone(),
+        frame_before_warm_up: early.clone(),
+        fail: false,
+    };
+    let report = run(
+        synthetic(5, 30, false),
+        vec![Box::new(stage)],
+        Box::new(Collect::default()),
+        RunConfig::new(Mode::Offline),
+    )
+    .into_result()
+    .unwrap();
+    assert_eq!(report.frames_out, 5);
+    assert_eq!(*warmed.lock().unwrap(), Some((64, 48)));
+    assert!(
+        !*early.lock().unwrap(),
+        "a frame arrived before the warm-up"
+    );
+
+    // A failed warm-up is the stage's error and nothing runs.
+    let sink = Collect::default();
+    let failing = Warm {
+        warmed: Arc::new(Mutex::new(None)),
+        frame_before_warm_up: Arc::new(Mutex::new(false)),
+        fail: true,
+    };
+    let err = run(
+        synthetic(5, 30, true),
+        vec![Box::new(failing)],
+        Box::new(sink.clone()),
+        RunConfig::new(Mode::Live),
+    )
+    .into_result()
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("injected warm-up failure"),
+        "{err}"
+    );
+    assert!(sink.seqs.lock().unwrap().is_empty());
+    assert!(*sink.finished.lock().unwrap());
+}

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use doppel_pipeline::gpu::{extent, GpuContext, Readback};
+use doppel_pipeline::gpu::{extent, GpuContext, Readback, Upload};
 use image::{Rgba, RgbaImage};
 
 pub const SHADER: &str = include_str!("../../../shaders/present.wgsl");
@@ -127,7 +127,8 @@ pub struct Presenter {
     no_osd: wgpu::Texture,
     bind_group: Option<wgpu::BindGroup>,
     /// The frame in the target's channel order, for targets that store blue first.
-    swizzled: Vec<u8>,
+    /// The fast path's upload buffer (the last frame size).
+    upload: Option<Upload>,
 }
 
 impl Presenter {
@@ -248,7 +249,7 @@ impl Presenter {
             no_frame,
             no_osd,
             bind_group: None,
-            swizzled: Vec::new(),
+            upload: None,
             ctx,
         })
     }
@@ -374,14 +375,15 @@ impl Presenter {
         frame == target && usage.contains(wgpu::TextureUsages::COPY_DST)
     }
 
-    /// The fast path, part 1: writes `image` into `texture` (the presenter's format, the image's
-    /// size, `COPY_DST`) as it is, blue and red swapped for BGRA targets. Queued: it lands before
-    /// the next submitted work.
+    /// The fast path, part 1: records into `encoder` the copy of `image` into `texture` (the
+    /// presenter's format, the image's size, `COPY_DST`), blue and red swapped for BGRA targets
+    /// as the rows are written into the upload buffer.
     ///
     /// # Errors
-    /// When the sizes differ.
+    /// When the sizes differ or the upload buffer cannot be mapped.
     pub fn write_direct(
         &mut self,
+        encoder: &mut wgpu::CommandEncoder,
         texture: &wgpu::Texture,
         image: &RgbaImage,
     ) -> anyhow::Result<()> {
@@ -393,31 +395,27 @@ impl Presenter {
                 texture.height()
             ));
         }
-        let bytes: &[u8] = if is_bgra(texture.format()) {
-            self.swizzled.clear();
-            self.swizzled.extend_from_slice(image.as_raw());
-            for p in self.swizzled.chunks_exact_mut(4) {
-                p.swap(0, 2);
-            }
-            &self.swizzled
-        } else {
-            image.as_raw()
+        let upload = match &mut self.upload {
+            Some(u) if u.size() == (w, h) => u,
+            slot => slot.insert(Upload::new(&self.ctx, w, h)),
         };
-        self.ctx.queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
-            bytes,
-            wgpu::TexelCopyBufferLayout {
-                offset: 0,
-                bytes_per_row: Some(4 * w),
-                rows_per_image: Some(h),
-            },
-            extent(w, h),
-        );
+        let bgra = is_bgra(texture.format());
+        let row = 4 * w as usize;
+        let src = image.as_raw();
+        upload.write(&self.ctx, |y, dst| {
+            let line = &src[y * row..(y + 1) * row];
+            if bgra {
+                // Red and blue swapped on whole texels (a form the compiler vectorises).
+                for (d, s) in dst.chunks_exact_mut(4).zip(line.chunks_exact(4)) {
+                    let x = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+                    let y = (x & 0xFF00_FF00) | ((x & 0xFF) << 16) | ((x >> 16) & 0xFF);
+                    d.copy_from_slice(&y.to_le_bytes());
+                }
+            } else {
+                dst.copy_from_slice(line);
+            }
+        })?;
+        upload.encode_copy(encoder, texture);
         Ok(())
     }
 
@@ -628,7 +626,7 @@ mod tests {
             let mut encoder = ctx
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            p.write_direct(&texture, &frame).unwrap();
+            p.write_direct(&mut encoder, &texture, &frame).unwrap();
             p.encode_osd(&mut encoder, &view, w, h);
             let direct = p.read_back(encoder, &texture).unwrap();
             assert_eq!(

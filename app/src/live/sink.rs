@@ -89,17 +89,22 @@ impl LiveSink {
     }
 }
 
-impl Sink for LiveSink {
-    fn write(&mut self, frame: &Frame) -> Result<()> {
+impl LiveSink {
+    /// Writes `frame` to the outputs, then gives the window its own copy of it (`show`).
+    fn deliver<F: std::borrow::Borrow<Frame>>(
+        &mut self,
+        frame: F,
+        show: impl FnOnce(F) -> Frame,
+    ) -> Result<()> {
         // Frames still in flight after the limit was reached are not shown.
         if self.limit.is_some_and(|n| self.written >= n) {
             return Ok(());
         }
         for out in &mut self.outputs {
-            out.write(frame)?;
+            out.write(frame.borrow())?;
         }
         if let Some(window) = &self.window {
-            window.slot.put(copy_frame(frame));
+            window.slot.put(show(frame));
             (window.wake)();
         }
         self.written += 1;
@@ -107,6 +112,17 @@ impl Sink for LiveSink {
             self.stop.store(true, Ordering::Relaxed);
         }
         Ok(())
+    }
+}
+
+impl Sink for LiveSink {
+    fn write(&mut self, frame: &Frame) -> Result<()> {
+        self.deliver(frame, copy_frame)
+    }
+
+    /// The pipeline's frame goes to the window as it is (no copy of its pixels).
+    fn write_owned(&mut self, frame: Frame) -> Result<()> {
+        self.deliver(frame, |f| f)
     }
 
     fn finish(&mut self) -> Result<SinkSummary> {
@@ -168,7 +184,8 @@ mod tests {
             stop.clone(),
         );
         sink.write(&frame(0)).unwrap();
-        sink.write(&frame(1)).unwrap();
+        // What the pipeline calls: the frame itself goes to the window.
+        sink.write_owned(frame(1)).unwrap();
         assert_eq!(slot.take().map(|f| f.seq), Some(1));
         assert_eq!(slot.dropped.load(Ordering::Relaxed), 1);
         assert!(slot.take().is_none());

@@ -91,6 +91,10 @@ impl Stage for Toggle {
     fn command(&mut self, command: StageCommand) -> Option<String> {
         self.inner.command(command)
     }
+
+    fn warm_up(&mut self, width: u32, height: u32) -> Result<()> {
+        self.inner.warm_up(width, height)
+    }
 }
 
 #[cfg(test)]

@@ -416,7 +416,7 @@ impl App {
         let drawn = match self.last.as_ref() {
             Some(img) if direct => g
                 .presenter
-                .write_direct(&texture.texture, img)
+                .write_direct(&mut encoder, &texture.texture, img)
                 .map(|()| g.presenter.encode_osd(&mut encoder, &view, w, h)),
             Some(img) => g
                 .presenter
@@ -664,8 +664,18 @@ impl ApplicationHandler<UserEvent> for App {
         match self.open(event_loop) {
             Ok(g) => {
                 self.gfx = Some(g);
-                // A first (black) present compiles the shaders and sets the swapchain up.
-                self.present(event_loop, None);
+                // A few black frames of the frames' size, presented the way frames will be
+                // (written into the surface, the display drawn over it): the shaders are compiled
+                // and every swapchain image is touched before the first frame.
+                let (w, h) = self.config.size;
+                self.last = Some(RgbaImage::from_pixel(
+                    w.max(1),
+                    h.max(1),
+                    image::Rgba([0, 0, 0, 255]),
+                ));
+                for _ in 0..3 {
+                    self.present(event_loop, None);
+                }
                 if let Some(ready) = self.ready.take() {
                     let _ = ready.send(self.error.is_none());
                 }

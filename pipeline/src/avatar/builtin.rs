@@ -377,19 +377,72 @@ pub fn layout(
     Layout { uniform: u, draws }
 }
 
-/// Face features' extents in the head frame (x right, y down, unit = radius), with the side they
-/// draw: `[x0, y0, x1, y1]` around everything the feature can paint over the ranges its values
-/// take (eyes fully open, brows raised or lowered by 1, the widest smiling open mouth).
-const FEATURES: [(Part, f32, [f32; 4]); 8] = [
-    (Part::Blush, -1.0, [-0.72, 0.19, -0.32, 0.41]),
-    (Part::Blush, 1.0, [0.32, 0.19, 0.72, 0.41]),
-    (Part::Nose, 0.0, [-0.05, 0.16, 0.08, 0.29]),
-    (Part::Mouth, 0.0, [-0.35, 0.29, 0.35, 0.88]),
-    (Part::Eye, -1.0, [-0.58, -0.18, -0.14, 0.26]),
-    (Part::Eye, 1.0, [0.14, -0.18, 0.58, 0.26]),
-    (Part::Brow, -1.0, [-0.57, -0.5, -0.17, -0.1]),
-    (Part::Brow, 1.0, [0.17, -0.5, 0.57, -0.1]),
-];
+/// Face features' extents in the head frame (x right, y down, unit = radius) for the values in
+/// `u`, with the part and the side each one draws: `[x0, y0, x1, y1]` around everything the
+/// shader's `blush`, `nose`, `mouth`, `eye` and `brow` can paint (outlines included; anti-aliasing
+/// is added by [`frame_box`]).
+fn features(u: &BuiltinUniform) -> [(Part, f32, [f32; 4]); 8] {
+    // Mouth: `width` and `height` as the shader's, the corners bent by the smiles.
+    let [open, smile_l, smile_r, widen] = u.mouth;
+    let avg = 0.5 * (smile_l + smile_r);
+    let width = 0.19 + 0.09 * widen + 0.05 * avg - 0.03 * open;
+    let height = 0.012 + 0.34 * open;
+    let bend_lo = avg * 0.02 - 0.11 * smile_l.max(smile_r);
+    let bend_hi = avg * 0.02;
+    let mouth = [
+        -width - 0.01,
+        0.5 + bend_lo - 0.25 * height - 0.01,
+        width + 0.01,
+        0.5 + bend_hi + height + 0.01,
+    ];
+    // Eyes, in the eye's own frame (x towards the nose, y down): the outlined ellipse and the lash
+    // flick at the outer corner while open enough, the closed arc while nearly shut.
+    let eye = |s: f32, open: f32| {
+        let ry = 0.21 * open;
+        let (mut y0, mut y1) = (f32::MAX, f32::MIN);
+        if ry > 0.012 {
+            y0 = y0.min(-ry.max(ry * 0.62 + 0.03 + 0.016) - 0.01);
+            y1 = y1.max(ry + 0.01);
+        }
+        if open < 0.3 {
+            y0 = y0.min(0.0);
+            y1 = y1.max(0.12);
+        }
+        // Outer corner (lash) at x = -0.22 of the eye frame; the eye frame's x is mirrored.
+        let (x0, x1) = if s < 0.0 {
+            (-0.58, -0.19)
+        } else {
+            (0.19, 0.58)
+        };
+        [x0, 0.04 + y0, x1, 0.04 + y1]
+    };
+    // Brows: two capsules through three points that move with the raise values.
+    let brow = |s: f32, inner: f32, outer: f32| {
+        let ys = [
+            0.02 - inner * 0.13,
+            0.05 - outer * 0.11,
+            -0.035 - (inner + outer) * 0.06,
+        ];
+        let lo = ys.iter().fold(f32::MAX, |a, b| a.min(*b)) - 0.04;
+        let hi = ys.iter().fold(f32::MIN, |a, b| a.max(*b)) + 0.04;
+        let (x0, x1) = if s < 0.0 {
+            (-0.58, -0.16)
+        } else {
+            (0.16, 0.58)
+        };
+        [x0, -0.3 + lo, x1, -0.3 + hi]
+    };
+    [
+        (Part::Blush, -1.0, [-0.72, 0.19, -0.32, 0.41]),
+        (Part::Blush, 1.0, [0.32, 0.19, 0.72, 0.41]),
+        (Part::Nose, 0.0, [-0.05, 0.16, 0.08, 0.29]),
+        (Part::Mouth, 0.0, mouth),
+        (Part::Eye, -1.0, eye(-1.0, u.eyes[0])),
+        (Part::Eye, 1.0, eye(1.0, u.eyes[1])),
+        (Part::Brow, -1.0, brow(-1.0, u.brows[0], u.brows[1])),
+        (Part::Brow, 1.0, brow(1.0, u.brows[2], u.brows[3])),
+    ]
+}
 
 /// Collects the split passes' quads into the uniform block, one [`Draw`] per run of quads of the
 /// same part. Quads are whole pixels clipped to the placement, so quads that tile a region cover
@@ -498,6 +551,7 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
         draws: Vec::new(),
     };
     let u = &*quads.u;
+    let feature_boxes = features(u);
     let s = u.shoulders;
     let (rb, nw) = (u.arms[2], u.arms[3]);
     let elbows = u.elbows;
@@ -620,7 +674,7 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
 
     // Face features: each one's head-frame box on the turning head (see `frame_box`), rolled onto
     // the target, within the head disc.
-    for (part, side, b) in FEATURES {
+    for (part, side, b) in feature_boxes {
         let f = frame_box(rot, [jx, jy], b, r);
         if f[2] > f[0] {
             let q = intersect(screen_box(f), [cx - disc, cy - disc, cx + disc, cy + disc]);
@@ -643,8 +697,9 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
 /// outside (the jaw, around `jaw` with radii 0.74 x 0.76) to `rot` times `(q, 0)`. `EMPTY`-like
 /// (x1 < x0) when nothing shows.
 fn frame_box(rot: [[f32; 4]; 3], jaw: [f32; 2], b: [f32; 4], r: f32) -> [f32; 4] {
-    // Anti-aliasing reaches half a foreshortened pixel (up to 1 / (0.3 r)) beyond a shape.
-    let aa = 2.0 / (0.3 * r);
+    // Anti-aliasing reaches half a foreshortened pixel (a pixel is up to 1 / (0.3 r) of the head
+    // frame) beyond a shape.
+    let aa = 2.0 / r;
     let [bx0, by0, bx1, by1] = [b[0] - aa, b[1] - aa, b[2] + aa, b[3] + aa];
     let inside = |h: [f32; 3]| h[0] >= bx0 && h[0] <= bx1 && h[1] >= by0 && h[1] <= by1;
     // Head frame -> view is the transpose of `rot`.

@@ -330,6 +330,112 @@ impl Readback {
     }
 }
 
+/// A mappable buffer that sends `width` x `height` frames of 4-byte texels to a texture, rows padded
+/// to 256 bytes: the CPU writes each row straight into the mapped buffer (no staging copy, no
+/// allocation per frame, room to convert while writing), then the copy into the texture is recorded
+/// in an encoder. The mirror of [`Readback`]. Reuse it while the size stays the same.
+pub struct Upload {
+    buffer: wgpu::Buffer,
+    width: u32,
+    height: u32,
+    padded_row: u32,
+    mapped: bool,
+    scratch: Vec<u8>,
+}
+
+impl Upload {
+    pub fn new(ctx: &GpuContext, width: u32, height: u32) -> Self {
+        let padded_row = padded_bytes_per_row(width);
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("doppel upload"),
+            size: u64::from(padded_row) * u64::from(height),
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::MAP_WRITE,
+            mapped_at_creation: true,
+        });
+        Self {
+            buffer,
+            width,
+            height,
+            padded_row,
+            mapped: true,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// Fills the buffer: `fill(y, row)` writes row `y` (`4 * width` bytes). Waits first for the
+    /// GPU to finish with the previous frame's copy.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the device fails or the buffer cannot be mapped.
+    pub fn write(
+        &mut self,
+        ctx: &GpuContext,
+        mut fill: impl FnMut(usize, &mut [u8]),
+    ) -> Result<()> {
+        let slice = self.buffer.slice(..);
+        if !self.mapped {
+            let (tx, rx) = mpsc::channel();
+            slice.map_async(wgpu::MapMode::Write, move |result| {
+                let _ = tx.send(result);
+            });
+            ctx.device
+                .poll(wgpu::PollType::Wait {
+                    submission_index: None,
+                    timeout: None,
+                })
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            rx.recv()
+                .map_err(|_| Error::Gpu("upload: the map callback never ran".into()))?
+                .map_err(|e| Error::Gpu(format!("upload: cannot map the buffer: {e}")))?;
+            self.mapped = true;
+        }
+        {
+            let mut mapped = slice
+                .get_mapped_range_mut()
+                .map_err(|e| Error::Gpu(format!("upload: {e}")))?;
+            // Mapped memory is write-only: each row is made in a small scratch row (in cache)
+            // and copied in.
+            let row = 4 * self.width as usize;
+            self.scratch.resize(row, 0);
+            for y in 0..self.height as usize {
+                fill(y, &mut self.scratch);
+                let start = y * self.padded_row as usize;
+                mapped
+                    .slice(start..start + row)
+                    .copy_from_slice(&self.scratch);
+            }
+        }
+        self.buffer.unmap();
+        self.mapped = false;
+        Ok(())
+    }
+
+    /// Records the copy of the buffer into `texture` (same size, 4-byte texels, `COPY_DST`).
+    pub fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder, texture: &wgpu::Texture) {
+        encoder.copy_buffer_to_texture(
+            wgpu::TexelCopyBufferInfo {
+                buffer: &self.buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(self.padded_row),
+                    rows_per_image: Some(self.height),
+                },
+            },
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
+            extent(self.width, self.height),
+        );
+    }
+}
+
 /// Waits for `submission`, maps `buffer` (MAP_READ) and hands its bytes to `read`, then unmaps it.
 /// `what` names the transfer in errors. The one way GPU results come back to the CPU.
 ///
@@ -378,5 +484,42 @@ mod tests {
         assert_eq!(padded_bytes_per_row(65), 512);
         assert_eq!(padded_bytes_per_row(641), 2816);
         assert_eq!(padded_bytes_per_row(1280), 5120);
+    }
+
+    /// Frames sent through an [`Upload`] (rows padded, written while mapped) come back unchanged
+    /// through a [`Readback`], frame after frame (the buffer is mapped again for each).
+    #[test]
+    fn upload_then_readback_round_trips() {
+        let ctx = GpuContext::shared().expect("a wgpu device (lavapipe on CPUs)");
+        let (w, h) = (37, 5);
+        let texture = ctx.create_texture(
+            "upload test",
+            w,
+            h,
+            wgpu::TextureFormat::Rgba8Unorm,
+            wgpu::TextureUsages::COPY_DST | wgpu::TextureUsages::COPY_SRC,
+        );
+        let mut upload = Upload::new(&ctx, w, h);
+        let readback = Readback::new(&ctx, w, h);
+        for k in 0..3u8 {
+            let image = RgbaImage::from_fn(w, h, |x, y| {
+                image::Rgba([x as u8, y as u8, k, 255 - x as u8])
+            });
+            let row = 4 * w as usize;
+            upload
+                .write(&ctx, |y, dst| {
+                    dst.copy_from_slice(&image.as_raw()[y * row..(y + 1) * row]);
+                })
+                .unwrap();
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+            upload.encode_copy(&mut encoder, &texture);
+            readback.encode_copy(&mut encoder, &texture);
+            let submission = ctx.queue.submit([encoder.finish()]);
+            let mut back = RgbaImage::new(w, h);
+            readback.read_into(&ctx, submission, &mut back).unwrap();
+            assert_eq!(back, image, "frame {k}");
+        }
     }
 }

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
 use serde::Serialize;
 
-use crate::bufpool;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, StageTiming};
 use crate::sink::{Sink, SinkSummary};
@@ -192,7 +191,7 @@ fn ms_since(t: Instant) -> f64 {
 /// Runs `source → stages → sink` to the end of the source, an error, or `config.stop`.
 pub fn run(
     mut source: Box<dyn Source>,
-    stages: Vec<Box<dyn Stage>>,
+    mut stages: Vec<Box<dyn Stage>>,
     mut sink: Box<dyn Sink>,
     config: RunConfig,
 ) -> RunOutcome {
@@ -208,6 +207,14 @@ pub fn run(
     let sink_slot = stages.len() + 1;
 
     let mut handles: Vec<(String, NodeKind, thread::JoinHandle<Recorder>)> = Vec::new();
+
+    // Warm the stages up before the first frame is captured (a live source starts at once).
+    for (i, stage) in stages.iter_mut().enumerate() {
+        if let Err(e) = stage.warm_up(info.width, info.height) {
+            control.fail(i + 1, e);
+            break;
+        }
+    }
 
     // Source.
     let (link, mut rx) = Link::new(mode, config.queue);
@@ -306,11 +313,10 @@ pub fn run(
                 for frame in rx.iter() {
                     let captured = frame.captured;
                     let t0 = Instant::now();
-                    if let Err(e) = sink.write(&frame) {
+                    if let Err(e) = sink.write_owned(frame) {
                         ctl.fail(sink_slot, e);
                         break;
                     }
-                    bufpool::recycle(frame.image.into_raw());
                     rec.record(ms_since(t0));
                     lat.push(ms_since(captured));
                     written += 1;

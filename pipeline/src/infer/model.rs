@@ -411,6 +411,38 @@ impl Model {
         self.run_inner(inputs, None)
     }
 
+    /// Runs the model once on zeros (dynamic dimensions taken as 1), so that ONNX Runtime's
+    /// first-run work (memory planning, allocations) is done before the first frame. Models with
+    /// inputs other than f32 are left alone.
+    ///
+    /// # Errors
+    /// As [`Model::run`].
+    pub fn warm_up(&mut self) -> Result<()> {
+        if self.inputs().iter().any(|i| !i.is_f32) {
+            return Ok(());
+        }
+        let shapes: Vec<(String, Vec<usize>)> = self
+            .inputs()
+            .iter()
+            .map(|i| {
+                (
+                    i.name.clone(),
+                    i.dims.iter().map(|d| d.unwrap_or(1)).collect(),
+                )
+            })
+            .collect();
+        let zeros: Vec<Vec<f32>> = shapes
+            .iter()
+            .map(|(_, shape)| vec![0.0; shape.iter().product()])
+            .collect();
+        let views: Vec<TensorView> = shapes
+            .iter()
+            .zip(&zeros)
+            .map(|((name, shape), data)| TensorView { name, shape, data })
+            .collect();
+        self.run(&views).map(drop)
+    }
+
     /// As [`Model::run`], with run options (active adapters).
     pub fn run_with(
         &mut self,

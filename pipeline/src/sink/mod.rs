@@ -18,6 +18,15 @@ pub trait Sink: Send {
     /// Writes one frame. The frame is lent: the graph recycles its pixel buffer afterwards.
     fn write(&mut self, frame: &Frame) -> Result<()>;
 
+    /// Writes one frame the sink may keep. The pipeline calls this one: by default it writes the
+    /// frame as lent and gives its pixel buffer back to the pool; a sink that keeps frames (the
+    /// live window) takes the pixels without copying them.
+    fn write_owned(&mut self, frame: Frame) -> Result<()> {
+        let written = self.write(&frame);
+        crate::bufpool::recycle(frame.image.into_raw());
+        written
+    }
+
     fn finish(&mut self) -> Result<SinkSummary>;
 }
 

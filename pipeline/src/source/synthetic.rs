@@ -143,11 +143,18 @@ pub fn render(config: &SyntheticConfig, seq: u64) -> RgbaImage {
     let (w, h) = (config.width, config.height);
     let t = seq as f32 / config.fps as f32;
     let shift = (seq * 4) as u32;
-    let mut img = RgbaImage::from_fn(w, h, |x, y| {
-        let u = (x + shift) % 256;
-        let v = y * 255 / h.max(1);
-        Rgba([u as u8, v as u8, ((u + v) / 2) as u8 ^ 0x40, 255])
-    });
+    // The pattern: red runs along x (wrapping every 256 pixels, moving 4 per frame), green down y.
+    // Written row by row (a per-pixel closure costs a live 720p run several ms a frame).
+    let mut img = crate::bufpool::image(w, h);
+    let shift = shift % 256;
+    for (y, row) in img.chunks_exact_mut(4 * w as usize).enumerate() {
+        let v = y as u32 * 255 / h.max(1);
+        let mut u = shift;
+        for px in row.chunks_exact_mut(4) {
+            px.copy_from_slice(&[u as u8, v as u8, ((u + v) / 2) as u8 ^ 0x40, 255]);
+            u = (u + 1) & 255;
+        }
+    }
     let size = w.min(h) as f32;
     let cx = w as f32 * 0.5 + (t * 1.3).sin() * size * 0.1;
     let cy = h as f32 * 0.5;

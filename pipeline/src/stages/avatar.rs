@@ -23,7 +23,8 @@ use std::sync::Arc;
 
 use super::{BuildContext, StageEntry};
 use crate::avatar::{
-    AvatarModel, AvatarState, Backdrop, Composition, Corner, GltfAvatar, Palette, Pip, Renderer,
+    AvatarModel, AvatarState, Backdrop, BodyPose, Composition, Corner, GltfAvatar, Palette, Pip,
+    Renderer,
 };
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -266,6 +267,40 @@ impl Stage for Avatar {
             .map_err(|e| Self::stage_error(seq, e))?;
         crate::bufpool::replace_image(&mut frame.image, out);
         Ok(frame)
+    }
+
+    /// Renders at the frame size a neutral avatar and one with tracked arms over a grey camera
+    /// frame (and an empty person mask): every pass the composition uses has its shader compiled
+    /// and the targets are allocated before the first frame.
+    fn warm_up(&mut self, width: u32, height: u32) -> Result<()> {
+        let (w, h) = (width.max(1), height.max(1));
+        self.renderer
+            .resize(w, h)
+            .map_err(Error::in_stage(DOC.name, 0))?;
+        let camera = image::RgbaImage::from_pixel(w, h, image::Rgba([128, 128, 128, 255]));
+        let mask = image::GrayImage::new(w.div_ceil(4), h.div_ceil(4));
+        let arms = BodyPose {
+            shoulders: [Some([0.65, 0.8]), Some([0.35, 0.8])],
+            elbows: [Some([0.8, 0.6]), Some([0.2, 0.6])],
+            wrists: [Some([0.75, 0.4]), Some([0.25, 0.4])],
+        };
+        let mut out = image::RgbaImage::new(w, h);
+        for body in [None, Some(arms)] {
+            let state = AvatarState {
+                body,
+                ..AvatarState::default()
+            };
+            self.renderer
+                .render(
+                    &state,
+                    &self.composition,
+                    Some(&camera),
+                    Some(&mask),
+                    &mut out,
+                )
+                .map_err(Error::in_stage(DOC.name, 0))?;
+        }
+        Ok(())
     }
 }
 

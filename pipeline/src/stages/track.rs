@@ -201,4 +201,8 @@ impl Stage for Track {
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
         Ok(frame)
     }
+
+    fn warm_up(&mut self, _width: u32, _height: u32) -> Result<()> {
+        self.tracker.warm_up().map_err(Error::in_stage(DOC.name, 0))
+    }
 }

@@ -401,6 +401,14 @@ impl FaceDetector {
         self.range
     }
 
+    /// Runs the model once on zeros, not counted in [`Self::runs`] (see [`Model::warm_up`]).
+    ///
+    /// # Errors
+    /// [`Error::Model`] when inference fails.
+    pub fn warm_up(&mut self) -> Result<()> {
+        self.model.warm_up()
+    }
+
     /// How many times the model has run.
     pub fn runs(&self) -> u64 {
         self.runs

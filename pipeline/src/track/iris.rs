@@ -97,6 +97,14 @@ impl IrisModel {
         })
     }
 
+    /// Runs the model once on zeros (see [`Model::warm_up`]).
+    ///
+    /// # Errors
+    /// [`Error::Model`] when inference fails.
+    pub fn warm_up(&mut self) -> Result<()> {
+        self.model.warm_up()
+    }
+
     /// The iris points of both eyes of a 468-point `mesh` in `image`; `None` when the mesh is short.
     ///
     /// # Errors

@@ -184,6 +184,20 @@ impl FaceTracker {
         &self.config
     }
 
+    /// Runs every model once on zeros, leaving the tracking state and the run counts alone: the
+    /// first frame then costs what the others do.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when inference fails.
+    pub fn warm_up(&mut self) -> Result<()> {
+        self.detector.warm_up()?;
+        self.mesh.warm_up()?;
+        if let Some(iris) = &mut self.iris {
+            iris.warm_up()?;
+        }
+        Ok(())
+    }
+
     /// How many times the detector has run.
     pub fn detector_runs(&self) -> u64 {
         self.detector.runs()

@@ -14,8 +14,8 @@ use super::model::{AlphaMode, GltfAvatar};
 use super::state::AvatarState;
 use crate::error::{Error, Result};
 use crate::gpu::blur::{gaussian_blur, GaussianWeights};
-use crate::gpu::{GpuContext, Readback};
-use crate::imageops::{resize_rgba, Filter};
+use crate::gpu::{GpuContext, Readback, Upload};
+use crate::imageops::{resize_rgba, Filter, Upscaler};
 
 const BUILTIN_SHADER: &str = include_str!("../../../shaders/avatar_builtin.wgsl");
 const MESH_SHADER: &str = include_str!("../../../shaders/avatar_mesh.wgsl");
@@ -130,6 +130,8 @@ pub struct Renderer {
     target_view: wgpu::TextureView,
     depth_view: wgpu::TextureView,
     readback: Readback,
+    /// A full-frame backdrop (the camera frame, the enlarged blur) on its way into the target.
+    backdrop: BackdropUpload,
     sampler: wgpu::Sampler,
     /// Background pipelines by mode: fill, texture, masked texture.
     bg_pipelines: [wgpu::RenderPipeline; 3],
@@ -364,6 +366,7 @@ impl Renderer {
                 target_view,
                 depth_view,
                 readback,
+                backdrop: BackdropUpload::default(),
                 sampler,
                 bg_pipelines,
                 bg_layout,
@@ -843,21 +846,23 @@ impl Renderer {
                 load = wgpu::LoadOp::Clear(wgpu::Color { r, g, b, a: 1.0 });
                 kinds.remove(0);
             } else if let (1, Some(img)) = (mode, picture) {
-                ctx.upload_rgba(&self.target, img)?;
+                let row = 4 * self.width as usize;
+                let raw = img.as_raw();
+                self.backdrop
+                    .write(&ctx, self.width, self.height, |y, dst| {
+                        dst.copy_from_slice(&raw[y * row..(y + 1) * row]);
+                    })?;
                 load = wgpu::LoadOp::Load;
                 kinds.remove(0);
             } else if let (1, 3, Some(small)) = (mode, source, self.prepared.blurred.as_ref()) {
-                // The blurred camera: the small copy upsampled on the CPU (SIMD bilinear, what the
-                // sampler does, in a few ms) rather than by a full-frame shader pass.
-                let big = resize_rgba(
-                    &mut self.resizer,
-                    small,
-                    self.width,
-                    self.height,
-                    Filter::Bilinear,
-                )?;
-                ctx.upload_rgba(&self.target, &big)?;
-                crate::bufpool::recycle(big.into_raw());
+                // The blurred camera: the small copy enlarged on the CPU (bilinear, what the
+                // sampler does) row by row straight into the upload buffer, rather than by a
+                // full-frame shader pass.
+                let up = Upscaler::new(small, self.width, self.height);
+                self.backdrop
+                    .write(&ctx, self.width, self.height, |y, dst| {
+                        up.row(y as u32, dst)
+                    })?;
                 load = wgpu::LoadOp::Load;
                 kinds.remove(0);
             }
@@ -1021,6 +1026,7 @@ impl Renderer {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("avatar"),
                 });
+            self.backdrop.encode(&mut encoder, &self.target);
             {
                 let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
                     label: Some("avatar background"),
@@ -1112,6 +1118,42 @@ impl Renderer {
             *out = RgbaImage::new(w, h);
         }
         self.readback.read_into(&ctx, submission, out)
+    }
+}
+
+/// A full-frame backdrop written into a mapped buffer and copied into the target at the start of
+/// the frame's passes (no staging copy, no allocation per frame).
+#[derive(Default)]
+struct BackdropUpload {
+    upload: Option<Upload>,
+    pending: bool,
+}
+
+impl BackdropUpload {
+    /// Fills a `w` x `h` frame row by row (`fill(y, row)`).
+    fn write(
+        &mut self,
+        ctx: &GpuContext,
+        w: u32,
+        h: u32,
+        fill: impl FnMut(usize, &mut [u8]),
+    ) -> Result<()> {
+        let upload = match &mut self.upload {
+            Some(u) if u.size() == (w, h) => u,
+            slot => slot.insert(Upload::new(ctx, w, h)),
+        };
+        upload.write(ctx, fill)?;
+        self.pending = true;
+        Ok(())
+    }
+
+    /// Records the copy of a frame written since the last call into `target`.
+    fn encode(&mut self, encoder: &mut wgpu::CommandEncoder, target: &wgpu::Texture) {
+        if std::mem::take(&mut self.pending) {
+            if let Some(u) = &self.upload {
+                u.encode_copy(encoder, target);
+            }
+        }
     }
 }
 

@@ -127,21 +127,20 @@ const LIGHT: vec3<f32> = vec3<f32>(-0.42, -0.55, 0.72);
 
 // ---- body -------------------------------------------------------------------------------------
 
+// An arm: upper arm (kind 1), plus forearm and hand (kind 2). A part the arm lacks is moved out of
+// reach (an infinite distance paints nothing) rather than skipped by a branch: lavapipe compiles a
+// shader again for the uniform values its branches test.
 fn arm(acc: vec4<f32>, p: vec2<f32>, shoulder: vec2<f32>, elbow: vec2<f32>, wrist: vec2<f32>,
        kind: f32, r: f32, px: f32, w: f32) -> vec4<f32> {
-    var a = acc;
-    if kind > 1.5 {
-        let d_fore = sd_capsule(p, elbow, wrist, r * 0.8);
-        a = outlined(a, d_fore, px, w, av.skin.rgb);
-        let d_hand = sd_circle(p - wrist, r * 0.95);
-        a = outlined(a, d_hand, px, w, av.skin.rgb);
-    }
-    if kind > 0.5 {
-        let d_upper = sd_capsule(p, shoulder, elbow, r);
-        let lit = toon(av.shirt.rgb, av.shirt_shade.rgb, dot(normalize(elbow - shoulder), vec2<f32>(0.0, -1.0)) + 0.3);
-        a = outlined(a, d_upper, px, w, lit);
-    }
-    return a;
+    let whole = kind > 1.5;
+    let d_fore = select(1e9, sd_capsule(p, elbow, wrist, r * 0.8), whole);
+    var a = outlined(acc, d_fore, px, w, av.skin.rgb);
+    let d_hand = select(1e9, sd_circle(p - wrist, r * 0.95), whole);
+    a = outlined(a, d_hand, px, w, av.skin.rgb);
+    let d_upper = select(1e9, sd_capsule(p, shoulder, elbow, r), kind > 0.5);
+    let along = elbow - shoulder;
+    let lit = toon(av.shirt.rgb, av.shirt_shade.rgb, dot(along / max(length(along), 1e-6), vec2<f32>(0.0, -1.0)) + 0.3);
+    return outlined(a, d_upper, px, w, lit);
 }
 
 // The neck: from inside the head down to the shoulder line.
@@ -205,38 +204,36 @@ fn eye(acc: vec4<f32>, hxy: vec2<f32>, s: f32, open: f32, px: f32) -> vec4<f32> 
     var e = hxy - vec2<f32>(s * 0.36, 0.04);
     e.x = e.x * -s;
     let rx = 0.165;
-    let ry = 0.21 * open;
+    // The open eye shows while the lids are apart: its coverages are gated by `shown` rather than
+    // by a branch (lavapipe compiles a shader again for the uniform values its branches test).
+    let shown = select(0.0, 1.0, 0.21 * open > 0.012);
+    let ry = max(0.21 * open, 0.012);
     let lid = av.line.rgb;
-    if ry > 0.012 {
-        let d_eye = sd_ellipse(e, vec2<f32>(rx, ry));
-        let w = 0.02 + 0.035 * clamp(-e.y / ry, 0.0, 1.0);
-        a = over(a, lid, cover(d_eye, px));
-        let inside = cover(d_eye + w, px);
-        a = over(a, vec3<f32>(0.99, 0.98, 0.97), inside);
-        let g = vec2<f32>(av.eyes.z * -s * 0.065, -av.eyes.w * 0.07);
-        let ic = g + vec2<f32>(0.0, 0.01);
-        let d_iris = sd_circle(e - ic, 0.115);
-        let iris_col = mix(av.iris.rgb * 0.55, av.iris.rgb, smoothstep(-0.1, 0.09, e.y - ic.y));
-        a = over(a, iris_col, cover(d_iris, px) * inside);
-        a = over(a, vec3<f32>(0.08, 0.06, 0.1), cover(sd_circle(e - ic, 0.058), px) * inside);
-        // Upper lid shadow across the top of the eye.
-        a = over(a, av.skin_shade.rgb * 0.8, 0.35 * smoothstep(-ry * 0.35, -ry, e.y) * inside);
-        let hl = ic + vec2<f32>(-0.045 * -s, -0.05);
-        a = over(a, vec3<f32>(1.0), cover(sd_circle(e - hl, 0.034), px) * inside);
-        a = over(a, vec3<f32>(1.0), 0.8 * cover(sd_circle(e - ic - vec2<f32>(0.04 * -s, 0.045), 0.016), px) * inside);
-        // A lash flick at the outer corner.
-        let d_lash = sd_capsule(e, vec2<f32>(-rx * 0.92, -ry * 0.35), vec2<f32>(-rx * 1.22, -ry * 0.62 - 0.03), 0.016);
-        a = over(a, lid, cover(d_lash, px));
-    }
+    let d_eye = sd_ellipse(e, vec2<f32>(rx, ry));
+    let w = 0.02 + 0.035 * clamp(-e.y / ry, 0.0, 1.0);
+    a = over(a, lid, cover(d_eye, px) * shown);
+    let inside = cover(d_eye + w, px) * shown;
+    a = over(a, vec3<f32>(0.99, 0.98, 0.97), inside);
+    let g = vec2<f32>(av.eyes.z * -s * 0.065, -av.eyes.w * 0.07);
+    let ic = g + vec2<f32>(0.0, 0.01);
+    let d_iris = sd_circle(e - ic, 0.115);
+    let iris_col = mix(av.iris.rgb * 0.55, av.iris.rgb, smoothstep(-0.1, 0.09, e.y - ic.y));
+    a = over(a, iris_col, cover(d_iris, px) * inside);
+    a = over(a, vec3<f32>(0.08, 0.06, 0.1), cover(sd_circle(e - ic, 0.058), px) * inside);
+    // Upper lid shadow across the top of the eye.
+    a = over(a, av.skin_shade.rgb * 0.8, 0.35 * smoothstep(-ry * 0.35, -ry, e.y) * inside);
+    let hl = ic + vec2<f32>(-0.045 * -s, -0.05);
+    a = over(a, vec3<f32>(1.0), cover(sd_circle(e - hl, 0.034), px) * inside);
+    a = over(a, vec3<f32>(1.0), 0.8 * cover(sd_circle(e - ic - vec2<f32>(0.04 * -s, 0.045), 0.016), px) * inside);
+    // A lash flick at the outer corner.
+    let d_lash = sd_capsule(e, vec2<f32>(-rx * 0.92, -ry * 0.35), vec2<f32>(-rx * 1.22, -ry * 0.62 - 0.03), 0.016);
+    a = over(a, lid, cover(d_lash, px) * shown);
     // Closed: a relaxed downward arc, fading in as the eye shuts.
     let closed = 1.0 - smoothstep(0.08, 0.3, open);
-    if closed > 0.0 {
-        let t = clamp(e.x / rx, -1.0, 1.0);
-        let y = 0.03 + 0.06 * (1.0 - t * t);
-        let d_arc = max(abs(e.y - y) - 0.024, abs(e.x) - rx);
-        a = over(a, lid, closed * cover(d_arc, px));
-    }
-    return a;
+    let t = clamp(e.x / rx, -1.0, 1.0);
+    let y = 0.03 + 0.06 * (1.0 - t * t);
+    let d_arc = max(abs(e.y - y) - 0.024, abs(e.x) - rx);
+    return over(a, lid, closed * cover(d_arc, px));
 }
 
 fn brow(acc: vec4<f32>, hxy: vec2<f32>, s: f32, inner: f32, outer: f32, px: f32) -> vec4<f32> {

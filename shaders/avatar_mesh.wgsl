@@ -43,24 +43,34 @@ fn to_srgb(c: vec3<f32>) -> vec3<f32> {
     return select(hi, lo, c <= vec3<f32>(0.0031308));
 }
 
-@fragment
-fn fs_main(in: VertexOut, @builtin(front_facing) front: bool) -> @location(0) vec4<f32> {
-    var base = material.base_color;
-    // Sampled outside any branch (derivatives need uniform control flow); a 1x1 white texture
-    // stands in when the material has none.
-    base = base * textureSample(base_tex, base_smp, in.uv);
-    if material.flags.y > 0.0 && base.a < material.flags.y {
-        discard;
-    }
-    var rgb = base.rgb;
-    if material.flags.x < 0.5 {
-        var n = normalize(in.normal);
-        if !front {
-            n = -n;
-        }
-        let diffuse = max(dot(n, normalize(camera.light.xyz)), 0.0);
-        rgb = base.rgb * (0.38 + 0.75 * diffuse);
-    }
+// The lit (or unlit) colour of a fragment of base colour `base`, premultiplied.
+fn shade(base: vec4<f32>, in: VertexOut, front: bool) -> vec4<f32> {
+    // Both shadings, chosen by select: no branch tests a uniform alone, because lavapipe
+    // specialises a shader for the uniform values its branches test and compiled this one again
+    // at every material change (half the frame's time).
+    var n = normalize(in.normal);
+    n = select(-n, n, front);
+    let diffuse = max(dot(n, normalize(camera.light.xyz)), 0.0);
+    let rgb = select(base.rgb * (0.38 + 0.75 * diffuse), base.rgb, material.flags.x > 0.5);
     let a = select(base.a, 1.0, material.flags.w > 0.5);
     return vec4<f32>(to_srgb(clamp(rgb, vec3<f32>(0.0), vec3<f32>(1.0))) * a, a);
+}
+
+// Materials with a base colour texture. Alpha below the cutoff (flags.y; 0 = none) is cut out.
+@fragment
+fn fs_textured(in: VertexOut, @builtin(front_facing) front: bool) -> @location(0) vec4<f32> {
+    // Level 0: the textures have no mip chain, and an explicit level spares the derivatives.
+    let base = material.base_color * textureSampleLevel(base_tex, base_smp, in.uv, 0.0);
+    if base.a < material.flags.y {
+        discard;
+    }
+    return shade(base, in, front);
+}
+
+// Materials without a texture: one colour, nothing to sample (a texture fetch is a large part of a
+// CPU driver's per-pixel work). A constant alpha below the cutoff hides the whole primitive, which
+// the renderer then does not draw.
+@fragment
+fn fs_plain(in: VertexOut, @builtin(front_facing) front: bool) -> @location(0) vec4<f32> {
+    return shade(material.base_color, in, front);
 }

@@ -103,8 +103,10 @@ fn upload(
 /// GPU data of a glTF avatar.
 struct MeshGpu {
     avatar: Box<GltfAvatar>,
-    opaque: wgpu::RenderPipeline,
-    blend: wgpu::RenderPipeline,
+    /// `[blended][textured][double sided]`: opaque or alpha-blended (no depth writes) materials,
+    /// with or without a base colour texture (`fs_textured` / `fs_plain`), back faces culled
+    /// unless the material is double-sided (glTF's `doubleSided`).
+    pipelines: [[[wgpu::RenderPipeline; 2]; 2]; 2],
     camera: wgpu::Buffer,
     camera_group: wgpu::BindGroup,
     prims: Vec<PrimGpu>,
@@ -118,6 +120,12 @@ struct PrimGpu {
     count: u32,
     material: usize,
     blend: bool,
+    textured: bool,
+    double_sided: bool,
+    /// A cut-out material of one colour whose alpha is below its cutoff: nothing to draw.
+    hidden: bool,
+    /// The posed vertices last written into `vertices` (parts that do not move are not sent again).
+    uploaded: Vec<f32>,
 }
 
 /// Renders an avatar over a backdrop into RGBA8 frames. Build once; call [`Renderer::render`] per
@@ -511,7 +519,7 @@ impl Renderer {
             });
             let attrs_pn = wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3];
             let attrs_uv = wgpu::vertex_attr_array![2 => Float32x2];
-            let pipeline = |depth_write: bool| {
+            let pipeline = |depth_write: bool, fs: &str, double_sided: bool| {
                 device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
                     label: Some("avatar mesh"),
                     layout: Some(&pl),
@@ -532,8 +540,13 @@ impl Renderer {
                             }),
                         ],
                     },
-                    // Both faces: many avatar parts (hair, lashes) are single sheets.
-                    primitive: wgpu::PrimitiveState::default(),
+                    // Single sheets (hair cards, lashes) are double-sided materials; closed
+                    // shapes show their front faces only (glTF 2.0, material.doubleSided), which
+                    // also spares shading their hidden back.
+                    primitive: wgpu::PrimitiveState {
+                        cull_mode: (!double_sided).then_some(wgpu::Face::Back),
+                        ..Default::default()
+                    },
                     depth_stencil: Some(wgpu::DepthStencilState {
                         format: DEPTH_FORMAT,
                         depth_write_enabled: Some(depth_write),
@@ -544,7 +557,7 @@ impl Renderer {
                     multisample: wgpu::MultisampleState::default(),
                     fragment: Some(wgpu::FragmentState {
                         module: &module,
-                        entry_point: Some("fs_main"),
+                        entry_point: Some(fs),
                         compilation_options: Default::default(),
                         targets: &[Some(wgpu::ColorTargetState {
                             format: COLOR_FORMAT,
@@ -556,8 +569,10 @@ impl Renderer {
                     cache: None,
                 })
             };
-            let opaque = pipeline(true);
-            let blend = pipeline(false);
+            let pipelines = [true, false].map(|depth_write| {
+                ["fs_plain", "fs_textured"]
+                    .map(|fs| [false, true].map(|two| pipeline(depth_write, fs, two)))
+            });
             let camera = uniform_buffer(ctx, "avatar mesh camera", 80);
             let camera_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("avatar mesh camera"),
@@ -666,22 +681,26 @@ impl Renderer {
                         wgpu::BufferUsages::INDEX,
                     );
                     let material = p.primitive.material;
+                    let m = avatar.materials.get(material);
                     PrimGpu {
                         vertices,
                         uvs,
                         indices,
                         count: p.primitive.indices.len() as u32,
                         material,
-                        blend: avatar
-                            .materials
-                            .get(material)
-                            .is_some_and(|m| m.alpha == AlphaMode::Blend),
+                        blend: m.is_some_and(|m| m.alpha == AlphaMode::Blend),
+                        textured: m.is_some_and(|m| m.texture.is_some()),
+                        double_sided: m.is_none_or(|m| m.double_sided),
+                        hidden: m.is_some_and(|m| {
+                            m.texture.is_none()
+                                && matches!(m.alpha, AlphaMode::Mask(c) if m.base_color[3] < c)
+                        }),
+                        uploaded: Vec::new(),
                     }
                 })
                 .collect();
             MeshGpu {
-                opaque,
-                blend,
+                pipelines,
                 camera,
                 camera_group,
                 prims,
@@ -986,22 +1005,23 @@ impl Renderer {
         }
         // Per-frame avatar data.
         let mut draws = Vec::new();
-        if let Some(mesh) = &self.mesh {
+        if let Some(mesh) = &mut self.mesh {
             let posed = mesh.avatar.pose(state);
             let cam = mesh_camera(&mesh.avatar, state, &place, w, h);
             let mut bytes = Vec::with_capacity(80);
             bytes.extend_from_slice(bytemuck::cast_slice(&cam.to_cols_array()));
             bytes.extend_from_slice(bytemuck::cast_slice(&[-0.4f32, 0.6, 0.7, 0.0]));
             ctx.queue.write_buffer(&mesh.camera, 0, &bytes);
-            for (gpu, p) in mesh.prims.iter().zip(&posed) {
+            for (gpu, p) in mesh.prims.iter_mut().zip(&posed) {
                 let mut v = Vec::with_capacity(p.positions.len() * 6);
                 for (pos, n) in p.positions.iter().zip(&p.normals) {
                     v.extend_from_slice(pos);
                     v.extend_from_slice(n);
                 }
-                if !v.is_empty() {
+                if !v.is_empty() && v != gpu.uploaded {
                     ctx.queue
                         .write_buffer(&gpu.vertices, 0, bytemuck::cast_slice(&v));
+                    gpu.uploaded = v;
                 }
             }
         } else {
@@ -1094,15 +1114,18 @@ impl Renderer {
                 scissor(&mut pass, &place);
                 pass.set_bind_group(0, &mesh.camera_group, &[]);
                 for blend in [false, true] {
-                    pass.set_pipeline(if blend { &mesh.blend } else { &mesh.opaque });
                     for p in mesh
                         .prims
                         .iter()
-                        .filter(|p| p.blend == blend && p.count > 0)
+                        .filter(|p| p.blend == blend && p.count > 0 && !p.hidden)
                     {
                         let Some(material) = mesh.materials.get(p.material) else {
                             continue;
                         };
+                        pass.set_pipeline(
+                            &mesh.pipelines[usize::from(blend)][usize::from(p.textured)]
+                                [usize::from(p.double_sided)],
+                        );
                         pass.set_bind_group(1, material, &[]);
                         pass.set_vertex_buffer(0, p.vertices.slice(..));
                         pass.set_vertex_buffer(1, p.uvs.slice(..));

@@ -37,8 +37,8 @@ struct Avatar {
     line: vec4<f32>,
     // Quads of the split passes (x0, y0, x1, y1, target pixels), see `Part` in builtin.rs, and the
     // side each one draws (-1 image left, +1 image right; eyes, brows, blush), four to a vec4.
-    parts: array<vec4<f32>, 48>,
-    sides: array<vec4<f32>, 12>,
+    parts: array<vec4<f32>, 128>,
+    sides: array<vec4<f32>, 32>,
 }
 
 @group(0) @binding(0) var<uniform> av: Avatar;
@@ -54,7 +54,7 @@ fn vs_main(@builtin(vertex_index) i: u32, @builtin(instance_index) part: u32) ->
     var quad = av.quad;
     var side = 0.0;
     if part > 0u {
-        let k = min(part, 48u) - 1u;
+        let k = min(part, 128u) - 1u;
         quad = av.parts[k];
         side = av.sides[k / 4u][k % 4u];
     }

@@ -35,7 +35,7 @@ impl Default for Palette {
 }
 
 /// How many quads the split passes can use (the shader's `parts` array).
-pub const MAX_QUADS: usize = 48;
+pub const MAX_QUADS: usize = 128;
 
 /// The uniform block of `avatar_builtin.wgsl` (field order and meaning as in the shader's `Avatar`).
 #[repr(C)]
@@ -444,6 +444,9 @@ fn features(u: &BuiltinUniform) -> [(Part, f32, [f32; 4]); 8] {
     ]
 }
 
+/// Quads kept free for the parts after a tiled one (face features, hair).
+const RESERVED_QUADS: usize = 16;
+
 /// Collects the split passes' quads into the uniform block, one [`Draw`] per run of quads of the
 /// same part. Quads are whole pixels clipped to the placement, so quads that tile a region cover
 /// each pixel once.
@@ -475,6 +478,25 @@ impl Quads<'_> {
                 first: k as u32,
                 count: 1,
             }),
+        }
+    }
+
+    /// `region` cut into tiles without those `bare` proves empty (see [`tiled`]), or whole when
+    /// the tiles would not leave room for the quads still to come.
+    fn push_tiled(
+        &mut self,
+        part: Part,
+        region: [f32; 4],
+        tile: f32,
+        bare: impl Fn([f32; 4]) -> bool,
+    ) {
+        let tiles = tiled(region, tile, bare);
+        if self.count + tiles.len() + RESERVED_QUADS <= MAX_QUADS {
+            for q in tiles {
+                self.push(part, q, 0.0);
+            }
+        } else {
+            self.push(part, region, 0.0);
         }
     }
 
@@ -649,22 +671,24 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
         }
     }
     let head_r = head.map(f32::round);
+    let tile = (r / 8.0).round().max(8.0);
+    let shapes = HeadShapes {
+        back: -0.5 * jx,
+        ears,
+        ear_width,
+    };
+    let bare = |t: [f32; 4]| shapes.free(t, [cx, cy, r], [cr, sr]);
     match (fills.first(), fills.last()) {
         (Some(first), Some(last)) => {
-            quads.push(Part::Head, [head_r[0], head_r[1], head_r[2], first[1]], 0.0);
+            let mut edges = vec![[head_r[0], head_r[1], head_r[2], first[1]]];
             for f in &fills {
-                quads.push(
-                    Part::Head,
-                    [head_r[0], f[1], f[0].max(head_r[0]), f[3]],
-                    0.0,
-                );
-                quads.push(
-                    Part::Head,
-                    [f[2].min(head_r[2]), f[1], head_r[2], f[3]],
-                    0.0,
-                );
+                edges.push([head_r[0], f[1], f[0].max(head_r[0]), f[3]]);
+                edges.push([f[2].min(head_r[2]), f[1], head_r[2], f[3]]);
             }
-            quads.push(Part::Head, [head_r[0], last[3], head_r[2], head_r[3]], 0.0);
+            edges.push([head_r[0], last[3], head_r[2], head_r[3]]);
+            for e in edges {
+                quads.push_tiled(Part::Head, e, tile, bare);
+            }
             for f in &fills {
                 quads.push(Part::HeadFill, *f, 0.0);
             }
@@ -682,13 +706,167 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
         }
     }
 
-    // Front hair: on the sphere only (radius 1), plus its anti-aliased edge.
-    quads.push(
-        Part::Hair,
-        [cx - r - 3.0, cy - r - 3.0, cx + r + 3.0, cy + r + 3.0],
-        0.0,
-    );
+    // Front hair: on the sphere only (radius 1), plus its anti-aliased edge; tiles proven bare
+    // (the face below the fringe, the corners off the sphere) are left out.
+    let hair = [cx - r - 3.0, cy - r - 3.0, cx + r + 3.0, cy + r + 3.0].map(f32::round);
+    let tile = (r / 8.0).round().max(8.0);
+    quads.push_tiled(Part::Hair, hair, tile, |t| {
+        hair_free(t, [cx, cy, r], [cr, sr], rot)
+    });
     quads.draws
+}
+
+/// An interval of reals.
+#[derive(Clone, Copy, Debug)]
+struct Span(f32, f32);
+
+impl Span {
+    fn scale(self, k: f32) -> Span {
+        if k >= 0.0 {
+            Span(self.0 * k, self.1 * k)
+        } else {
+            Span(self.1 * k, self.0 * k)
+        }
+    }
+    fn add(self, o: Span) -> Span {
+        Span(self.0 + o.0, self.1 + o.1)
+    }
+    /// The squares of the interval's values.
+    fn sq(self) -> Span {
+        let (a, b) = (self.0 * self.0, self.1 * self.1);
+        if self.0 <= 0.0 && self.1 >= 0.0 {
+            Span(0.0, a.max(b))
+        } else {
+            Span(a.min(b), a.max(b))
+        }
+    }
+    fn abs_max(self) -> f32 {
+        self.0.abs().max(self.1.abs())
+    }
+}
+
+/// The head pass's shapes (head space): the back hair around x = `back`, the ears, and the skin
+/// (sphere joined with the jaw); see the shader's `head_base`.
+struct HeadShapes {
+    back: f32,
+    ears: [f32; 4],
+    ear_width: [f32; 4],
+}
+
+impl HeadShapes {
+    /// Whether `head_base` paints nothing anywhere in the target rectangle `t`: lower bounds of
+    /// every shape's distance over the rectangle's head-space bounds (smooth joins taken off) are
+    /// beyond the outline's anti-aliasing, or the rectangle lies outside the head disc.
+    fn free(&self, t: [f32; 4], head: [f32; 3], roll: [f32; 2]) -> bool {
+        let (qx, qy) = head_space_bounds(t, head, roll);
+        // Distance from a point, and from a box, to the rectangle's bounds.
+        let gap = |lo: f32, hi: f32, a: f32, b: f32| (lo - b).max(a - hi).max(0.0);
+        let from_point =
+            |c: [f32; 2]| gap(qx.0, qx.1, c[0], c[0]).hypot(gap(qy.0, qy.1, c[1], c[1]));
+        let from_box = |b: [f32; 4]| gap(qx.0, qx.1, b[0], b[2]).hypot(gap(qy.0, qy.1, b[1], b[3]));
+        // sd_ellipse is (|p / r| - 1) min(r): at least this far out.
+        let ellipse =
+            |c: [f32; 2], rx: f32, ry: f32| (from_point(c) / rx.max(ry) - 1.0) * rx.min(ry);
+        if from_point([0.0, 0.0]) > 1.45 + 1e-3 {
+            return true;
+        }
+        let reach = 0.5 / head[2] + 1e-3;
+        let back = from_point([self.back, -0.1]) - 1.14;
+        let bob = from_box([self.back - 1.02, -0.14, self.back + 1.02, 0.7]) - 0.1;
+        let ears = ellipse([self.ears[0], self.ears[1]], self.ear_width[0], 0.2).min(ellipse(
+            [self.ears[2], self.ears[3]],
+            self.ear_width[1],
+            0.2,
+        ));
+        let skin = (from_point([0.0, 0.0]) - 1.0).min(ellipse(
+            [self.ear_width[2], self.ear_width[3]],
+            0.74,
+            0.76,
+        ));
+        back.min(bob) - 0.0625 >= reach && ears >= reach && skin - 0.05 >= reach
+    }
+}
+
+/// Bounds of the head-space point (roll removed, unit = radius) over the target rectangle `t`.
+fn head_space_bounds(t: [f32; 4], head: [f32; 3], roll: [f32; 2]) -> (Span, Span) {
+    let [cx, cy, r] = head;
+    let [cr, sr] = roll;
+    let rx = Span((t[0] - cx) / r, (t[2] - cx) / r);
+    let ry = Span((t[1] - cy) / r, (t[3] - cy) / r);
+    // q = rotate(-roll) * rel, as head_space.
+    (
+        rx.scale(cr).add(ry.scale(sr)),
+        rx.scale(-sr).add(ry.scale(cr)),
+    )
+}
+
+/// Whether the shader's `front_hair` paints nothing anywhere in the target rectangle `t`: bounds
+/// of the head-space point and its head-frame point over the rectangle (interval arithmetic on the
+/// shader's own mapping) show it is off the sphere, or on the face below the fringe, clear of the
+/// sides and of the back, by more than the anti-aliasing reaches.
+fn hair_free(t: [f32; 4], head: [f32; 3], roll: [f32; 2], rot: [[f32; 4]; 3]) -> bool {
+    let (qx, qy) = head_space_bounds(t, head, roll);
+    let q2 = qx.sq().add(qy.sq());
+    let px = 1.0 / head[2];
+    // Off the sphere: the hair's cover(length(q) - 1, px) is zero.
+    if q2.0.sqrt() - 1.0 >= 0.5 * px + 1e-3 {
+        return true;
+    }
+    if q2.1 >= 1.0 {
+        return false;
+    }
+    let z = Span((1.0 - q2.1).sqrt(), (1.0 - q2.0).sqrt());
+    let frame = |row: [f32; 4]| qx.scale(row[0]).add(qy.scale(row[1])).add(z.scale(row[2]));
+    let (hx, hy, hz) = (frame(rot[0]), frame(rot[1]), frame(rot[2]));
+    // Half a foreshortened pixel, the most the shader's anti-aliasing reaches, and some slack.
+    let aa = 0.5 * px / z.0.max(0.3) + 1e-3;
+    // The fringe: the hairline lies at or above -0.3 + 0.22 x^2.
+    let hairline = -0.3 + 0.22 * hx.sq().1;
+    hz.0 - 0.1 >= aa && hy.0 - hairline >= aa && 0.86 - hx.abs_max() >= 2.0 * aa
+}
+
+/// `region` (whole pixels) cut into `tile`-pixel tiles, without the tiles `bare` proves empty;
+/// tiles in a row are joined into runs, and equal runs of consecutive rows into one quad.
+fn tiled(region: [f32; 4], tile: f32, bare: impl Fn([f32; 4]) -> bool) -> Vec<[f32; 4]> {
+    let mut out: Vec<[f32; 4]> = Vec::new();
+    // Runs of the row above, as indices into `out`, to extend downwards.
+    let mut above: Vec<usize> = Vec::new();
+    let mut y = region[1];
+    while y < region[3] {
+        let y1 = (y + tile).min(region[3]);
+        let mut runs: Vec<[f32; 2]> = Vec::new();
+        let mut x = region[0];
+        while x < region[2] {
+            let x1 = (x + tile).min(region[2]);
+            if !bare([x, y, x1, y1]) {
+                match runs.last_mut() {
+                    Some(run) if run[1] == x => run[1] = x1,
+                    _ => runs.push([x, x1]),
+                }
+            }
+            x = x1;
+        }
+        let same = runs.len() == above.len()
+            && runs
+                .iter()
+                .zip(&above)
+                .all(|(run, &i)| out[i][0] == run[0] && out[i][2] == run[1]);
+        if same {
+            for &i in &above {
+                out[i][3] = y1;
+            }
+        } else {
+            above = runs
+                .iter()
+                .map(|run| {
+                    out.push([run[0], y, run[1], y1]);
+                    out.len() - 1
+                })
+                .collect();
+        }
+        y = y1;
+    }
+    out
 }
 
 /// The head-space box (roll removed) of the pixels whose head-frame point falls in `b`

@@ -201,12 +201,7 @@ impl GpuContext {
             )));
         }
         self.queue.write_texture(
-            wgpu::TexelCopyTextureInfo {
-                texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
+            whole_texture(texture),
             image.as_raw(),
             wgpu::TexelCopyBufferLayout {
                 offset: 0,
@@ -261,13 +256,13 @@ pub struct Readback {
 impl Readback {
     /// A readback buffer for `width` x `height` RGBA8 frames.
     pub fn new(ctx: &GpuContext, width: u32, height: u32) -> Self {
-        let padded_row = padded_bytes_per_row(width);
-        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("doppel readback"),
-            size: u64::from(padded_row) * u64::from(height),
-            usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
-            mapped_at_creation: false,
-        });
+        let (buffer, padded_row) = frame_buffer(
+            ctx,
+            "doppel readback",
+            (width, height),
+            wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+            false,
+        );
         Self {
             buffer,
             width,
@@ -283,20 +278,8 @@ impl Readback {
     /// Records the copy of `texture` (same size, `COPY_SRC`) into this buffer.
     pub fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder, texture: &wgpu::Texture) {
         encoder.copy_texture_to_buffer(
-            wgpu::TexelCopyTextureInfo {
-                texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
-            wgpu::TexelCopyBufferInfo {
-                buffer: &self.buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(self.padded_row),
-                    rows_per_image: Some(self.height),
-                },
-            },
+            whole_texture(texture),
+            padded_rows(&self.buffer, self.padded_row, self.height),
             extent(self.width, self.height),
         );
     }
@@ -345,13 +328,13 @@ pub struct Upload {
 
 impl Upload {
     pub fn new(ctx: &GpuContext, width: u32, height: u32) -> Self {
-        let padded_row = padded_bytes_per_row(width);
-        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("doppel upload"),
-            size: u64::from(padded_row) * u64::from(height),
-            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::MAP_WRITE,
-            mapped_at_creation: true,
-        });
+        let (buffer, padded_row) = frame_buffer(
+            ctx,
+            "doppel upload",
+            (width, height),
+            wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::MAP_WRITE,
+            true,
+        );
         Self {
             buffer,
             width,
@@ -378,19 +361,7 @@ impl Upload {
     ) -> Result<()> {
         let slice = self.buffer.slice(..);
         if !self.mapped {
-            let (tx, rx) = mpsc::channel();
-            slice.map_async(wgpu::MapMode::Write, move |result| {
-                let _ = tx.send(result);
-            });
-            ctx.device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: None,
-                    timeout: None,
-                })
-                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-            rx.recv()
-                .map_err(|_| Error::Gpu("upload: the map callback never ran".into()))?
-                .map_err(|e| Error::Gpu(format!("upload: cannot map the buffer: {e}")))?;
+            map_blocking(ctx, &slice, wgpu::MapMode::Write, None, "upload")?;
             self.mapped = true;
         }
         {
@@ -417,23 +388,80 @@ impl Upload {
     /// Records the copy of the buffer into `texture` (same size, 4-byte texels, `COPY_DST`).
     pub fn encode_copy(&self, encoder: &mut wgpu::CommandEncoder, texture: &wgpu::Texture) {
         encoder.copy_buffer_to_texture(
-            wgpu::TexelCopyBufferInfo {
-                buffer: &self.buffer,
-                layout: wgpu::TexelCopyBufferLayout {
-                    offset: 0,
-                    bytes_per_row: Some(self.padded_row),
-                    rows_per_image: Some(self.height),
-                },
-            },
-            wgpu::TexelCopyTextureInfo {
-                texture,
-                mip_level: 0,
-                origin: wgpu::Origin3d::ZERO,
-                aspect: wgpu::TextureAspect::All,
-            },
+            padded_rows(&self.buffer, self.padded_row, self.height),
+            whole_texture(texture),
             extent(self.width, self.height),
         );
     }
+}
+
+/// A buffer for `size` frames of 4-byte texels with rows padded to 256 bytes, and that row pitch.
+fn frame_buffer(
+    ctx: &GpuContext,
+    label: &str,
+    size: (u32, u32),
+    usage: wgpu::BufferUsages,
+    mapped_at_creation: bool,
+) -> (wgpu::Buffer, u32) {
+    let padded_row = padded_bytes_per_row(size.0);
+    let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: u64::from(padded_row) * u64::from(size.1),
+        usage,
+        mapped_at_creation,
+    });
+    (buffer, padded_row)
+}
+
+/// `buffer` as `height` rows of `padded_row` bytes, for copies to and from textures.
+fn padded_rows(
+    buffer: &wgpu::Buffer,
+    padded_row: u32,
+    height: u32,
+) -> wgpu::TexelCopyBufferInfo<'_> {
+    wgpu::TexelCopyBufferInfo {
+        buffer,
+        layout: wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(padded_row),
+            rows_per_image: Some(height),
+        },
+    }
+}
+
+/// The first mip level of `texture`, from its origin.
+fn whole_texture(texture: &wgpu::Texture) -> wgpu::TexelCopyTextureInfo<'_> {
+    wgpu::TexelCopyTextureInfo {
+        texture,
+        mip_level: 0,
+        origin: wgpu::Origin3d::ZERO,
+        aspect: wgpu::TextureAspect::All,
+    }
+}
+
+/// Maps `slice` for `mode` and waits until it is mapped: after `submission`, or after all work
+/// submitted so far. `what` names the transfer in errors.
+fn map_blocking(
+    ctx: &GpuContext,
+    slice: &wgpu::BufferSlice,
+    mode: wgpu::MapMode,
+    submission: Option<wgpu::SubmissionIndex>,
+    what: &str,
+) -> Result<()> {
+    let (tx, rx) = mpsc::channel();
+    slice.map_async(mode, move |result| {
+        // The receiver outlives the poll below; a failed send only means nobody waits.
+        let _ = tx.send(result);
+    });
+    ctx.device
+        .poll(wgpu::PollType::Wait {
+            submission_index: submission,
+            timeout: None,
+        })
+        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    rx.recv()
+        .map_err(|_| Error::Gpu(format!("{what}: the map callback never ran")))?
+        .map_err(|e| Error::Gpu(format!("{what}: cannot map the buffer: {e}")))
 }
 
 /// Waits for `submission`, maps `buffer` (MAP_READ) and hands its bytes to `read`, then unmaps it.
@@ -449,20 +477,7 @@ pub fn read_buffer<T>(
     read: impl FnOnce(&[u8]) -> T,
 ) -> Result<T> {
     let slice = buffer.slice(..);
-    let (tx, rx) = mpsc::channel();
-    slice.map_async(wgpu::MapMode::Read, move |result| {
-        // The receiver outlives the poll below; a failed send only means nobody waits.
-        let _ = tx.send(result);
-    });
-    ctx.device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: None,
-        })
-        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-    rx.recv()
-        .map_err(|_| Error::Gpu(format!("{what}: the map callback never ran")))?
-        .map_err(|e| Error::Gpu(format!("{what}: cannot map the buffer: {e}")))?;
+    map_blocking(ctx, &slice, wgpu::MapMode::Read, Some(submission), what)?;
     let value = {
         let mapped = slice
             .get_mapped_range()

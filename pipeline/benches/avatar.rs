@@ -75,10 +75,24 @@ fn avatar(c: &mut Criterion) {
                 .set_model(AvatarModel::Gltf(Box::new(model)))
                 .is_ok()
             {
+                // Two expressions in turn, so that the morphed vertices change (and are sent to
+                // the GPU) every frame, as they do live.
+                let other = AvatarState {
+                    jaw_open: 0.1,
+                    ..state.clone()
+                };
+                let mut flip = false;
                 group.bench_function("gltf_color", |b| {
                     b.iter(|| {
+                        flip = !flip;
                         renderer
-                            .render(&state, &solid, Some(&camera), None, &mut out)
+                            .render(
+                                if flip { &state } else { &other },
+                                &solid,
+                                Some(&camera),
+                                None,
+                                &mut out,
+                            )
                             .map_err(|e| e.to_string())
                     })
                 });

@@ -90,7 +90,8 @@ impl LiveSink {
 }
 
 impl LiveSink {
-    /// Writes `frame` to the outputs, then gives the window its own copy of it (`show`).
+    /// Writes `frame` to the outputs, then gives the window what `show` makes of it: a copy of a
+    /// lent frame, or the frame itself.
     fn deliver<F: std::borrow::Borrow<Frame>>(
         &mut self,
         frame: F,

@@ -143,20 +143,21 @@ impl Upscaler {
             *d = ((u32::from(pa) * (256 - w) + u32::from(pb) * w + 32768) >> 16) as u8;
         }
     }
-
-    /// The whole enlarged image.
-    pub fn image(&self) -> RgbaImage {
-        let mut out = RgbaImage::new(self.width, self.height);
-        for (y, row) in out.chunks_exact_mut(4 * self.width as usize).enumerate() {
-            self.row(y as u32, row);
-        }
-        out
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The whole enlarged image, row by row.
+    fn enlarge(src: &RgbaImage, w: u32, h: u32) -> RgbaImage {
+        let up = Upscaler::new(src, w, h);
+        let mut out = RgbaImage::new(w, h);
+        for (y, row) in out.chunks_exact_mut(4 * w as usize).enumerate() {
+            up.row(y as u32, row);
+        }
+        out
+    }
 
     /// The upscaler agrees with a plain floating-point bilinear sampler (the GPU's) within one
     /// step, and keeps flat areas exact.
@@ -166,7 +167,7 @@ mod tests {
             image::Rgba([(x * 37) as u8, (y * 51) as u8, ((x * y) * 9) as u8, 255])
         });
         let (w, h) = (53, 31);
-        let up = Upscaler::new(&src, w, h).image();
+        let up = enlarge(&src, w, h);
         let texel = |x: i64, y: i64, c: usize| -> f32 {
             f32::from(src.get_pixel(x.clamp(0, 6) as u32, y.clamp(0, 4) as u32)[c])
         };
@@ -186,7 +187,7 @@ mod tests {
             }
         }
         let flat = RgbaImage::from_pixel(3, 2, image::Rgba([10, 200, 77, 255]));
-        let up = Upscaler::new(&flat, 17, 9).image();
+        let up = enlarge(&flat, 17, 9);
         assert!(up.pixels().all(|p| p.0 == [10, 200, 77, 255]));
     }
 }

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use doppel_pipeline::gpu::{extent, GpuContext, Readback, Upload};
+use doppel_pipeline::gpu::{color_pass, extent, GpuContext, Readback, Upload};
 use image::{Rgba, RgbaImage};
 
 pub const SHADER: &str = include_str!("../../../shaders/present.wgsl");
@@ -395,10 +395,7 @@ impl Presenter {
                 texture.height()
             ));
         }
-        let upload = match &mut self.upload {
-            Some(u) if u.size() == (w, h) => u,
-            slot => slot.insert(Upload::new(&self.ctx, w, h)),
-        };
+        let upload = Upload::sized(&mut self.upload, &self.ctx, w, h);
         let bgra = is_bgra(texture.format());
         let row = 4 * w as usize;
         let src = image.as_raw();
@@ -437,22 +434,7 @@ impl Presenter {
         }
         self.write_params([0; 4], or);
         let bind_group = self.bind_group();
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("present osd"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Load,
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
+        let mut pass = color_pass(encoder, "present osd", view, wgpu::LoadOp::Load, None);
         pass.set_pipeline(&self.osd_pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.set_scissor_rect(or[0], or[1], or[2] - or[0], or[3] - or[1]);
@@ -490,22 +472,13 @@ impl Presenter {
             .map_or([0; 4], |o| osd_rect(o.size, (width, height)));
         self.write_params(fr, or);
         let bind_group = self.bind_group();
-        let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-            label: Some("present"),
-            color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                view,
-                depth_slice: None,
-                resolve_target: None,
-                ops: wgpu::Operations {
-                    load: wgpu::LoadOp::Clear(wgpu::Color::BLACK),
-                    store: wgpu::StoreOp::Store,
-                },
-            })],
-            depth_stencil_attachment: None,
-            timestamp_writes: None,
-            occlusion_query_set: None,
-            multiview_mask: None,
-        });
+        let mut pass = color_pass(
+            encoder,
+            "present",
+            view,
+            wgpu::LoadOp::Clear(wgpu::Color::BLACK),
+            None,
+        );
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.draw(0..3, 0..1);

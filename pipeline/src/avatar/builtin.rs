@@ -133,9 +133,9 @@ impl Part {
         }
     }
 
-    /// Index into [`Part::ALL`].
+    /// Index into [`Part::ALL`] (which lists the parts in declaration order).
     pub fn index(self) -> usize {
-        Part::ALL.iter().position(|p| *p == self).unwrap_or(0)
+        self as usize
     }
 }
 
@@ -955,6 +955,13 @@ fn frame_box(rot: [[f32; 4]; 3], jaw: [f32; 2], b: [f32; 4], r: f32) -> [f32; 4]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_listed_in_declaration_order() {
+        for (i, part) in Part::ALL.iter().enumerate() {
+            assert_eq!(part.index(), i, "{part:?}");
+        }
+    }
 
     #[test]
     fn uniform_matches_the_shader_block_size() {

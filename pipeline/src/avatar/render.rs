@@ -14,7 +14,7 @@ use super::model::{AlphaMode, GltfAvatar};
 use super::state::AvatarState;
 use crate::error::{Error, Result};
 use crate::gpu::blur::{gaussian_blur, GaussianWeights};
-use crate::gpu::{GpuContext, Readback, Upload};
+use crate::gpu::{color_pass, GpuContext, Readback, Upload};
 use crate::imageops::{resize_rgba, Filter, Upscaler};
 
 const BUILTIN_SHADER: &str = include_str!("../../../shaders/avatar_builtin.wgsl");
@@ -1048,22 +1048,13 @@ impl Renderer {
                 });
             self.backdrop.encode(&mut encoder, &self.target);
             {
-                let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                    label: Some("avatar background"),
-                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                        view: &self.target_view,
-                        depth_slice: None,
-                        resolve_target: None,
-                        ops: wgpu::Operations {
-                            load,
-                            store: wgpu::StoreOp::Store,
-                        },
-                    })],
-                    depth_stencil_attachment: None,
-                    timestamp_writes: None,
-                    occlusion_query_set: None,
-                    multiview_mask: None,
-                });
+                let mut pass = color_pass(
+                    &mut encoder,
+                    "avatar background",
+                    &self.target_view,
+                    load,
+                    None,
+                );
                 for ((p, mode, ..), group) in kinds.iter().zip(&groups) {
                     pass.set_pipeline(&self.bg_pipelines[(*mode as usize).min(2)]);
                     pass.set_viewport(p.x, p.y, p.width, p.height, 0.0, 1.0);
@@ -1088,29 +1079,13 @@ impl Renderer {
                 }
             }
             if let Some(mesh) = &self.mesh {
-                let mut pass = encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
-                    label: Some("avatar mesh"),
-                    color_attachments: &[Some(wgpu::RenderPassColorAttachment {
-                        view: &self.target_view,
-                        depth_slice: None,
-                        resolve_target: None,
-                        ops: wgpu::Operations {
-                            load: wgpu::LoadOp::Load,
-                            store: wgpu::StoreOp::Store,
-                        },
-                    })],
-                    depth_stencil_attachment: Some(wgpu::RenderPassDepthStencilAttachment {
-                        view: &self.depth_view,
-                        depth_ops: Some(wgpu::Operations {
-                            load: wgpu::LoadOp::Clear(1.0),
-                            store: wgpu::StoreOp::Discard,
-                        }),
-                        stencil_ops: None,
-                    }),
-                    timestamp_writes: None,
-                    occlusion_query_set: None,
-                    multiview_mask: None,
-                });
+                let mut pass = color_pass(
+                    &mut encoder,
+                    "avatar mesh",
+                    &self.target_view,
+                    wgpu::LoadOp::Load,
+                    Some(&self.depth_view),
+                );
                 scissor(&mut pass, &place);
                 pass.set_bind_group(0, &mesh.camera_group, &[]);
                 for blend in [false, true] {
@@ -1161,11 +1136,7 @@ impl BackdropUpload {
         h: u32,
         fill: impl FnMut(usize, &mut [u8]),
     ) -> Result<()> {
-        let upload = match &mut self.upload {
-            Some(u) if u.size() == (w, h) => u,
-            slot => slot.insert(Upload::new(ctx, w, h)),
-        };
-        upload.write(ctx, fill)?;
+        Upload::sized(&mut self.upload, ctx, w, h).write(ctx, fill)?;
         self.pending = true;
         Ok(())
     }

@@ -349,6 +349,19 @@ impl Upload {
         (self.width, self.height)
     }
 
+    /// The upload in `slot`, made anew when there is none or it has another size.
+    pub fn sized<'s>(
+        slot: &'s mut Option<Upload>,
+        ctx: &GpuContext,
+        width: u32,
+        height: u32,
+    ) -> &'s mut Upload {
+        if slot.as_ref().is_some_and(|u| u.size() != (width, height)) {
+            *slot = None;
+        }
+        slot.get_or_insert_with(|| Upload::new(ctx, width, height))
+    }
+
     /// Fills the buffer: `fill(y, row)` writes row `y` (`4 * width` bytes). Waits first for the
     /// GPU to finish with the previous frame's copy.
     ///
@@ -393,6 +406,40 @@ impl Upload {
             extent(self.width, self.height),
         );
     }
+}
+
+/// A render pass that draws into `view`, whose pixels start as `load`, with a depth buffer
+/// `depth` (cleared to 1, not kept) when given. Every render pass in doppel is one of these.
+pub fn color_pass<'e>(
+    encoder: &'e mut wgpu::CommandEncoder,
+    label: &str,
+    view: &wgpu::TextureView,
+    load: wgpu::LoadOp<wgpu::Color>,
+    depth: Option<&wgpu::TextureView>,
+) -> wgpu::RenderPass<'e> {
+    encoder.begin_render_pass(&wgpu::RenderPassDescriptor {
+        label: Some(label),
+        color_attachments: &[Some(wgpu::RenderPassColorAttachment {
+            view,
+            depth_slice: None,
+            resolve_target: None,
+            ops: wgpu::Operations {
+                load,
+                store: wgpu::StoreOp::Store,
+            },
+        })],
+        depth_stencil_attachment: depth.map(|view| wgpu::RenderPassDepthStencilAttachment {
+            view,
+            depth_ops: Some(wgpu::Operations {
+                load: wgpu::LoadOp::Clear(1.0),
+                store: wgpu::StoreOp::Discard,
+            }),
+            stencil_ops: None,
+        }),
+        timestamp_writes: None,
+        occlusion_query_set: None,
+        multiview_mask: None,
+    })
 }
 
 /// A buffer for `size` frames of 4-byte texels with rows padded to 256 bytes, and that row pitch.

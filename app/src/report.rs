@@ -8,14 +8,21 @@ use doppel_pipeline::graph::RunReport;
 /// Prints per-node statistics.
 pub fn print(report: &RunReport) {
     eprintln!(
-        "{:<28} {:>7} {:>6} {:>9} {:>9} {:>8}",
-        "node", "frames", "drops", "p50 ms", "p99 ms", "fps"
+        "{:<28} {:>7} {:>6} {:>9} {:>9} {:>8} {:>8} {:>9}",
+        "node", "frames", "drops", "p50 ms", "p99 ms", "fps", "uploads", "readbacks"
     );
     for node in &report.nodes {
         let name: String = node.name.chars().take(28).collect();
         eprintln!(
-            "{:<28} {:>7} {:>6} {:>9.2} {:>9.2} {:>8.1}",
-            name, node.frames, node.dropped, node.p50_ms, node.p99_ms, node.fps
+            "{:<28} {:>7} {:>6} {:>9.2} {:>9.2} {:>8.1} {:>8} {:>9}",
+            name,
+            node.frames,
+            node.dropped,
+            node.p50_ms,
+            node.p99_ms,
+            node.fps,
+            node.uploads,
+            node.readbacks
         );
     }
     eprintln!(

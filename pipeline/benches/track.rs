@@ -45,7 +45,7 @@ fn clip_frames() -> Vec<RgbaImage> {
     };
     let mut frames = Vec::new();
     while let Ok(Some(f)) = source.next_frame() {
-        frames.push(f.image);
+        frames.push(f.into_image().expect("pixels"));
     }
     frames
 }

@@ -50,6 +50,14 @@ pub enum Error {
     #[error("GPU: {0}")]
     Gpu(String),
 
+    /// Two images (or an image and what holds it) whose sizes must match.
+    #[error("{what}: expected {}x{}, got {}x{}", expected.0, expected.1, got.0, got.1)]
+    Size {
+        what: String,
+        expected: (u32, u32),
+        got: (u32, u32),
+    },
+
     /// A stage failed on a frame.
     #[error("stage '{stage}' on frame {seq}: {message}")]
     Stage {

@@ -1,9 +1,13 @@
 //! The unit that flows through a pipeline: RGBA8 pixels plus what stages learned about them.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use image::RgbaImage;
 use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::gpu::{GpuContext, GpuImage};
 
 /// An exact fraction, used for time bases and frame rates (as FFmpeg does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -66,6 +70,161 @@ pub struct FrameMeta {
     pub mask: Option<std::sync::Arc<image::GrayImage>>,
 }
 
+/// How many times a frame's pixels crossed between CPU and GPU. The graph charges each node the
+/// transfers that happened while it held the frame (`uploads`/`readbacks` in the run's statistics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Transfers {
+    pub uploads: u64,
+    pub readbacks: u64,
+}
+
+impl std::ops::Sub for Transfers {
+    type Output = Transfers;
+    fn sub(self, earlier: Transfers) -> Transfers {
+        Transfers {
+            uploads: self.uploads.saturating_sub(earlier.uploads),
+            readbacks: self.readbacks.saturating_sub(earlier.readbacks),
+        }
+    }
+}
+
+/// A frame's pixels, where the last stage left them: on the CPU ([`RgbaImage`], RGBA8, straight
+/// alpha, rows packed), on the GPU ([`GpuImage`], the same layout in an `Rgba8Unorm` texture), or
+/// both with the same content. A stage asks for the form it needs; the transfer happens only then,
+/// once, and is counted. A chain of GPU stages thus runs with one upload and one readback.
+#[derive(Clone, Debug)]
+pub struct Pixels {
+    width: u32,
+    height: u32,
+    cpu: Option<RgbaImage>,
+    gpu: Option<GpuImage>,
+    transfers: Transfers,
+}
+
+impl Pixels {
+    /// Pixels on the CPU.
+    pub fn cpu(image: RgbaImage) -> Self {
+        Self {
+            width: image.width(),
+            height: image.height(),
+            cpu: Some(image),
+            gpu: None,
+            transfers: Transfers::default(),
+        }
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The pixels on the CPU, read back from the GPU first when only there.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the readback fails.
+    pub fn image(&mut self) -> Result<&RgbaImage> {
+        self.ensure_cpu()?;
+        self.cpu.as_ref().ok_or_else(missing)
+    }
+
+    /// The pixels on the CPU for changing in place; any GPU copy is dropped (it would be stale).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the readback fails.
+    pub fn image_mut(&mut self) -> Result<&mut RgbaImage> {
+        self.ensure_cpu()?;
+        self.gpu = None;
+        self.cpu.as_mut().ok_or_else(missing)
+    }
+
+    /// The CPU pixels if they are there now (no transfer).
+    pub fn cpu_image(&self) -> Option<&RgbaImage> {
+        self.cpu.as_ref()
+    }
+
+    /// The GPU pixels if they are there now (no transfer).
+    pub fn gpu_image(&self) -> Option<&GpuImage> {
+        self.gpu.as_ref()
+    }
+
+    /// Replaces the pixels with `image` (any size); the old CPU buffer goes back to the pool.
+    pub fn set_image(&mut self, image: RgbaImage) {
+        (self.width, self.height) = image.dimensions();
+        self.gpu = None;
+        if let Some(old) = self.cpu.replace(image) {
+            crate::bufpool::recycle(old.into_raw());
+        }
+    }
+
+    /// The pixels as a texture on `ctx`'s device, uploaded first when they are only on the CPU (or
+    /// on another device).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the frame does not fit the device or a transfer fails.
+    pub fn texture(&mut self, ctx: &Arc<GpuContext>) -> Result<GpuImage> {
+        if let Some(gpu) = self.gpu.as_ref().filter(|g| g.is_on(ctx)) {
+            return Ok(gpu.clone());
+        }
+        self.ensure_cpu()?;
+        let cpu = self.cpu.as_ref().ok_or_else(missing)?;
+        let gpu = GpuImage::upload(ctx, cpu)?;
+        self.transfers.uploads += 1;
+        self.gpu = Some(gpu.clone());
+        Ok(gpu)
+    }
+
+    /// Replaces the pixels with `gpu` (any size); the old CPU buffer goes back to the pool.
+    pub fn set_texture(&mut self, gpu: GpuImage) {
+        (self.width, self.height) = gpu.size();
+        if let Some(old) = self.cpu.take() {
+            crate::bufpool::recycle(old.into_raw());
+        }
+        self.gpu = Some(gpu);
+    }
+
+    /// The CPU pixels, taken out (read back first when only on the GPU).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the readback fails.
+    pub fn into_image(mut self) -> Result<RgbaImage> {
+        self.ensure_cpu()?;
+        self.cpu.take().ok_or_else(missing)
+    }
+
+    /// Gives the CPU buffer back to the pool (GPU textures return to theirs when dropped).
+    pub fn recycle(self) {
+        if let Some(image) = self.cpu {
+            crate::bufpool::recycle(image.into_raw());
+        }
+    }
+
+    /// Transfers so far in this frame's life.
+    pub fn transfers(&self) -> Transfers {
+        self.transfers
+    }
+
+    fn ensure_cpu(&mut self) -> Result<()> {
+        if self.cpu.is_none() {
+            let gpu = self.gpu.as_ref().ok_or_else(missing)?;
+            self.cpu = Some(gpu.read()?);
+            self.transfers.readbacks += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Pixels are always somewhere; this error would be a bug in [`Pixels`].
+fn missing() -> Error {
+    Error::Internal("frame pixels are neither on the CPU nor on the GPU".to_string())
+}
+
 /// One video frame.
 #[derive(Clone, Debug)]
 pub struct Frame {
@@ -75,28 +234,55 @@ pub struct Frame {
     pub pts: Timestamp,
     /// When the source produced the frame; sinks measure capture-to-output latency from it.
     pub captured: Instant,
-    /// Pixels, RGBA8, straight alpha, rows packed.
-    pub image: RgbaImage,
+    /// The pixels, on the CPU or the GPU (see [`Pixels`]).
+    pub pixels: Pixels,
     pub meta: FrameMeta,
 }
 
 impl Frame {
-    /// A frame captured now.
+    /// A frame captured now, its pixels on the CPU.
     pub fn new(seq: u64, pts: Timestamp, image: RgbaImage) -> Self {
         Self {
             seq,
             pts,
             captured: Instant::now(),
-            image,
+            pixels: Pixels::cpu(image),
             meta: FrameMeta::default(),
         }
     }
 
     pub fn width(&self) -> u32 {
-        self.image.width()
+        self.pixels.width()
     }
 
     pub fn height(&self) -> u32 {
-        self.image.height()
+        self.pixels.height()
+    }
+
+    /// The CPU pixels of a frame whose pixels were brought to the CPU before it was lent (sinks
+    /// that read pixels on the CPU get such frames, see [`crate::sink::PixelNeed`]).
+    ///
+    /// # Errors
+    /// [`Error::Internal`] when they are only on the GPU: a bug in the caller.
+    pub fn cpu_image(&self) -> Result<&RgbaImage> {
+        self.pixels.cpu_image().ok_or_else(|| {
+            Error::Internal("a frame lent with its pixels on the GPU only".to_string())
+        })
+    }
+
+    /// The pixels on the CPU, taken out of the frame (read back first when only on the GPU).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the readback fails.
+    pub fn into_image(self) -> Result<RgbaImage> {
+        self.pixels.into_image()
+    }
+
+    /// The pixels on the CPU (see [`Pixels::image`]).
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the readback fails.
+    pub fn image(&mut self) -> Result<&RgbaImage> {
+        self.pixels.image()
     }
 }

@@ -652,11 +652,13 @@ fn stages_from_a_description_and_overlay_layers() {
     assert_eq!(f.meta.bodies.len(), 1);
     let mask = f.meta.mask.clone().expect("mask");
     assert_eq!(mask.dimensions(), image.dimensions());
-    f.image
+    f.cpu_image()
+        .unwrap()
         .save(output_dir().join("astronaut-all-layers.png"))
         .expect("write PNG");
     let changed = f
-        .image
+        .cpu_image()
+        .unwrap()
         .pixels()
         .zip(image.pixels())
         .filter(|(a, b)| a != b)
@@ -812,7 +814,7 @@ fn pose_stage_fills_meta_through_frames() {
     for seq in 0..3 {
         let out = stage.process(frame(seq, image.clone())).expect("process");
         assert_eq!(out.meta.bodies.len(), 1);
-        assert_eq!(out.image, image, "pixels pass through");
+        assert_eq!(out.cpu_image().unwrap(), &image, "pixels pass through");
     }
     assert_eq!(stage.tracker().detector_runs(), 1);
     // While tracking, the landmark model decides alone: an empty frame loses the body.

@@ -158,7 +158,11 @@ fn zero_dce_matches_python_onnxruntime_and_brightens() {
         model("zero_dce_pp_neuro.onnx")
     ))
     .unwrap();
-    let out = stage.process(frame(input.clone())).unwrap().image;
+    let out = stage
+        .process(frame(input.clone()))
+        .unwrap()
+        .into_image()
+        .unwrap();
     let (max, equal) = compare(&out, &expected);
     println!(
         "zero-dce vs Python onnxruntime: max diff {max}, {:.2}% equal",
@@ -181,7 +185,11 @@ fn selfie_mask_matches_python_onnxruntime_and_finds_the_figure() {
         model("selfie_segmentation.onnx")
     ))
     .unwrap();
-    let out = stage.process(frame(input.clone())).unwrap().image;
+    let out = stage
+        .process(frame(input.clone()))
+        .unwrap()
+        .into_image()
+        .unwrap();
     let (max, equal) = compare(&out, &expected);
     println!(
         "selfie mask vs Python onnxruntime: max diff {max}, {:.2}% equal",
@@ -211,7 +219,11 @@ fn fixed_size_model_output_comes_back_at_frame_size_with_frame_alpha() {
         model("selfie_segmentation.onnx")
     ))
     .unwrap();
-    let out = stage.process(frame(input.clone())).unwrap().image;
+    let out = stage
+        .process(frame(input.clone()))
+        .unwrap()
+        .into_image()
+        .unwrap();
     assert_eq!(out.dimensions(), (640, 360));
     assert!(out.pixels().zip(input.pixels()).all(|(o, i)| o[3] == i[3]));
     save_side_by_side("selfie_mask_640x360.png", &input, &out);
@@ -223,13 +235,22 @@ fn output_size_follows_the_models_own_scale() {
     let input = RgbaImage::from_fn(40, 30, |x, y| Rgba([x as u8 * 6, y as u8 * 8, 100, 200]));
     // Dynamic model: fed at frame size, x2 out.
     let mut stage = build_one(&format!("onnx:model={up}")).unwrap();
-    let out = stage.process(frame(input.clone())).unwrap().image;
+    let out = stage
+        .process(frame(input.clone()))
+        .unwrap()
+        .into_image()
+        .unwrap();
     assert_eq!(out.dimensions(), (80, 60));
     assert_eq!(out.get_pixel(79, 59).0, [234, 232, 100, 255]);
     // Forced 32x32 input: 32x32 -> 64x64 out, brought to frame size x2 = 80x60.
     let mut stage = build_one(&format!("onnx:model={up}:width=32:height=32")).unwrap();
     assert_eq!(
-        stage.process(frame(input)).unwrap().image.dimensions(),
+        stage
+            .process(frame(input))
+            .unwrap()
+            .into_image()
+            .unwrap()
+            .dimensions(),
         (80, 60)
     );
 }
@@ -430,7 +451,11 @@ fn adapters_swap_skills_over_one_base_model() {
         fixture("tint_cool.onnx_adapter").display()
     ))
     .unwrap();
-    let out = stage.process(frame(input.clone())).unwrap().image;
+    let out = stage
+        .process(frame(input.clone()))
+        .unwrap()
+        .into_image()
+        .unwrap();
     assert!(compare(&out, &load_png("dark_160x90.tint_cool.png")).0 <= 1);
     let bytes = std::fs::read(fixture("tint_warm.onnx_adapter")).unwrap();
     assert!(Adapter::from_bytes(&bytes, "warm (embedded)").is_ok());

@@ -496,7 +496,7 @@ fn stability_reduces_flicker_on_a_noisy_still_and_on_video() {
     while frames.len() < 16 {
         match src.next_frame().expect("decode") {
             Some(f) => frames.push(image::imageops::resize(
-                &f.image,
+                f.cpu_image().unwrap(),
                 320,
                 180,
                 image::imageops::FilterType::Triangle,

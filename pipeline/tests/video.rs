@@ -164,7 +164,8 @@ fn round_trip(input: &Path, output: &Path, frames: u64, size: (u64, u64)) -> Pro
             .next_frame()
             .expect("decodes")
             .expect("a frame")
-            .image
+            .into_image()
+            .expect("pixels")
     };
     assert_close(first(input).as_raw(), first(output).as_raw(), "first frame");
     let (pin, pout) = (Probe::of(input), Probe::of(output));
@@ -291,9 +292,13 @@ fn odd_size_frames_are_packed() {
     make(args);
     let mut source = VideoSource::open(&input).unwrap();
     let frame = source.next_frame().unwrap().expect("a frame");
-    assert_eq!(frame.image.dimensions(), (641, 361));
+    assert_eq!(frame.cpu_image().unwrap().dimensions(), (641, 361));
     let reference = ffmpeg_rgba(&input, 641, 361);
-    assert_close(frame.image.as_raw(), &reference, "odd-size frame");
+    assert_close(
+        frame.cpu_image().unwrap().as_raw(),
+        &reference,
+        "odd-size frame",
+    );
 }
 
 /// The first frame as `ffmpeg` decodes it (autorotated), RGBA.
@@ -405,10 +410,10 @@ fn rotated_video_is_made_upright() {
     let mut source = VideoSource::open(&input).unwrap();
     assert_eq!((source.info().width, source.info().height), (240, 320));
     let frame = source.next_frame().unwrap().expect("a frame");
-    assert_eq!(frame.image.dimensions(), (240, 320));
+    assert_eq!(frame.cpu_image().unwrap().dimensions(), (240, 320));
     // Same orientation as the ffmpeg tool shows it.
     assert_close(
-        frame.image.as_raw(),
+        frame.cpu_image().unwrap().as_raw(),
         &ffmpeg_rgba(&input, 240, 320),
         "rotated frame",
     );

@@ -220,6 +220,10 @@ impl JsonlSink {
 }
 
 impl Sink for JsonlSink {
+    fn pixels(&self) -> doppel_pipeline::sink::PixelNeed {
+        doppel_pipeline::sink::PixelNeed::None
+    }
+
     fn write(&mut self, frame: &Frame) -> doppel_pipeline::Result<()> {
         serde_json::to_writer(&mut self.out, &frame_json(frame)).map_err(|e| self.io_error(e))?;
         self.out.write_all(b"\n").map_err(|e| self.io_error(e))?;

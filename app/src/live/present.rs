@@ -17,7 +17,7 @@ use anyhow::{anyhow, Context};
 use doppel_pipeline::gpu::{color_pass, extent, GpuContext, Readback, Upload};
 use image::{Rgba, RgbaImage};
 
-pub const SHADER: &str = include_str!("../../../shaders/present.wgsl");
+pub const SHADER: &str = doppel_shaders::PRESENT;
 
 /// Where things go in the target, in pixels: `[x0, y0, x1, y1]`, x1/y1 exclusive.
 pub type Rect = [u32; 4];

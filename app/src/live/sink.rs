@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use doppel_pipeline::bufpool;
-use doppel_pipeline::sink::{Sink, SinkSummary};
+use doppel_pipeline::sink::{PixelNeed, Sink, SinkSummary};
 use doppel_pipeline::{Error, Frame, Result};
 use image::RgbaImage;
 
@@ -29,7 +29,7 @@ impl Slot {
         match old {
             Some(old) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
-                bufpool::recycle(old.image.into_raw());
+                old.pixels.recycle();
                 true
             }
             None => false,
@@ -42,19 +42,19 @@ impl Slot {
     }
 }
 
-/// A copy of `frame` whose pixels come from the buffer pool.
+/// A copy of `frame` whose CPU pixels come from the buffer pool (GPU pixels are shared: a
+/// texture is never changed once made).
 fn copy_frame(frame: &Frame) -> Frame {
-    let (w, h) = frame.image.dimensions();
-    let mut buf = bufpool::take(frame.image.as_raw().len());
-    buf.copy_from_slice(frame.image.as_raw());
-    let image = RgbaImage::from_raw(w, h, buf).unwrap_or_else(|| frame.image.clone());
-    Frame {
-        seq: frame.seq,
-        pts: frame.pts,
-        captured: frame.captured,
-        image,
-        meta: frame.meta.clone(),
+    let mut copy = frame.clone();
+    if let Some(image) = frame.pixels.cpu_image() {
+        let (w, h) = image.dimensions();
+        let mut buf = bufpool::take(image.as_raw().len());
+        buf.copy_from_slice(image.as_raw());
+        if let Some(pooled) = RgbaImage::from_raw(w, h, buf) {
+            copy.pixels.set_image(pooled);
+        }
     }
+    copy
 }
 
 /// The window's end of the sink: the slot and how to wake the window up.
@@ -92,14 +92,17 @@ impl LiveSink {
 impl LiveSink {
     /// Writes `frame` to the outputs, then gives the window what `show` makes of it: a copy of a
     /// lent frame, or the frame itself.
-    fn deliver<F: std::borrow::Borrow<Frame>>(
+    fn deliver<F: std::borrow::BorrowMut<Frame>>(
         &mut self,
-        frame: F,
+        mut frame: F,
         show: impl FnOnce(F) -> Frame,
     ) -> Result<()> {
         // Frames still in flight after the limit was reached are not shown.
         if self.limit.is_some_and(|n| self.written >= n) {
             return Ok(());
+        }
+        if self.outputs.iter().any(|o| o.pixels() == PixelNeed::Cpu) {
+            frame.borrow_mut().pixels.image()?;
         }
         for out in &mut self.outputs {
             out.write(frame.borrow())?;
@@ -118,7 +121,18 @@ impl LiveSink {
 
 impl Sink for LiveSink {
     fn write(&mut self, frame: &Frame) -> Result<()> {
-        self.deliver(frame, copy_frame)
+        self.deliver(frame.clone(), |f| copy_frame(&f))
+    }
+
+    /// CPU pixels when an output reads them there; the window presents GPU frames as they are.
+    fn pixels(&self) -> PixelNeed {
+        if self.outputs.iter().any(|o| o.pixels() == PixelNeed::Cpu) {
+            PixelNeed::Cpu
+        } else if self.window.is_some() {
+            PixelNeed::Any
+        } else {
+            PixelNeed::None
+        }
     }
 
     /// The pipeline's frame goes to the window as it is (no copy of its pixels).
@@ -196,7 +210,7 @@ mod tests {
         sink.write(&frame(3)).unwrap();
         let shown = slot.take().unwrap();
         assert_eq!(shown.seq, 2, "frames past the limit are not shown");
-        assert_eq!(shown.image.get_pixel(0, 0)[0], 2);
+        assert_eq!(shown.cpu_image().unwrap().get_pixel(0, 0)[0], 2);
         assert_eq!(wakes.load(Ordering::Relaxed), 3);
         let summary = sink.finish().unwrap();
         assert_eq!(summary.frames, 3);

@@ -500,15 +500,22 @@ impl App {
             return;
         };
         if self.gfx.is_none() {
-            doppel_pipeline::bufpool::recycle(frame.image.into_raw());
+            frame.pixels.recycle();
             return;
         }
         self.first_seq.get_or_insert(frame.seq);
-        self.current = Some((frame.seq, frame.image.dimensions()));
+        self.current = Some((frame.seq, frame.pixels.dimensions()));
         let captured = frame.captured;
+        let image = match frame.pixels.into_image() {
+            Ok(image) => image,
+            Err(e) => {
+                self.say(e.to_string());
+                return;
+            }
+        };
         // Uploaded (or written into the surface) by present; the previous frame's pixels go back
         // to the pool.
-        if let Some(old) = self.last.replace(frame.image) {
+        if let Some(old) = self.last.replace(image) {
             doppel_pipeline::bufpool::recycle(old.into_raw());
         }
         self.present(event_loop, Some(captured));

@@ -17,9 +17,9 @@ use crate::gpu::blur::{gaussian_blur, GaussianWeights};
 use crate::gpu::{color_pass, GpuContext, Readback, Upload};
 use crate::imageops::{resize_rgba, Filter, Upscaler};
 
-const BUILTIN_SHADER: &str = include_str!("../../../shaders/avatar_builtin.wgsl");
-const MESH_SHADER: &str = include_str!("../../../shaders/avatar_mesh.wgsl");
-const BACKGROUND_SHADER: &str = include_str!("../../../shaders/avatar_background.wgsl");
+const BUILTIN_SHADER: &str = doppel_shaders::AVATAR_BUILTIN;
+const MESH_SHADER: &str = doppel_shaders::AVATAR_MESH;
+const BACKGROUND_SHADER: &str = doppel_shaders::AVATAR_BACKGROUND;
 
 const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;

@@ -3,21 +3,34 @@
 //! curve cell, each the block of pixels it is the top-left tap of: see the shader), padded readback. The CPU reference is
 //! [`super::lowlight::apply_curves_cpu`].
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use image::RgbaImage;
 
 use super::lowlight::{check_curves, Curves, STEPS};
 use crate::error::{Error, Result};
-use crate::gpu::kernel::{compute_pipeline, entry, storage, storage_texture, texture, uniform};
-use crate::gpu::{GpuContext, Readback};
+use crate::gpu::image::{same_size, FRAME_FORMAT};
+use crate::gpu::kernel::{
+    storage, storage_texture, submit, texture, uniform, view, BySize, Entry, HostBuffer, Kernel,
+    KernelDesc,
+};
+use crate::gpu::{GpuContext, GpuImage};
 
 /// The WGSL source, embedded so that the binary stands alone.
-pub const SHADER: &str = include_str!("../../../shaders/lowlight.wgsl");
+pub const SHADER: &str = doppel_shaders::LOWLIGHT;
 
 const WORKGROUP: u32 = 8;
 const PARAMS_BYTES: u64 = 32;
+
+const ENTRIES: [Entry<'static>; 1] = [Entry {
+    name: "main",
+    bindings: &[
+        (0, uniform(PARAMS_BYTES)),
+        (1, storage(true)),
+        (2, texture()),
+        (3, storage_texture(FRAME_FORMAT)),
+    ],
+}];
 
 /// The curve maps as the shader reads them: per cell, 8 `[R, G, B, 0]` factors (one per step), so
 /// that a pixel's lookups are vec4 loads. `out` is reused.
@@ -34,24 +47,13 @@ pub fn interleave(curves: &Curves, out: &mut Vec<f32>) {
     }
 }
 
-struct Targets {
-    size: (u32, u32),
-    curves_len: usize,
-    frame: wgpu::Texture,
-    out: wgpu::Texture,
-    curves: wgpu::Buffer,
-    readback: Readback,
-    bind_group: wgpu::BindGroup,
-}
-
 /// The curve-application kernel.
 pub struct GpuCurves {
-    ctx: Arc<GpuContext>,
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
-    params: wgpu::Buffer,
+    kernel: Kernel,
+    params: HostBuffer,
+    /// The interleaved curve maps, sized for the curve grid in use.
+    curves: BySize<usize, HostBuffer>,
     interleaved: Vec<f32>,
-    targets: Option<Targets>,
 }
 
 impl GpuCurves {
@@ -60,74 +62,45 @@ impl GpuCurves {
     /// # Errors
     /// [`Error::Gpu`] when the device rejects the shader or the pipeline.
     pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
-        let device = &ctx.device;
-        let (pipeline, layout) = ctx.checked("building the lowlight kernel", || {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("lowlight.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
-            });
-            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("lowlight"),
-                entries: &[
-                    entry(0, uniform(PARAMS_BYTES)),
-                    entry(1, storage(true)),
-                    entry(2, texture()),
-                    entry(3, storage_texture(wgpu::TextureFormat::Rgba8Unorm)),
-                ],
-            });
-            let pipeline = compute_pipeline(device, &layout, &module, "main", Default::default());
-            (pipeline, layout)
-        })?;
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("lowlight params"),
-            size: PARAMS_BYTES,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let kernel = Kernel::new(
+            &ctx,
+            &KernelDesc {
+                label: "lowlight",
+                shader: SHADER,
+                entries: &ENTRIES,
+                constants: &[],
+            },
+        )?;
         Ok(Self {
-            ctx,
-            pipeline,
-            layout,
-            params,
+            params: HostBuffer::uniform(&ctx, "lowlight params", PARAMS_BYTES),
+            kernel,
+            curves: BySize::default(),
             interleaved: Vec::new(),
-            targets: None,
         })
     }
 
-    /// Applies `curves` to `src` into `dst` (same size), blended with `strength`.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        self.kernel.context()
+    }
+
+    /// Records the application of `curves` to `src` into `dst` (same size), blended with
+    /// `strength`; parameters and curves are queued for the next submission.
     ///
     /// # Errors
-    /// [`Error::Spec`] when the sizes do not fit; [`Error::Gpu`] when the frame does not fit the
-    /// device or a transfer fails.
-    pub fn run(
+    /// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the curves do not fit.
+    pub fn encode(
         &mut self,
-        src: &RgbaImage,
-        dst: &mut RgbaImage,
+        encoder: &mut wgpu::CommandEncoder,
+        src: &GpuImage,
+        dst: &GpuImage,
         curves: &Curves,
         strength: f32,
     ) -> Result<()> {
-        let (w, h) = src.dimensions();
-        if dst.dimensions() != (w, h) {
-            return Err(Error::Spec(format!(
-                "lowlight: the source is {w}x{h} but the output is {}x{}; they must match",
-                dst.width(),
-                dst.height()
-            )));
-        }
+        same_size("lowlight output", src, dst)?;
+        let (w, h) = src.size();
         super::check_frame("lowlight", w, h)?;
         check_curves(curves)?;
-        self.ctx.check_size(w, h)?;
-        if self
-            .targets
-            .as_ref()
-            .is_none_or(|t| t.size != (w, h) || t.curves_len != curves.data.len())
-        {
-            self.targets = None;
-            self.targets = Some(self.ctx.checked("allocating lowlight buffers", || {
-                self.create_targets(w, h, curves.data.len())
-            })?);
-        }
-        let ctx = &self.ctx;
+        let ctx = self.kernel.context().clone();
         let words: [u32; 8] = [
             w,
             h,
@@ -138,94 +111,68 @@ impl GpuCurves {
             0,
             0,
         ];
-        ctx.queue
-            .write_buffer(&self.params, 0, bytemuck::cast_slice(&words));
-        let Some(targets) = self.targets.as_ref() else {
-            return Err(Error::Gpu("lowlight buffers missing".to_string()));
-        };
+        self.params.set(&ctx, bytemuck::cast_slice(&words));
         interleave(curves, &mut self.interleaved);
-        ctx.queue
-            .write_buffer(&targets.curves, 0, bytemuck::cast_slice(&self.interleaved));
-        let submission = ctx.checked("running the lowlight kernel", || -> Result<_> {
-            ctx.upload_rgba(&targets.frame, src)?;
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("lowlight"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("lowlight"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&self.pipeline);
-                pass.set_bind_group(0, &targets.bind_group, &[]);
-                // one invocation per curve cell: the block of pixels it is the top-left tap of
-                let (cw, ch) = (curves.width, curves.height);
-                pass.dispatch_workgroups(cw.div_ceil(WORKGROUP), ch.div_ceil(WORKGROUP), 1);
-            }
-            targets.readback.encode_copy(&mut encoder, &targets.out);
-            Ok(ctx.queue.submit([encoder.finish()]))
-        })??;
-        targets.readback.read_into(ctx, submission, dst)
+        // interleaved: 4 floats per step and cell where the planes hold 3
+        let bytes = (curves.data.len() / 3 * 4 * 4) as u64;
+        let buffer = self.curves.get(curves.data.len(), |_| {
+            Ok(HostBuffer::storage(&ctx, "lowlight curves", bytes))
+        })?;
+        buffer.set(&ctx, bytemuck::cast_slice(&self.interleaved));
+        let group = self.kernel.bind(
+            0,
+            &[
+                (0, self.params.binding()),
+                (1, buffer.binding()),
+                (2, view(src)),
+                (3, view(dst)),
+            ],
+        );
+        let mut pass = self.kernel.pass(encoder);
+        // one invocation per curve cell: the block of pixels it is the top-left tap of
+        let (cw, ch) = (curves.width, curves.height);
+        let groups = (cw.div_ceil(WORKGROUP), ch.div_ceil(WORKGROUP), 1);
+        self.kernel.dispatch(&mut pass, 0, &group, groups);
+        Ok(())
     }
 
-    fn create_targets(&self, w: u32, h: u32, curves_len: usize) -> Targets {
-        use wgpu::TextureUsages as U;
-        let ctx = &self.ctx;
-        let frame = ctx.create_texture(
-            "lowlight frame",
-            w,
-            h,
-            wgpu::TextureFormat::Rgba8Unorm,
-            U::TEXTURE_BINDING | U::COPY_DST,
-        );
-        let out = ctx.create_texture(
-            "lowlight out",
-            w,
-            h,
-            wgpu::TextureFormat::Rgba8Unorm,
-            U::STORAGE_BINDING | U::COPY_SRC,
-        );
-        let curves = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("lowlight curves"),
-            // interleaved: 4 floats per step and cell where the planes hold 3
-            size: (curves_len / 3 * 4 * 4) as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let frame_view = frame.create_view(&wgpu::TextureViewDescriptor::default());
-        let out_view = out.create_view(&wgpu::TextureViewDescriptor::default());
-        let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("lowlight"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.params.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: curves.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: wgpu::BindingResource::TextureView(&frame_view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: wgpu::BindingResource::TextureView(&out_view),
-                },
-            ],
-        });
-        Targets {
-            size: (w, h),
-            curves_len,
-            frame,
-            out,
-            curves,
-            readback: Readback::new(ctx, w, h),
-            bind_group,
+    /// Applies `curves` to `src` into a new frame texture (submitted, not waited for).
+    ///
+    /// # Errors
+    /// As [`GpuCurves::encode`].
+    pub fn apply(&mut self, src: &GpuImage, curves: &Curves, strength: f32) -> Result<GpuImage> {
+        let ctx = self.kernel.context().clone();
+        let (w, h) = src.size();
+        let dst = GpuImage::new(&ctx, w, h)?;
+        submit(&ctx, "running the lowlight kernel", |encoder| {
+            self.encode(encoder, src, &dst, curves, strength)
+        })?;
+        Ok(dst)
+    }
+
+    /// Applies `curves` to `src` into `dst` (same size) through the GPU: upload, one dispatch,
+    /// readback. For tests and benchmarks; the stage keeps frames on the GPU.
+    ///
+    /// # Errors
+    /// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the curves do not fit;
+    /// [`Error::Gpu`] when the frame does not fit the device or a transfer fails.
+    pub fn run(
+        &mut self,
+        src: &RgbaImage,
+        dst: &mut RgbaImage,
+        curves: &Curves,
+        strength: f32,
+    ) -> Result<()> {
+        if dst.dimensions() != src.dimensions() {
+            return Err(Error::Size {
+                what: "lowlight output".to_string(),
+                expected: src.dimensions(),
+                got: dst.dimensions(),
+            });
         }
+        let ctx = self.kernel.context().clone();
+        let out = self.apply(&GpuImage::upload(&ctx, src)?, curves, strength)?;
+        crate::bufpool::replace_image(dst, out.read()?);
+        Ok(())
     }
 }

@@ -17,17 +17,20 @@
 //! value that lands within about 1e-4 of a rounding boundary may round the other way. GPU and CPU
 //! outputs agree within ±1 per channel; in practice almost all pixels are bit-equal.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use image::RgbaImage;
 
-use super::kernel::{compute_pipeline, entry, storage_texture, texture, uniform};
-use super::{GpuContext, Readback};
+use super::image::{same_size, FRAME_FORMAT};
+use super::kernel::{
+    groups_2d, storage_texture, submit, texture, uniform, view, BySize, Entry, HostBuffer, Kernel,
+    KernelDesc,
+};
+use super::{GpuContext, GpuImage};
 use crate::error::{Error, Result};
 
 /// The WGSL source, embedded so that the binary stands alone.
-pub const SHADER: &str = include_str!("../../../shaders/blur.wgsl");
+pub const SHADER: &str = doppel_shaders::BLUR;
 
 /// The largest radius the kernel accepts.
 pub const MAX_RADIUS: u32 = 32;
@@ -133,7 +136,7 @@ pub struct BlurScratch {
 /// * `weights` - from [`GaussianWeights::new`].
 ///
 /// # Errors
-/// [`Error::Spec`] naming both sizes when `dst` is not the size of `src`.
+/// [`Error::Size`] naming both sizes when `dst` is not the size of `src`.
 ///
 /// # Example
 /// ```
@@ -243,43 +246,49 @@ fn to_byte(v: f32) -> u8 {
 
 fn check_sizes(src: &RgbaImage, dst: &RgbaImage) -> Result<()> {
     if src.dimensions() != dst.dimensions() {
-        return Err(Error::Spec(format!(
-            "blur: the source is {}x{} but the output is {}x{}; they must match",
-            src.width(),
-            src.height(),
-            dst.width(),
-            dst.height()
-        )));
+        return Err(Error::Size {
+            what: "blur output".to_string(),
+            expected: src.dimensions(),
+            got: dst.dimensions(),
+        });
     }
     Ok(())
 }
 
-/// Textures, readback buffer and bind groups for one frame size; re-created only when it changes.
-struct Targets {
-    width: u32,
-    height: u32,
-    src: wgpu::Texture,
-    dst: wgpu::Texture,
-    readback: Readback,
-    horizontal: wgpu::BindGroup,
-    vertical: wgpu::BindGroup,
-}
+/// `blur.wgsl`'s entry points and their bindings: params, taps, the source, then the horizontal
+/// pass writes the f32 intermediate that the vertical pass reads into the output.
+const ENTRIES: [Entry<'static>; 2] = [
+    Entry {
+        name: "horizontal",
+        bindings: &[
+            (0, uniform(16)),
+            (1, uniform(TAPS_BYTES)),
+            (2, texture()),
+            (3, storage_texture(wgpu::TextureFormat::Rgba32Float)),
+        ],
+    },
+    Entry {
+        name: "vertical",
+        bindings: &[
+            (0, uniform(16)),
+            (1, uniform(TAPS_BYTES)),
+            (2, texture()),
+            (4, texture()),
+            (5, storage_texture(FRAME_FORMAT)),
+        ],
+    },
+];
 
-/// The blur kernel on the GPU. Build once per stream: it owns its pipelines and layouts, and keeps
-/// its textures while the frame size stays the same.
+/// The blur kernel on the GPU. Build once per stream: it owns its pipelines, and keeps its
+/// intermediate texture while the frame size stays the same.
 pub struct GpuBlur {
-    ctx: Arc<GpuContext>,
-    horizontal: wgpu::ComputePipeline,
-    vertical: wgpu::ComputePipeline,
-    horizontal_layout: wgpu::BindGroupLayout,
-    vertical_layout: wgpu::BindGroupLayout,
+    kernel: Kernel,
     /// `Params` of the shader: width, height, radius, padding.
-    params: wgpu::Buffer,
-    params_now: Option<[u32; 4]>,
-    /// Room for `2 * MAX_RADIUS + 1` weights (uniform, see `TAPS_BYTES`).
-    taps: wgpu::Buffer,
-    taps_now: Vec<f32>,
-    targets: Option<Targets>,
+    params: HostBuffer,
+    /// Room for `2 * MAX_RADIUS + 1` weights (see `TAPS_BYTES`).
+    taps: HostBuffer,
+    /// The horizontal pass's premultiplied f32 result.
+    mid: BySize<(u32, u32), wgpu::TextureView>,
 }
 
 impl GpuBlur {
@@ -288,78 +297,103 @@ impl GpuBlur {
     /// # Errors
     /// [`Error::Gpu`] when the shader or a pipeline is rejected by the device.
     pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
-        let device = &ctx.device;
-        let (horizontal, vertical, horizontal_layout, vertical_layout) =
-            ctx.checked("building the blur kernel", || {
-                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("blur.wgsl"),
-                    source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
-                });
-                let horizontal_layout =
-                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                        label: Some("blur horizontal"),
-                        entries: &[
-                            entry(0, uniform(16)),
-                            entry(1, uniform(TAPS_BYTES)),
-                            entry(2, texture()),
-                            entry(3, storage_texture(wgpu::TextureFormat::Rgba32Float)),
-                        ],
-                    });
-                let vertical_layout =
-                    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                        label: Some("blur vertical"),
-                        entries: &[
-                            entry(0, uniform(16)),
-                            entry(1, uniform(TAPS_BYTES)),
-                            entry(2, texture()),
-                            entry(4, texture()),
-                            entry(5, storage_texture(wgpu::TextureFormat::Rgba8Unorm)),
-                        ],
-                    });
-                let pipeline = |layout: &wgpu::BindGroupLayout, name: &str| {
-                    compute_pipeline(device, layout, &module, name, Default::default())
-                };
-                (
-                    pipeline(&horizontal_layout, "horizontal"),
-                    pipeline(&vertical_layout, "vertical"),
-                    horizontal_layout,
-                    vertical_layout,
-                )
-            })?;
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("blur params"),
-            size: 16,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let taps = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("blur taps"),
-            size: TAPS_BYTES,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let kernel = Kernel::new(
+            &ctx,
+            &KernelDesc {
+                label: "blur",
+                shader: SHADER,
+                entries: &ENTRIES,
+                constants: &[],
+            },
+        )?;
         Ok(Self {
-            ctx,
-            horizontal,
-            vertical,
-            horizontal_layout,
-            vertical_layout,
-            params,
-            params_now: None,
-            taps,
-            taps_now: Vec::new(),
-            targets: None,
+            params: HostBuffer::uniform(&ctx, "blur params", 16),
+            taps: HostBuffer::uniform(&ctx, "blur taps", TAPS_BYTES),
+            kernel,
+            mid: BySize::default(),
         })
     }
 
     pub fn context(&self) -> &Arc<GpuContext> {
-        &self.ctx
+        self.kernel.context()
     }
 
-    /// Blurs `src` into `dst` (same size) on the GPU: upload, two dispatches, readback.
+    /// Records the blur of `src` into `dst` (same size) into `encoder`. The weights are queued
+    /// for the next submission, so encode one blur per kernel per submission.
     ///
     /// # Errors
-    /// [`Error::Spec`] when the sizes differ; [`Error::Gpu`] when the frame does not fit the device
+    /// [`Error::Size`] when the sizes differ; [`Error::Gpu`] when the intermediate texture cannot
+    /// be allocated.
+    pub fn encode(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        src: &GpuImage,
+        dst: &GpuImage,
+        weights: &GaussianWeights,
+    ) -> Result<()> {
+        same_size("blur output", src, dst)?;
+        let (w, h) = src.size();
+        let ctx = self.kernel.context().clone();
+        let mid = self.mid.get((w, h), |(w, h)| {
+            ctx.checked("allocating the blur intermediate", || {
+                ctx.create_texture(
+                    "blur mid",
+                    w,
+                    h,
+                    wgpu::TextureFormat::Rgba32Float,
+                    wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING,
+                )
+                .create_view(&wgpu::TextureViewDescriptor::default())
+            })
+        })?;
+        self.params
+            .set(&ctx, bytemuck::cast_slice(&[w, h, weights.radius(), 0]));
+        self.taps.set(&ctx, bytemuck::cast_slice(weights.taps()));
+        let horizontal = self.kernel.bind(
+            0,
+            &[
+                (0, self.params.binding()),
+                (1, self.taps.binding()),
+                (2, view(src)),
+                (3, wgpu::BindingResource::TextureView(mid)),
+            ],
+        );
+        let vertical = self.kernel.bind(
+            1,
+            &[
+                (0, self.params.binding()),
+                (1, self.taps.binding()),
+                (2, view(src)),
+                (4, wgpu::BindingResource::TextureView(mid)),
+                (5, view(dst)),
+            ],
+        );
+        let mut pass = self.kernel.pass(encoder);
+        let groups = groups_2d(w, h, WORKGROUP);
+        self.kernel.dispatch(&mut pass, 0, &horizontal, groups);
+        self.kernel.dispatch(&mut pass, 1, &vertical, groups);
+        Ok(())
+    }
+
+    /// Blurs `src` into a new frame texture (submitted, not waited for).
+    ///
+    /// # Errors
+    /// As [`GpuBlur::encode`].
+    pub fn apply(&mut self, src: &GpuImage, weights: &GaussianWeights) -> Result<GpuImage> {
+        let ctx = self.kernel.context().clone();
+        let (w, h) = src.size();
+        let dst = GpuImage::new(&ctx, w, h)?;
+        submit(&ctx, "running the blur kernel", |encoder| {
+            self.encode(encoder, src, &dst, weights)
+        })?;
+        Ok(dst)
+    }
+
+    /// Blurs `src` into `dst` (same size) through the GPU: upload, two dispatches, readback. For
+    /// tests and benchmarks; stages keep frames on the GPU with [`GpuBlur::apply`].
+    ///
+    /// # Errors
+    /// [`Error::Size`] when the sizes differ; [`Error::Gpu`] when the frame does not fit the device
     /// or a transfer fails.
     pub fn run(
         &mut self,
@@ -368,117 +402,10 @@ impl GpuBlur {
         weights: &GaussianWeights,
     ) -> Result<()> {
         check_sizes(src, dst)?;
-        let (w, h) = src.dimensions();
-        self.ctx.check_size(w, h)?;
-        if self
-            .targets
-            .as_ref()
-            .is_none_or(|t| (t.width, t.height) != (w, h))
-        {
-            self.targets = None;
-            self.targets = Some(
-                self.ctx
-                    .checked("allocating blur textures", || self.create_targets(w, h))?,
-            );
-        }
-        let ctx = &self.ctx;
-        let params = [w, h, weights.radius(), 0];
-        if self.params_now != Some(params) {
-            ctx.queue
-                .write_buffer(&self.params, 0, bytemuck::cast_slice(&params));
-            self.params_now = Some(params);
-        }
-        if self.taps_now != weights.taps() {
-            ctx.queue
-                .write_buffer(&self.taps, 0, bytemuck::cast_slice(weights.taps()));
-            self.taps_now = weights.taps().to_vec();
-        }
-        let Some(targets) = self.targets.as_ref() else {
-            return Err(Error::Gpu("blur textures missing".to_string()));
-        };
-        let submission = ctx.checked("running the blur kernel", || -> Result<_> {
-            ctx.upload_rgba(&targets.src, src)?;
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("blur"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("blur"),
-                    timestamp_writes: None,
-                });
-                let groups = (w.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP));
-                pass.set_pipeline(&self.horizontal);
-                pass.set_bind_group(0, &targets.horizontal, &[]);
-                pass.dispatch_workgroups(groups.0, groups.1, 1);
-                pass.set_pipeline(&self.vertical);
-                pass.set_bind_group(0, &targets.vertical, &[]);
-                pass.dispatch_workgroups(groups.0, groups.1, 1);
-            }
-            targets.readback.encode_copy(&mut encoder, &targets.dst);
-            Ok(ctx.queue.submit([encoder.finish()]))
-        })??;
-        targets.readback.read_into(ctx, submission, dst)
-    }
-
-    fn create_targets(&self, width: u32, height: u32) -> Targets {
-        use wgpu::TextureUsages as U;
-        let ctx = &self.ctx;
-        let src = ctx.create_texture(
-            "blur src",
-            width,
-            height,
-            wgpu::TextureFormat::Rgba8Unorm,
-            U::TEXTURE_BINDING | U::COPY_DST,
-        );
-        let mid = ctx.create_texture(
-            "blur mid",
-            width,
-            height,
-            wgpu::TextureFormat::Rgba32Float,
-            U::STORAGE_BINDING | U::TEXTURE_BINDING,
-        );
-        let dst = ctx.create_texture(
-            "blur dst",
-            width,
-            height,
-            wgpu::TextureFormat::Rgba8Unorm,
-            U::STORAGE_BINDING | U::COPY_SRC,
-        );
-        let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
-        let (src_view, mid_view, dst_view) = (view(&src), view(&mid), view(&dst));
-        let entry = |binding, resource| wgpu::BindGroupEntry { binding, resource };
-        let horizontal = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("blur horizontal"),
-            layout: &self.horizontal_layout,
-            entries: &[
-                entry(0, self.params.as_entire_binding()),
-                entry(1, self.taps.as_entire_binding()),
-                entry(2, wgpu::BindingResource::TextureView(&src_view)),
-                entry(3, wgpu::BindingResource::TextureView(&mid_view)),
-            ],
-        });
-        let vertical = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("blur vertical"),
-            layout: &self.vertical_layout,
-            entries: &[
-                entry(0, self.params.as_entire_binding()),
-                entry(1, self.taps.as_entire_binding()),
-                entry(2, wgpu::BindingResource::TextureView(&src_view)),
-                entry(4, wgpu::BindingResource::TextureView(&mid_view)),
-                entry(5, wgpu::BindingResource::TextureView(&dst_view)),
-            ],
-        });
-        Targets {
-            width,
-            height,
-            src,
-            dst,
-            readback: Readback::new(ctx, width, height),
-            horizontal,
-            vertical,
-        }
+        let ctx = self.kernel.context().clone();
+        let out = self.apply(&GpuImage::upload(&ctx, src)?, weights)?;
+        crate::bufpool::replace_image(dst, out.read()?);
+        Ok(())
     }
 }
 

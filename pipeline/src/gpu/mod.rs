@@ -11,14 +11,17 @@
 //! machine without a GPU, Mesa's lavapipe (`mesa-vulkan-drivers`) is a complete software Vulkan
 //! device and runs every kernel here.
 
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
-use image::RgbaImage;
+use ::image::RgbaImage;
 
 use crate::error::{Error, Result};
 
 pub mod blur;
+pub mod image;
 pub mod kernel;
+
+pub use self::image::GpuImage;
 
 /// What to tell a user whose machine offers no adapter at all.
 const NO_ADAPTER_HINT: &str = "no GPU adapter found; on Linux install mesa-vulkan-drivers \
@@ -31,6 +34,8 @@ pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
+    /// Frame textures and readback buffers for reuse ([`GpuImage`]).
+    pools: Mutex<self::image::Pools>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -99,6 +104,7 @@ impl GpuContext {
             device,
             queue,
             info,
+            pools: Mutex::default(),
         })
     }
 
@@ -565,7 +571,7 @@ mod tests {
         let readback = Readback::new(&ctx, w, h);
         for k in 0..3u8 {
             let image = RgbaImage::from_fn(w, h, |x, y| {
-                image::Rgba([x as u8, y as u8, k, 255 - x as u8])
+                ::image::Rgba([x as u8, y as u8, k, 255 - x as u8])
             });
             let row = 4 * w as usize;
             upload

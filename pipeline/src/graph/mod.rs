@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::frame::{Frame, StageTiming};
-use crate::sink::{Sink, SinkSummary};
+use crate::sink::{PixelNeed, Sink, SinkSummary};
 use crate::source::{Source, SourceInfo};
 use crate::stage::{Mode, Stage};
 pub use stats::{NodeKind, NodeStats, Recorder, Summary};
@@ -231,6 +231,7 @@ pub fn run(
                     match source.next_frame() {
                         Ok(Some(frame)) => {
                             rec.record(ms_since(t0));
+                            rec.transfers(frame.pixels.transfers());
                             if pace {
                                 let at = frame.pts.seconds();
                                 let first = *first_pts.get_or_insert(at);
@@ -270,10 +271,12 @@ pub fn run(
                 let mut rec = Recorder::default();
                 for frame in input.iter() {
                     let t0 = Instant::now();
+                    let before = frame.pixels.transfers();
                     match stage.process(frame) {
                         Ok(mut frame) => {
                             let ms = ms_since(t0);
                             rec.record(ms);
+                            rec.transfers(frame.pixels.transfers() - before);
                             frame.meta.timings.push(StageTiming {
                                 stage: stage.name().to_string(),
                                 ms,
@@ -310,9 +313,19 @@ pub fn run(
                 let mut rec = Recorder::default();
                 let mut lat = Vec::new();
                 let mut written = 0u64;
-                for frame in rx.iter() {
+                for mut frame in rx.iter() {
                     let captured = frame.captured;
                     let t0 = Instant::now();
+                    // The sink's readback is charged to the sink (the sink itself may keep the
+                    // frame, so the transfer happens here, before it is handed over).
+                    let before = frame.pixels.transfers();
+                    if sink.pixels() == PixelNeed::Cpu {
+                        if let Err(e) = frame.pixels.image() {
+                            ctl.fail(sink_slot, e);
+                            break;
+                        }
+                    }
+                    rec.transfers(frame.pixels.transfers() - before);
                     if let Err(e) = sink.write_owned(frame) {
                         ctl.fail(sink_slot, e);
                         break;

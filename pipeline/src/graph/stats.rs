@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::frame::Transfers;
+
 /// Which part of the pipeline a node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -16,11 +18,18 @@ pub enum NodeKind {
 pub struct Recorder {
     samples_ms: Vec<f64>,
     dropped: u64,
+    transfers: Transfers,
 }
 
 impl Recorder {
     pub fn record(&mut self, ms: f64) {
         self.samples_ms.push(ms);
+    }
+
+    /// Pixel transfers between CPU and GPU this node caused on one frame.
+    pub fn transfers(&mut self, t: Transfers) {
+        self.transfers.uploads += t.uploads;
+        self.transfers.readbacks += t.readbacks;
     }
 
     /// A frame this node produced but discarded because the next node was still busy (live mode).
@@ -36,6 +45,8 @@ impl Recorder {
             kind,
             frames: summary.count,
             dropped: self.dropped,
+            uploads: self.transfers.uploads,
+            readbacks: self.transfers.readbacks,
             p50_ms: summary.p50,
             p99_ms: summary.p99,
             mean_ms: summary.mean,
@@ -83,6 +94,10 @@ pub struct NodeStats {
     pub frames: u64,
     /// Frames this node produced that the next node never saw (live mode: newest frame wins).
     pub dropped: u64,
+    /// Frames this node sent from the CPU to the GPU (see [`crate::frame::Pixels`]).
+    pub uploads: u64,
+    /// Frames this node read back from the GPU to the CPU.
+    pub readbacks: u64,
     /// Time per frame spent inside the node (not waiting on channels).
     pub p50_ms: f64,
     pub p99_ms: f64,

@@ -140,11 +140,11 @@ impl Sink for ImageSink {
         let path = self.path_for(self.written + 1);
         // JPEG has no alpha channel.
         let saved = if self.format == ImageFormat::Jpeg {
-            DynamicImage::ImageRgba8(frame.image.clone())
+            DynamicImage::ImageRgba8(frame.cpu_image()?.clone())
                 .to_rgb8()
                 .save_with_format(&path, self.format)
         } else {
-            frame.image.save_with_format(&path, self.format)
+            frame.cpu_image()?.save_with_format(&path, self.format)
         };
         saved.map_err(|e| Error::output(&path, format!("cannot write image: {e}")))?;
         self.written += 1;

@@ -4,6 +4,17 @@
 use crate::error::Result;
 use crate::frame::Frame;
 
+/// Which form of a frame's pixels a sink reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PixelNeed {
+    /// The pixels on the CPU (files, the virtual camera): read back when they are on the GPU.
+    Cpu,
+    /// The pixels wherever they are (the live window presents a GPU frame as it is).
+    Any,
+    /// No pixels at all (tracking data only): nothing is transferred.
+    None,
+}
+
 /// What a sink reports when it is finished.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct SinkSummary {
@@ -15,15 +26,25 @@ pub struct SinkSummary {
 /// Something that consumes frames. Runs on its own thread; `finish` is called once, also after an
 /// error or an interrupt, so that what was written stays valid (a playable video, complete PNGs).
 pub trait Sink: Send {
-    /// Writes one frame. The frame is lent: the graph recycles its pixel buffer afterwards.
+    /// Writes one frame. The frame is lent: the graph recycles its pixel buffer afterwards. Its
+    /// pixels are on the CPU when [`Sink::pixels`] says [`PixelNeed::Cpu`] (the default).
     fn write(&mut self, frame: &Frame) -> Result<()>;
 
-    /// Writes one frame the sink may keep. The pipeline calls this one: by default it writes the
-    /// frame as lent and gives its pixel buffer back to the pool; a sink that keeps frames (the
-    /// live window) takes the pixels without copying them.
-    fn write_owned(&mut self, frame: Frame) -> Result<()> {
+    /// The form of the pixels this sink reads.
+    fn pixels(&self) -> PixelNeed {
+        PixelNeed::Cpu
+    }
+
+    /// Writes one frame the sink may keep. The pipeline calls this one: by default it brings the
+    /// pixels to the CPU if the sink reads them there, writes the frame as lent and gives its pixel
+    /// buffer back to the pool; a sink that keeps frames (the live window) takes the pixels without
+    /// copying them.
+    fn write_owned(&mut self, mut frame: Frame) -> Result<()> {
+        if self.pixels() == PixelNeed::Cpu {
+            frame.pixels.image()?;
+        }
         let written = self.write(&frame);
-        crate::bufpool::recycle(frame.image.into_raw());
+        frame.pixels.recycle();
         written
     }
 

@@ -656,7 +656,8 @@ impl Sink for VideoSink {
         if self.finished {
             return Err(Error::output(&self.path, "the video is already finished"));
         }
-        let (width, height) = frame.image.dimensions();
+        let image = frame.cpu_image()?;
+        let (width, height) = image.dimensions();
         if self.video.is_none() {
             if self.start_failed {
                 return Err(Error::output(
@@ -684,7 +685,7 @@ impl Sink for VideoSink {
         // Pixels into FFmpeg's padded RGBA frame.
         let row = width as usize * 4;
         let stride = video.rgba.stride(0);
-        let src = frame.image.as_raw();
+        let src = image.as_raw();
         let dst = video.rgba.data_mut(0);
         for (y, line) in src.chunks_exact(row).enumerate() {
             let start = y * stride;

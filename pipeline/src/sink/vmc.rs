@@ -87,6 +87,11 @@ impl VmcSink {
 }
 
 impl Sink for VmcSink {
+    /// Tracking data only: a GPU frame is never read back for it.
+    fn pixels(&self) -> super::PixelNeed {
+        super::PixelNeed::None
+    }
+
     fn write(&mut self, frame: &Frame) -> Result<()> {
         let messages = vmc::frame_messages(frame);
         osc::encode_bundle(&messages, osc::IMMEDIATELY, &mut self.packet);

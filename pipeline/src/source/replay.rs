@@ -58,9 +58,10 @@ impl Source for ReplaySource {
         let seq = self.next;
         self.next += 1;
         let template = &self.frames[(seq % self.frames.len() as u64) as usize];
-        let mut buf = bufpool::take(template.image.as_raw().len());
-        buf.copy_from_slice(template.image.as_raw());
-        let (w, h) = template.image.dimensions();
+        let template_image = template.cpu_image()?;
+        let mut buf = bufpool::take(template_image.as_raw().len());
+        buf.copy_from_slice(template_image.as_raw());
+        let (w, h) = template_image.dimensions();
         let image = RgbaImage::from_raw(w, h, buf)
             .ok_or_else(|| Error::input(self.info.name.clone(), "replay buffer size mismatch"))?;
         let mut frame = Frame::new(seq, Timestamp::new(seq as i64, self.info.time_base), image);

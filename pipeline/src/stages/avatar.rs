@@ -260,12 +260,12 @@ impl Stage for Avatar {
             .render(
                 &state,
                 &self.composition,
-                Some(&frame.image),
+                Some(frame.pixels.image()?),
                 mask.as_deref(),
                 &mut out,
             )
             .map_err(|e| Self::stage_error(seq, e))?;
-        crate::bufpool::replace_image(&mut frame.image, out);
+        frame.pixels.set_image(out);
         Ok(frame)
     }
 

@@ -97,16 +97,20 @@ impl Stage for Blur {
         DOC.name
     }
 
+    /// The GPU backend leaves the frame on the GPU for the next stage (no readback here).
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let mut out = crate::bufpool::image(frame.width(), frame.height());
-        let result = match &mut self.backend {
-            Backend::Gpu(gpu) => gpu.run(&frame.image, &mut out, &self.weights),
-            Backend::Cpu(scratch) => {
-                gaussian_blur_with(&frame.image, &mut out, &self.weights, scratch)
+        match &mut self.backend {
+            Backend::Gpu(gpu) => {
+                let src = frame.pixels.texture(gpu.context())?;
+                let out = gpu.apply(&src, &self.weights)?;
+                frame.pixels.set_texture(out);
             }
-        };
-        result.map_err(Error::in_stage(DOC.name, frame.seq))?;
-        crate::bufpool::replace_image(&mut frame.image, out);
+            Backend::Cpu(scratch) => {
+                let mut out = crate::bufpool::image(frame.width(), frame.height());
+                gaussian_blur_with(frame.pixels.image()?, &mut out, &self.weights, scratch)?;
+                frame.pixels.set_image(out);
+            }
+        }
         Ok(frame)
     }
 }
@@ -151,8 +155,11 @@ mod tests {
         let frame = Frame::new(7, Timestamp::new(0, Rational::new(1, 30)), image);
         let out = s.process(frame).unwrap();
         assert_eq!(out.seq, 7);
-        let edge = out.image.get_pixel(16, 8);
+        let edge = out.pixels.cpu_image().unwrap().get_pixel(16, 8);
         assert!(edge[0] > 0 && edge[0] < 200, "{edge:?}");
-        assert_eq!(out.image.get_pixel(0, 0), &Rgba([0, 0, 0, 255]));
+        assert_eq!(
+            out.pixels.cpu_image().unwrap().get_pixel(0, 0),
+            &Rgba([0, 0, 0, 255])
+        );
     }
 }

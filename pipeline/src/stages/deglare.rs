@@ -170,11 +170,15 @@ impl Stage for Deglare {
         DOC.name
     }
 
+    /// The GPU backend leaves the frame on the GPU for the next stage (no readback here).
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let out = self
-            .apply(&frame.image)
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
-        crate::bufpool::replace_image(&mut frame.image, out);
+        if let Backend::Gpu(gpu) = &mut self.backend {
+            let src = frame.pixels.texture(gpu.context())?;
+            frame.pixels.set_texture(gpu.apply(&src, &self.params)?);
+            return Ok(frame);
+        }
+        let out = self.apply(frame.pixels.image()?)?;
+        frame.pixels.set_image(out);
         Ok(frame)
     }
 }

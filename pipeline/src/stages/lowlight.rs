@@ -138,11 +138,19 @@ impl Stage for Lowlight {
         DOC.name
     }
 
+    /// The curve model reads a small copy of the frame on the CPU (a GPU frame is read back for
+    /// it); the GPU backend applies the curves on the GPU and leaves the frame there.
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let out = self
-            .apply(&frame.image)
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
-        crate::bufpool::replace_image(&mut frame.image, out);
+        if let Some(gpu) = &mut self.gpu {
+            let curves = self.model.estimate(frame.pixels.image()?)?;
+            let src = frame.pixels.texture(gpu.context())?;
+            frame
+                .pixels
+                .set_texture(gpu.apply(&src, &curves, self.strength)?);
+            return Ok(frame);
+        }
+        let out = self.apply(frame.pixels.image()?)?;
+        frame.pixels.set_image(out);
         Ok(frame)
     }
 }

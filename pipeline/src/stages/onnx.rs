@@ -267,9 +267,10 @@ impl Stage for Onnx {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        frame.image = self
-            .apply(&frame.image)
+        let out = self
+            .apply(frame.pixels.image()?)
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
+        frame.pixels.set_image(out);
         Ok(frame)
     }
 }

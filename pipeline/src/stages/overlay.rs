@@ -321,7 +321,7 @@ impl Stage for Overlay {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        draw(&mut frame.image, &frame.meta, &self.config);
+        draw(frame.pixels.image_mut()?, &frame.meta, &self.config);
         Ok(frame)
     }
 }

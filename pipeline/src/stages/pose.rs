@@ -131,7 +131,7 @@ impl Stage for Pose {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let body = self
             .tracker
-            .process_at(&frame.image, frame.pts.seconds())
+            .process_at(frame.pixels.image()?, frame.pts.seconds())
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
         frame.meta.bodies = body.into_iter().collect();
         Ok(frame)

@@ -91,9 +91,9 @@ impl Stage for Resize {
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let (w, h) = self.target_size(frame.width(), frame.height());
-        let resized = resize_rgba(&mut self.resizer, &frame.image, w, h, self.filter)
+        let resized = resize_rgba(&mut self.resizer, frame.pixels.image()?, w, h, self.filter)
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
-        crate::bufpool::replace_image(&mut frame.image, resized);
+        frame.pixels.set_image(resized);
         Ok(frame)
     }
 }
@@ -134,7 +134,12 @@ mod tests {
         let image = RgbaImage::from_pixel(100, 50, Rgba([10, 200, 30, 255]));
         let frame = Frame::new(0, Timestamp::new(0, Rational::new(1, 30)), image);
         let out = s.process(frame).unwrap();
-        assert_eq!(out.image.dimensions(), (33, 17));
-        assert!(out.image.pixels().all(|p| *p == Rgba([10, 200, 30, 255])));
+        assert_eq!(out.pixels.cpu_image().unwrap().dimensions(), (33, 17));
+        assert!(out
+            .pixels
+            .cpu_image()
+            .unwrap()
+            .pixels()
+            .all(|p| *p == Rgba([10, 200, 30, 255])));
     }
 }

@@ -120,7 +120,7 @@ impl Stage for Segment {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let mask = self
             .segmenter
-            .process(&frame.image)
+            .process(frame.pixels.image()?)
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
         frame.meta.mask = Some(Arc::new(mask));
         Ok(frame)

@@ -382,9 +382,9 @@ impl Stage for Stylize {
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let out = self
-            .apply(&frame.image)
+            .apply(frame.pixels.image()?)
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
-        crate::bufpool::replace_image(&mut frame.image, out);
+        frame.pixels.set_image(out);
         Ok(frame)
     }
 }

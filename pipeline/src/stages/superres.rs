@@ -158,9 +158,9 @@ impl Stage for SuperResStage {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let out = self
             .inner
-            .upscale(&frame.image)
+            .upscale(frame.pixels.image()?)
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
-        crate::bufpool::replace_image(&mut frame.image, out);
+        frame.pixels.set_image(out);
         Ok(frame)
     }
 }

@@ -197,7 +197,7 @@ impl Stage for Track {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         frame.meta.faces = self
             .tracker
-            .process_at(&frame.image, frame.pts.seconds())
+            .process_at(frame.pixels.image()?, frame.pts.seconds())
             .map_err(Error::in_stage(DOC.name, frame.seq))?;
         Ok(frame)
     }

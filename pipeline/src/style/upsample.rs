@@ -19,7 +19,7 @@ use crate::gpu::kernel::{compute_pipeline, entry, storage_texture, texture, unif
 use crate::gpu::{GpuContext, Readback};
 
 /// The WGSL source, embedded so that the binary stands alone.
-pub const SHADER: &str = include_str!("../../../shaders/upsample.wgsl");
+pub const SHADER: &str = doppel_shaders::UPSAMPLE;
 
 /// Workgroup side in `upsample.wgsl`.
 const WORKGROUP: u32 = 8;

@@ -17,7 +17,7 @@ use std::ops::Range;
 
 use super::net::Conv;
 
-const SHARED: &str = include_str!("../../../shaders/superres_conv.wgsl");
+const SHARED: &str = doppel_shaders::SUPERRES_CONV;
 /// The kernels' workgroup side (8 x 8 invocations).
 pub const TILE: u32 = 8;
 

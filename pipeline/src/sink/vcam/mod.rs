@@ -239,12 +239,13 @@ impl Sink for VcamSink {
     fn write(&mut self, frame: &Frame) -> Result<()> {
         let n = self.negotiated;
         let resized;
-        let image = if frame.image.dimensions() == (n.width, n.height) {
-            &frame.image
+        let pixels = frame.cpu_image()?;
+        let image = if pixels.dimensions() == (n.width, n.height) {
+            pixels
         } else {
             resized = resize_rgba(
                 &mut self.resizer,
-                &frame.image,
+                pixels,
                 n.width,
                 n.height,
                 Filter::Bilinear,

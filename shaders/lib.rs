@@ -1,0 +1,39 @@
+//! doppel's WGSL shaders. Each kernel or render pass owns one source here and names it from its
+//! Rust module (e.g. `gpu::blur` uses [`BLUR`]); the sources are embedded so binaries stand alone,
+//! and living in a crate of their own lets every crate (and `cargo package`) reach them without
+//! paths into another crate's folder.
+
+/// Separable Gaussian blur, premultiplied alpha (`gpu::blur`).
+pub const BLUR: &str = include_str!("blur.wgsl");
+/// Per-pixel blends of two frames (`gpu::blend`: the unsharp mask of `sharpen`).
+pub const BLEND: &str = include_str!("blend.wgsl");
+/// Zero-DCE curve application at full size (`enhance::lowlight_gpu`).
+pub const LOWLIGHT: &str = include_str!("lowlight.wgsl");
+/// Glare estimation and removal (`enhance::deglare_gpu`).
+pub const DEGLARE: &str = include_str!("deglare.wgsl");
+/// Bilinear resize (`style::upsample`).
+pub const UPSAMPLE: &str = include_str!("upsample.wgsl");
+/// The convolution helpers every generated super-resolution layer kernel shares (`superres::kernel`).
+pub const SUPERRES_CONV: &str = include_str!("superres_conv.wgsl");
+/// The built-in avatar's passes (`avatar::render`).
+pub const AVATAR_BUILTIN: &str = include_str!("avatar_builtin.wgsl");
+/// glTF/VRM meshes (`avatar::render`).
+pub const AVATAR_MESH: &str = include_str!("avatar_mesh.wgsl");
+/// The avatar's backdrop (`avatar::render`).
+pub const AVATAR_BACKGROUND: &str = include_str!("avatar_background.wgsl");
+/// The live window's letterboxing and on-screen display (`app::live::present`).
+pub const PRESENT: &str = include_str!("present.wgsl");
+
+/// Every shader by file name, for tests that compile them all.
+pub const ALL: &[(&str, &str)] = &[
+    ("blur.wgsl", BLUR),
+    ("blend.wgsl", BLEND),
+    ("lowlight.wgsl", LOWLIGHT),
+    ("deglare.wgsl", DEGLARE),
+    ("upsample.wgsl", UPSAMPLE),
+    ("superres_conv.wgsl", SUPERRES_CONV),
+    ("avatar_builtin.wgsl", AVATAR_BUILTIN),
+    ("avatar_mesh.wgsl", AVATAR_MESH),
+    ("avatar_background.wgsl", AVATAR_BACKGROUND),
+    ("present.wgsl", PRESENT),
+];

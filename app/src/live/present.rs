@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use doppel_pipeline::gpu::{color_pass, extent, GpuContext, Readback, Upload};
+use doppel_pipeline::gpu::{color_pass, extent, GpuContext, GpuImage, Readback, Upload};
 use image::{Rgba, RgbaImage};
 
 pub const SHADER: &str = doppel_shaders::PRESENT;
@@ -120,6 +120,9 @@ pub struct Presenter {
     sampler: wgpu::Sampler,
     params: wgpu::Buffer,
     frame: Option<Sized>,
+    /// A frame on the GPU to draw instead of `frame`: a view of its texture in the format that
+    /// keeps its bytes on this target, and its size.
+    frame_gpu: Option<(wgpu::TextureView, (u32, u32))>,
     osd: Option<Sized>,
     /// A 1x1 black texture bound before the first frame.
     no_frame: wgpu::Texture,
@@ -245,6 +248,7 @@ impl Presenter {
             sampler,
             params,
             frame: None,
+            frame_gpu: None,
             osd: None,
             no_frame,
             no_osd,
@@ -260,7 +264,17 @@ impl Presenter {
 
     /// The size of the frame shown; `None` before the first.
     pub fn frame_size(&self) -> Option<(u32, u32)> {
-        self.frame.as_ref().map(|f| f.size)
+        match &self.frame_gpu {
+            Some((_, size)) => Some(*size),
+            None => self.frame.as_ref().map(|f| f.size),
+        }
+    }
+
+    /// Shows a frame that is on the GPU (this presenter's device): drawn from its texture.
+    pub fn set_frame_gpu(&mut self, image: &GpuImage) {
+        let view = image.view_as(texture_format(self.target));
+        self.frame_gpu = Some((view, image.size()));
+        self.bind_group = None;
     }
 
     /// Replaces `slot` with a texture of `image`'s size (reused while the size stays) and uploads it.
@@ -293,6 +307,9 @@ impl Presenter {
 
     /// Uploads the frame to show.
     pub fn set_frame(&mut self, image: &RgbaImage) -> anyhow::Result<()> {
+        if self.frame_gpu.take().is_some() {
+            self.bind_group = None;
+        }
         if Self::upload(
             &self.ctx,
             self.target,
@@ -326,11 +343,14 @@ impl Presenter {
         if let Some(bg) = &self.bind_group {
             return bg.clone();
         }
-        let frame_view = self
-            .frame
-            .as_ref()
-            .map_or(&self.no_frame, |s| &s.texture)
-            .create_view(&Default::default());
+        let frame_view = match &self.frame_gpu {
+            Some((view, _)) => view.clone(),
+            None => self
+                .frame
+                .as_ref()
+                .map_or(&self.no_frame, |s| &s.texture)
+                .create_view(&Default::default()),
+        };
         let osd_view = self
             .osd
             .as_ref()

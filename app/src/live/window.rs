@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context};
-use doppel_pipeline::gpu::GpuContext;
+use doppel_pipeline::gpu::{GpuContext, GpuImage};
 use doppel_pipeline::graph::Summary;
 use doppel_pipeline::StageCommand;
 use image::RgbaImage;
@@ -118,7 +118,7 @@ pub struct App {
     first_seq: Option<u64>,
     current: Option<(u64, (u32, u32))>,
     /// The pixels of the frame on screen (redraws show it again).
-    last: Option<RgbaImage>,
+    last: Option<Shown>,
     // Display.
     show_osd: bool,
     osd_drawn: Option<Instant>,
@@ -135,6 +135,13 @@ pub struct App {
     ready: Option<crossbeam_channel::Sender<bool>>,
     pub report: DisplayReport,
     pub error: Option<anyhow::Error>,
+}
+
+/// A frame's pixels as the window keeps them: on the CPU (written into the surface through an
+/// upload buffer) or on the window's device (drawn from the texture a GPU stage left, no readback).
+enum Shown {
+    Cpu(RgbaImage),
+    Gpu(GpuImage),
 }
 
 /// How long a passing message stays on screen.
@@ -218,9 +225,9 @@ impl App {
                 )
                 .context("cannot open the window")?,
         );
-        // The window's own device (not the pipeline's shared one): a device has one queue, and on a
-        // CPU driver (lavapipe) a present queued behind a stage's render waits for all of it.
-        let ctx = Arc::new(GpuContext::new()?);
+        // The pipeline's shared device: frames that GPU stages leave on it (the avatar's render)
+        // are drawn from their textures, with no readback and no upload.
+        let ctx = GpuContext::shared()?;
         let surface = ctx
             .instance
             .create_surface(window.clone())
@@ -410,18 +417,22 @@ impl App {
             });
         let (w, h) = (g.config.width, g.config.height);
         let direct = g.copy_dst
-            && self.last.as_ref().is_some_and(|img| {
-                Presenter::can_write_direct(img.dimensions(), (w, h), texture.texture.usage())
-            });
+            && matches!(self.last.as_ref(), Some(Shown::Cpu(img))
+                if Presenter::can_write_direct(img.dimensions(), (w, h), texture.texture.usage()));
         let drawn = match self.last.as_ref() {
-            Some(img) if direct => g
+            Some(Shown::Cpu(img)) if direct => g
                 .presenter
                 .write_direct(&mut encoder, &texture.texture, img)
                 .map(|()| g.presenter.encode_osd(&mut encoder, &view, w, h)),
-            Some(img) => g
+            Some(Shown::Cpu(img)) => g
                 .presenter
                 .set_frame(img)
                 .map(|()| g.presenter.encode(&mut encoder, &view, w, h)),
+            Some(Shown::Gpu(gpu)) => {
+                g.presenter.set_frame_gpu(gpu);
+                g.presenter.encode(&mut encoder, &view, w, h);
+                Ok(())
+            }
             None => {
                 g.presenter.encode(&mut encoder, &view, w, h);
                 Ok(())
@@ -444,11 +455,11 @@ impl App {
                 // The surface cannot be copied from: draw the same picture off screen (the fast
                 // path left the frame texture behind).
                 picture = Some(match self.last.as_ref() {
-                    Some(img) => g
+                    Some(Shown::Cpu(img)) => g
                         .presenter
                         .set_frame(img)
                         .and_then(|()| g.presenter.render_offscreen(w, h)),
-                    None => g.presenter.render_offscreen(w, h),
+                    Some(Shown::Gpu(_)) | None => g.presenter.render_offscreen(w, h),
                 });
             }
             None => {
@@ -499,23 +510,28 @@ impl App {
         let Some(frame) = self.slot.take() else {
             return;
         };
-        if self.gfx.is_none() {
+        let Some(g) = self.gfx.as_ref() else {
             frame.pixels.recycle();
             return;
-        }
+        };
         self.first_seq.get_or_insert(frame.seq);
         self.current = Some((frame.seq, frame.pixels.dimensions()));
         let captured = frame.captured;
-        let image = match frame.pixels.into_image() {
-            Ok(image) => image,
-            Err(e) => {
-                self.say(e.to_string());
-                return;
-            }
+        // A frame on the window's device is drawn from its texture; anything else comes to the
+        // CPU (a frame that is already there costs nothing).
+        let shown = match frame.pixels.gpu_image() {
+            Some(gpu) if gpu.is_on(g.presenter.ctx()) => Shown::Gpu(gpu.clone()),
+            _ => match frame.pixels.into_image() {
+                Ok(image) => Shown::Cpu(image),
+                Err(e) => {
+                    self.say(e.to_string());
+                    return;
+                }
+            },
         };
         // Uploaded (or written into the surface) by present; the previous frame's pixels go back
         // to the pool.
-        if let Some(old) = self.last.replace(image) {
+        if let Some(Shown::Cpu(old)) = self.last.replace(shown) {
             doppel_pipeline::bufpool::recycle(old.into_raw());
         }
         self.present(event_loop, Some(captured));
@@ -675,12 +691,18 @@ impl ApplicationHandler<UserEvent> for App {
                 // (written into the surface, the display drawn over it): the shaders are compiled
                 // and every swapchain image is touched before the first frame.
                 let (w, h) = self.config.size;
-                self.last = Some(RgbaImage::from_pixel(
-                    w.max(1),
-                    h.max(1),
-                    image::Rgba([0, 0, 0, 255]),
-                ));
+                let black = RgbaImage::from_pixel(w.max(1), h.max(1), image::Rgba([0, 0, 0, 255]));
+                let black_gpu = self
+                    .gfx
+                    .as_ref()
+                    .and_then(|g| GpuImage::upload(g.presenter.ctx(), &black).ok());
+                self.last = Some(Shown::Cpu(black));
                 for _ in 0..3 {
+                    self.present(event_loop, None);
+                }
+                // And once the way GPU frames are drawn.
+                if let Some(gpu) = black_gpu {
+                    self.last = Some(Shown::Gpu(gpu));
                     self.present(event_loop, None);
                 }
                 if let Some(ready) = self.ready.take() {

@@ -14,14 +14,15 @@ use super::model::{AlphaMode, GltfAvatar};
 use super::state::AvatarState;
 use crate::error::{Error, Result};
 use crate::gpu::blur::{gaussian_blur, GaussianWeights};
-use crate::gpu::{color_pass, GpuContext, Readback, Upload};
+use crate::gpu::{color_pass, GpuContext, GpuImage, Upload};
 use crate::imageops::{resize_rgba, Filter, Upscaler};
 
 const BUILTIN_SHADER: &str = doppel_shaders::AVATAR_BUILTIN;
 const MESH_SHADER: &str = doppel_shaders::AVATAR_MESH;
 const BACKGROUND_SHADER: &str = doppel_shaders::AVATAR_BACKGROUND;
 
-const COLOR_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Rgba8Unorm;
+/// The avatar renders straight into a frame texture.
+const COLOR_FORMAT: wgpu::TextureFormat = crate::gpu::image::FRAME_FORMAT;
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
 /// Bytes of the background uniform block (`Params` in `avatar_background.wgsl`).
 const BG_UNIFORM: u64 = 48;
@@ -134,10 +135,7 @@ pub struct Renderer {
     ctx: Arc<GpuContext>,
     width: u32,
     height: u32,
-    target: wgpu::Texture,
-    target_view: wgpu::TextureView,
     depth_view: wgpu::TextureView,
-    readback: Readback,
     /// A full-frame backdrop (the camera frame, the enlarged blur) on its way into the target.
     backdrop: BackdropUpload,
     sampler: wgpu::Sampler,
@@ -360,20 +358,16 @@ impl Renderer {
             1,
             &[0],
         );
-        let (target, target_view, depth_view) = Self::targets(&ctx, width, height);
+        let depth_view = Self::depth(&ctx, width, height);
         let bg_uniforms = [
             uniform_buffer(&ctx, "avatar background 0", BG_UNIFORM),
             uniform_buffer(&ctx, "avatar background 1", BG_UNIFORM),
         ];
-        let readback = Readback::new(&ctx, width, height);
         match (slot, mask_slot) {
             (Some(white), Some(no_mask)) => Ok(Self {
                 width,
                 height,
-                target,
-                target_view,
                 depth_view,
-                readback,
                 backdrop: BackdropUpload::default(),
                 sampler,
                 bg_pipelines,
@@ -404,21 +398,9 @@ impl Renderer {
         }
     }
 
-    fn targets(
-        ctx: &GpuContext,
-        w: u32,
-        h: u32,
-    ) -> (wgpu::Texture, wgpu::TextureView, wgpu::TextureView) {
-        let target = ctx.create_texture(
-            "avatar target",
-            w,
-            h,
-            COLOR_FORMAT,
-            // COPY_DST: an opaque camera or image backdrop is written straight into it.
-            wgpu::TextureUsages::RENDER_ATTACHMENT
-                | wgpu::TextureUsages::COPY_SRC
-                | wgpu::TextureUsages::COPY_DST,
-        );
+    /// The depth buffer of the mesh pass. The colour target is a new frame texture each frame
+    /// ([`GpuImage`], pooled), which the frame carries on to the next stage or the window.
+    fn depth(ctx: &GpuContext, w: u32, h: u32) -> wgpu::TextureView {
         let depth = ctx.create_texture(
             "avatar depth",
             w,
@@ -426,9 +408,7 @@ impl Renderer {
             DEPTH_FORMAT,
             wgpu::TextureUsages::RENDER_ATTACHMENT,
         );
-        let tv = target.create_view(&Default::default());
-        let dv = depth.create_view(&Default::default());
-        (target, tv, dv)
+        depth.create_view(&Default::default())
     }
 
     pub fn context(&self) -> &Arc<GpuContext> {
@@ -439,7 +419,7 @@ impl Renderer {
         (self.width, self.height)
     }
 
-    /// Changes the output size (re-creates the render target, depth buffer and readback buffer).
+    /// Changes the output size (re-creates the depth buffer).
     ///
     /// # Errors
     /// [`Error::Gpu`] when the size does not fit the device.
@@ -448,11 +428,7 @@ impl Renderer {
             return Ok(());
         }
         self.ctx.check_size(width, height)?;
-        let (t, tv, dv) = Self::targets(&self.ctx, width, height);
-        self.target = t;
-        self.target_view = tv;
-        self.depth_view = dv;
-        self.readback = Readback::new(&self.ctx, width, height);
+        self.depth_view = Self::depth(&self.ctx, width, height);
         self.width = width;
         self.height = height;
         self.image_key = None;
@@ -724,11 +700,30 @@ impl Renderer {
         mask: Option<&GrayImage>,
         out: &mut RgbaImage,
     ) -> Result<()> {
-        self.render_inner(state, composition, camera, mask, out)?;
+        let target = self.render_gpu(state, composition, camera, mask)?;
+        crate::bufpool::replace_image(out, target.read()?);
         if composition.backdrop == Backdrop::Transparent {
             unpremultiply(out);
         }
         Ok(())
+    }
+
+    /// Renders `state` composed as `composition` into a new frame texture, left on the GPU (for the
+    /// next GPU stage or the window). With a transparent backdrop its colours are premultiplied
+    /// by alpha ([`Renderer::render`] undoes that on the CPU).
+    ///
+    /// # Errors
+    /// As [`Renderer::render`].
+    pub fn render_gpu(
+        &mut self,
+        state: &AvatarState,
+        composition: &Composition,
+        camera: Option<&RgbaImage>,
+        mask: Option<&GrayImage>,
+    ) -> Result<GpuImage> {
+        let target = GpuImage::new(&self.ctx, self.width, self.height)?;
+        self.render_inner(state, composition, camera, mask, &target)?;
+        Ok(target)
     }
 
     /// Like [`Renderer::render`] into a new image.
@@ -755,11 +750,11 @@ impl Renderer {
             backdrop: Backdrop::Transparent,
             pip: composition.pip,
         };
-        let mut out = RgbaImage::new(self.width, self.height);
+        let target = GpuImage::new(&self.ctx, self.width, self.height)?;
         // With picture-in-picture the first pass draws the camera; the layer must not include it.
         let clear = wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT);
-        self.render_passes(state, &layer_only, &[], clear, &mut out)?;
-        Ok(out)
+        self.render_passes(state, &layer_only, &[], clear, &target)?;
+        target.read()
     }
 
     /// The backdrop textures this frame needs, prepared on the CPU (shared with the CPU reference).
@@ -815,7 +810,7 @@ impl Renderer {
         composition: &Composition,
         camera: Option<&RgbaImage>,
         mask: Option<&GrayImage>,
-        out: &mut RgbaImage,
+        target: &GpuImage,
     ) -> Result<()> {
         self.prepare(composition, camera)?;
         let ctx = self.ctx.clone();
@@ -944,7 +939,7 @@ impl Renderer {
                 m.as_raw(),
             );
         }
-        self.render_passes(state, composition, &kinds, load, out)
+        self.render_passes(state, composition, &kinds, load, target)
     }
 
     #[allow(clippy::type_complexity)]
@@ -954,7 +949,7 @@ impl Renderer {
         composition: &Composition,
         kinds: &[(Placement, u32, [f32; 3], u32, bool)],
         load: wgpu::LoadOp<wgpu::Color>,
-        out: &mut RgbaImage,
+        target: &GpuImage,
     ) -> Result<()> {
         let ctx = self.ctx.clone();
         let (w, h) = (self.width, self.height);
@@ -1040,21 +1035,16 @@ impl Renderer {
             let ph = (p.height as u32).min(h.saturating_sub(y)).max(1);
             pass.set_scissor_rect(x, y, pw, ph);
         };
-        let submission = ctx.checked("rendering the avatar", || {
+        ctx.checked("rendering the avatar", || {
             let mut encoder = ctx
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                     label: Some("avatar"),
                 });
-            self.backdrop.encode(&mut encoder, &self.target);
+            self.backdrop.encode(&mut encoder, target.texture());
             {
-                let mut pass = color_pass(
-                    &mut encoder,
-                    "avatar background",
-                    &self.target_view,
-                    load,
-                    None,
-                );
+                let mut pass =
+                    color_pass(&mut encoder, "avatar background", target.view(), load, None);
                 for ((p, mode, ..), group) in kinds.iter().zip(&groups) {
                     pass.set_pipeline(&self.bg_pipelines[(*mode as usize).min(2)]);
                     pass.set_viewport(p.x, p.y, p.width, p.height, 0.0, 1.0);
@@ -1082,7 +1072,7 @@ impl Renderer {
                 let mut pass = color_pass(
                     &mut encoder,
                     "avatar mesh",
-                    &self.target_view,
+                    target.view(),
                     wgpu::LoadOp::Load,
                     Some(&self.depth_view),
                 );
@@ -1109,13 +1099,8 @@ impl Renderer {
                     }
                 }
             }
-            self.readback.encode_copy(&mut encoder, &self.target);
-            ctx.queue.submit([encoder.finish()])
-        })?;
-        if out.dimensions() != (w, h) {
-            *out = RgbaImage::new(w, h);
-        }
-        self.readback.read_into(&ctx, submission, out)
+            ctx.queue.submit([encoder.finish()]);
+        })
     }
 }
 

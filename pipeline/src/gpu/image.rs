@@ -80,7 +80,17 @@ impl GpuImage {
         let texture = match pooled {
             Some(t) => t,
             None => ctx.checked("allocating a frame texture", || {
-                ctx.create_texture("doppel frame", width, height, FRAME_FORMAT, FRAME_USAGE)
+                ctx.device.create_texture(&wgpu::TextureDescriptor {
+                    label: Some("doppel frame"),
+                    size: super::extent(width, height),
+                    mip_level_count: 1,
+                    sample_count: 1,
+                    dimension: wgpu::TextureDimension::D2,
+                    format: FRAME_FORMAT,
+                    usage: FRAME_USAGE,
+                    // Windows with sRGB surfaces sample it as sRGB so its bytes come out as stored.
+                    view_formats: &[FRAME_FORMAT.add_srgb_suffix()],
+                })
             })?,
         };
         let view = texture.create_view(&wgpu::TextureViewDescriptor::default());
@@ -132,8 +142,38 @@ impl GpuImage {
         read.map(|()| image)
     }
 
+    /// Waits until the GPU has finished the work submitted so far (which includes what writes
+    /// this image), without reading it back: sinks that do not read pixels still wait for them,
+    /// so that work cannot pile up ahead of the GPU and run figures include it.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when the device is lost.
+    pub fn wait(&self) -> Result<()> {
+        self.inner
+            .ctx
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: None,
+                timeout: None,
+            })
+            .map(|_| ())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))
+    }
+
     pub fn size(&self) -> (u32, u32) {
         (self.inner.texture.width(), self.inner.texture.height())
+    }
+
+    /// A view of the texture as `format` ([`FRAME_FORMAT`] or its sRGB twin) for sampling only
+    /// (sRGB formats cannot be storage-bound).
+    pub fn view_as(&self, format: wgpu::TextureFormat) -> wgpu::TextureView {
+        self.inner
+            .texture
+            .create_view(&wgpu::TextureViewDescriptor {
+                format: Some(format),
+                usage: Some(wgpu::TextureUsages::TEXTURE_BINDING),
+                ..Default::default()
+            })
     }
 
     pub fn texture(&self) -> &wgpu::Texture {

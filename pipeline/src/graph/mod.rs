@@ -319,11 +319,14 @@ pub fn run(
                     // The sink's readback is charged to the sink (the sink itself may keep the
                     // frame, so the transfer happens here, before it is handed over).
                     let before = frame.pixels.transfers();
-                    if sink.pixels() == PixelNeed::Cpu {
-                        if let Err(e) = frame.pixels.image() {
-                            ctl.fail(sink_slot, e);
-                            break;
-                        }
+                    let ready = match (sink.pixels(), frame.pixels.gpu_image()) {
+                        (PixelNeed::Cpu, _) => frame.pixels.image().map(|_| ()),
+                        (PixelNeed::None, Some(gpu)) => gpu.wait(),
+                        _ => Ok(()),
+                    };
+                    if let Err(e) = ready {
+                        ctl.fail(sink_slot, e);
+                        break;
                     }
                     rec.transfers(frame.pixels.transfers() - before);
                     if let Err(e) = sink.write_owned(frame) {

@@ -11,6 +11,11 @@ pub struct NullSink {
 }
 
 impl Sink for NullSink {
+    /// Nothing is read: a GPU frame is waited for (so runs measure the work) but not read back.
+    fn pixels(&self) -> super::PixelNeed {
+        super::PixelNeed::None
+    }
+
     fn write(&mut self, _frame: &Frame) -> Result<()> {
         self.frames += 1;
         Ok(())

@@ -255,17 +255,27 @@ impl Stage for Avatar {
                  placed before 'avatar'; none was given (or use background=blur)",
             ));
         }
-        let mut out = crate::bufpool::image(w, h);
-        self.renderer
-            .render(
-                &state,
-                &self.composition,
-                Some(frame.pixels.image()?),
-                mask.as_deref(),
-                &mut out,
-            )
-            .map_err(|e| Self::stage_error(seq, e))?;
-        frame.pixels.set_image(out);
+        // The camera frame is read only by backdrops that show it (a GPU frame is read back then).
+        let camera = if self.composition.needs_camera() {
+            Some(frame.pixels.image()?)
+        } else {
+            None
+        };
+        if self.composition.backdrop == Backdrop::Transparent {
+            // Transparent output is un-premultiplied on the CPU.
+            let mut out = crate::bufpool::image(w, h);
+            self.renderer
+                .render(&state, &self.composition, camera, mask.as_deref(), &mut out)
+                .map_err(|e| Self::stage_error(seq, e))?;
+            frame.pixels.set_image(out);
+        } else {
+            // The frame stays on the GPU: the window presents it, a file sink reads it back.
+            let out = self
+                .renderer
+                .render_gpu(&state, &self.composition, camera, mask.as_deref())
+                .map_err(|e| Self::stage_error(seq, e))?;
+            frame.pixels.set_texture(out);
+        }
         Ok(frame)
     }
 

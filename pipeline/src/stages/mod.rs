@@ -16,6 +16,7 @@ pub mod passthrough;
 pub mod pose;
 pub mod resize;
 pub mod segment;
+pub mod sharpen;
 pub mod stylize;
 pub mod superres;
 pub mod track;
@@ -39,6 +40,7 @@ pub fn registry() -> Vec<StageEntry> {
         passthrough::ENTRY,
         resize::ENTRY,
         blur::ENTRY,
+        sharpen::ENTRY,
         onnx::ENTRY,
         track::ENTRY,
         stylize::ENTRY,

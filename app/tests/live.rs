@@ -298,12 +298,20 @@ fn vmc_sends_one_bundle_per_frame() {
         .expect("run doppel");
     let bundles = receive(&receiver, Duration::from_secs(3));
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // The VMC sink needs faces: the library adds the tracking, and the app says so once.
+    assert_eq!(
+        err.matches("note: added the 'track' stage first: the VMC sink (--vmc) needs faces")
+            .count(),
+        1,
+        "{err}"
+    );
     assert_eq!(bundles.len(), 12, "one bundle per frame");
     let mut last_t = -1.0f32;
     for b in &bundles {
         let addresses: Vec<&str> = b.iter().map(|(a, _)| a.as_str()).collect();
-        // No track stage: no face, so no head bone and no blendshapes; tracking status 0.
+        // Tracked, but a synthetic frame has no face: no head bone and no blendshapes; status 0.
         assert_eq!(
             addresses,
             ["/VMC/Ext/Root/Pos", "/VMC/Ext/OK", "/VMC/Ext/T"]

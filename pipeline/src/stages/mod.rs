@@ -1,10 +1,16 @@
 //! The stage registry: every stage a pipeline description can name, with its documentation and
 //! constructor. Adding a stage = a module here + one entry in [`registry`].
 
+use std::sync::{Arc, Mutex, OnceLock};
+
 use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::locate::Locator;
 use crate::options::StageOptions;
 use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageDoc};
+
+pub use resolve::{check, resolve, Resolved};
 
 pub mod avatar;
 pub mod blur;
@@ -15,15 +21,83 @@ pub mod overlay;
 pub mod passthrough;
 pub mod pose;
 pub mod resize;
+mod resolve;
 pub mod segment;
 pub mod stylize;
 pub mod superres;
 pub mod track;
 
-/// What constructors may need beyond their options.
-#[derive(Clone, Debug)]
+/// What constructors may need beyond their options: the run mode, the GPU device (opened on first
+/// use, so that CPU-only pipelines never open one), where default data files are found, and the
+/// notices building produced (the library never prints; the app shows them).
 pub struct BuildContext {
     pub mode: Mode,
+    locator: Locator,
+    gpu: OnceLock<Arc<GpuContext>>,
+    notices: Mutex<Vec<String>>,
+}
+
+impl BuildContext {
+    /// A context whose data files are found by [`Locator::from_env`].
+    pub fn new(mode: Mode) -> Self {
+        Self::with_locator(mode, Locator::from_env())
+    }
+
+    pub fn with_locator(mode: Mode, locator: Locator) -> Self {
+        Self {
+            mode,
+            locator,
+            gpu: OnceLock::new(),
+            notices: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Where default model and data files are found.
+    pub fn locator(&self) -> &Locator {
+        &self.locator
+    }
+
+    /// The shared GPU device, opened on the first call.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when no adapter can be used.
+    pub fn gpu(&self) -> Result<Arc<GpuContext>> {
+        if let Some(gpu) = self.gpu.get() {
+            return Ok(gpu.clone());
+        }
+        let gpu = GpuContext::shared()?;
+        Ok(self.gpu.get_or_init(|| gpu).clone())
+    }
+
+    /// Whether [`BuildContext::gpu`] has opened the device.
+    pub fn gpu_opened(&self) -> bool {
+        self.gpu.get().is_some()
+    }
+
+    /// Records a one-line notice for the user (a fallback taken, a stage added).
+    pub fn notice(&self, text: impl Into<String>) {
+        if let Ok(mut notices) = self.notices.lock() {
+            notices.push(text.into());
+        }
+    }
+
+    /// The notices recorded so far, emptying the list.
+    pub fn take_notices(&self) -> Vec<String> {
+        self.notices
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("mode", &self.mode)
+            .field("locator", &self.locator)
+            .field("gpu_opened", &self.gpu_opened())
+            .finish()
+    }
 }
 
 /// A registered stage: its documentation and how to build it.
@@ -70,8 +144,11 @@ pub fn find(name: &str) -> Result<StageEntry> {
         })
 }
 
-/// Builds every stage of a description, in order. Fails before any frame is processed.
+/// Builds every stage of a description, in order, after checking their contracts ([`check`]:
+/// every meta a stage needs comes from a stage before it). Fails before any frame is processed.
+/// Run [`resolve`] first to have missing tracking added instead.
 pub fn build_all(specs: &[StageSpec], ctx: &BuildContext) -> Result<Vec<Box<dyn Stage>>> {
+    check(specs, &[])?;
     specs
         .iter()
         .map(|spec| {

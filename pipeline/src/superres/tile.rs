@@ -42,13 +42,14 @@ pub fn upscale_tiled(
         if out.dimensions() == (input.0 * scale, input.1 * scale) {
             Ok(())
         } else {
-            Err(Error::Spec(format!(
-                "superres: the model turned a {}x{} input into {}x{}, not x{scale}",
-                input.0,
-                input.1,
-                out.width(),
-                out.height()
-            )))
+            Err(Error::size(
+                format!(
+                    "superres model output for a {}x{} input at x{scale}",
+                    input.0, input.1
+                ),
+                (input.0 * scale, input.1 * scale),
+                out.dimensions(),
+            ))
         }
     };
     if w <= tiling.tile && h <= tiling.tile {

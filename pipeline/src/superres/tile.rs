@@ -150,8 +150,18 @@ mod tests {
             },
             model,
         )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("not x4"), "{e}");
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Size {
+                    expected: (20, 20),
+                    got: (10, 10),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().ends_with("expected 20x20, got 10x10"), "{e}");
     }
 }

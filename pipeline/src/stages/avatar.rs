@@ -1,17 +1,17 @@
 //! `avatar` — replaces each frame with an avatar that follows the tracked face: the built-in cartoon
 //! avatar (drawn by shaders) or a glTF 2.0 / VRM model, over a backdrop, rendered on the GPU (wgpu).
 //!
-//! Inputs: RGBA frames whose meta carries faces (run `track` before it) and, when present, bodies
+//! Inputs: RGBA frames whose meta carries faces (its contract needs `track` before it) and, when present, bodies
 //! (shoulders and arms follow them) and the person mask (for `background=mask`).
 //! Outputs: frames of the same size holding the rendered avatar; meta passes through unchanged.
 //! A frame without a face keeps the last tracked pose (a neutral centred avatar before the first).
 //! Options:
 //! - `model` (builtin): `builtin`, or a `.glb`/`.gltf`/`.vrm` file whose morph targets carry ARKit
 //!   names or VRM expressions. Missing, not glTF, or no face morphs: an error naming the file.
-//! - `fallback` (false): with a bad `model`, warn and draw the built-in avatar instead.
+//! - `fallback` (false): with a bad `model`, draw the built-in avatar instead (with a build notice).
 //! - `background` (color:#282C3C): `color:#RRGGBB`, `image:PATH` (scaled to cover), `camera`,
 //!   `blur` (the camera frame blurred), `mask` or `mask:#RRGGBB` (the camera frame with the person,
-//!   from the segmentation mask, replaced by a colour; needs `FrameMeta.mask`), `transparent`.
+//!   from the segmentation mask, replaced by a colour; needs `segment` before it), `transparent`.
 //! - `pip` (off): `top-left|top-right|bottom-left|bottom-right` puts the avatar in an inset over the
 //!   camera frame; `pip_size` (0.3) its width as a fraction of the frame width.
 //! - `smooth` (0.3): 0..0.95, low-pass of the pose between frames (0 = raw tracking).

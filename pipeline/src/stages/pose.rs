@@ -17,7 +17,7 @@
 //!   the next frame follows the raw keypoints, so smoothing adds no tracking lag).
 //! - `threads` (cores): intra-op threads of each model.
 //! - `detector`, `landmarks`: model files (defaults `models/pose_detection.onnx` and the file `model`
-//!   names, relative to the working directory).
+//!   names, found in the data folder: see `crate::locate`).
 //!
 //! Example: `doppel process dance.mp4 -o out.mp4 --stages pose:model=full,overlay`
 

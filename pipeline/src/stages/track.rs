@@ -27,7 +27,7 @@
 //!   within ~2 m of the camera) or `face_detection_full_range_sparse.onnx` (within ~5 m: small faces
 //!   in a wide shot; slower, and it only runs when a face is missing).
 //! - `detector`, `mesh`: model files (defaults: the file `range` names, `models/face_landmark.onnx`,
-//!   relative to the working directory).
+//!   found in the data folder: see `crate::locate`).
 //! - `smooth` (true): One Euro filter on; `min_cutoff` (1.0 Hz), `beta` (10, per face width per
 //!   second), `d_cutoff` (1.0 Hz) are its parameters (see `track::filter`).
 //! - `iris` (false): run `iris_model` (default `models/iris_landmark.onnx`) for the gaze values.

@@ -15,6 +15,9 @@ use doppel_pipeline::stage::Meta;
 use doppel_pipeline::stages::{build_all, resolve, BuildContext};
 use doppel_pipeline::{Mode, Stage};
 
+/// A pipeline's stage list as built, and its stages.
+pub type BuiltStages = (Vec<StageSpec>, Vec<Box<dyn Stage>>);
+
 /// The one way the commands build stages: the library resolves the list (adding the tracking that a
 /// stage or a sink in `sinks` needs), builds it, and the notices it returns are shown on stderr.
 /// Returns the stage list as built, and the stages.
@@ -22,7 +25,7 @@ pub fn build_stages(
     specs: &[StageSpec],
     sinks: &[(&str, Meta)],
     mode: Mode,
-) -> anyhow::Result<(Vec<StageSpec>, Vec<Box<dyn Stage>>)> {
+) -> anyhow::Result<BuiltStages> {
     let resolved = resolve(specs, sinks)?;
     let ctx = BuildContext::new(mode);
     let stages = build_all(&resolved.specs, &ctx)?;

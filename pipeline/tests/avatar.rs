@@ -695,12 +695,21 @@ fn bad_avatar_files_give_clear_errors() {
     .expect("a model without face morphs is refused")
     .to_string();
     assert!(err.contains("triangle.gltf"), "{err}");
+    let ctx = BuildContext::new(Mode::Offline);
     let stage = Avatar::from_options(
         &StageOptions::from_pairs("avatar", &[("model", &p), ("fallback", "true")]),
-        &BuildContext::new(Mode::Offline),
+        &ctx,
     )
     .expect("fallback builds");
     assert_eq!(stage.model(), "builtin");
+    // The library does not print: the fallback is one notice for the app to show.
+    let notices = ctx.take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].contains("triangle.gltf") && notices[0].contains("fallback=true"),
+        "{notices:?}"
+    );
+    assert!(ctx.take_notices().is_empty());
 }
 
 fn talking_head() -> PathBuf {

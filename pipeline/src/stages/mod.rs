@@ -158,3 +158,55 @@ pub fn build_all(specs: &[StageSpec], ctx: &BuildContext) -> Result<Vec<Box<dyn 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_stages;
+
+    #[test]
+    fn cpu_pipelines_never_open_the_gpu() {
+        let ctx = BuildContext::new(Mode::Offline);
+        let specs = parse_stages("resize:width=8,blur:backend=cpu,passthrough").unwrap();
+        let stages = build_all(&specs, &ctx).unwrap();
+        assert_eq!(stages.len(), 3);
+        assert!(!ctx.gpu_opened());
+    }
+
+    #[test]
+    fn build_all_checks_contracts_before_building() {
+        let ctx = BuildContext::new(Mode::Offline);
+        let err = build_all(&parse_stages("blur:backend=cpu,avatar").unwrap(), &ctx)
+            .err()
+            .expect("avatar without track")
+            .to_string();
+        assert!(err.contains("put track before it"), "{err}");
+        // Nothing was built: the avatar would have opened the GPU.
+        assert!(!ctx.gpu_opened());
+    }
+
+    #[test]
+    fn declared_defaults_are_valid_values() {
+        use crate::options::OptKind;
+        for entry in registry() {
+            let doc = entry.doc;
+            // The contract reads options through their specs (a wrong-kind read is an error).
+            (doc.contract)(&StageOptions::from_pairs(doc.name, &[])).unwrap();
+            for spec in doc.options {
+                assert!(!spec.help.is_empty(), "{}:{}", doc.name, spec.name);
+                // A default given back as a value passes the spec's own checks (in range, one of
+                // the choices); for Opt* kinds the text describes the absent case instead.
+                let value = match spec.kind {
+                    OptKind::U32 { default, .. } => default.to_string(),
+                    OptKind::F32 { default, .. } => default.to_string(),
+                    OptKind::Bool(default) => default.to_string(),
+                    OptKind::Choice { default, .. } => default.to_string(),
+                    _ => continue,
+                };
+                let pairs = [(spec.name.to_string(), value)];
+                StageOptions::new(doc, &pairs)
+                    .unwrap_or_else(|e| panic!("{}: default of {}: {e}", doc.name, spec.name));
+            }
+        }
+    }
+}

@@ -171,6 +171,33 @@ fn a_stage_alone_gets_the_tracking_it_needs_or_a_clear_error() {
 }
 
 #[test]
+fn doctor_names_the_data_folder_and_the_variable_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("models")).unwrap();
+    let out = Command::new(DOPPEL)
+        .arg("doctor")
+        .env("DOPPEL_DATA_DIR", dir.path())
+        .output()
+        .expect("run doppel");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = format!("data folder:  {} (models/)", dir.path().display());
+    assert!(text.contains(&line), "{line} missing from:\n{text}");
+    // Without the variable (and an empty XDG data folder), the source tree of the binary is found.
+    let out = Command::new(DOPPEL)
+        .arg("doctor")
+        .env_remove("DOPPEL_DATA_DIR")
+        .env("XDG_DATA_HOME", dir.path().join("empty"))
+        .output()
+        .expect("run doppel");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    assert!(
+        text.contains(&format!("data folder:  {} (models/)", tree.display())),
+        "{text}"
+    );
+}
+
+#[test]
 fn devices_says_when_there_is_no_camera() {
     let out = doppel(&["devices"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -48,33 +48,33 @@ pub enum StageCommand {
 
 /// Kinds of frame meta a stage can need or provide (a small set, combined with `|`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Meta(u8);
+pub struct MetaSet(u8);
 
-impl Meta {
-    pub const NONE: Meta = Meta(0);
+impl MetaSet {
+    pub const NONE: MetaSet = MetaSet(0);
     /// `meta.faces`, from `track`.
-    pub const FACES: Meta = Meta(1);
+    pub const FACES: MetaSet = MetaSet(1);
     /// `meta.bodies`, from `pose`.
-    pub const BODIES: Meta = Meta(2);
+    pub const BODIES: MetaSet = MetaSet(2);
     /// `meta.mask`, from `segment`.
-    pub const MASK: Meta = Meta(4);
+    pub const MASK: MetaSet = MetaSet(4);
 
-    const ALL: [(Meta, &'static str, &'static str); 3] = [
-        (Meta::FACES, "faces", "track"),
-        (Meta::BODIES, "bodies", "pose"),
-        (Meta::MASK, "the person mask", "segment"),
+    const ALL: [(MetaSet, &'static str, &'static str); 3] = [
+        (MetaSet::FACES, "faces", "track"),
+        (MetaSet::BODIES, "bodies", "pose"),
+        (MetaSet::MASK, "the person mask", "segment"),
     ];
 
-    pub const fn union(self, other: Meta) -> Meta {
-        Meta(self.0 | other.0)
+    pub const fn union(self, other: MetaSet) -> MetaSet {
+        MetaSet(self.0 | other.0)
     }
 
     /// What of `self` is not in `other`.
-    pub const fn without(self, other: Meta) -> Meta {
-        Meta(self.0 & !other.0)
+    pub const fn without(self, other: MetaSet) -> MetaSet {
+        MetaSet(self.0 & !other.0)
     }
 
-    pub const fn intersects(self, other: Meta) -> bool {
+    pub const fn intersects(self, other: MetaSet) -> bool {
         self.0 & other.0 != 0
     }
 
@@ -83,16 +83,16 @@ impl Meta {
     }
 
     /// Each kind in the set with its description and the stage that provides it.
-    pub fn parts(self) -> impl Iterator<Item = (Meta, &'static str, &'static str)> {
+    pub fn parts(self) -> impl Iterator<Item = (MetaSet, &'static str, &'static str)> {
         Self::ALL
             .into_iter()
             .filter(move |(m, _, _)| self.intersects(*m))
     }
 }
 
-impl std::ops::BitOr for Meta {
-    type Output = Meta;
-    fn bitor(self, other: Meta) -> Meta {
+impl std::ops::BitOr for MetaSet {
+    type Output = MetaSet;
+    fn bitor(self, other: MetaSet) -> MetaSet {
         self.union(other)
     }
 }
@@ -101,24 +101,24 @@ impl std::ops::BitOr for Meta {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Contract {
     /// Meta that must come from a stage before this one.
-    pub needs: Meta,
+    pub needs: MetaSet,
     /// At least one of these must come from a stage before (a stage that draws whatever it finds:
     /// with none of them it would do nothing). Empty: no such condition.
-    pub needs_any: Meta,
+    pub needs_any: MetaSet,
     /// Meta this stage writes.
-    pub provides: Meta,
+    pub provides: MetaSet,
 }
 
 impl Contract {
     /// Needs nothing, provides nothing (pixel stages).
     pub const NONE: Contract = Contract {
-        needs: Meta::NONE,
-        needs_any: Meta::NONE,
-        provides: Meta::NONE,
+        needs: MetaSet::NONE,
+        needs_any: MetaSet::NONE,
+        provides: MetaSet::NONE,
     };
 
     /// Needs nothing and provides `meta` (tracking stages).
-    pub const fn provides(meta: Meta) -> Contract {
+    pub const fn provides(meta: MetaSet) -> Contract {
         Contract {
             provides: meta,
             ..Contract::NONE

@@ -15,7 +15,7 @@ use doppel_pipeline::sink::vmc::VmcSink;
 use doppel_pipeline::sink::Sink;
 use doppel_pipeline::source::{self, camera, OpenOptions, Source};
 use doppel_pipeline::spec::{parse_stages, StageSpec};
-use doppel_pipeline::stage::Meta;
+use doppel_pipeline::stage::MetaSet;
 use doppel_pipeline::{Mode, Stage};
 use serde::Serialize;
 use winit::event_loop::EventLoop;
@@ -298,7 +298,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
 type LiveStages = (Vec<Box<dyn Stage>>, Vec<StageControl>);
 
 /// What the outputs need from the stages: the VMC sink sends tracked faces.
-fn sink_needs(args: &LiveArgs) -> Vec<(&'static str, Meta)> {
+fn sink_needs(args: &LiveArgs) -> Vec<(&'static str, MetaSet)> {
     args.vmc
         .iter()
         .map(|_| ("the VMC sink (--vmc)", VmcSink::NEEDS))

@@ -11,7 +11,7 @@ pub mod sticker;
 pub mod track;
 
 use doppel_pipeline::spec::StageSpec;
-use doppel_pipeline::stage::Meta;
+use doppel_pipeline::stage::MetaSet;
 use doppel_pipeline::stages::{build_all, resolve, BuildContext};
 use doppel_pipeline::{Mode, Stage};
 
@@ -23,7 +23,7 @@ pub type BuiltStages = (Vec<StageSpec>, Vec<Box<dyn Stage>>);
 /// Returns the stage list as built, and the stages.
 pub fn build_stages(
     specs: &[StageSpec],
-    sinks: &[(&str, Meta)],
+    sinks: &[(&str, MetaSet)],
     mode: Mode,
 ) -> anyhow::Result<BuiltStages> {
     let resolved = resolve(specs, sinks)?;

@@ -2,11 +2,11 @@
 //! the frame meta it needs and provides.
 
 use doppel_pipeline::options::StageOptions;
-use doppel_pipeline::stage::Meta;
+use doppel_pipeline::stage::MetaSet;
 use doppel_pipeline::stages::registry;
 
 /// `faces (track), bodies (pose)`.
-fn meta_list(meta: Meta, with_provider: bool) -> String {
+fn meta_list(meta: MetaSet, with_provider: bool) -> String {
     meta.parts()
         .map(|(_, what, by)| {
             if with_provider {

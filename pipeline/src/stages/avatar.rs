@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, Meta, Stage, StageDoc};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 
 const MODEL: OptSpec = OptSpec {
     name: "model",
@@ -104,12 +104,12 @@ fn contract(options: &StageOptions) -> Result<Contract> {
     let background = options.text(&BACKGROUND)?;
     let kind = background.split(':').next().unwrap_or_default().trim();
     let mask = if kind.eq_ignore_ascii_case("mask") {
-        Meta::MASK
+        MetaSet::MASK
     } else {
-        Meta::NONE
+        MetaSet::NONE
     };
     Ok(Contract {
-        needs: Meta::FACES | mask,
+        needs: MetaSet::FACES | mask,
         ..Contract::NONE
     })
 }

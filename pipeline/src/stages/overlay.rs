@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::frame::{Frame, FrameMeta};
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, Meta, Stage, StageDoc};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::draw::{bar, disc, line, outline, tint, Colour};
 use crate::track::{Body, Face, HeadPose, Point};
 
@@ -101,11 +101,11 @@ pub const ENTRY: StageEntry = StageEntry {
 fn contract(options: &StageOptions) -> Result<Contract> {
     let config = OverlayConfig::from_options(options)?;
     let face_layers = config.mesh || config.boxes || config.keypoints || config.axes;
-    let mut any = Meta::NONE;
+    let mut any = MetaSet::NONE;
     for (on, meta) in [
-        (face_layers, Meta::FACES),
-        (config.body, Meta::BODIES),
-        (config.mask, Meta::MASK),
+        (face_layers, MetaSet::FACES),
+        (config.body, MetaSet::BODIES),
+        (config.mask, MetaSet::MASK),
     ] {
         if on {
             any = any | meta;

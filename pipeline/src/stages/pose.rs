@@ -27,7 +27,7 @@ use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, Meta, Stage, StageDoc};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::body::{BodyConfig, BodyTracker, PoseModel, BODY_SMOOTHING, DEFAULT_DETECTOR};
 
 const MODEL: OptSpec = OptSpec {
@@ -88,7 +88,7 @@ pub const DOC: StageDoc = StageDoc {
     summary: "finds a person's 33 body keypoints with visibility (MediaPipe BlazePose) and writes them into the frame meta",
     options: &[MODEL, MIN_DETECTION, MIN_SCORE, SMOOTH, THREADS, DETECTOR, LANDMARKS],
     example: "pose:model=full:threads=2",
-    contract: |_| Ok(Contract::provides(Meta::BODIES)),
+    contract: |_| Ok(Contract::provides(MetaSet::BODIES)),
 };
 
 pub const ENTRY: StageEntry = StageEntry {

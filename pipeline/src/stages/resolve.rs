@@ -8,7 +8,7 @@ use super::find;
 use crate::error::{Error, Result};
 use crate::options::StageOptions;
 use crate::spec::StageSpec;
-use crate::stage::{Contract, Meta};
+use crate::stage::{Contract, MetaSet};
 
 /// A pipeline after [`resolve`]: the stages to build and what was changed, one line each.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,19 +20,19 @@ pub struct Resolved {
 /// The stage [`resolve`] adds for missing faces.
 const FACE_PROVIDER: &str = "track";
 
-/// Resolves `specs` for sinks with needs `sinks` (`("the VMC sink", Meta::FACES)`): adds `track`
+/// Resolves `specs` for sinks with needs `sinks` (`("the VMC sink", MetaSet::FACES)`): adds `track`
 /// first when a stage or sink needs faces that no stage before it provides, with a notice.
 ///
 /// # Errors
 /// [`Error::Spec`]/[`Error::Option`] for unknown stages or bad options; [`Error::Contract`] naming
 /// the stage to add for any other missing meta.
-pub fn resolve(specs: &[StageSpec], sinks: &[(&str, Meta)]) -> Result<Resolved> {
+pub fn resolve(specs: &[StageSpec], sinks: &[(&str, MetaSet)]) -> Result<Resolved> {
     match first_missing(specs, sinks)? {
         None => Ok(Resolved {
             specs: specs.to_vec(),
             notices: Vec::new(),
         }),
-        Some(missing) if !missing.any && missing.meta.intersects(Meta::FACES) => {
+        Some(missing) if !missing.any && missing.meta.intersects(MetaSet::FACES) => {
             let mut with_track = vec![StageSpec {
                 name: FACE_PROVIDER.to_string(),
                 options: Vec::new(),
@@ -56,7 +56,7 @@ pub fn resolve(specs: &[StageSpec], sinks: &[(&str, Meta)]) -> Result<Resolved> 
 ///
 /// # Errors
 /// As [`resolve`]; missing faces too, naming `track`.
-pub fn check(specs: &[StageSpec], sinks: &[(&str, Meta)]) -> Result<()> {
+pub fn check(specs: &[StageSpec], sinks: &[(&str, MetaSet)]) -> Result<()> {
     match first_missing(specs, sinks)? {
         None => Ok(()),
         Some(missing) => Err(missing.error()),
@@ -66,14 +66,14 @@ pub fn check(specs: &[StageSpec], sinks: &[(&str, Meta)]) -> Result<()> {
 /// Meta that `who` needs and nothing before it provides.
 struct Missing {
     who: String,
-    meta: Meta,
+    meta: MetaSet,
     /// Any one of `meta` would do (a stage that draws whatever it finds).
     any: bool,
 }
 
 impl Missing {
     fn error(&self) -> Error {
-        let parts: Vec<(Meta, &str, &str)> = self.meta.parts().collect();
+        let parts: Vec<(MetaSet, &str, &str)> = self.meta.parts().collect();
         let what: Vec<&str> = parts.iter().map(|p| p.1).collect();
         let providers: Vec<&str> = parts.iter().map(|p| p.2).collect();
         let (what, providers) = if self.any {
@@ -103,8 +103,8 @@ fn describe(spec: &StageSpec) -> String {
     text
 }
 
-fn first_missing(specs: &[StageSpec], sinks: &[(&str, Meta)]) -> Result<Option<Missing>> {
-    let mut available = Meta::NONE;
+fn first_missing(specs: &[StageSpec], sinks: &[(&str, MetaSet)]) -> Result<Option<Missing>> {
+    let mut available = MetaSet::NONE;
     for spec in specs {
         let entry = find(&spec.name)?;
         let options = StageOptions::new(entry.doc, &spec.options)?;
@@ -148,7 +148,7 @@ mod tests {
         specs.iter().map(|s| s.name.as_str()).collect()
     }
 
-    fn resolved(text: &str, sinks: &[(&str, Meta)]) -> Result<Resolved> {
+    fn resolved(text: &str, sinks: &[(&str, MetaSet)]) -> Result<Resolved> {
         resolve(&parse_stages(text).unwrap(), sinks)
     }
 
@@ -188,15 +188,15 @@ mod tests {
 
     #[test]
     fn a_sink_that_needs_faces_gets_track() {
-        let got = resolved("", &[("the VMC sink", Meta::FACES)]).unwrap();
+        let got = resolved("", &[("the VMC sink", MetaSet::FACES)]).unwrap();
         assert_eq!(names(&got.specs), ["track"]);
         assert_eq!(
             got.notices,
             ["added the 'track' stage first: the VMC sink needs faces"]
         );
-        let got = resolved("blur", &[("the VMC sink", Meta::FACES)]).unwrap();
+        let got = resolved("blur", &[("the VMC sink", MetaSet::FACES)]).unwrap();
         assert_eq!(names(&got.specs), ["track", "blur"]);
-        let got = resolved("track", &[("the VMC sink", Meta::FACES)]).unwrap();
+        let got = resolved("track", &[("the VMC sink", MetaSet::FACES)]).unwrap();
         assert!(got.notices.is_empty());
     }
 

@@ -24,7 +24,7 @@ use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, Meta, Stage, StageDoc};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::segment::{
     PersonSegmenter, SegmentConfig, SegmentModel, DEFAULT_LANDSCAPE, DEFAULT_SQUARE,
 };
@@ -84,7 +84,7 @@ pub const DOC: StageDoc = StageDoc {
     summary: "person mask (MediaPipe selfie segmentation) into the frame meta, at frame size",
     options: &[MODEL, THRESHOLD, SMOOTH, THREADS, SQUARE, LANDSCAPE],
     example: "segment:threshold=0.5:smooth=0.3",
-    contract: |_| Ok(Contract::provides(Meta::MASK)),
+    contract: |_| Ok(Contract::provides(MetaSet::MASK)),
 };
 
 pub const ENTRY: StageEntry = StageEntry {

@@ -42,7 +42,7 @@ use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, Meta, Stage, StageDoc};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::detector::Range;
 use crate::track::{FaceTracker, OneEuroParams, TrackerConfig, DEFAULT_IRIS, DEFAULT_MESH};
 
@@ -176,7 +176,7 @@ pub const DOC: StageDoc = StageDoc {
         CALIBRATE,
     ],
     example: "track:max_faces=2:threads=2:calibrate=30",
-    contract: |_| Ok(Contract::provides(Meta::FACES)),
+    contract: |_| Ok(Contract::provides(MetaSet::FACES)),
 };
 
 pub const ENTRY: StageEntry = StageEntry {

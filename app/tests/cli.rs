@@ -91,7 +91,110 @@ fn stages_lists_every_stage_with_options() {
     for name in doppel_pipeline::stages::names() {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
-    assert!(text.contains("[default: bilinear]"), "{text}");
+    // Range and default come from each option's spec.
+    for needle in [
+        "filter         resampling filter [nearest | bilinear | bicubic | lanczos3; default: bilinear]",
+        "radius         taps on each side of the centre (0 = unchanged) [0..=32; default: 2]",
+        "threads        intra-op threads [1..=256; default: cores]",
+        "mesh           face mesh model file [default: models/face_landmark.onnx]",
+        // Contracts: what each stage needs and provides.
+        "needs:     faces (from track)",
+        "provides:  faces",
+        "provides:  the person mask",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn avatar_alone_gets_track_with_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = doppel(&[
+        "process",
+        "synthetic:width=64:height=48:frames=2",
+        "-o",
+        &out_path(&dir, "a/%03d.png"),
+        "--stages",
+        "avatar",
+        "--quiet",
+    ]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("note: added the 'track' stage first: stage 'avatar' needs faces")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        dir.path().join("a/002.png").is_file(),
+        "both frames written"
+    );
+}
+
+#[test]
+fn a_stage_alone_gets_the_tracking_it_needs_or_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // overlay draws tracking results: with no tracking stage it is refused before any frame.
+    let out = doppel(&[
+        "process",
+        "synthetic:width=64:height=48:frames=2",
+        "-o",
+        &out_path(&dir, "o/%03d.png"),
+        "--stages",
+        "blur:backend=cpu,overlay",
+    ]);
+    assert_clean_failure(
+        &out,
+        &[
+            "stage 'overlay' needs",
+            "put one of track, pose, segment before it",
+        ],
+    );
+    assert!(!dir.path().join("o").exists(), "nothing is written");
+    // A mask backdrop without segment: named at build time, after track was added for the faces.
+    let out = doppel(&[
+        "process",
+        "synthetic:width=64:height=48:frames=2",
+        "-o",
+        &out_path(&dir, "m/%03d.png"),
+        "--stages",
+        "avatar:background=mask",
+    ]);
+    assert_clean_failure(
+        &out,
+        &[
+            "stage 'avatar:background=mask' needs the person mask",
+            "put segment before it",
+        ],
+    );
+}
+
+#[test]
+fn doctor_names_the_data_folder_and_the_variable_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("models")).unwrap();
+    let out = Command::new(DOPPEL)
+        .arg("doctor")
+        .env("DOPPEL_DATA_DIR", dir.path())
+        .output()
+        .expect("run doppel");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = format!("data folder:  {} (models/)", dir.path().display());
+    assert!(text.contains(&line), "{line} missing from:\n{text}");
+    // Without the variable (and an empty XDG data folder), the source tree of the binary is found.
+    let out = Command::new(DOPPEL)
+        .arg("doctor")
+        .env_remove("DOPPEL_DATA_DIR")
+        .env("XDG_DATA_HOME", dir.path().join("empty"))
+        .output()
+        .expect("run doppel");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    assert!(
+        text.contains(&format!("data folder:  {} (models/)", tree.display())),
+        "{text}"
+    );
 }
 
 #[test]

@@ -13,6 +13,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::stages::deglare::Deglare;
 use doppel_pipeline::stages::lowlight::Lowlight;
+use doppel_pipeline::stages::BuildContext;
+use doppel_pipeline::Mode;
 use image::RgbaImage;
 
 fn root() -> PathBuf {
@@ -36,10 +38,10 @@ fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
 
 fn deglare(backend: &str) -> Option<Deglare> {
     let model = root().join("models/deglare.onnx").display().to_string();
-    Deglare::from_options(&StageOptions::from_pairs(
-        "deglare",
-        &[("backend", backend), ("model", &model)],
-    ))
+    Deglare::from_options(
+        &StageOptions::from_pairs("deglare", &[("backend", backend), ("model", &model)]),
+        &BuildContext::new(Mode::Offline),
+    )
     .map_err(|e| eprintln!("skipping deglare:backend={backend}: {e}"))
     .ok()
 }
@@ -49,10 +51,10 @@ fn lowlight(backend: &str) -> Option<Lowlight> {
         .join("models/zero_dce_curves_neuro.onnx")
         .display()
         .to_string();
-    Lowlight::from_options(&StageOptions::from_pairs(
-        "lowlight",
-        &[("backend", backend), ("model", &model)],
-    ))
+    Lowlight::from_options(
+        &StageOptions::from_pairs("lowlight", &[("backend", backend), ("model", &model)]),
+        &BuildContext::new(Mode::Offline),
+    )
     .map_err(|e| eprintln!("skipping lowlight:backend={backend}: {e}"))
     .ok()
 }

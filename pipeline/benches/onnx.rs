@@ -29,12 +29,7 @@ fn zero_dce(c: &mut Criterion) {
             Ok(specs) => specs,
             Err(e) => panic!("bench spec: {e}"),
         };
-        let mut stages = match build_all(
-            &specs,
-            &BuildContext {
-                mode: Mode::Offline,
-            },
-        ) {
+        let mut stages = match build_all(&specs, &BuildContext::new(Mode::Offline)) {
             Ok(stages) => stages,
             Err(e) => panic!("cannot build the onnx stage: {e}"),
         };

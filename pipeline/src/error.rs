@@ -50,7 +50,7 @@ pub enum Error {
     #[error("GPU: {0}")]
     Gpu(String),
 
-    /// Two images (or an image and what holds it) whose sizes must match.
+    /// Two images (or an image and a buffer) that must have one size do not.
     #[error("{what}: expected {}x{}, got {}x{}", expected.0, expected.1, got.0, got.1)]
     Size {
         what: String,
@@ -58,13 +58,27 @@ pub enum Error {
         got: (u32, u32),
     },
 
-    /// A stage failed on a frame.
-    #[error("stage '{stage}' on frame {seq}: {message}")]
+    /// A stage failed on a frame. The graph wraps a stage's error in it once, on the stage's
+    /// thread; the stage's own error is the source.
+    #[error("stage '{stage}' on frame {seq}")]
     Stage {
         stage: String,
         seq: u64,
-        message: String,
+        #[source]
+        source: Box<Error>,
     },
+
+    /// A stage failed while warming up, before the first frame (wrapped by the graph).
+    #[error("stage '{stage}' while warming up")]
+    WarmUp {
+        stage: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A pipeline whose stages (or sink) need frame meta that no stage before them provides.
+    #[error("pipeline: {0}")]
+    Contract(String),
 
     /// Plain I/O on a named path.
     #[error("{path}: {source}")]
@@ -83,13 +97,26 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    /// Wraps an error of stage `stage` on frame `seq` (for `map_err`): [`Error::Stage`].
-    pub fn in_stage(stage: &str, seq: u64) -> impl FnOnce(Error) -> Error + '_ {
-        move |e| Error::Stage {
-            stage: stage.to_string(),
-            seq,
-            message: e.to_string(),
+    /// Shorthand for [`Error::Size`].
+    pub fn size(what: impl Into<String>, expected: (u32, u32), got: (u32, u32)) -> Self {
+        Error::Size {
+            what: what.into(),
+            expected,
+            got,
         }
+    }
+
+    /// This error and its sources, joined by `: ` (what `{:#}` prints in anyhow), for reports
+    /// that hold the error as text.
+    pub fn chain_text(&self) -> String {
+        let mut text = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        text
     }
 
     /// Shorthand for [`Error::Input`].

@@ -62,9 +62,9 @@ pub struct FrameMeta {
     /// Time each stage spent on this frame, in pipeline order.
     pub timings: Vec<StageTiming>,
     /// Faces the `track` stage found, with their 468-point mesh; empty when none (or not tracked).
-    pub faces: Vec<crate::track::Face>,
+    pub faces: Vec<crate::meta::Face>,
     /// Bodies the pose stage found (33 keypoints each); empty when none (or not tracked).
-    pub bodies: Vec<crate::track::Body>,
+    pub bodies: Vec<crate::meta::Body>,
     /// Person mask at frame size (255 = person), from the segmentation stage; `None` when not run.
     #[serde(skip)]
     pub mask: Option<std::sync::Arc<image::GrayImage>>,

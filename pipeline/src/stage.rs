@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use crate::frame::Frame;
+use crate::options::{OptSpec, StageOptions};
 
 /// Whether a pipeline runs live (newest frame wins, drops counted) or offline (every frame, in order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -45,21 +46,95 @@ pub enum StageCommand {
     Calibrate,
 }
 
-/// One option of a stage, as `doppel stages` shows it.
-#[derive(Clone, Copy, Debug)]
-pub struct OptionDoc {
-    pub name: &'static str,
-    /// The default, as text; empty when the option is required.
-    pub default: &'static str,
-    pub help: &'static str,
+/// Kinds of frame meta a stage can need or provide (a small set, combined with `|`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MetaSet(u8);
+
+impl MetaSet {
+    pub const NONE: MetaSet = MetaSet(0);
+    /// `meta.faces`, from `track`.
+    pub const FACES: MetaSet = MetaSet(1);
+    /// `meta.bodies`, from `pose`.
+    pub const BODIES: MetaSet = MetaSet(2);
+    /// `meta.mask`, from `segment`.
+    pub const MASK: MetaSet = MetaSet(4);
+
+    const ALL: [(MetaSet, &'static str, &'static str); 3] = [
+        (MetaSet::FACES, "faces", "track"),
+        (MetaSet::BODIES, "bodies", "pose"),
+        (MetaSet::MASK, "the person mask", "segment"),
+    ];
+
+    pub const fn union(self, other: MetaSet) -> MetaSet {
+        MetaSet(self.0 | other.0)
+    }
+
+    /// What of `self` is not in `other`.
+    pub const fn without(self, other: MetaSet) -> MetaSet {
+        MetaSet(self.0 & !other.0)
+    }
+
+    pub const fn intersects(self, other: MetaSet) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Each kind in the set with its description and the stage that provides it.
+    pub fn parts(self) -> impl Iterator<Item = (MetaSet, &'static str, &'static str)> {
+        Self::ALL
+            .into_iter()
+            .filter(move |(m, _, _)| self.intersects(*m))
+    }
 }
 
-/// What a stage is, for `doppel stages` and for error messages.
+impl std::ops::BitOr for MetaSet {
+    type Output = MetaSet;
+    fn bitor(self, other: MetaSet) -> MetaSet {
+        self.union(other)
+    }
+}
+
+/// What a stage needs in the meta of the frames it gets, and what it adds, for its options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Contract {
+    /// Meta that must come from a stage before this one.
+    pub needs: MetaSet,
+    /// At least one of these must come from a stage before (a stage that draws whatever it finds:
+    /// with none of them it would do nothing). Empty: no such condition.
+    pub needs_any: MetaSet,
+    /// Meta this stage writes.
+    pub provides: MetaSet,
+}
+
+impl Contract {
+    /// Needs nothing, provides nothing (pixel stages).
+    pub const NONE: Contract = Contract {
+        needs: MetaSet::NONE,
+        needs_any: MetaSet::NONE,
+        provides: MetaSet::NONE,
+    };
+
+    /// Needs nothing and provides `meta` (tracking stages).
+    pub const fn provides(meta: MetaSet) -> Contract {
+        Contract {
+            provides: meta,
+            ..Contract::NONE
+        }
+    }
+}
+
+/// What a stage is, for `doppel stages`, option checking and pipeline checking.
 #[derive(Clone, Copy, Debug)]
 pub struct StageDoc {
     pub name: &'static str,
     pub summary: &'static str,
-    pub options: &'static [OptionDoc],
+    /// Every option, declared once (see [`crate::options`]).
+    pub options: &'static [OptSpec],
     /// A pipeline that uses it, e.g. `resize:width=640,blur:radius=2`.
     pub example: &'static str,
+    /// Its meta contract for the given options (options can change what it needs).
+    pub contract: fn(&StageOptions) -> Result<Contract>,
 }

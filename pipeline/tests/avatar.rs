@@ -21,6 +21,8 @@ use doppel_pipeline::source::synthetic::{render, SyntheticConfig};
 use doppel_pipeline::source::Source;
 use doppel_pipeline::stages::avatar::Avatar;
 use doppel_pipeline::stages::track::Track;
+use doppel_pipeline::stages::BuildContext;
+use doppel_pipeline::Mode;
 use doppel_pipeline::Stage;
 use image::{GrayImage, Luma, Rgba, RgbaImage};
 
@@ -685,17 +687,29 @@ fn bad_avatar_files_give_clear_errors() {
 
     // Through the stage: an error naming the file, or the built-in avatar with fallback=true.
     let p = plain.display().to_string();
-    let err = Avatar::from_options(&StageOptions::from_pairs("avatar", &[("model", &p)]))
-        .err()
-        .expect("a model without face morphs is refused")
-        .to_string();
+    let err = Avatar::from_options(
+        &StageOptions::from_pairs("avatar", &[("model", &p)]),
+        &BuildContext::new(Mode::Offline),
+    )
+    .err()
+    .expect("a model without face morphs is refused")
+    .to_string();
     assert!(err.contains("triangle.gltf"), "{err}");
-    let stage = Avatar::from_options(&StageOptions::from_pairs(
-        "avatar",
-        &[("model", &p), ("fallback", "true")],
-    ))
+    let ctx = BuildContext::new(Mode::Offline);
+    let stage = Avatar::from_options(
+        &StageOptions::from_pairs("avatar", &[("model", &p), ("fallback", "true")]),
+        &ctx,
+    )
     .expect("fallback builds");
     assert_eq!(stage.model(), "builtin");
+    // The library does not print: the fallback is one notice for the app to show.
+    let notices = ctx.take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].contains("triangle.gltf") && notices[0].contains("fallback=true"),
+        "{notices:?}"
+    );
+    assert!(ctx.take_notices().is_empty());
 }
 
 fn talking_head() -> PathBuf {
@@ -718,15 +732,18 @@ fn track_then_avatar_on_a_talking_head_moves_the_mouth() {
         .display()
         .to_string();
     let mesh = models.join("face_landmark.onnx").display().to_string();
-    let mut track = Track::from_options(&StageOptions::from_pairs(
-        "track",
-        &[("detector", &detector), ("mesh", &mesh), ("threads", "2")],
-    ))
+    let mut track = Track::from_options(
+        &StageOptions::from_pairs(
+            "track",
+            &[("detector", &detector), ("mesh", &mesh), ("threads", "2")],
+        ),
+        &BuildContext::new(Mode::Offline),
+    )
     .expect("track stage");
-    let mut avatar = Avatar::from_options(&StageOptions::from_pairs(
-        "avatar",
-        &[("background", "blur"), ("smooth", "0")],
-    ))
+    let mut avatar = Avatar::from_options(
+        &StageOptions::from_pairs("avatar", &[("background", "blur"), ("smooth", "0")]),
+        &BuildContext::new(Mode::Offline),
+    )
     .expect("avatar stage");
     let mut source =
         doppel_pipeline::source::video::VideoSource::open(talking_head()).expect("open clip");
@@ -800,8 +817,10 @@ fn warming_up_leaves_the_first_frame_unchanged() {
             camera.clone(),
         )
     };
-    let mut cold = Avatar::from_options(&options).expect("avatar stage");
-    let mut warm = Avatar::from_options(&options).expect("avatar stage");
+    let mut cold =
+        Avatar::from_options(&options, &BuildContext::new(Mode::Offline)).expect("avatar stage");
+    let mut warm =
+        Avatar::from_options(&options, &BuildContext::new(Mode::Offline)).expect("avatar stage");
     warm.warm_up(320, 240).expect("warm up");
     let a = cold.process(frame()).expect("cold frame");
     let b = warm.process(frame()).expect("warm frame");

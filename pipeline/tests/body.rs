@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use doppel_pipeline::infer::SessionConfig;
+use doppel_pipeline::locate::Locator;
 use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::spec::parse_stages;
 use doppel_pipeline::stages::overlay::{draw, OverlayConfig};
@@ -636,13 +637,7 @@ fn stages_from_a_description_and_overlay_layers() {
         path("selfie_segmentation_landscape.onnx"),
     );
     let specs = parse_stages(&text).expect("parse");
-    let mut stages = build_all(
-        &specs,
-        &BuildContext {
-            mode: Mode::Offline,
-        },
-    )
-    .expect("build");
+    let mut stages = build_all(&specs, &BuildContext::new(Mode::Offline)).expect("build");
     let image = photo("astronaut.png");
     let mut f = frame(0, image.clone());
     for stage in &mut stages {
@@ -756,20 +751,23 @@ fn missing_or_wrong_model_files_are_named() {
     assert!(err.to_string().contains("pose_detection.onnx"), "{err}");
 
     // Stage options: a missing segmentation model, a bad choice.
-    let err = Segment::from_options(&StageOptions::from_pairs(
-        "segment",
-        &[("square", "/nonexistent/selfie.onnx"), ("model", "square")],
-    ))
+    let err = Segment::from_options(
+        &StageOptions::from_pairs(
+            "segment",
+            &[("square", "/nonexistent/selfie.onnx"), ("model", "square")],
+        ),
+        &BuildContext::new(Mode::Offline),
+    )
     .err()
     .expect("missing segmentation model must fail");
     assert!(
         err.to_string().contains("/nonexistent/selfie.onnx"),
         "{err}"
     );
-    let err = Segment::from_options(&StageOptions::from_pairs(
-        "segment",
-        &[("model", "portrait")],
-    ))
+    let err = Segment::from_options(
+        &StageOptions::from_pairs("segment", &[("model", "portrait")]),
+        &BuildContext::new(Mode::Offline),
+    )
     .err()
     .expect("bad model choice");
     assert!(
@@ -777,37 +775,63 @@ fn missing_or_wrong_model_files_are_named() {
         "{err}"
     );
     let detector = model("pose_detection.onnx").display().to_string();
-    let err = Pose::from_options(&StageOptions::from_pairs(
-        "pose",
-        &[
-            ("detector", detector.as_str()),
-            ("model", "full"),
-            ("landmarks", "/nonexistent/full.onnx"),
-        ],
-    ))
+    let err = Pose::from_options(
+        &StageOptions::from_pairs(
+            "pose",
+            &[
+                ("detector", detector.as_str()),
+                ("model", "full"),
+                ("landmarks", "/nonexistent/full.onnx"),
+            ],
+        ),
+        &BuildContext::new(Mode::Offline),
+    )
     .err()
     .expect("missing landmark model");
     assert!(err.to_string().contains("/nonexistent/full.onnx"), "{err}");
-    // Default paths are relative to the working directory (the package directory here), so the
-    // default lite model is not found: the error names it.
-    let err = Pose::from_options(&StageOptions::from_pairs("pose", &[]))
-        .err()
-        .expect("default models are relative to the working directory");
-    assert!(err.to_string().contains("models/pose_"), "{err}");
+    // Default models are found by the locator: from the package directory (the working directory
+    // here) they come from the source tree this was built from.
+    Pose::from_options(
+        &StageOptions::from_pairs("pose", &[]),
+        &BuildContext::new(Mode::Offline),
+    )
+    .expect("default models found from any working directory");
+    // A locator over folders without the models: the error names the file and every place looked.
+    let empty = std::env::temp_dir().join(format!("doppel-no-models-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).expect("temp dir");
+    let locator = Locator::new(vec![
+        (empty.clone(), "first"),
+        (root().join("target"), "second"),
+    ]);
+    let err = Pose::from_options(
+        &StageOptions::from_pairs("pose", &[]),
+        &BuildContext::with_locator(Mode::Offline, locator),
+    )
+    .err()
+    .expect("no default models in those places")
+    .to_string();
+    for place in [empty, root().join("target")] {
+        let looked = place.join("models/pose_detection.onnx");
+        assert!(err.contains(&looked.display().to_string()), "{err}");
+    }
+    assert!(err.contains("DOPPEL_DATA_DIR"), "{err}");
 }
 
 #[test]
 fn pose_stage_fills_meta_through_frames() {
     let detector = model("pose_detection.onnx").display().to_string();
     let landmarks = model("pose_landmark_full.onnx").display().to_string();
-    let mut stage = Pose::from_options(&StageOptions::from_pairs(
-        "pose",
-        &[
-            ("detector", detector.as_str()),
-            ("landmarks", landmarks.as_str()),
-            ("threads", "2"),
-        ],
-    ))
+    let mut stage = Pose::from_options(
+        &StageOptions::from_pairs(
+            "pose",
+            &[
+                ("detector", detector.as_str()),
+                ("landmarks", landmarks.as_str()),
+                ("threads", "2"),
+            ],
+        ),
+        &BuildContext::new(Mode::Offline),
+    )
     .expect("pose stage");
     assert_eq!(stage.name(), "pose");
     let image = photo("astronaut.png");

@@ -28,6 +28,8 @@ use doppel_pipeline::infer::{ImageModel, ImageSpec, SessionConfig};
 use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::stages::deglare::Deglare;
 use doppel_pipeline::stages::lowlight::Lowlight;
+use doppel_pipeline::stages::BuildContext;
+use doppel_pipeline::Mode;
 use image::{Rgba, RgbaImage};
 
 /// GPU vs CPU reference: largest difference allowed per channel (the GPU's `pow` and unorm rounding
@@ -130,23 +132,26 @@ fn max_diff(a: &RgbaImage, b: &RgbaImage) -> u8 {
 
 fn stage(backend: &str) -> Deglare {
     let path = model("deglare.onnx");
-    Deglare::from_options(&StageOptions::from_pairs(
-        "deglare",
-        &[("backend", backend), ("model", &path)],
-    ))
+    Deglare::from_options(
+        &StageOptions::from_pairs("deglare", &[("backend", backend), ("model", &path)]),
+        &BuildContext::new(Mode::Offline),
+    )
     .unwrap_or_else(|e| panic!("deglare:backend={backend}: {e}"))
 }
 
 fn lowlight(backend: &str, strength: &str) -> Lowlight {
     let path = model("zero_dce_curves_neuro.onnx");
-    Lowlight::from_options(&StageOptions::from_pairs(
-        "lowlight",
-        &[
-            ("backend", backend),
-            ("model", &path),
-            ("strength", strength),
-        ],
-    ))
+    Lowlight::from_options(
+        &StageOptions::from_pairs(
+            "lowlight",
+            &[
+                ("backend", backend),
+                ("model", &path),
+                ("strength", strength),
+            ],
+        ),
+        &BuildContext::new(Mode::Offline),
+    )
     .unwrap_or_else(|e| panic!("lowlight:backend={backend}: {e}"))
 }
 
@@ -548,13 +553,16 @@ fn lowlight_gpu_matches_its_cpu_reference_and_the_full_zero_dce_model() {
 
 #[test]
 fn bad_input_is_named() {
-    let err = Deglare::from_options(&StageOptions::from_pairs(
-        "deglare",
-        &[
-            ("backend", "onnx"),
-            ("model", &model("zero_dce_curves_neuro.onnx")),
-        ],
-    ))
+    let err = Deglare::from_options(
+        &StageOptions::from_pairs(
+            "deglare",
+            &[
+                ("backend", "onnx"),
+                ("model", &model("zero_dce_curves_neuro.onnx")),
+            ],
+        ),
+        &BuildContext::new(Mode::Offline),
+    )
     .err()
     .expect("a curve model is not a deglare model")
     .to_string();
@@ -562,10 +570,13 @@ fn bad_input_is_named() {
         err.contains("zero_dce_curves_neuro.onnx") && err.contains("[1,3,h,w]"),
         "{err}"
     );
-    let err = Lowlight::from_options(&StageOptions::from_pairs(
-        "lowlight",
-        &[("backend", "cpu"), ("model", &model("deglare.onnx"))],
-    ))
+    let err = Lowlight::from_options(
+        &StageOptions::from_pairs(
+            "lowlight",
+            &[("backend", "cpu"), ("model", &model("deglare.onnx"))],
+        ),
+        &BuildContext::new(Mode::Offline),
+    )
     .err()
     .expect("a deglare model is not a curve model")
     .to_string();
@@ -573,10 +584,13 @@ fn bad_input_is_named() {
         err.contains("deglare.onnx") && err.contains("[1,24,h,w]"),
         "{err}"
     );
-    let err = Lowlight::from_options(&StageOptions::from_pairs("lowlight", &[("size", "4")]))
-        .err()
-        .unwrap()
-        .to_string();
+    let err = Lowlight::from_options(
+        &StageOptions::from_pairs("lowlight", &[("size", "4")]),
+        &BuildContext::new(Mode::Offline),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("size") && err.contains("16 to 640"), "{err}");
     // any frame size, down to one pixel
     let mut s = stage("cpu");

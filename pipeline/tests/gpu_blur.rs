@@ -276,13 +276,7 @@ fn blur_stage_in_a_pipeline() {
     let dir = tempfile::tempdir().unwrap();
     let pattern = dir.path().join("%03d.png");
     let specs = doppel_pipeline::spec::parse_stages("blur:radius=5").unwrap();
-    let stages = build_all(
-        &specs,
-        &BuildContext {
-            mode: Mode::Offline,
-        },
-    )
-    .unwrap();
+    let stages = build_all(&specs, &BuildContext::new(Mode::Offline)).unwrap();
     let source = SyntheticSource::new(config.clone());
     let sink = doppel_pipeline::sink::open(pattern.to_str().unwrap(), source.info()).unwrap();
     let report = run(

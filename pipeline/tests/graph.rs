@@ -48,11 +48,8 @@ impl Stage for Slow {
     fn process(&mut self, frame: Frame) -> Result<Frame> {
         thread::sleep(self.delay);
         if self.fail_at == Some(frame.seq) {
-            return Err(Error::Stage {
-                stage: "slow".into(),
-                seq: frame.seq,
-                message: "injected failure".into(),
-            });
+            // As a real stage does: its own error, without its name or the frame number.
+            return Err(Error::Gpu("injected failure".into()));
         }
         Ok(frame)
     }
@@ -153,7 +150,14 @@ fn stage_error_stops_the_run_and_finishes_the_sink() {
         RunConfig::new(Mode::Offline),
     );
     let error = outcome.error.expect("the run must fail");
-    assert!(error.to_string().contains("frame 10"), "{error}");
+    // The graph says the stage and frame once and keeps the stage's error as the source.
+    assert_eq!(error.to_string(), "stage 'slow' on frame 10");
+    let source = std::error::Error::source(&error).expect("the stage's error is the source");
+    assert_eq!(source.to_string(), "GPU: injected failure");
+    assert!(matches!(&error, Error::Stage { source, .. } if matches!(**source, Error::Gpu(_))));
+    let text = outcome.report.error.as_deref().unwrap_or_default();
+    assert_eq!(text, "stage 'slow' on frame 10: GPU: injected failure");
+    assert_eq!(text.matches("frame 10").count(), 1, "{text}");
     assert_eq!(*sink.seqs.lock().unwrap(), (0..10).collect::<Vec<_>>());
     assert!(*sink.finished.lock().unwrap());
     assert_eq!(outcome.report.frames_out, 10);
@@ -260,9 +264,10 @@ fn stages_warm_up_at_the_source_size_before_the_first_frame() {
     )
     .into_result()
     .unwrap_err();
-    assert!(
-        err.to_string().contains("injected warm-up failure"),
-        "{err}"
+    assert_eq!(err.to_string(), "stage 'warm' while warming up");
+    assert_eq!(
+        err.chain_text(),
+        "stage 'warm' while warming up: GPU: injected warm-up failure"
     );
     assert!(sink.seqs.lock().unwrap().is_empty());
     assert!(*sink.finished.lock().unwrap());

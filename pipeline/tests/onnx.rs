@@ -86,9 +86,7 @@ fn frame(image: RgbaImage) -> Frame {
 fn build(description: &str) -> doppel_pipeline::Result<Vec<Box<dyn Stage>>> {
     build_all(
         &parse_stages(description)?,
-        &BuildContext {
-            mode: Mode::Offline,
-        },
+        &BuildContext::new(Mode::Offline),
     )
 }
 
@@ -261,7 +259,11 @@ fn dynamic_sides_follow_options_and_multiple() {
     let make = |extra: &[(&str, &str)]| {
         let mut pairs = vec![("model", path.as_str())];
         pairs.extend_from_slice(extra);
-        Onnx::from_options(&StageOptions::from_pairs("onnx", &pairs)).unwrap()
+        Onnx::from_options(
+            &StageOptions::from_pairs("onnx", &pairs),
+            &BuildContext::new(Mode::Offline),
+        )
+        .unwrap()
     };
     assert_eq!(make(&[]).input_size(161, 91), (161, 91));
     assert_eq!(make(&[("multiple", "4")]).input_size(161, 91), (160, 92));
@@ -270,10 +272,10 @@ fn dynamic_sides_follow_options_and_multiple() {
         make(&[("height", "90"), ("multiple", "8")]).input_size(640, 360),
         (160, 90)
     );
-    let seg = Onnx::from_options(&StageOptions::from_pairs(
-        "onnx",
-        &[("model", &model("selfie_segmentation.onnx"))],
-    ))
+    let seg = Onnx::from_options(
+        &StageOptions::from_pairs("onnx", &[("model", &model("selfie_segmentation.onnx"))]),
+        &BuildContext::new(Mode::Offline),
+    )
     .unwrap();
     assert_eq!(seg.input_size(1280, 720), (256, 256));
     assert_eq!(seg.model().layout(), infer::Layout::Nhwc);

@@ -44,7 +44,8 @@ fn sharpen(image: &RgbaImage, backend: &str) -> RgbaImage {
         "sharpen",
         &[("amount", "1.5"), ("radius", "3"), ("backend", backend)],
     );
-    let mut stage = Sharpen::from_options(&options).expect("sharpen builds");
+    let mut stage =
+        Sharpen::from_options(&options, &BuildContext::new(Mode::Offline)).expect("sharpen builds");
     let frame = Frame::new(0, Timestamp::new(0, Rational::new(1, 30)), image.clone());
     stage
         .process(frame)
@@ -113,7 +114,8 @@ fn threshold_leaves_flat_noise_alone() {
     });
     for backend in ["cpu", "gpu"] {
         let options = StageOptions::from_pairs("sharpen", &[("backend", backend)]);
-        let mut stage = Sharpen::from_options(&options).expect("builds");
+        let mut stage =
+            Sharpen::from_options(&options, &BuildContext::new(Mode::Offline)).expect("builds");
         let frame = Frame::new(0, Timestamp::new(0, Rational::new(1, 30)), input.clone());
         let out = stage.process(frame).unwrap().into_image().unwrap();
         assert_eq!(out, input, "{backend}: noise below the threshold is kept");
@@ -129,7 +131,7 @@ fn rejects_bad_options() {
         ("backend", "tpu"),
     ] {
         let options = StageOptions::from_pairs("sharpen", &[(key, value)]);
-        let err = Sharpen::from_options(&options)
+        let err = Sharpen::from_options(&options, &BuildContext::new(Mode::Offline))
             .err()
             .expect("refused")
             .to_string();
@@ -145,13 +147,7 @@ fn rejects_bad_options() {
 #[test]
 fn a_chain_of_gpu_stages_transfers_once_each_way() {
     let specs = parse_stages("blur:radius=2,sharpen,deglare,blur:radius=1").expect("spec");
-    let stages = build_all(
-        &specs,
-        &BuildContext {
-            mode: Mode::Offline,
-        },
-    )
-    .expect("stages build");
+    let stages = build_all(&specs, &BuildContext::new(Mode::Offline)).expect("stages build");
     let source = SyntheticSource::new(SyntheticConfig {
         width: 160,
         height: 120,
@@ -198,13 +194,7 @@ impl doppel_pipeline::sink::Sink for PixelSink {
 #[test]
 fn null_sink_reads_nothing_back() {
     let specs = parse_stages("blur,sharpen").expect("spec");
-    let stages = build_all(
-        &specs,
-        &BuildContext {
-            mode: Mode::Offline,
-        },
-    )
-    .expect("stages build");
+    let stages = build_all(&specs, &BuildContext::new(Mode::Offline)).expect("stages build");
     let source = SyntheticSource::new(SyntheticConfig {
         width: 64,
         height: 48,

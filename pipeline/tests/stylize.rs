@@ -11,11 +11,13 @@ use doppel_pipeline::infer::Adapter;
 use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::stages::stylize::Stylize;
+use doppel_pipeline::stages::BuildContext;
 use doppel_pipeline::style::upsample::{resize_bilinear, GpuUpsample};
 use doppel_pipeline::style::{
     FlickerMeter, Skill, SkillKind, SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig,
 };
 use doppel_pipeline::track::{FaceTracker, TrackerConfig};
+use doppel_pipeline::Mode;
 use image::{Rgba, RgbaImage};
 
 fn root() -> PathBuf {
@@ -74,7 +76,10 @@ fn stage(pairs: &[(&str, &str)]) -> doppel_pipeline::Result<Stylize> {
         ("threads", "2"),
     ];
     all.extend_from_slice(pairs);
-    Stylize::from_options(&StageOptions::from_pairs("stylize", &all))
+    Stylize::from_options(
+        &StageOptions::from_pairs("stylize", &all),
+        &BuildContext::new(Mode::Offline),
+    )
 }
 
 fn config() -> StylizerConfig {

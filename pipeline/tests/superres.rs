@@ -322,16 +322,19 @@ fn tiled_equals_untiled_on_both_backends() {
 
 fn stage(pairs: &[(&str, &str)]) -> Result<SuperResStage, String> {
     root();
-    SuperResStage::from_options(&StageOptions::from_pairs("superres", pairs))
-        .map_err(|e| e.to_string())
+    SuperResStage::from_options(
+        &StageOptions::from_pairs("superres", pairs),
+        &BuildContext::new(Mode::Offline),
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[test]
 fn bad_scales_and_models_are_clear_errors() {
     let e = stage(&[("scale", "3")]).err().expect("scale 3");
-    assert!(e.contains("'scale'") && e.contains("2 or 4"), "{e}");
+    assert!(e.contains("'scale'") && e.contains("one of 2, 4"), "{e}");
     let e = stage(&[("scale", "two")]).err().expect("scale two");
-    assert!(e.contains("'scale'") && e.contains("2 or 4"), "{e}");
+    assert!(e.contains("'scale'") && e.contains("one of 2, 4"), "{e}");
     let e = stage(&[("model", "realesrgan"), ("scale", "2")])
         .err()
         .expect("realesrgan x2");
@@ -369,13 +372,7 @@ fn bad_scales_and_models_are_clear_errors() {
 fn stage_in_a_pipeline_upscales_frames_and_odd_sizes() {
     root();
     let specs = parse_stages("superres:scale=2,superres:scale=2:backend=gpu").expect("spec");
-    let mut stages = build_all(
-        &specs,
-        &BuildContext {
-            mode: Mode::Offline,
-        },
-    )
-    .expect("build");
+    let mut stages = build_all(&specs, &BuildContext::new(Mode::Offline)).expect("build");
     let mut image = crop(&butterfly(), 0, 0, 37, 29);
     image.get_pixel_mut(0, 0)[3] = 0; // some transparency: alpha is upscaled too
     let mut frame = Frame::new(3, Timestamp::new(3, Rational::new(1, 30)), image);

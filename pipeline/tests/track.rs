@@ -60,7 +60,11 @@ fn stage(pairs: &[(&str, &str)]) -> Track {
         ("threads", "2"),
     ];
     all.extend_from_slice(pairs);
-    Track::from_options(&StageOptions::from_pairs("track", &all)).expect("build track stage")
+    Track::from_options(
+        &StageOptions::from_pairs("track", &all),
+        &BuildContext::new(Mode::Offline),
+    )
+    .expect("build track stage")
 }
 
 fn frame(seq: u64, image: RgbaImage) -> Frame {
@@ -325,9 +329,7 @@ fn registry_builds_and_checks_options() {
         detector.display(),
         mesh.display()
     );
-    let ctx = BuildContext {
-        mode: Mode::Offline,
-    };
+    let ctx = BuildContext::new(Mode::Offline);
     let stages = build_all(&parse_stages(&spec).expect("parse"), &ctx).expect("build");
     assert_eq!(stages[0].name(), "track");
 
@@ -923,10 +925,10 @@ fn iris_gives_gaze_values() {
         .join("models/face_landmark.onnx")
         .display()
         .to_string();
-    match Track::from_options(&StageOptions::from_pairs(
-        "track",
-        &[("iris", "true"), ("iris_model", mesh.as_str())],
-    )) {
+    match Track::from_options(
+        &StageOptions::from_pairs("track", &[("iris", "true"), ("iris_model", mesh.as_str())]),
+        &BuildContext::new(Mode::Offline),
+    ) {
         Err(Error::Model { path, message }) => {
             assert!(path.ends_with("face_landmark.onnx"), "{path:?}");
             assert!(message.contains("iris"), "{message}");
@@ -963,9 +965,7 @@ fn calibration_sets_the_persons_neutral_face() {
 
 #[test]
 fn smoothing_options_are_checked() {
-    let ctx = BuildContext {
-        mode: Mode::Offline,
-    };
+    let ctx = BuildContext::new(Mode::Offline);
     for (spec, option) in [
         ("track:beta=-1", "beta"),
         ("track:min_cutoff=0", "min_cutoff"),
@@ -1089,7 +1089,7 @@ fn full_range_detector_finds_far_faces_the_short_range_one_misses() {
     assert_eq!(out.meta.faces.len(), 1, "the far face is tracked");
     let options = StageOptions::from_pairs("track", &[("range", "medium")]);
     assert!(
-        Track::from_options(&options).is_err(),
+        Track::from_options(&options, &BuildContext::new(Mode::Offline)).is_err(),
         "range=medium is refused"
     );
 }

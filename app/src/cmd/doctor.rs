@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use doppel_pipeline::gpu::GpuContext;
 use doppel_pipeline::infer::runtime_info;
+use doppel_pipeline::locate::{Locator, DATA_DIR_VAR};
 use doppel_pipeline::media::ffmpeg_version;
 use doppel_pipeline::source::camera::list_cameras;
 
@@ -32,6 +33,20 @@ pub fn run() -> anyhow::Result<ExitCode> {
         }
     }
     println!("FFmpeg:       {}", ffmpeg_version());
+    // Models are needed by the model stages only, so a missing data folder is reported, not fatal.
+    let locator = Locator::from_env();
+    match locator.data_dir() {
+        Some(dir) => println!("data folder:  {} (models/)", dir.display()),
+        None => println!(
+            "data folder:  not found (no models/ in: {}); set {DATA_DIR_VAR}",
+            locator
+                .places()
+                .iter()
+                .map(|(dir, _)| dir.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
     match list_cameras() {
         Ok(c) if c.is_empty() => println!("cameras:      none found"),
         Ok(c) => println!(

@@ -9,12 +9,13 @@ use std::thread;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig, RunOutcome, RunReport};
+use doppel_pipeline::locate::Locator;
 use doppel_pipeline::sink::vcam::{PixelFormat, VcamSettings, VcamSink};
 use doppel_pipeline::sink::vmc::VmcSink;
 use doppel_pipeline::sink::Sink;
 use doppel_pipeline::source::{self, camera, OpenOptions, Source};
 use doppel_pipeline::spec::{parse_stages, StageSpec};
-use doppel_pipeline::stages::{build_all, BuildContext};
+use doppel_pipeline::stage::MetaSet;
 use doppel_pipeline::{Mode, Stage};
 use serde::Serialize;
 use winit::event_loop::EventLoop;
@@ -127,23 +128,11 @@ fn parse_size(text: &str, option: &str) -> anyhow::Result<(u32, u32)> {
         .ok_or_else(|| anyhow!("{option} {text}: expected WxH with sides 2..=8192, e.g. 1280x720"))
 }
 
-/// The stage list with `--avatar` applied: `avatar:model=…` appended (or its model set), and
-/// `track` put first when missing (the avatar follows the tracked face).
+/// The stage list with `--avatar` applied: `avatar:model=…` appended (or its model set). The
+/// tracking the avatar needs is added when the stages are built (see [`super::build_stages`]).
 fn stage_specs(args: &LiveArgs) -> anyhow::Result<Vec<StageSpec>> {
     let mut specs = parse_stages(&args.stages)?;
     if let Some(model) = &args.avatar {
-        if !specs.iter().any(|s| s.name == "track") {
-            eprintln!(
-                "--avatar: adding the track stage first (the avatar follows the tracked face)"
-            );
-            specs.insert(
-                0,
-                StageSpec {
-                    name: "track".into(),
-                    options: Vec::new(),
-                },
-            );
-        }
         match specs.iter_mut().find(|s| s.name == "avatar") {
             Some(spec) => {
                 spec.options.retain(|(k, _)| k != "model");
@@ -158,16 +147,9 @@ fn stage_specs(args: &LiveArgs) -> anyhow::Result<Vec<StageSpec>> {
     Ok(specs)
 }
 
-/// Finds the bundled clip: in the working directory, else next to the executable's repository.
+/// Finds the bundled clip in the data folder (see [`Locator`]).
 fn sample_clip() -> Option<PathBuf> {
-    let here = PathBuf::from(SAMPLE_CLIP);
-    if here.is_file() {
-        return Some(here);
-    }
-    let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .map(|dir| dir.join(SAMPLE_CLIP))
-        .find(|p| p.is_file())
+    Locator::from_env().find(SAMPLE_CLIP).ok()
 }
 
 /// The input string as a live source should open it: the synthetic source runs until stopped
@@ -315,9 +297,22 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
 /// The stages of a live run and the window's handles on them.
 type LiveStages = (Vec<Box<dyn Stage>>, Vec<StageControl>);
 
-/// Builds the stages wrapped for live control.
-fn live_stages(specs: &[StageSpec], notify: &Notifier) -> anyhow::Result<LiveStages> {
-    let built = build_all(specs, &BuildContext { mode: Mode::Live })?;
+/// What the outputs need from the stages: the VMC sink sends tracked faces.
+fn sink_needs(args: &LiveArgs) -> Vec<(&'static str, MetaSet)> {
+    args.vmc
+        .iter()
+        .map(|_| ("the VMC sink (--vmc)", VmcSink::NEEDS))
+        .collect()
+}
+
+/// Builds the stages (with what the outputs need) wrapped for live control; returns the stage list
+/// as built too.
+fn live_stages(
+    args: &LiveArgs,
+    specs: &[StageSpec],
+    notify: &Notifier,
+) -> anyhow::Result<(Vec<StageSpec>, LiveStages)> {
+    let (specs, built) = super::build_stages(specs, &sink_needs(args), Mode::Live)?;
     let mut stages: Vec<Box<dyn Stage>> = Vec::new();
     let mut controls = Vec::new();
     for stage in built {
@@ -325,7 +320,7 @@ fn live_stages(specs: &[StageSpec], notify: &Notifier) -> anyhow::Result<LiveSta
         stages.push(Box::new(wrapped));
         controls.push(control);
     }
-    Ok((stages, controls))
+    Ok((specs, (stages, controls)))
 }
 
 fn describe(src: &dyn Source, specs: &[StageSpec]) {
@@ -368,10 +363,10 @@ fn run_headless(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode
         })?;
     }
     let notify = stderr_notifier();
-    let (stages, _controls) = live_stages(specs, &notify)?;
+    let (specs, (stages, _controls)) = live_stages(args, specs, &notify)?;
     let src = open_source(args, &stop, &notify)?;
     let outs = outputs(args, &src)?;
-    describe(&src, specs);
+    describe(&src, &specs);
     let sink = LiveSink::new(outs, None, args.frames, stop.clone());
     stop_after(args.seconds, stop.clone());
     let outcome = graph::run(Box::new(src), stages, Box::new(sink), config);
@@ -439,10 +434,10 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
         let send = send.clone();
         Arc::new(move |notice: Notice| send(UserEvent::Notice(notice)))
     };
-    let (stages, controls) = live_stages(specs, &notify)?;
+    let (specs, (stages, controls)) = live_stages(args, specs, &notify)?;
     let src = open_source(args, &stop, &notify)?;
     let outs = outputs(args, &src)?;
-    describe(&src, specs);
+    describe(&src, &specs);
     let size = window_size(args, &src)?;
     let slot = Arc::new(Slot::default());
     let link = {
@@ -590,9 +585,9 @@ mod tests {
     }
 
     #[test]
-    fn avatar_adds_track_and_avatar() {
+    fn avatar_option_adds_the_avatar_stage() {
         let got = stage_specs(&args("", Some("builtin"))).unwrap();
-        assert_eq!(names(&got), ["track", "avatar:model=builtin"]);
+        assert_eq!(names(&got), ["avatar:model=builtin"]);
         let got = stage_specs(&args(
             "track:max_faces=2,avatar:model=x.vrm:bg=blur",
             Some("a.vrm"),

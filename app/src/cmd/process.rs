@@ -10,7 +10,6 @@ use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig};
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::spec::{parse_pipeline_toml, parse_stages, StageSpec};
-use doppel_pipeline::stages::{build_all, BuildContext};
 use doppel_pipeline::{sink, Error, Mode};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -74,7 +73,7 @@ fn same_file(a: &str, b: &str) -> bool {
 pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     let mode = if args.live { Mode::Live } else { Mode::Offline };
     let specs = load_specs(&args)?;
-    let stages = build_all(&specs, &BuildContext { mode })?;
+    let (_, stages) = super::build_stages(&specs, &[], mode)?;
     if same_file(&args.input, &args.output) {
         bail!(
             "output {} is the input file; choose another output path",

@@ -38,7 +38,6 @@ use doppel_pipeline::graph::{self, RunConfig};
 use doppel_pipeline::sink::{Sink, SinkSummary};
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::spec::StageSpec;
-use doppel_pipeline::stages::{build_all, BuildContext};
 use doppel_pipeline::track::{Body, Face};
 use doppel_pipeline::{Error, Frame, Mode};
 use indicatif::ProgressBar;
@@ -242,12 +241,7 @@ impl Sink for JsonlSink {
 
 pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     let specs = stage_specs(&args)?;
-    let stages = build_all(
-        &specs,
-        &BuildContext {
-            mode: Mode::Offline,
-        },
-    )?;
+    let (_, stages) = super::build_stages(&specs, &[], Mode::Offline)?;
     let source = source::open(
         &args.input,
         &OpenOptions {

@@ -109,7 +109,7 @@ mod tests {
     fn switched_off_stage_passes_frames_and_commands_are_answered() {
         let entry = find("resize").unwrap();
         let options = StageOptions::new(entry.doc, &[("width".into(), "8".into())]).unwrap();
-        let inner = (entry.build)(&options, &BuildContext { mode: Mode::Live }).unwrap();
+        let inner = (entry.build)(&options, &BuildContext::new(Mode::Live)).unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s = seen.clone();
         let (mut stage, control) =

@@ -775,11 +775,11 @@ impl Renderer {
                     ))
                 }
                 Some(c) if c.dimensions() != (w, h) => {
-                    return Err(Error::Gpu(format!(
-                        "avatar: the camera frame is {}x{} but the renderer is {w}x{h}",
-                        c.width(),
-                        c.height()
-                    )))
+                    return Err(Error::size(
+                        "avatar camera frame (the renderer's size)",
+                        (w, h),
+                        c.dimensions(),
+                    ))
                 }
                 _ => {}
             }

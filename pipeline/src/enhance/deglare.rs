@@ -343,13 +343,11 @@ pub fn deglare_cpu(
 
 fn check_same(src: &RgbaImage, dst: &RgbaImage) -> Result<()> {
     if src.dimensions() != dst.dimensions() {
-        return Err(Error::Spec(format!(
-            "deglare: the source is {}x{} but the output is {}x{}; they must match",
-            src.width(),
-            src.height(),
-            dst.width(),
-            dst.height()
-        )));
+        return Err(Error::size(
+            "deglare output (must match the source)",
+            src.dimensions(),
+            dst.dimensions(),
+        ));
     }
     Ok(())
 }

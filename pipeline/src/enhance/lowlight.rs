@@ -153,13 +153,11 @@ pub fn apply_curves_cpu(
     strength: f32,
 ) -> Result<()> {
     if src.dimensions() != dst.dimensions() {
-        return Err(Error::Spec(format!(
-            "lowlight: the source is {}x{} but the output is {}x{}; they must match",
-            src.width(),
-            src.height(),
-            dst.width(),
-            dst.height()
-        )));
+        return Err(Error::size(
+            "lowlight output (must match the source)",
+            src.dimensions(),
+            dst.dimensions(),
+        ));
     }
     check_curves(curves)?;
     let (w, h) = src.dimensions();

@@ -70,7 +70,8 @@ pub struct RunReport {
     pub latency_ms: Summary,
     pub interrupted: bool,
     pub output: Option<SinkSummary>,
-    /// The error that ended the run, if any (its text; the value is in [`RunOutcome::error`]).
+    /// The error that ended the run with its causes, if any (its text; the value is in
+    /// [`RunOutcome::error`]).
     pub error: Option<String>,
 }
 
@@ -211,7 +212,14 @@ pub fn run(
     // Warm the stages up before the first frame is captured (a live source starts at once).
     for (i, stage) in stages.iter_mut().enumerate() {
         if let Err(e) = stage.warm_up(info.width, info.height) {
-            control.fail(i + 1, e);
+            let stage = stage.name().to_string();
+            control.fail(
+                i + 1,
+                Error::WarmUp {
+                    stage,
+                    source: Box::new(e),
+                },
+            );
             break;
         }
     }
@@ -272,6 +280,7 @@ pub fn run(
                 for frame in input.iter() {
                     let t0 = Instant::now();
                     let before = frame.pixels.transfers();
+                    let seq = frame.seq;
                     match stage.process(frame) {
                         Ok(mut frame) => {
                             let ms = ms_since(t0);
@@ -286,7 +295,11 @@ pub fn run(
                             }
                         }
                         Err(e) => {
-                            ctl.fail(i + 1, e);
+                            // The one place that says which stage and frame: stages return
+                            // their own errors unwrapped.
+                            let stage = stage.name().to_string();
+                            let source = Box::new(e);
+                            ctl.fail(i + 1, Error::Stage { stage, seq, source });
                             break;
                         }
                     }
@@ -402,7 +415,7 @@ pub fn run(
         ),
         interrupted: config.stop.load(Ordering::Relaxed),
         output: summary.lock().ok().and_then(|mut s| s.take()),
-        error: error.as_ref().map(ToString::to_string),
+        error: error.as_ref().map(Error::chain_text),
     };
     RunOutcome { report, error }
 }

@@ -221,14 +221,10 @@ impl ImageModel {
     ) -> Result<(RgbaImage, usize)> {
         let (fw, fh) = self.fixed_size();
         if fw.is_some_and(|w| w != image.width()) || fh.is_some_and(|h| h != image.height()) {
-            return Err(Error::model(
-                self.model.path(),
-                format!(
-                    "input {} does not take a {}x{} image",
-                    self.input,
-                    image.width(),
-                    image.height()
-                ),
+            return Err(Error::size(
+                format!("model {} input {}", self.model.path().display(), self.input),
+                (fw.unwrap_or(image.width()), fh.unwrap_or(image.height())),
+                image.dimensions(),
             ));
         }
         let shape = self.layout.shape(3, image.width(), image.height());

@@ -56,6 +56,10 @@ pub struct VmcSink {
 }
 
 impl VmcSink {
+    /// What the stages before it must provide: it sends the tracked face (resolve with it, see
+    /// [`crate::stages::resolve`], and `track` is added when missing).
+    pub const NEEDS: crate::stage::MetaSet = crate::stage::MetaSet::FACES;
+
     /// A sink sending to `target` (see [`parse_target`]).
     ///
     /// # Errors

@@ -1,17 +1,17 @@
 //! `avatar` — replaces each frame with an avatar that follows the tracked face: the built-in cartoon
 //! avatar (drawn by shaders) or a glTF 2.0 / VRM model, over a backdrop, rendered on the GPU (wgpu).
 //!
-//! Inputs: RGBA frames whose meta carries faces (run `track` before it) and, when present, bodies
+//! Inputs: RGBA frames whose meta carries faces (its contract needs `track` before it) and, when present, bodies
 //! (shoulders and arms follow them) and the person mask (for `background=mask`).
 //! Outputs: frames of the same size holding the rendered avatar; meta passes through unchanged.
 //! A frame without a face keeps the last tracked pose (a neutral centred avatar before the first).
 //! Options:
 //! - `model` (builtin): `builtin`, or a `.glb`/`.gltf`/`.vrm` file whose morph targets carry ARKit
 //!   names or VRM expressions. Missing, not glTF, or no face morphs: an error naming the file.
-//! - `fallback` (false): with a bad `model`, warn and draw the built-in avatar instead.
+//! - `fallback` (false): with a bad `model`, draw the built-in avatar instead (with a build notice).
 //! - `background` (color:#282C3C): `color:#RRGGBB`, `image:PATH` (scaled to cover), `camera`,
 //!   `blur` (the camera frame blurred), `mask` or `mask:#RRGGBB` (the camera frame with the person,
-//!   from the segmentation mask, replaced by a colour; needs `FrameMeta.mask`), `transparent`.
+//!   from the segmentation mask, replaced by a colour; needs `segment` before it), `transparent`.
 //! - `pip` (off): `top-left|top-right|bottom-left|bottom-right` puts the avatar in an inset over the
 //!   camera frame; `pip_size` (0.3) its width as a fraction of the frame width.
 //! - `smooth` (0.3): 0..0.95, low-pass of the pose between frames (0 = raw tracking).
@@ -28,55 +28,91 @@ use crate::avatar::{
 };
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::gpu::GpuContext;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
+
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Text { default: "builtin" },
+    help: "builtin | a .glb/.gltf/.vrm file with ARKit-named morph targets or VRM expressions",
+};
+const FALLBACK: OptSpec = OptSpec {
+    name: "fallback",
+    kind: OptKind::Bool(false),
+    help: "with a bad model file, use the built-in avatar (with a notice)",
+};
+const BACKGROUND: OptSpec = OptSpec {
+    name: "background",
+    kind: OptKind::Text {
+        default: "color:#282C3C",
+    },
+    help:
+        "color:#RRGGBB | image:PATH | camera | blur | mask[:#RRGGBB] (needs segment) | transparent",
+};
+const PIP: OptSpec = OptSpec {
+    name: "pip",
+    kind: OptKind::Choice {
+        choices: &[
+            "off",
+            "top-left",
+            "top-right",
+            "bottom-left",
+            "bottom-right",
+        ],
+        default: "off",
+    },
+    help: "avatar inset over the camera frame",
+};
+const PIP_SIZE: OptSpec = OptSpec {
+    name: "pip_size",
+    kind: OptKind::F32 {
+        default: 0.3,
+        min: 0.05,
+        max: 1.0,
+    },
+    help: "inset width as a fraction of the frame width",
+};
+const SMOOTH: OptSpec = OptSpec {
+    name: "smooth",
+    kind: OptKind::F32 {
+        default: 0.3,
+        min: 0.0,
+        max: 0.95,
+    },
+    help: "pose smoothing between frames, 0 = raw tracking",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "avatar",
     summary: "draws an avatar (built-in cartoon or glTF/VRM) that follows the tracked face, over a backdrop",
-    options: &[
-        OptionDoc {
-            name: "model",
-            default: "builtin",
-            help: "builtin | a .glb/.gltf/.vrm file with ARKit-named morph targets or VRM expressions",
-        },
-        OptionDoc {
-            name: "fallback",
-            default: "false",
-            help: "with a bad model file, warn and use the built-in avatar",
-        },
-        OptionDoc {
-            name: "background",
-            default: "color:#282C3C",
-            help: "color:#RRGGBB | image:PATH | camera | blur | mask[:#RRGGBB] | transparent",
-        },
-        OptionDoc {
-            name: "pip",
-            default: "off",
-            help: "off | top-left | top-right | bottom-left | bottom-right: avatar inset over the camera frame",
-        },
-        OptionDoc {
-            name: "pip_size",
-            default: "0.3",
-            help: "inset width as a fraction of the frame width, 0.05..=1",
-        },
-        OptionDoc {
-            name: "smooth",
-            default: "0.3",
-            help: "pose smoothing between frames, 0 (raw) ..= 0.95",
-        },
-    ],
+    options: &[MODEL, FALLBACK, BACKGROUND, PIP, PIP_SIZE, SMOOTH],
     example: "track,avatar:background=blur",
+    contract,
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Avatar::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Avatar::from_options(options, ctx)?))
+    },
 };
 
-/// Frames without any face before the stage says that `track` seems to be missing.
-const WARN_AFTER: u64 = 30;
+/// Faces always (a frame without one keeps the last pose); the person mask with
+/// `background=mask`.
+fn contract(options: &StageOptions) -> Result<Contract> {
+    let background = options.text(&BACKGROUND)?;
+    let kind = background.split(':').next().unwrap_or_default().trim();
+    let mask = if kind.eq_ignore_ascii_case("mask") {
+        MetaSet::MASK
+    } else {
+        MetaSet::NONE
+    };
+    Ok(Contract {
+        needs: MetaSet::FACES | mask,
+        ..Contract::NONE
+    })
+}
 
 /// The avatar stage.
 pub struct Avatar {
@@ -84,8 +120,6 @@ pub struct Avatar {
     composition: Composition,
     smooth: f32,
     state: Option<AvatarState>,
-    frames_without_face: u64,
-    warned: bool,
     model: String,
 }
 
@@ -101,7 +135,7 @@ pub fn parse_color(text: &str) -> Option<[u8; 3]> {
 
 /// The `background` option.
 pub fn parse_backdrop(options: &StageOptions) -> Result<Backdrop> {
-    let text = options.raw("background").unwrap_or("color:#282C3C").trim();
+    let text = options.text(&BACKGROUND)?;
     let (kind, rest) = match text.split_once(':') {
         Some((k, r)) => (k.trim().to_ascii_lowercase(), Some(r.trim())),
         None => (text.to_ascii_lowercase(), None),
@@ -141,16 +175,18 @@ pub fn parse_backdrop(options: &StageOptions) -> Result<Backdrop> {
 }
 
 /// Loads the `model` option: the built-in avatar, a glTF file, or (with `fallback`) the built-in
-/// avatar after a warning when the file cannot be used.
-pub fn load_model(options: &StageOptions) -> Result<AvatarModel> {
-    let name = options.raw("model").map(str::trim).unwrap_or("builtin");
-    if name.is_empty() || name.eq_ignore_ascii_case("builtin") {
+/// avatar when the file cannot be used, with a notice in `ctx`.
+pub fn load_model(options: &StageOptions, ctx: &BuildContext) -> Result<AvatarModel> {
+    let name = options.text(&MODEL)?;
+    if name.eq_ignore_ascii_case("builtin") {
         return Ok(AvatarModel::Builtin(Palette::default()));
     }
     match GltfAvatar::load(Path::new(name)) {
         Ok(model) => Ok(AvatarModel::Gltf(Box::new(model))),
-        Err(e) if options.bool("fallback", false)? => {
-            eprintln!("warning: {e}; drawing the built-in avatar instead (fallback=true)");
+        Err(e) if options.bool(&FALLBACK)? => {
+            ctx.notice(format!(
+                "avatar: {e}; drawing the built-in avatar instead (fallback=true)"
+            ));
             Ok(AvatarModel::Builtin(Palette::default()))
         }
         Err(e) => Err(e),
@@ -164,39 +200,29 @@ impl Avatar {
     /// # Errors
     /// [`Error::Option`] for bad values, [`Error::Input`]/[`Error::Io`] for a bad model or image
     /// file, [`Error::Gpu`] when no device can render.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
         let backdrop = parse_backdrop(options)?;
-        let pip = match options.choice(
-            "pip",
-            &[
-                "off",
-                "top-left",
-                "top-right",
-                "bottom-left",
-                "bottom-right",
-            ],
-            "off",
-        )? {
+        let pip = match options.choice(&PIP)? {
             "off" => None,
             corner => Some(Pip {
                 corner: Corner::from_name(corner).unwrap_or(Corner::BottomRight),
-                size: options.f32_in("pip_size", 0.3, 0.05, 1.0)?,
+                size: options.f32(&PIP_SIZE)?,
             }),
         };
-        let smooth = options.f32_in("smooth", 0.3, 0.0, 0.95)?;
-        let model = load_model(options)?;
+        let smooth = options.f32(&SMOOTH)?;
+        let model = load_model(options, ctx)?;
         let described = model.describe();
-        let ctx = GpuContext::shared().map_err(|e| Error::Gpu(format!("stage 'avatar': {e}")))?;
+        let gpu = ctx
+            .gpu()
+            .map_err(|e| Error::Gpu(format!("stage 'avatar': {e}")))?;
         // The real size is known at the first frame; the renderer resizes then.
-        let mut renderer = Renderer::new(ctx, 64, 64)?;
+        let mut renderer = Renderer::new(gpu, 64, 64)?;
         renderer.set_model(model)?;
         Ok(Self {
             renderer,
             composition: Composition { backdrop, pip },
             smooth,
             state: None,
-            frames_without_face: 0,
-            warned: false,
             model: described,
         })
     }
@@ -204,14 +230,6 @@ impl Avatar {
     /// `builtin` or the model file.
     pub fn model(&self) -> &str {
         &self.model
-    }
-
-    fn stage_error(seq: u64, e: impl std::fmt::Display) -> Error {
-        Error::Stage {
-            stage: DOC.name.to_string(),
-            seq,
-            message: e.to_string(),
-        }
     }
 }
 
@@ -222,37 +240,27 @@ impl Stage for Avatar {
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let (w, h) = (frame.width(), frame.height());
-        let seq = frame.seq;
-        self.renderer
-            .resize(w, h)
-            .map_err(|e| Self::stage_error(seq, e))?;
+        self.renderer.resize(w, h)?;
         let target = AvatarState::from_meta(&frame.meta, w, h);
         if target.tracked {
-            self.frames_without_face = 0;
             match &mut self.state {
                 Some(s) if s.tracked => s.smooth_towards(&target, self.smooth),
                 _ => self.state = Some(target),
             }
         } else {
-            self.frames_without_face += 1;
-            if self.frames_without_face >= WARN_AFTER && self.state.is_none() && !self.warned {
-                eprintln!(
-                    "warning: stage 'avatar': no face in the first {WARN_AFTER} frames; is 'track' \
-                     before 'avatar' in the pipeline? Drawing a neutral avatar."
-                );
-                self.warned = true;
-            }
-            // Keep the last pose; follow the body alone.
+            // Keep the last pose (a neutral one before the first face); follow the body alone.
             let s = self.state.get_or_insert_with(AvatarState::default);
             s.body = target.body;
         }
         let state = self.state.clone().unwrap_or_default();
         let mask = frame.meta.mask.clone();
+        // The pipeline check puts `segment` before a mask backdrop; a stage used on its own can
+        // still be given frames without a mask.
         if matches!(self.composition.backdrop, Backdrop::Mask { .. }) && mask.is_none() {
-            return Err(Self::stage_error(
-                seq,
-                "background=mask needs the person mask (FrameMeta.mask) from a segmentation stage \
-                 placed before 'avatar'; none was given (or use background=blur)",
+            return Err(Error::Contract(
+                "background=mask needs the person mask (FrameMeta.mask) from 'segment' \
+                 before it; none was given (or use background=blur)"
+                    .to_string(),
             ));
         }
         // The camera frame is read only by backdrops that show it (a GPU frame is read back then).
@@ -265,15 +273,13 @@ impl Stage for Avatar {
             // Transparent output is un-premultiplied on the CPU.
             let mut out = crate::bufpool::image(w, h);
             self.renderer
-                .render(&state, &self.composition, camera, mask.as_deref(), &mut out)
-                .map_err(|e| Self::stage_error(seq, e))?;
+                .render(&state, &self.composition, camera, mask.as_deref(), &mut out)?;
             frame.pixels.set_image(out);
         } else {
             // The frame stays on the GPU: the window presents it, a file sink reads it back.
-            let out = self
-                .renderer
-                .render_gpu(&state, &self.composition, camera, mask.as_deref())
-                .map_err(|e| Self::stage_error(seq, e))?;
+            let out =
+                self.renderer
+                    .render_gpu(&state, &self.composition, camera, mask.as_deref())?;
             frame.pixels.set_texture(out);
         }
         Ok(frame)
@@ -284,9 +290,7 @@ impl Stage for Avatar {
     /// and the targets are allocated before the first frame.
     fn warm_up(&mut self, width: u32, height: u32) -> Result<()> {
         let (w, h) = (width.max(1), height.max(1));
-        self.renderer
-            .resize(w, h)
-            .map_err(Error::in_stage(DOC.name, 0))?;
+        self.renderer.resize(w, h)?;
         let camera = image::RgbaImage::from_pixel(w, h, image::Rgba([128, 128, 128, 255]));
         let mask = image::GrayImage::new(w.div_ceil(4), h.div_ceil(4));
         let arms = BodyPose {
@@ -300,15 +304,13 @@ impl Stage for Avatar {
                 body,
                 ..AvatarState::default()
             };
-            self.renderer
-                .render(
-                    &state,
-                    &self.composition,
-                    Some(&camera),
-                    Some(&mask),
-                    &mut out,
-                )
-                .map_err(Error::in_stage(DOC.name, 0))?;
+            self.renderer.render(
+                &state,
+                &self.composition,
+                Some(&camera),
+                Some(&mask),
+                &mut out,
+            )?;
         }
         Ok(())
     }

@@ -12,36 +12,50 @@ use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::gpu::blur::{gaussian_blur_with, BlurScratch, GaussianWeights, GpuBlur, MAX_RADIUS};
-use crate::gpu::GpuContext;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
+
+const RADIUS: OptSpec = OptSpec {
+    name: "radius",
+    kind: OptKind::U32 {
+        default: 2,
+        min: 0,
+        max: MAX_RADIUS,
+    },
+    help: "taps on each side of the centre (0 = unchanged)",
+};
+const SIGMA: OptSpec = OptSpec {
+    name: "sigma",
+    kind: OptKind::OptF32 {
+        min: 0.1,
+        max: 100.0,
+        absent: "radius/2",
+    },
+    help: "Gaussian standard deviation in pixels",
+};
+const BACKEND: OptSpec = OptSpec {
+    name: "backend",
+    kind: OptKind::Choice {
+        choices: &["gpu", "cpu"],
+        default: "gpu",
+    },
+    help: "gpu (wgpu compute) or cpu (reference)",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "blur",
     summary: "Gaussian blur (premultiplied alpha, clamped edges) on the GPU or CPU",
-    options: &[
-        OptionDoc {
-            name: "radius",
-            default: "2",
-            help: "taps on each side of the centre, 0..=32 (0 = unchanged)",
-        },
-        OptionDoc {
-            name: "sigma",
-            default: "radius/2",
-            help: "Gaussian standard deviation in pixels, 0.1..=100",
-        },
-        OptionDoc {
-            name: "backend",
-            default: "gpu",
-            help: "gpu (wgpu compute) | cpu (reference)",
-        },
-    ],
+    options: &[RADIUS, SIGMA, BACKEND],
     example: "resize:width=640,blur:radius=4",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Blur::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Blur::from_options(options, ctx)?))
+    },
 };
 
 /// Where the blur runs.
@@ -59,24 +73,19 @@ pub struct Blur {
 impl Blur {
     /// Builds the stage; with `backend=gpu` this opens the shared GPU device and compiles the
     /// kernel, so GPU problems surface here.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let radius = options.u32_in("radius", 2, 0, MAX_RADIUS)?;
-        let sigma = match options.raw("sigma") {
-            None => None,
-            Some(_) => Some(options.f32_in("sigma", 1.0, 0.1, 100.0)?),
-        };
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        let radius = options.u32(&RADIUS)?;
+        let sigma = options.opt_f32(&SIGMA)?;
         let weights = GaussianWeights::new(radius, sigma)?;
-        let backend = match options.choice("backend", &["gpu", "cpu"], "gpu")? {
+        let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu(BlurScratch::default()),
             _ => {
-                let gpu = GpuContext::shared()
-                    .and_then(GpuBlur::new)
-                    .map_err(|e| match e {
-                        Error::Gpu(message) => Error::Gpu(format!(
-                            "stage 'blur': {message} (or run it on the CPU: blur:backend=cpu)"
-                        )),
-                        other => other,
-                    })?;
+                let gpu = ctx.gpu().and_then(GpuBlur::new).map_err(|e| match e {
+                    Error::Gpu(message) => Error::Gpu(format!(
+                        "stage 'blur': {message} (or run it on the CPU: blur:backend=cpu)"
+                    )),
+                    other => other,
+                })?;
                 Backend::Gpu(Box::new(gpu))
             }
         };
@@ -122,7 +131,10 @@ mod tests {
     use image::{Rgba, RgbaImage};
 
     fn stage(pairs: &[(&str, &str)]) -> Result<Blur> {
-        Blur::from_options(&StageOptions::from_pairs("blur", pairs))
+        Blur::from_options(
+            &StageOptions::from_pairs("blur", pairs),
+            &BuildContext::new(crate::Mode::Offline),
+        )
     }
 
     #[test]

@@ -26,62 +26,96 @@ use crate::enhance::deglare::{
 use crate::enhance::deglare_gpu::GpuDeglare;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::gpu::GpuContext;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
+
+const BACKEND: OptSpec = OptSpec {
+    name: "backend",
+    kind: OptKind::Choice {
+        choices: &["gpu", "cpu", "onnx"],
+        default: "gpu",
+    },
+    help: "gpu (shader method, WGSL), cpu (its reference) or onnx (learned model)",
+};
+const STRENGTH: OptSpec = OptSpec {
+    name: "strength",
+    kind: OptKind::F32 {
+        default: 1.0,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "fraction of the estimated glare removed",
+};
+const THRESHOLD: OptSpec = OptSpec {
+    name: "threshold",
+    kind: OptKind::F32 {
+        default: 0.95,
+        min: 0.5,
+        max: 0.99,
+    },
+    help: "gpu/cpu: sRGB level above which a pixel is a light",
+};
+const GAIN: OptSpec = OptSpec {
+    name: "gain",
+    kind: OptKind::F32 {
+        default: 20.0,
+        min: 0.0,
+        max: 1000.0,
+    },
+    help: "gpu/cpu: glare each light may cause (PSF scale)",
+};
+const KNEE: OptSpec = OptSpec {
+    name: "knee",
+    kind: OptKind::F32 {
+        default: 0.05,
+        min: 0.001,
+        max: 1.0,
+    },
+    help: "gpu/cpu: linear background level above which removal levels off",
+};
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_MODEL),
+    },
+    help: "onnx: the glare model file",
+};
+const SIZE: OptSpec = OptSpec {
+    name: "size",
+    kind: OptKind::U32 {
+        default: 320,
+        min: 64,
+        max: 1280,
+    },
+    help: "onnx: long side of the frame copy the model sees",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "onnx: intra-op threads",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "deglare",
     summary: "suppresses glare, bloom and halos around bright lights (night shots)",
     options: &[
-        OptionDoc {
-            name: "backend",
-            default: "gpu",
-            help: "gpu (shader method, WGSL) | cpu (its reference) | onnx (learned model)",
-        },
-        OptionDoc {
-            name: "strength",
-            default: "1",
-            help: "fraction of the estimated glare removed, 0..=1",
-        },
-        OptionDoc {
-            name: "threshold",
-            default: "0.95",
-            help: "gpu/cpu: sRGB level above which a pixel is a light, 0.5..=0.99",
-        },
-        OptionDoc {
-            name: "gain",
-            default: "20",
-            help: "gpu/cpu: glare each light may cause (PSF scale), 0..=1000",
-        },
-        OptionDoc {
-            name: "knee",
-            default: "0.05",
-            help: "gpu/cpu: linear background level above which removal levels off, 0.001..=1",
-        },
-        OptionDoc {
-            name: "model",
-            default: DEFAULT_MODEL,
-            help: "onnx: the glare model file",
-        },
-        OptionDoc {
-            name: "size",
-            default: "320",
-            help: "onnx: long side of the frame copy the model sees, 64..=1280",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "cores",
-            help: "onnx: intra-op threads, 1..=256",
-        },
+        BACKEND, STRENGTH, THRESHOLD, GAIN, KNEE, MODEL, SIZE, THREADS,
     ],
     example: "deglare:backend=gpu,lowlight:strength=0.6",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Deglare::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Deglare::from_options(options, ctx)?))
+    },
 };
 
 enum Backend {
@@ -102,36 +136,34 @@ impl Deglare {
     /// # Errors
     /// [`Error::Option`] for bad values; [`Error::Gpu`] without a usable adapter;
     /// [`Error::Model`]/[`Error::Runtime`] for the onnx backend's model or ONNX Runtime.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
         let params = GlareParams {
-            strength: options.f32_in("strength", 1.0, 0.0, 1.0)?,
-            threshold: options.f32_in("threshold", 0.95, 0.5, 0.99)?,
-            gain: options.f32_in("gain", 20.0, 0.0, 1000.0)?,
-            knee: options.f32_in("knee", 0.05, 0.001, 1.0)?,
+            strength: options.f32(&STRENGTH)?,
+            threshold: options.f32(&THRESHOLD)?,
+            gain: options.f32(&GAIN)?,
+            knee: options.f32(&KNEE)?,
             ..GlareParams::default()
         };
-        let size = options.u32_in("size", 320, 64, 1280)?;
-        let threads = options.opt_u32_in("threads", 1, 256)?;
-        let backend = match options.choice("backend", &["gpu", "cpu", "onnx"], "gpu")? {
+        let size = options.u32(&SIZE)?;
+        let threads = options.opt_u32(&THREADS)?;
+        let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu(Box::default()),
             "onnx" => {
-                let path = options.raw("model").unwrap_or(DEFAULT_MODEL).trim();
                 let session = SessionConfig {
                     threads: threads.map(|t| t as usize),
                     ..SessionConfig::default()
                 };
+                let path = options.path(&MODEL, ctx.locator())?;
                 Backend::Onnx(Box::new(GlareModel::load(path, &session, size)?))
             }
             _ => {
-                let gpu = GpuContext::shared()
-                    .and_then(GpuDeglare::new)
-                    .map_err(|e| match e {
-                        Error::Gpu(message) => Error::Gpu(format!(
-                            "stage 'deglare': {message} (or run it on the CPU: deglare:backend=cpu \
-                             or deglare:backend=onnx)"
-                        )),
-                        other => other,
-                    })?;
+                let gpu = ctx.gpu().and_then(GpuDeglare::new).map_err(|e| match e {
+                    Error::Gpu(message) => Error::Gpu(format!(
+                        "stage 'deglare': {message} (or run it on the CPU: deglare:backend=cpu \
+                         or deglare:backend=onnx)"
+                    )),
+                    other => other,
+                })?;
                 Backend::Gpu(Box::new(gpu))
             }
         };
@@ -188,7 +220,10 @@ mod tests {
     use super::*;
 
     fn stage(pairs: &[(&str, &str)]) -> Result<Deglare> {
-        Deglare::from_options(&StageOptions::from_pairs("deglare", pairs))
+        Deglare::from_options(
+            &StageOptions::from_pairs("deglare", pairs),
+            &BuildContext::new(crate::Mode::Offline),
+        )
     }
 
     #[test]

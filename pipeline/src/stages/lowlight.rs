@@ -20,48 +20,66 @@ use crate::enhance::lowlight::{apply_curves_cpu, CurveModel, DEFAULT_MODEL};
 use crate::enhance::lowlight_gpu::GpuCurves;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::gpu::GpuContext;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
+
+const BACKEND: OptSpec = OptSpec {
+    name: "backend",
+    kind: OptKind::Choice {
+        choices: &["gpu", "cpu"],
+        default: "gpu",
+    },
+    help: "where the curves are applied: gpu (WGSL) or cpu (reference)",
+};
+const STRENGTH: OptSpec = OptSpec {
+    name: "strength",
+    kind: OptKind::F32 {
+        default: 0.7,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "blend with the input (1 = full Zero-DCE)",
+};
+const SIZE: OptSpec = OptSpec {
+    name: "size",
+    kind: OptKind::U32 {
+        default: 160,
+        min: 16,
+        max: 640,
+    },
+    help: "long side of the copy the curves are estimated on",
+};
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_MODEL),
+    },
+    help: "the Zero-DCE curve model file",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "intra-op threads of the model",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "lowlight",
     summary: "brightens dark frames (Zero-DCE curves estimated small, applied at full size)",
-    options: &[
-        OptionDoc {
-            name: "backend",
-            default: "gpu",
-            help: "gpu (WGSL) | cpu (reference): where the curves are applied",
-        },
-        OptionDoc {
-            name: "strength",
-            default: "0.7",
-            help: "blend with the input, 0..=1 (1 = full Zero-DCE)",
-        },
-        OptionDoc {
-            name: "size",
-            default: "160",
-            help: "long side of the copy the curves are estimated on, 16..=640",
-        },
-        OptionDoc {
-            name: "model",
-            default: DEFAULT_MODEL,
-            help: "the Zero-DCE curve model file",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "cores",
-            help: "intra-op threads of the model, 1..=256",
-        },
-    ],
+    options: &[BACKEND, STRENGTH, SIZE, MODEL, THREADS],
     example: "lowlight:strength=0.6,deglare",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| {
-        Ok(Box::new(Lowlight::from_options(options)?))
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Lowlight::from_options(options, ctx)?))
     },
 };
 
@@ -78,29 +96,24 @@ impl Lowlight {
     /// # Errors
     /// [`Error::Option`] for bad values; [`Error::Model`]/[`Error::Runtime`] for the model or ONNX
     /// Runtime; [`Error::Gpu`] without a usable adapter.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let strength = options.f32_in("strength", 0.7, 0.0, 1.0)?;
-        let size = options.u32_in("size", 160, 16, 640)?;
-        let threads = options.opt_u32_in("threads", 1, 256)?;
-        let backend = options.choice("backend", &["gpu", "cpu"], "gpu")?;
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        let strength = options.f32(&STRENGTH)?;
+        let size = options.u32(&SIZE)?;
         let session = SessionConfig {
-            threads: threads.map(|t| t as usize),
+            threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
             ..SessionConfig::default()
         };
-        let path = options.raw("model").unwrap_or(DEFAULT_MODEL).trim();
-        let model = CurveModel::load(path, &session, size)?;
-        let gpu = match backend {
+        let model = CurveModel::load(options.path(&MODEL, ctx.locator())?, &session, size)?;
+        let gpu = match options.choice(&BACKEND)? {
             "cpu" => None,
-            _ => Some(Box::new(
-                GpuContext::shared()
-                    .and_then(GpuCurves::new)
-                    .map_err(|e| match e {
-                        Error::Gpu(message) => Error::Gpu(format!(
-                            "stage 'lowlight': {message} (or run it on the CPU: lowlight:backend=cpu)"
-                        )),
-                        other => other,
-                    })?,
-            )),
+            _ => Some(Box::new(ctx.gpu().and_then(GpuCurves::new).map_err(
+                |e| match e {
+                    Error::Gpu(message) => Error::Gpu(format!(
+                        "stage 'lowlight': {message} (or run it on the CPU: lowlight:backend=cpu)"
+                    )),
+                    other => other,
+                },
+            )?)),
         };
         Ok(Self {
             model,

@@ -1,10 +1,16 @@
 //! The stage registry: every stage a pipeline description can name, with its documentation and
 //! constructor. Adding a stage = a module here + one entry in [`registry`].
 
+use std::sync::{Arc, Mutex, OnceLock};
+
 use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::locate::Locator;
 use crate::options::StageOptions;
 use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageDoc};
+
+pub use resolve::{check, resolve, Resolved};
 
 pub mod avatar;
 pub mod blur;
@@ -15,16 +21,84 @@ pub mod overlay;
 pub mod passthrough;
 pub mod pose;
 pub mod resize;
+mod resolve;
 pub mod segment;
 pub mod sharpen;
 pub mod stylize;
 pub mod superres;
 pub mod track;
 
-/// What constructors may need beyond their options.
-#[derive(Clone, Debug)]
+/// What constructors may need beyond their options: the run mode, the GPU device (opened on first
+/// use, so that CPU-only pipelines never open one), where default data files are found, and the
+/// notices building produced (the library never prints; the app shows them).
 pub struct BuildContext {
     pub mode: Mode,
+    locator: Locator,
+    gpu: OnceLock<Arc<GpuContext>>,
+    notices: Mutex<Vec<String>>,
+}
+
+impl BuildContext {
+    /// A context whose data files are found by [`Locator::from_env`].
+    pub fn new(mode: Mode) -> Self {
+        Self::with_locator(mode, Locator::from_env())
+    }
+
+    pub fn with_locator(mode: Mode, locator: Locator) -> Self {
+        Self {
+            mode,
+            locator,
+            gpu: OnceLock::new(),
+            notices: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Where default model and data files are found.
+    pub fn locator(&self) -> &Locator {
+        &self.locator
+    }
+
+    /// The shared GPU device, opened on the first call.
+    ///
+    /// # Errors
+    /// [`Error::Gpu`] when no adapter can be used.
+    pub fn gpu(&self) -> Result<Arc<GpuContext>> {
+        if let Some(gpu) = self.gpu.get() {
+            return Ok(gpu.clone());
+        }
+        let gpu = GpuContext::shared()?;
+        Ok(self.gpu.get_or_init(|| gpu).clone())
+    }
+
+    /// Whether [`BuildContext::gpu`] has opened the device.
+    pub fn gpu_opened(&self) -> bool {
+        self.gpu.get().is_some()
+    }
+
+    /// Records a one-line notice for the user (a fallback taken, a stage added).
+    pub fn notice(&self, text: impl Into<String>) {
+        if let Ok(mut notices) = self.notices.lock() {
+            notices.push(text.into());
+        }
+    }
+
+    /// The notices recorded so far, emptying the list.
+    pub fn take_notices(&self) -> Vec<String> {
+        self.notices
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuildContext")
+            .field("mode", &self.mode)
+            .field("locator", &self.locator)
+            .field("gpu_opened", &self.gpu_opened())
+            .finish()
+    }
 }
 
 /// A registered stage: its documentation and how to build it.
@@ -72,8 +146,11 @@ pub fn find(name: &str) -> Result<StageEntry> {
         })
 }
 
-/// Builds every stage of a description, in order. Fails before any frame is processed.
+/// Builds every stage of a description, in order, after checking their contracts ([`check`]:
+/// every meta a stage needs comes from a stage before it). Fails before any frame is processed.
+/// Run [`resolve`] first to have missing tracking added instead.
 pub fn build_all(specs: &[StageSpec], ctx: &BuildContext) -> Result<Vec<Box<dyn Stage>>> {
+    check(specs, &[])?;
     specs
         .iter()
         .map(|spec| {
@@ -82,4 +159,56 @@ pub fn build_all(specs: &[StageSpec], ctx: &BuildContext) -> Result<Vec<Box<dyn 
             (entry.build)(&options, ctx)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::parse_stages;
+
+    #[test]
+    fn cpu_pipelines_never_open_the_gpu() {
+        let ctx = BuildContext::new(Mode::Offline);
+        let specs = parse_stages("resize:width=8,blur:backend=cpu,passthrough").unwrap();
+        let stages = build_all(&specs, &ctx).unwrap();
+        assert_eq!(stages.len(), 3);
+        assert!(!ctx.gpu_opened());
+    }
+
+    #[test]
+    fn build_all_checks_contracts_before_building() {
+        let ctx = BuildContext::new(Mode::Offline);
+        let err = build_all(&parse_stages("blur:backend=cpu,avatar").unwrap(), &ctx)
+            .err()
+            .expect("avatar without track")
+            .to_string();
+        assert!(err.contains("put track before it"), "{err}");
+        // Nothing was built: the avatar would have opened the GPU.
+        assert!(!ctx.gpu_opened());
+    }
+
+    #[test]
+    fn declared_defaults_are_valid_values() {
+        use crate::options::OptKind;
+        for entry in registry() {
+            let doc = entry.doc;
+            // The contract reads options through their specs (a wrong-kind read is an error).
+            (doc.contract)(&StageOptions::from_pairs(doc.name, &[])).unwrap();
+            for spec in doc.options {
+                assert!(!spec.help.is_empty(), "{}:{}", doc.name, spec.name);
+                // A default given back as a value passes the spec's own checks (in range, one of
+                // the choices); for Opt* kinds the text describes the absent case instead.
+                let value = match spec.kind {
+                    OptKind::U32 { default, .. } => default.to_string(),
+                    OptKind::F32 { default, .. } => default.to_string(),
+                    OptKind::Bool(default) => default.to_string(),
+                    OptKind::Choice { default, .. } => default.to_string(),
+                    _ => continue,
+                };
+                let pairs = [(spec.name.to_string(), value)];
+                StageOptions::new(doc, &pairs)
+                    .unwrap_or_else(|e| panic!("{}: default of {}: {e}", doc.name, spec.name));
+            }
+        }
+    }
 }

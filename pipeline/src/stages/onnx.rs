@@ -28,82 +28,113 @@ use fast_image_resize::Resizer;
 use image::RgbaImage;
 
 use super::{BuildContext, StageEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::Frame;
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::{
     Adapter, ExecutionProvider, ImageModel, ImageSpec, Layout, RunConfig, SessionConfig, ValueRange,
 };
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
+
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Path { default: None },
+    help: "path of the .onnx model (required; see models/README.md)",
+};
+const LAYOUT: OptSpec = OptSpec {
+    name: "layout",
+    kind: OptKind::Choice {
+        choices: &["auto", "nchw", "nhwc"],
+        default: "auto",
+    },
+    help: "tensor layout (auto: from the input shape)",
+};
+const RANGE: OptSpec = OptSpec {
+    name: "range",
+    kind: OptKind::Choice {
+        choices: &ValueRange::NAMES,
+        default: "0..1",
+    },
+    help: "model values for pixel values 0..255",
+};
+const WIDTH: OptSpec = OptSpec {
+    name: "width",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: MAX_SIDE,
+        absent: "the frame's",
+    },
+    help: "model input width for a dynamic width",
+};
+const HEIGHT: OptSpec = OptSpec {
+    name: "height",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: MAX_SIDE,
+        absent: "the frame's",
+    },
+    help: "model input height for a dynamic height",
+};
+const MULTIPLE: OptSpec = OptSpec {
+    name: "multiple",
+    kind: OptKind::U32 {
+        default: 1,
+        min: 1,
+        max: 256,
+    },
+    help: "round dynamic sides taken from the frame to a multiple of this",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "intra-op threads",
+};
+const PROVIDER: OptSpec = OptSpec {
+    name: "provider",
+    kind: OptKind::Text { default: "cpu" },
+    help: "cpu | cuda | cuda:N | ONNX Runtime provider name; never falls back silently",
+};
+const OUTPUT: OptSpec = OptSpec {
+    name: "output",
+    kind: OptKind::Text { default: "" },
+    help: "output name to use (default: the first output shaped like an image)",
+};
+const ADAPTER: OptSpec = OptSpec {
+    name: "adapter",
+    kind: OptKind::Path { default: None },
+    help: "ONNX Runtime adapter file (.onnx_adapter) applied to every run",
+};
+const FILTER: OptSpec = OptSpec {
+    name: "filter",
+    kind: OptKind::Choice {
+        choices: &Filter::NAMES,
+        default: "bilinear",
+    },
+    help: "resampling to fit the model and back",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "onnx",
     summary:
         "runs an image-to-image ONNX model (enhance, super-resolve, stylise, mask) on each frame",
     options: &[
-        OptionDoc {
-            name: "model",
-            default: "",
-            help: "path of the .onnx model (see models/README.md)",
-        },
-        OptionDoc {
-            name: "layout",
-            default: "auto",
-            help: "auto | nchw | nhwc (auto: from the input shape)",
-        },
-        OptionDoc {
-            name: "range",
-            default: "0..1",
-            help: "0..1 | -1..1 | 0..255: model values for pixel values 0..255",
-        },
-        OptionDoc {
-            name: "width",
-            default: "",
-            help: "model input width for a dynamic width (default: the frame's)",
-        },
-        OptionDoc {
-            name: "height",
-            default: "",
-            help: "model input height for a dynamic height (default: the frame's)",
-        },
-        OptionDoc {
-            name: "multiple",
-            default: "1",
-            help: "round dynamic sides taken from the frame to a multiple of this, 1..=256",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "cores",
-            help: "intra-op threads, 1..=256",
-        },
-        OptionDoc {
-            name: "provider",
-            default: "cpu",
-            help: "cpu | cuda | cuda:N | ONNX Runtime provider name; never falls back silently",
-        },
-        OptionDoc {
-            name: "output",
-            default: "",
-            help: "output name to use (default: the first output shaped like an image)",
-        },
-        OptionDoc {
-            name: "adapter",
-            default: "",
-            help: "ONNX Runtime adapter file (.onnx_adapter) applied to every run",
-        },
-        OptionDoc {
-            name: "filter",
-            default: "bilinear",
-            help: "resampling to fit the model and back: nearest | bilinear | bicubic | lanczos3",
-        },
+        MODEL, LAYOUT, RANGE, WIDTH, HEIGHT, MULTIPLE, THREADS, PROVIDER, OUTPUT, ADAPTER, FILTER,
     ],
     example: "onnx:model=models/zero_dce_pp_neuro.onnx:threads=2",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Onnx::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Onnx::from_options(options, ctx)?))
+    },
 };
 
 /// Largest model input side the stage derives or accepts.
@@ -127,29 +158,21 @@ impl Onnx {
     /// [`Error::Option`] for a bad value or a `width`/`height` that contradicts the model's fixed size
     /// (naming the model file and both shapes); [`Error::Model`] for a missing, corrupt or not
     /// image-to-image model; [`Error::Runtime`] when ONNX Runtime or the provider is unavailable.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let path = options.required_path("model")?;
-        let layout = match options.choice("layout", &["auto", "nchw", "nhwc"], "auto")? {
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        let path = options.path(&MODEL, ctx.locator())?;
+        let layout = match options.choice(&LAYOUT)? {
             "auto" => None,
             name => Layout::from_name(name),
         };
-        let range = ValueRange::from_name(options.choice("range", &ValueRange::NAMES, "0..1")?)
-            .unwrap_or(ValueRange::Unit);
-        let width = options.opt_u32_in("width", 1, MAX_SIDE)?;
-        let height = options.opt_u32_in("height", 1, MAX_SIDE)?;
-        let multiple = options.u32_in("multiple", 1, 1, 256)?;
-        let threads = options.opt_u32_in("threads", 1, 256)?;
-        let provider = match options.raw("provider") {
-            None => ExecutionProvider::Cpu,
-            Some(text) => {
-                ExecutionProvider::parse(text).map_err(|m| options.error("provider", m))?
-            }
-        };
-        let filter = options.choice("filter", &Filter::NAMES, "bilinear")?;
-        let filter = Filter::from_name(filter).unwrap_or(Filter::Bilinear);
-        let output = options
-            .raw("output")
-            .map(str::trim)
+        let range = ValueRange::from_name(options.choice(&RANGE)?).unwrap_or(ValueRange::Unit);
+        let width = options.opt_u32(&WIDTH)?;
+        let height = options.opt_u32(&HEIGHT)?;
+        let multiple = options.u32(&MULTIPLE)?;
+        let threads = options.opt_u32(&THREADS)?;
+        let provider = ExecutionProvider::parse(options.text(&PROVIDER)?)
+            .map_err(|m| options.error(PROVIDER.name, m))?;
+        let filter = Filter::from_name(options.choice(&FILTER)?).unwrap_or(Filter::Bilinear);
+        let output = Some(options.text(&OUTPUT)?)
             .filter(|s| !s.is_empty())
             .map(String::from);
 
@@ -183,11 +206,7 @@ impl Onnx {
             }
         }
 
-        let run = match options
-            .raw("adapter")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        let run = match options.opt_path(&ADAPTER)? {
             None => None,
             Some(file) => Some(RunConfig::new()?.with_adapter(&Adapter::from_file(file)?)?),
         };
@@ -267,9 +286,7 @@ impl Stage for Onnx {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let out = self
-            .apply(frame.pixels.image()?)
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
+        let out = self.apply(frame.pixels.image()?)?;
         frame.pixels.set_image(out);
         Ok(frame)
     }

@@ -20,62 +20,102 @@ use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::{Frame, FrameMeta};
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::draw::{bar, disc, line, outline, tint, Colour};
 use crate::track::{Body, Face, HeadPose, Point};
+
+const OPT_MASK: OptSpec = OptSpec {
+    name: "mask",
+    kind: OptKind::Bool(true),
+    help: "tint the person mask (from segment)",
+};
+const OPT_BODY: OptSpec = OptSpec {
+    name: "body",
+    kind: OptKind::Bool(true),
+    help: "draw body skeletons (from pose)",
+};
+const OPT_MESH: OptSpec = OptSpec {
+    name: "mesh",
+    kind: OptKind::Bool(true),
+    help: "draw the 468 face mesh points (from track)",
+};
+const OPT_BOX: OptSpec = OptSpec {
+    name: "box",
+    kind: OptKind::Bool(true),
+    help: "draw face boxes with a score bar (from track)",
+};
+const OPT_KEYPOINTS: OptSpec = OptSpec {
+    name: "keypoints",
+    kind: OptKind::Bool(true),
+    help: "draw the face detector's 6 keypoints (from track)",
+};
+const OPT_AXES: OptSpec = OptSpec {
+    name: "axes",
+    kind: OptKind::Bool(true),
+    help: "draw head axes where the head pose is known (from track)",
+};
+const OPT_MASK_OPACITY: OptSpec = OptSpec {
+    name: "mask_opacity",
+    kind: OptKind::F32 {
+        default: 0.45,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "mask tint strength",
+};
+const OPT_MIN_VISIBILITY: OptSpec = OptSpec {
+    name: "min_visibility",
+    kind: OptKind::F32 {
+        default: 0.5,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "body keypoints below this visibility are drawn grey",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "overlay",
     summary: "draws faces (mesh, box, keypoints, head axes), body skeletons and the person mask",
     options: &[
-        OptionDoc {
-            name: "mask",
-            default: "true",
-            help: "tint the person mask (from segment)",
-        },
-        OptionDoc {
-            name: "body",
-            default: "true",
-            help: "draw body skeletons (from pose)",
-        },
-        OptionDoc {
-            name: "mesh",
-            default: "true",
-            help: "draw the 468 face mesh points (from track)",
-        },
-        OptionDoc {
-            name: "box",
-            default: "true",
-            help: "draw face boxes with a score bar",
-        },
-        OptionDoc {
-            name: "keypoints",
-            default: "true",
-            help: "draw the face detector's 6 keypoints",
-        },
-        OptionDoc {
-            name: "axes",
-            default: "true",
-            help: "draw head axes where the head pose is known",
-        },
-        OptionDoc {
-            name: "mask_opacity",
-            default: "0.45",
-            help: "mask tint strength, 0..1",
-        },
-        OptionDoc {
-            name: "min_visibility",
-            default: "0.5",
-            help: "body keypoints below this visibility are drawn grey, 0..1",
-        },
+        OPT_MASK,
+        OPT_BODY,
+        OPT_MESH,
+        OPT_BOX,
+        OPT_KEYPOINTS,
+        OPT_AXES,
+        OPT_MASK_OPACITY,
+        OPT_MIN_VISIBILITY,
     ],
-    example: "overlay:mesh=false:mask_opacity=0.3",
+    example: "track,pose,segment,overlay:mesh=false:mask_opacity=0.3",
+    contract,
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
     build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Overlay::from_options(options)?)),
 };
+
+/// It draws whatever of its layers' meta is there, so it needs at least one of them: with none it
+/// would leave every frame as it is.
+fn contract(options: &StageOptions) -> Result<Contract> {
+    let config = OverlayConfig::from_options(options)?;
+    let face_layers = config.mesh || config.boxes || config.keypoints || config.axes;
+    let mut any = MetaSet::NONE;
+    for (on, meta) in [
+        (face_layers, MetaSet::FACES),
+        (config.body, MetaSet::BODIES),
+        (config.mask, MetaSet::MASK),
+    ] {
+        if on {
+            any = any | meta;
+        }
+    }
+    Ok(Contract {
+        needs_any: any,
+        ..Contract::NONE
+    })
+}
 
 /// MediaPipe's pose connections (pairs of [`crate::track::BODY_KEYPOINT_NAMES`] indices).
 pub const POSE_CONNECTIONS: [(usize, usize); 35] = [
@@ -146,17 +186,34 @@ pub struct OverlayConfig {
 }
 
 impl Default for OverlayConfig {
+    /// The options' defaults.
     fn default() -> Self {
         Self {
-            mask: true,
-            body: true,
-            mesh: true,
-            boxes: true,
-            keypoints: true,
-            axes: true,
-            mask_opacity: 0.45,
-            min_visibility: 0.5,
+            mask: OPT_MASK.kind.default_bool(),
+            body: OPT_BODY.kind.default_bool(),
+            mesh: OPT_MESH.kind.default_bool(),
+            boxes: OPT_BOX.kind.default_bool(),
+            keypoints: OPT_KEYPOINTS.kind.default_bool(),
+            axes: OPT_AXES.kind.default_bool(),
+            mask_opacity: OPT_MASK_OPACITY.kind.default_f32(),
+            min_visibility: OPT_MIN_VISIBILITY.kind.default_f32(),
         }
+    }
+}
+
+impl OverlayConfig {
+    /// The configuration the options give.
+    pub fn from_options(options: &StageOptions) -> Result<Self> {
+        Ok(Self {
+            mask: options.bool(&OPT_MASK)?,
+            body: options.bool(&OPT_BODY)?,
+            mesh: options.bool(&OPT_MESH)?,
+            boxes: options.bool(&OPT_BOX)?,
+            keypoints: options.bool(&OPT_KEYPOINTS)?,
+            axes: options.bool(&OPT_AXES)?,
+            mask_opacity: options.f32(&OPT_MASK_OPACITY)?,
+            min_visibility: options.f32(&OPT_MIN_VISIBILITY)?,
+        })
     }
 }
 
@@ -298,16 +355,7 @@ impl Overlay {
     /// # Errors
     /// [`crate::Error::Option`] for a bad value.
     pub fn from_options(options: &StageOptions) -> Result<Self> {
-        Ok(Self::new(OverlayConfig {
-            mask: options.bool("mask", true)?,
-            body: options.bool("body", true)?,
-            mesh: options.bool("mesh", true)?,
-            boxes: options.bool("box", true)?,
-            keypoints: options.bool("keypoints", true)?,
-            axes: options.bool("axes", true)?,
-            mask_opacity: options.f32_in("mask_opacity", 0.45, 0.0, 1.0)?,
-            min_visibility: options.f32_in("min_visibility", 0.5, 0.0, 1.0)?,
-        }))
+        Ok(Self::new(OverlayConfig::from_options(options)?))
     }
 
     pub fn new(config: OverlayConfig) -> Self {

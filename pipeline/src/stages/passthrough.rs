@@ -8,13 +8,14 @@ use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::options::StageOptions;
-use crate::stage::{Stage, StageDoc};
+use crate::stage::{Contract, Stage, StageDoc};
 
 pub const DOC: StageDoc = StageDoc {
     name: "passthrough",
     summary: "hands frames on unchanged (measures pipeline overhead)",
     options: &[],
     example: "passthrough,passthrough",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {

@@ -17,64 +17,85 @@
 //!   the next frame follows the raw keypoints, so smoothing adds no tracking lag).
 //! - `threads` (cores): intra-op threads of each model.
 //! - `detector`, `landmarks`: model files (defaults `models/pose_detection.onnx` and the file `model`
-//!   names, relative to the working directory).
+//!   names, found in the data folder: see `crate::locate`).
 //!
 //! Example: `doppel process dance.mp4 -o out.mp4 --stages pose:model=full,overlay`
 
 use super::{BuildContext, StageEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::body::{BodyConfig, BodyTracker, PoseModel, BODY_SMOOTHING, DEFAULT_DETECTOR};
+
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Choice {
+        choices: &PoseModel::NAMES,
+        default: "lite",
+    },
+    help: "landmark model",
+};
+const MIN_DETECTION: OptSpec = OptSpec {
+    name: "min_detection",
+    kind: OptKind::F32 {
+        default: 0.5,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "minimum detector score for a new person",
+};
+const MIN_SCORE: OptSpec = OptSpec {
+    name: "min_score",
+    kind: OptKind::F32 {
+        default: 0.5,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "minimum person-present probability to report and keep tracking",
+};
+const SMOOTH: OptSpec = OptSpec {
+    name: "smooth",
+    kind: OptKind::Bool(true),
+    help: "One Euro filter on the keypoints",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "intra-op threads per model",
+};
+const DETECTOR: OptSpec = OptSpec {
+    name: "detector",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_DETECTOR),
+    },
+    help: "person detector model file",
+};
+const LANDMARKS: OptSpec = OptSpec {
+    name: "landmarks",
+    kind: OptKind::Path { default: None },
+    help: "landmark model file (default: models/pose_landmark_<model>.onnx)",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "pose",
     summary: "finds a person's 33 body keypoints with visibility (MediaPipe BlazePose) and writes them into the frame meta",
-    options: &[
-        OptionDoc {
-            name: "model",
-            default: "lite",
-            help: "lite | full landmark model",
-        },
-        OptionDoc {
-            name: "min_detection",
-            default: "0.5",
-            help: "minimum detector score for a new person, 0..1",
-        },
-        OptionDoc {
-            name: "min_score",
-            default: "0.5",
-            help: "minimum person-present probability to report and keep tracking, 0..1",
-        },
-        OptionDoc {
-            name: "smooth",
-            default: "true",
-            help: "One Euro filter on the keypoints",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "cores",
-            help: "intra-op threads per model, 1..=256",
-        },
-        OptionDoc {
-            name: "detector",
-            default: DEFAULT_DETECTOR,
-            help: "person detector model file",
-        },
-        OptionDoc {
-            name: "landmarks",
-            default: "models/pose_landmark_<model>.onnx",
-            help: "landmark model file (overrides model=)",
-        },
-    ],
+    options: &[MODEL, MIN_DETECTION, MIN_SCORE, SMOOTH, THREADS, DETECTOR, LANDMARKS],
     example: "pose:model=full:threads=2",
+    contract: |_| Ok(Contract::provides(MetaSet::BODIES)),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Pose::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Pose::from_options(options, ctx)?))
+    },
 };
 
 /// The pose stage.
@@ -88,21 +109,21 @@ impl Pose {
     /// # Errors
     /// [`Error::Option`] for a bad value; [`Error::Model`] for a missing or wrong model file;
     /// [`Error::Runtime`] when ONNX Runtime is unavailable.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let model = match options.choice("model", &PoseModel::NAMES, "lite")? {
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        let model = match options.choice(&MODEL)? {
             "full" => PoseModel::Full,
             _ => PoseModel::Lite,
         };
-        let path = |name: &str, default: &str| options.path_or(name, default);
+        let locator = ctx.locator();
         let config = BodyConfig {
-            detector_model: path("detector", DEFAULT_DETECTOR),
-            landmark_model: path("landmarks", model.default_path()),
-            min_detection: options.f32_in("min_detection", 0.5, 0.0, 1.0)?,
-            min_presence: options.f32_in("min_score", 0.5, 0.0, 1.0)?,
+            detector_model: options.path(&DETECTOR, locator)?,
+            landmark_model: options.path_or(&LANDMARKS, model.default_path(), locator)?,
+            min_detection: options.f32(&MIN_DETECTION)?,
+            min_presence: options.f32(&MIN_SCORE)?,
             refine: true,
-            smoothing: options.bool("smooth", true)?.then_some(BODY_SMOOTHING),
+            smoothing: options.bool(&SMOOTH)?.then_some(BODY_SMOOTHING),
             session: SessionConfig {
-                threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
+                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
                 ..SessionConfig::default()
             },
         };
@@ -131,8 +152,7 @@ impl Stage for Pose {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let body = self
             .tracker
-            .process_at(frame.pixels.image()?, frame.pts.seconds())
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
+            .process_at(frame.pixels.image()?, frame.pts.seconds())?;
         frame.meta.bodies = body.into_iter().collect();
         Ok(frame)
     }

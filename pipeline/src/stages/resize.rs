@@ -8,33 +8,46 @@
 use fast_image_resize::Resizer;
 
 use super::{BuildContext, StageEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::Frame;
 use crate::imageops::{resize_rgba, Filter};
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
+
+const WIDTH: OptSpec = OptSpec {
+    name: "width",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: MAX_SIDE,
+        absent: "from height, keeping the aspect",
+    },
+    help: "output width in pixels",
+};
+const HEIGHT: OptSpec = OptSpec {
+    name: "height",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: MAX_SIDE,
+        absent: "from width, keeping the aspect",
+    },
+    help: "output height in pixels",
+};
+const FILTER: OptSpec = OptSpec {
+    name: "filter",
+    kind: OptKind::Choice {
+        choices: &Filter::NAMES,
+        default: "bilinear",
+    },
+    help: "resampling filter",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "resize",
     summary: "scales frames (one of width/height keeps the aspect ratio)",
-    options: &[
-        OptionDoc {
-            name: "width",
-            default: "",
-            help: "output width in pixels, 1..=16384",
-        },
-        OptionDoc {
-            name: "height",
-            default: "",
-            help: "output height in pixels, 1..=16384",
-        },
-        OptionDoc {
-            name: "filter",
-            default: "bilinear",
-            help: "nearest | bilinear | bicubic | lanczos3",
-        },
-    ],
+    options: &[WIDTH, HEIGHT, FILTER],
     example: "resize:width=640",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
@@ -55,12 +68,12 @@ pub struct Resize {
 
 impl Resize {
     pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let width = options.opt_u32_in("width", 1, MAX_SIDE)?;
-        let height = options.opt_u32_in("height", 1, MAX_SIDE)?;
+        let width = options.opt_u32(&WIDTH)?;
+        let height = options.opt_u32(&HEIGHT)?;
         if width.is_none() && height.is_none() {
             return Err(options.error("width", "give width, height or both"));
         }
-        let filter = options.choice("filter", &Filter::NAMES, "bilinear")?;
+        let filter = options.choice(&FILTER)?;
         Ok(Self {
             width,
             height,
@@ -91,8 +104,7 @@ impl Stage for Resize {
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let (w, h) = self.target_size(frame.width(), frame.height());
-        let resized = resize_rgba(&mut self.resizer, frame.pixels.image()?, w, h, self.filter)
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
+        let resized = resize_rgba(&mut self.resizer, frame.pixels.image()?, w, h, self.filter)?;
         frame.pixels.set_image(resized);
         Ok(frame)
     }

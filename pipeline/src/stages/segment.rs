@@ -19,56 +19,79 @@
 use std::sync::Arc;
 
 use super::{BuildContext, StageEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::segment::{
     PersonSegmenter, SegmentConfig, SegmentModel, DEFAULT_LANDSCAPE, DEFAULT_SQUARE,
+};
+
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Choice {
+        choices: &SegmentModel::NAMES,
+        default: "auto",
+    },
+    help: "auto: landscape for frames wider than 4:3",
+};
+const THRESHOLD: OptSpec = OptSpec {
+    name: "threshold",
+    kind: OptKind::F32 {
+        default: 0.0,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "0 = soft mask; else 255 where the person probability >= this",
+};
+const SMOOTH: OptSpec = OptSpec {
+    name: "smooth",
+    kind: OptKind::F32 {
+        default: 0.0,
+        min: 0.0,
+        max: 0.99,
+    },
+    help: "weight of the previous frame's mask",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "intra-op threads ",
+};
+const SQUARE: OptSpec = OptSpec {
+    name: "square",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_SQUARE),
+    },
+    help: "square model file",
+};
+const LANDSCAPE: OptSpec = OptSpec {
+    name: "landscape",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_LANDSCAPE),
+    },
+    help: "landscape model file",
 };
 
 pub const DOC: StageDoc = StageDoc {
     name: "segment",
     summary: "person mask (MediaPipe selfie segmentation) into the frame meta, at frame size",
-    options: &[
-        OptionDoc {
-            name: "model",
-            default: "auto",
-            help: "auto | square | landscape (auto: landscape for frames wider than 4:3)",
-        },
-        OptionDoc {
-            name: "threshold",
-            default: "0",
-            help: "0 = soft mask; else 255 where the person probability >= this, 0..1",
-        },
-        OptionDoc {
-            name: "smooth",
-            default: "0",
-            help: "weight of the previous frame's mask, 0..0.99",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "cores",
-            help: "intra-op threads, 1..=256",
-        },
-        OptionDoc {
-            name: "square",
-            default: DEFAULT_SQUARE,
-            help: "square model file",
-        },
-        OptionDoc {
-            name: "landscape",
-            default: DEFAULT_LANDSCAPE,
-            help: "landscape model file",
-        },
-    ],
+    options: &[MODEL, THRESHOLD, SMOOTH, THREADS, SQUARE, LANDSCAPE],
     example: "segment:threshold=0.5:smooth=0.3",
+    contract: |_| Ok(Contract::provides(MetaSet::MASK)),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Segment::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Segment::from_options(options, ctx)?))
+    },
 };
 
 /// The segment stage.
@@ -82,20 +105,26 @@ impl Segment {
     /// # Errors
     /// [`Error::Option`] for a bad value; [`Error::Model`] for a missing or wrong model file;
     /// [`Error::Runtime`] when ONNX Runtime is unavailable.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let model =
-            SegmentModel::from_name(options.choice("model", &SegmentModel::NAMES, "auto")?)
-                .unwrap_or(SegmentModel::Auto);
-        let path = |name: &str, default: &str| options.path_or(name, default);
-        let threshold = options.f32_in("threshold", 0.0, 0.0, 1.0)?;
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        let model = SegmentModel::from_name(options.choice(&MODEL)?).unwrap_or(SegmentModel::Auto);
+        let threshold = options.f32(&THRESHOLD)?;
+        // Only the model(s) the `model` choice can use must exist.
+        let locator = ctx.locator();
+        let wanted = |spec: &OptSpec, used: bool| -> Result<std::path::PathBuf> {
+            if used {
+                options.path(spec, locator)
+            } else {
+                Ok(options.opt_path(spec)?.unwrap_or_default())
+            }
+        };
         let config = SegmentConfig {
-            square_model: path("square", DEFAULT_SQUARE),
-            landscape_model: path("landscape", DEFAULT_LANDSCAPE),
+            square_model: wanted(&SQUARE, model != SegmentModel::Landscape)?,
+            landscape_model: wanted(&LANDSCAPE, model != SegmentModel::Square)?,
             model,
             threshold: (threshold > 0.0).then_some(threshold),
-            smoothing: options.f32_in("smooth", 0.0, 0.0, 0.99)?,
+            smoothing: options.f32(&SMOOTH)?,
             session: SessionConfig {
-                threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
+                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
                 ..SessionConfig::default()
             },
         };
@@ -118,10 +147,7 @@ impl Stage for Segment {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let mask = self
-            .segmenter
-            .process(frame.pixels.image()?)
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
+        let mask = self.segmenter.process(frame.pixels.image()?)?;
         frame.meta.mask = Some(Arc::new(mask));
         Ok(frame)
     }

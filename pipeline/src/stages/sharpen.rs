@@ -26,39 +26,58 @@ use crate::gpu::kernel::{
 };
 use crate::gpu::{GpuContext, GpuImage};
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
+
+const AMOUNT: OptSpec = OptSpec {
+    name: "amount",
+    kind: OptKind::F32 {
+        default: 0.8,
+        min: 0.0,
+        max: 5.0,
+    },
+    help: "how much of the detail (frame minus its blur) to add",
+};
+const RADIUS: OptSpec = OptSpec {
+    name: "radius",
+    kind: OptKind::U32 {
+        default: 2,
+        min: 1,
+        max: MAX_RADIUS,
+    },
+    help: "blur radius in pixels (larger = coarser detail)",
+};
+const THRESHOLD: OptSpec = OptSpec {
+    name: "threshold",
+    kind: OptKind::F32 {
+        default: 2.0,
+        min: 0.0,
+        max: 255.0,
+    },
+    help: "smallest detail to sharpen, in 0..255 levels (leaves noise alone)",
+};
+const BACKEND: OptSpec = OptSpec {
+    name: "backend",
+    kind: OptKind::Choice {
+        choices: &["gpu", "cpu"],
+        default: "gpu",
+    },
+    help: "gpu (wgpu compute) or cpu (reference)",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "sharpen",
     summary: "unsharp mask (blur kernel + blend kernel, chained on the GPU) or its CPU reference",
-    options: &[
-        OptionDoc {
-            name: "amount",
-            default: "0.8",
-            help: "how much of the detail (frame minus its blur) to add, 0..=5",
-        },
-        OptionDoc {
-            name: "radius",
-            default: "2",
-            help: "blur radius in pixels, 1..=32 (larger = coarser detail)",
-        },
-        OptionDoc {
-            name: "threshold",
-            default: "2",
-            help: "smallest detail to sharpen, 0..=255 (leaves noise alone)",
-        },
-        OptionDoc {
-            name: "backend",
-            default: "gpu",
-            help: "gpu (wgpu compute) | cpu (reference)",
-        },
-    ],
+    options: &[AMOUNT, RADIUS, THRESHOLD, BACKEND],
     example: "resize:width=1280,sharpen:amount=1",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Sharpen::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Sharpen::from_options(options, ctx)?))
+    },
 };
 
 /// How strongly and what to sharpen.
@@ -231,25 +250,22 @@ impl Sharpen {
     ///
     /// # Errors
     /// [`Error::Option`] for bad values; [`Error::Gpu`] without a usable adapter.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let radius = options.u32_in("radius", 2, 1, MAX_RADIUS)?;
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
         let params = Unsharp {
-            amount: options.f32_in("amount", 0.8, 0.0, 5.0)?,
-            threshold: options.f32_in("threshold", 2.0, 0.0, 255.0)?,
+            amount: options.f32(&AMOUNT)?,
+            threshold: options.f32(&THRESHOLD)?,
         };
-        let weights = GaussianWeights::new(radius, None)?;
-        let backend = match options.choice("backend", &["gpu", "cpu"], "gpu")? {
+        let weights = GaussianWeights::new(options.u32(&RADIUS)?, None)?;
+        let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu(BlurScratch::default()),
-            _ => Backend::Gpu(Box::new(
-                GpuContext::shared()
-                    .and_then(GpuUnsharp::new)
-                    .map_err(|e| match e {
-                        Error::Gpu(message) => Error::Gpu(format!(
-                            "stage 'sharpen': {message} (or run it on the CPU: sharpen:backend=cpu)"
-                        )),
-                        other => other,
-                    })?,
-            )),
+            _ => Backend::Gpu(Box::new(ctx.gpu().and_then(GpuUnsharp::new).map_err(
+                |e| match e {
+                    Error::Gpu(message) => Error::Gpu(format!(
+                        "stage 'sharpen': {message} (or run it on the CPU: sharpen:backend=cpu)"
+                    )),
+                    other => other,
+                },
+            )?)),
         };
         Ok(Self {
             weights,

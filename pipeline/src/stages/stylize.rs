@@ -28,19 +28,17 @@
 //!
 //! Example: `doppel process in.mp4 -o out.mp4 --stages stylize:style=12:size=360`
 
-use std::path::PathBuf;
-
 use fast_image_resize::Resizer;
 use image::RgbaImage;
 
 use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::gpu::GpuContext;
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
 use crate::style::colors::{keep_colors, Colors};
 use crate::style::upsample::{resize_bilinear, GpuUpsample};
 use crate::style::{
@@ -48,92 +46,126 @@ use crate::style::{
     DEFAULT_MULTISTYLE, DEFAULT_PREDICT, DEFAULT_TRANSFORM, SIDE_MULTIPLE,
 };
 
+const STYLE: OptSpec = OptSpec {
+    name: "style",
+    kind: OptKind::OptU32 {
+        min: 0,
+        max: weights::NUM_STYLES as u32 - 1,
+        absent: "",
+    },
+    help: "built-in style",
+};
+const BLEND: OptSpec = OptSpec {
+    name: "blend",
+    kind: OptKind::Text { default: "" },
+    help: "built-in styles mixed, index:weight pairs: 3:0.5,19:0.5 (normalised)",
+};
+const IMAGE: OptSpec = OptSpec {
+    name: "image",
+    kind: OptKind::Path { default: None },
+    help: "a picture whose style to use (vector cached by content)",
+};
+const SKILL: OptSpec = OptSpec {
+    name: "skill",
+    kind: OptKind::Text { default: "" },
+    help: "a saved skill by name (doppel skills list)",
+};
+const SIZE: OptSpec = OptSpec {
+    name: "size",
+    kind: OptKind::U32 {
+        default: 256,
+        min: 32,
+        max: 2048,
+    },
+    help: "working resolution: shorter side in pixels",
+};
+const FULL: OptSpec = OptSpec {
+    name: "full",
+    kind: OptKind::Bool(false),
+    help: "run the model at frame size (offline quality)",
+};
+const COLORS: OptSpec = OptSpec {
+    name: "colors",
+    kind: OptKind::OptChoice {
+        choices: &Colors::NAMES,
+        absent: "the skill's, else style",
+    },
+    help: "style (the style's palette) or keep (the frame's colours under the style's strokes)",
+};
+const STABILITY: OptSpec = OptSpec {
+    name: "stability",
+    kind: OptKind::F32 {
+        default: 0.8,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "temporal smoothing of still regions (0 = off)",
+};
+const BACKEND: OptSpec = OptSpec {
+    name: "backend",
+    kind: OptKind::Choice {
+        choices: &["gpu", "cpu"],
+        default: "gpu",
+    },
+    help: "where the result is resized back to frame size: gpu (wgpu) or cpu (reference)",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "intra-op threads",
+};
+const SKILLS: OptSpec = OptSpec {
+    name: "skills",
+    kind: OptKind::Path { default: None },
+    help: "extra skills folder, searched before the user's and the shipped ones",
+};
+const CACHE: OptSpec = OptSpec {
+    name: "cache",
+    kind: OptKind::Path { default: None },
+    help: "folder for cached style vectors of pictures (default: $XDG_CACHE_HOME/doppel/styles)",
+};
+const MULTISTYLE: OptSpec = OptSpec {
+    name: "multistyle",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_MULTISTYLE),
+    },
+    help: "26-style model file",
+};
+const PREDICT: OptSpec = OptSpec {
+    name: "predict",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_PREDICT),
+    },
+    help: "style encoder model file",
+};
+const TRANSFORM: OptSpec = OptSpec {
+    name: "transform",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_TRANSFORM),
+    },
+    help: "arbitrary-style model file",
+};
+
 pub const DOC: StageDoc = StageDoc {
     name: "stylize",
     summary: "redraws frames in a learned style: 26 built-in styles, blends, any picture's style, or a saved skill",
     options: &[
-        OptionDoc {
-            name: "style",
-            default: "",
-            help: "built-in style 0..=25",
-        },
-        OptionDoc {
-            name: "blend",
-            default: "",
-            help: "built-in styles mixed, index:weight pairs: 3:0.5,19:0.5 (normalised)",
-        },
-        OptionDoc {
-            name: "image",
-            default: "",
-            help: "a picture whose style to use (vector cached by content)",
-        },
-        OptionDoc {
-            name: "skill",
-            default: "",
-            help: "a saved skill by name (doppel skills list)",
-        },
-        OptionDoc {
-            name: "size",
-            default: "256",
-            help: "working resolution: shorter side in pixels, 32..=2048",
-        },
-        OptionDoc {
-            name: "full",
-            default: "false",
-            help: "run the model at frame size (offline quality)",
-        },
-        OptionDoc {
-            name: "colors",
-            default: "skill's, else style",
-            help: "style (the style's palette) | keep (the frame's colours under the style's strokes)",
-        },
-        OptionDoc {
-            name: "stability",
-            default: "0.8",
-            help: "temporal smoothing of still regions, 0 (off)..=1",
-        },
-        OptionDoc {
-            name: "backend",
-            default: "gpu",
-            help: "resize back to frame size on the gpu (wgpu) or cpu (reference)",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "cores",
-            help: "intra-op threads, 1..=256",
-        },
-        OptionDoc {
-            name: "skills",
-            default: "",
-            help: "extra skills folder, searched before the user's and the shipped ones",
-        },
-        OptionDoc {
-            name: "cache",
-            default: "$XDG_CACHE_HOME/doppel/styles",
-            help: "folder for cached style vectors of pictures",
-        },
-        OptionDoc {
-            name: "multistyle",
-            default: DEFAULT_MULTISTYLE,
-            help: "26-style model file",
-        },
-        OptionDoc {
-            name: "predict",
-            default: DEFAULT_PREDICT,
-            help: "style encoder model file",
-        },
-        OptionDoc {
-            name: "transform",
-            default: DEFAULT_TRANSFORM,
-            help: "arbitrary-style model file",
-        },
+        STYLE, BLEND, IMAGE, SKILL, SIZE, FULL, COLORS, STABILITY, BACKEND, THREADS, SKILLS, CACHE,
+        MULTISTYLE, PREDICT, TRANSFORM,
     ],
     example: "stylize:skill=toon:size=256",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Stylize::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Stylize::from_options(options, ctx)?))
+    },
 };
 
 /// Where the result is resized back to frame size.
@@ -164,76 +196,71 @@ impl Stylize {
     /// [`Error::Option`] for a bad value, an unknown skill or style index (listing the valid ones) or
     /// an unreadable style picture; [`Error::Model`] / [`Error::Runtime`] from the models;
     /// [`Error::Gpu`] with `backend=gpu` and no usable adapter.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let path = |name: &str, default: &str| options.path_or(name, default);
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        // Which models a style needs is known only when it loads; a default model that the locator
+        // does not find stays as written, and loading it (if needed) names it.
+        let model = |spec: &OptSpec| -> Result<std::path::PathBuf> {
+            Ok(match (options.opt_path(spec)?, spec.kind) {
+                (Some(given), _) => given,
+                (None, OptKind::Path { default: Some(d) }) => ctx.locator().find_or_keep(d),
+                (None, _) => std::path::PathBuf::new(),
+            })
+        };
         let config = StylizerConfig {
-            multistyle_model: path("multistyle", DEFAULT_MULTISTYLE),
-            predict_model: path("predict", DEFAULT_PREDICT),
-            transform_model: path("transform", DEFAULT_TRANSFORM),
+            multistyle_model: model(&MULTISTYLE)?,
+            predict_model: model(&PREDICT)?,
+            transform_model: model(&TRANSFORM)?,
             session: SessionConfig {
-                threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
+                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
                 ..SessionConfig::default()
             },
             cache_dir: Some(
                 options
-                    .raw("cache")
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map_or_else(crate::style::cache::default_dir, PathBuf::from),
+                    .opt_path(&CACHE)?
+                    .unwrap_or_else(crate::style::cache::default_dir),
             ),
         };
         let mut dirs = Vec::new();
-        if let Some(extra) = options
-            .raw("skills")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            dirs.push(PathBuf::from(extra));
+        if let Some(extra) = options.opt_path(&SKILLS)? {
+            dirs.push(extra);
         }
         dirs.extend(SkillLibrary::default().dirs().iter().cloned());
         let library = SkillLibrary::new(dirs);
-        let size = options.u32_in("size", 256, 32, 2048)?;
-        let full = options.bool("full", false)?;
-        let stability = options.f32_in("stability", 0.8, 0.0, 1.0)?;
-        let colors_option = match options.raw("colors").map(str::trim) {
-            None | Some("") => None,
-            Some(_) => Colors::from_name(options.choice("colors", &Colors::NAMES, "style")?),
-        };
+        let size = options.u32(&SIZE)?;
+        let full = options.bool(&FULL)?;
+        let stability = options.f32(&STABILITY)?;
+        let colors_option = options.opt_choice(&COLORS)?.and_then(Colors::from_name);
         let mut colors = colors_option.unwrap_or_default();
-        let backend = match options.choice("backend", &["gpu", "cpu"], "gpu")? {
+        let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu,
-            _ => Backend::Gpu(Box::new(
-                GpuContext::shared()
-                    .and_then(GpuUpsample::new)
-                    .map_err(|e| match e {
-                        Error::Gpu(m) => Error::Gpu(format!(
-                            "stage 'stylize': {m} (or resize on the CPU: stylize:backend=cpu)"
-                        )),
-                        other => other,
-                    })?,
-            )),
+            _ => Backend::Gpu(Box::new(ctx.gpu().and_then(GpuUpsample::new).map_err(
+                |e| match e {
+                    Error::Gpu(m) => Error::Gpu(format!(
+                        "stage 'stylize': {m} (or resize on the CPU: stylize:backend=cpu)"
+                    )),
+                    other => other,
+                },
+            )?)),
         };
-
         let mut stylizer = Stylizer::new(config);
-        let given: Vec<&str> = ["style", "blend", "image", "skill"]
-            .into_iter()
-            .filter(|n| options.raw(n).is_some_and(|v| !v.trim().is_empty()))
+        let given: Vec<&str> = [STYLE, BLEND, IMAGE, SKILL]
+            .iter()
+            .filter(|spec| options.given(spec))
+            .map(|spec| spec.name)
             .collect();
         let style = match given.as_slice() {
             ["style"] => {
-                let index = options
-                    .parse::<usize>("style", "a style index 0..=25")?
-                    .unwrap_or(0);
+                let index = options.opt_u32(&STYLE)?.unwrap_or(0) as usize;
                 Style::Weights(
                     StyleWeights::one(index).map_err(|e| options.error("style", e.to_string()))?,
                 )
             }
             ["blend"] => Style::Weights(
-                StyleWeights::parse(options.raw("blend").unwrap_or_default())
+                StyleWeights::parse(options.text(&BLEND)?)
                     .map_err(|e| options.error("blend", e.to_string()))?,
             ),
             ["image"] => {
-                let file = PathBuf::from(options.raw("image").unwrap_or_default().trim());
+                let file = options.opt_path(&IMAGE)?.unwrap_or_default();
                 Style::Vector(
                     stylizer
                         .style_vector_of_file(&file)
@@ -241,7 +268,7 @@ impl Stylize {
                 )
             }
             ["skill"] => {
-                let name = options.raw("skill").unwrap_or_default().trim();
+                let name = options.text(&SKILL)?;
                 let skill = library
                     .find(name)
                     .map_err(|e| options.error("skill", e.to_string()))?;
@@ -381,9 +408,7 @@ impl Stage for Stylize {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let out = self
-            .apply(frame.pixels.image()?)
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
+        let out = self.apply(frame.pixels.image()?)?;
         frame.pixels.set_image(out);
         Ok(frame)
     }

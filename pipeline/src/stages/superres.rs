@@ -28,52 +28,72 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, Stage, StageDoc};
 use crate::superres::{BackendKind, ModelChoice, SuperRes, SuperResConfig};
+
+const SCALE: OptSpec = OptSpec {
+    name: "scale",
+    kind: OptKind::OptChoice {
+        choices: &["2", "4"],
+        absent: "2; the model's own for realesrgan or a file",
+    },
+    help: "output size over input size",
+};
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Text { default: "fast" },
+    help: "fast (models/superres_x{scale}.onnx) | realesrgan (x4, offline) | PATH.onnx",
+};
+const BACKEND: OptSpec = OptSpec {
+    name: "backend",
+    kind: OptKind::Choice {
+        choices: &["onnx", "gpu"],
+        default: "onnx",
+    },
+    help: "onnx (ONNX Runtime, the reference) or gpu (WGSL twin, fast model only)",
+};
+const TILE: OptSpec = OptSpec {
+    name: "tile",
+    kind: OptKind::OptU32 {
+        min: 16,
+        max: 8192,
+        absent: "1024 fast, 256 others",
+    },
+    help: "input pixels per tile side",
+};
+const OVERLAP: OptSpec = OptSpec {
+    name: "overlap",
+    kind: OptKind::OptU32 {
+        min: 0,
+        max: 256,
+        absent: "the net's receptive radius; 20 others",
+    },
+    help: "context pixels around tiles",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "ONNX Runtime intra-op threads",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "superres",
     summary:
         "super-resolution x2/x4 (doppel's fast nets on ONNX Runtime or GPU, or Real-ESRGAN), tiled",
-    options: &[
-        OptionDoc {
-            name: "scale",
-            default: "2",
-            help: "2 | 4 (model=realesrgan or a file: the model's own scale)",
-        },
-        OptionDoc {
-            name: "model",
-            default: "fast",
-            help: "fast (models/superres_x{scale}.onnx) | realesrgan (x4, offline) | PATH.onnx",
-        },
-        OptionDoc {
-            name: "backend",
-            default: "onnx",
-            help: "onnx (ONNX Runtime, the reference) | gpu (WGSL twin, fast model only)",
-        },
-        OptionDoc {
-            name: "tile",
-            default: "auto",
-            help: "input pixels per tile side, 16..=8192 (auto: 1024 fast, 256 others)",
-        },
-        OptionDoc {
-            name: "overlap",
-            default: "auto",
-            help: "context pixels around tiles, 0..=256 (auto: receptive radius; 20 others)",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "cores",
-            help: "ONNX Runtime intra-op threads, 1..=256",
-        },
-    ],
+    options: &[SCALE, MODEL, BACKEND, TILE, OVERLAP, THREADS],
     example: "resize:width=640,superres:scale=2",
+    contract: |_| Ok(Contract::NONE),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| {
-        Ok(Box::new(SuperResStage::from_options(options)?))
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(SuperResStage::from_options(options, ctx)?))
     },
 };
 
@@ -89,34 +109,26 @@ impl SuperResStage {
     /// # Errors
     /// Option errors name `superres` and the option (scale not 2 or 4, a scale the model does not
     /// do, an unknown backend); model and device errors name the file or adapter.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let scale = match options.raw("scale") {
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        let scale = match options.opt_choice(&SCALE)? {
+            Some("4") => Some(4),
+            Some(_) => Some(2),
             None => None,
-            Some(text) => match text.trim() {
-                "2" => Some(2),
-                "4" => Some(4),
-                _ => {
-                    return Err(options.error(
-                        "scale",
-                        format!("'{text}' is not supported; expected 2 or 4"),
-                    ))
-                }
-            },
         };
-        let model = match options.raw("model").map(str::trim) {
-            None | Some("fast") => ModelChoice::Fast,
-            Some("realesrgan") => ModelChoice::RealEsrgan,
-            Some(path) if path.ends_with(".onnx") => ModelChoice::File(path.into()),
-            Some(other) => {
+        let model = match options.text(&MODEL)? {
+            "fast" => ModelChoice::Fast,
+            "realesrgan" => ModelChoice::RealEsrgan,
+            path if path.ends_with(".onnx") => ModelChoice::File(path.into()),
+            other => {
                 return Err(options.error(
-                    "model",
+                    MODEL.name,
                     format!(
                     "'{other}' is not valid; expected fast, realesrgan or a path to an .onnx file"
                 ),
                 ))
             }
         };
-        let backend = match options.choice("backend", &["onnx", "gpu"], "onnx")? {
+        let backend = match options.choice(&BACKEND)? {
             "gpu" => BackendKind::Gpu,
             _ => BackendKind::Onnx,
         };
@@ -124,12 +136,13 @@ impl SuperResStage {
             model,
             scale,
             backend,
-            tile: options.opt_u32_in("tile", 16, 8192)?,
-            overlap: options.opt_u32_in("overlap", 0, 256)?,
+            tile: options.opt_u32(&TILE)?,
+            overlap: options.opt_u32(&OVERLAP)?,
             session: SessionConfig {
-                threads: options.opt_u32_in("threads", 1, 256)?.map(|t| t as usize),
+                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
                 ..Default::default()
             },
+            locator: ctx.locator().clone(),
         };
         // Scale mismatches are option errors: the user fixes them on the command line.
         let inner = SuperRes::new(&config).map_err(|e| match e {
@@ -156,10 +169,7 @@ impl Stage for SuperResStage {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
-        let out = self
-            .inner
-            .upscale(frame.pixels.image()?)
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
+        let out = self.inner.upscale(frame.pixels.image()?)?;
         frame.pixels.set_image(out);
         Ok(frame)
     }

@@ -27,7 +27,7 @@
 //!   within ~2 m of the camera) or `face_detection_full_range_sparse.onnx` (within ~5 m: small faces
 //!   in a wide shot; slower, and it only runs when a face is missing).
 //! - `detector`, `mesh`: model files (defaults: the file `range` names, `models/face_landmark.onnx`,
-//!   relative to the working directory).
+//!   found in the data folder: see `crate::locate`).
 //! - `smooth` (true): One Euro filter on; `min_cutoff` (1.0 Hz), `beta` (10, per face width per
 //!   second), `d_cutoff` (1.0 Hz) are its parameters (see `track::filter`).
 //! - `iris` (false): run `iris_model` (default `models/iris_landmark.onnx`) for the gaze values.
@@ -37,95 +37,153 @@
 //! Example: `doppel process talk.mp4 -o out.mp4 --stages track:max_faces=2:threads=2:calibrate=30`
 
 use super::{BuildContext, StageEntry};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::frame::Frame;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
-use crate::stage::{OptionDoc, Stage, StageDoc};
+use crate::options::{OptKind, OptSpec};
+use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 use crate::track::detector::Range;
 use crate::track::{FaceTracker, OneEuroParams, TrackerConfig, DEFAULT_IRIS, DEFAULT_MESH};
+
+const MAX_FACES: OptSpec = OptSpec {
+    name: "max_faces",
+    kind: OptKind::U32 {
+        default: 1,
+        min: 1,
+        max: 16,
+    },
+    help: "most faces per frame",
+};
+const DETECT_EVERY: OptSpec = OptSpec {
+    name: "detect_every",
+    kind: OptKind::U32 {
+        default: 0,
+        min: 0,
+        max: 1_000_000,
+    },
+    help: "run the detector every N frames even while tracking; 0 = only when a face is missing",
+};
+const MIN_SCORE: OptSpec = OptSpec {
+    name: "min_score",
+    kind: OptKind::F32 {
+        default: 0.5,
+        min: 0.0,
+        max: 1.0,
+    },
+    help: "minimum detector score and face-present probability",
+};
+const THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::U32 {
+        default: 1,
+        min: 1,
+        max: 256,
+    },
+    help: "intra-op threads per model (1 is fastest for these small models)",
+};
+const RANGE: OptSpec = OptSpec {
+    name: "range",
+    kind: OptKind::Choice {
+        choices: &Range::NAMES,
+        default: "short",
+    },
+    help: "face detector: short (faces within ~2 m) or full (within ~5 m, small faces)",
+};
+const DETECTOR: OptSpec = OptSpec {
+    name: "detector",
+    kind: OptKind::Path { default: None },
+    help: "face detector model file (default: the one range= names)",
+};
+const MESH: OptSpec = OptSpec {
+    name: "mesh",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_MESH),
+    },
+    help: "face mesh model file",
+};
+const SMOOTH: OptSpec = OptSpec {
+    name: "smooth",
+    kind: OptKind::Bool(true),
+    help: "One Euro filter on the mesh, pose and expressions",
+};
+const MIN_CUTOFF: OptSpec = OptSpec {
+    name: "min_cutoff",
+    kind: OptKind::F32 {
+        default: 1.0,
+        min: 0.001,
+        max: 100.0,
+    },
+    help: "One Euro cutoff (Hz) of a still face: lower = less jitter, more lag",
+};
+const BETA: OptSpec = OptSpec {
+    name: "beta",
+    kind: OptKind::F32 {
+        default: 10.0,
+        min: 0.0,
+        max: 10_000.0,
+    },
+    help: "One Euro speed coefficient (per face width per second): higher = less lag in motion",
+};
+const D_CUTOFF: OptSpec = OptSpec {
+    name: "d_cutoff",
+    kind: OptKind::F32 {
+        default: 1.0,
+        min: 0.001,
+        max: 100.0,
+    },
+    help: "One Euro cutoff (Hz) of the speed estimate",
+};
+const IRIS: OptSpec = OptSpec {
+    name: "iris",
+    kind: OptKind::Bool(false),
+    help: "run the iris model for gaze values (eyeLook*)",
+};
+const IRIS_MODEL: OptSpec = OptSpec {
+    name: "iris_model",
+    kind: OptKind::Path {
+        default: Some(DEFAULT_IRIS),
+    },
+    help: "iris model file",
+};
+const CALIBRATE: OptSpec = OptSpec {
+    name: "calibrate",
+    kind: OptKind::U32 {
+        default: 0,
+        min: 0,
+        max: 100_000,
+    },
+    help: "frames with a face averaged into the person's neutral face (0 = typical values)",
+};
 
 pub const DOC: StageDoc = StageDoc {
     name: "track",
     summary: "finds faces and their 468-point mesh (MediaPipe models) and writes them into the frame meta",
     options: &[
-        OptionDoc {
-            name: "max_faces",
-            default: "1",
-            help: "most faces per frame, 1..=16",
-        },
-        OptionDoc {
-            name: "detect_every",
-            default: "0",
-            help: "run the detector every N frames even while tracking; 0 = only when a face is missing",
-        },
-        OptionDoc {
-            name: "min_score",
-            default: "0.5",
-            help: "minimum detector score and face-present probability, 0..1",
-        },
-        OptionDoc {
-            name: "threads",
-            default: "1",
-            help: "intra-op threads per model, 1..=256 (1 is fastest for these small models)",
-        },
-        OptionDoc {
-            name: "range",
-            default: "short",
-            help: "short (faces within ~2 m) | full (within ~5 m, small faces) face detector",
-        },
-        OptionDoc {
-            name: "detector",
-            default: "models/face_detection_<range>_range*.onnx",
-            help: "face detector model file (overrides range=)",
-        },
-        OptionDoc {
-            name: "mesh",
-            default: DEFAULT_MESH,
-            help: "face mesh model file",
-        },
-        OptionDoc {
-            name: "smooth",
-            default: "true",
-            help: "One Euro filter on the mesh, pose and expressions",
-        },
-        OptionDoc {
-            name: "min_cutoff",
-            default: "1.0",
-            help: "One Euro cutoff (Hz) of a still face: lower = less jitter, more lag, 0.001..=100",
-        },
-        OptionDoc {
-            name: "beta",
-            default: "10",
-            help: "One Euro speed coefficient (per face width per second): higher = less lag in motion, 0..=10000",
-        },
-        OptionDoc {
-            name: "d_cutoff",
-            default: "1.0",
-            help: "One Euro cutoff (Hz) of the speed estimate, 0.001..=100",
-        },
-        OptionDoc {
-            name: "iris",
-            default: "false",
-            help: "run the iris model for gaze values (eyeLook*)",
-        },
-        OptionDoc {
-            name: "iris_model",
-            default: DEFAULT_IRIS,
-            help: "iris model file",
-        },
-        OptionDoc {
-            name: "calibrate",
-            default: "0",
-            help: "frames with a face averaged into the person's neutral face (0 = typical values)",
-        },
+        MAX_FACES,
+        DETECT_EVERY,
+        MIN_SCORE,
+        THREADS,
+        RANGE,
+        DETECTOR,
+        MESH,
+        SMOOTH,
+        MIN_CUTOFF,
+        BETA,
+        D_CUTOFF,
+        IRIS,
+        IRIS_MODEL,
+        CALIBRATE,
     ],
     example: "track:max_faces=2:threads=2:calibrate=30",
+    contract: |_| Ok(Contract::provides(MetaSet::FACES)),
 };
 
 pub const ENTRY: StageEntry = StageEntry {
     doc: &DOC,
-    build: |options: &StageOptions, _: &BuildContext| Ok(Box::new(Track::from_options(options)?)),
+    build: |options: &StageOptions, ctx: &BuildContext| {
+        Ok(Box::new(Track::from_options(options, ctx)?))
+    },
 };
 
 /// The track stage.
@@ -139,36 +197,33 @@ impl Track {
     /// # Errors
     /// [`Error::Option`] for a bad value; [`Error::Model`] for a missing or wrong model file;
     /// [`Error::Runtime`] when ONNX Runtime is unavailable.
-    pub fn from_options(options: &StageOptions) -> Result<Self> {
-        let path = |name: &str, default: &str| options.path_or(name, default);
-        let defaults = OneEuroParams::default();
+    pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
+        let locator = ctx.locator();
         let smoothing = OneEuroParams {
-            min_cutoff: options.f32_in("min_cutoff", defaults.min_cutoff, 0.001, 100.0)?,
-            beta: options.f32_in("beta", defaults.beta, 0.0, 10_000.0)?,
-            d_cutoff: options.f32_in("d_cutoff", defaults.d_cutoff, 0.001, 100.0)?,
+            min_cutoff: options.f32(&MIN_CUTOFF)?,
+            beta: options.f32(&BETA)?,
+            d_cutoff: options.f32(&D_CUTOFF)?,
+        };
+        let range = match options.choice(&RANGE)? {
+            "full" => Range::Full,
+            _ => Range::Short,
         };
         let config = TrackerConfig {
-            detector_model: path(
-                "detector",
-                match options.choice("range", &Range::NAMES, "short")? {
-                    "full" => Range::Full,
-                    _ => Range::Short,
-                }
-                .default_path(),
-            ),
-            mesh_model: path("mesh", DEFAULT_MESH),
-            max_faces: options.u32_in("max_faces", 1, 1, 16)? as usize,
-            detect_every: options.u32_in("detect_every", 0, 0, 1_000_000)?,
-            min_score: options.f32_in("min_score", 0.5, 0.0, 1.0)?,
+            detector_model: options.path_or(&DETECTOR, range.default_path(), locator)?,
+            mesh_model: options.path(&MESH, locator)?,
+            max_faces: options.u32(&MAX_FACES)? as usize,
+            detect_every: options.u32(&DETECT_EVERY)?,
+            min_score: options.f32(&MIN_SCORE)?,
             session: SessionConfig {
-                threads: Some(options.u32_in("threads", 1, 1, 256)? as usize),
+                threads: Some(options.u32(&THREADS)? as usize),
                 ..SessionConfig::default()
             },
-            smoothing: options.bool("smooth", true)?.then_some(smoothing),
-            iris_model: options
-                .bool("iris", false)?
-                .then(|| path("iris_model", DEFAULT_IRIS)),
-            calibrate_frames: options.u32_in("calibrate", 0, 0, 100_000)?,
+            smoothing: options.bool(&SMOOTH)?.then_some(smoothing),
+            iris_model: match options.bool(&IRIS)? {
+                true => Some(options.path(&IRIS_MODEL, locator)?),
+                false => None,
+            },
+            calibrate_frames: options.u32(&CALIBRATE)?,
         };
         Ok(Self {
             tracker: FaceTracker::load(&config)?,
@@ -197,12 +252,11 @@ impl Stage for Track {
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         frame.meta.faces = self
             .tracker
-            .process_at(frame.pixels.image()?, frame.pts.seconds())
-            .map_err(Error::in_stage(DOC.name, frame.seq))?;
+            .process_at(frame.pixels.image()?, frame.pts.seconds())?;
         Ok(frame)
     }
 
     fn warm_up(&mut self, _width: u32, _height: u32) -> Result<()> {
-        self.tracker.warm_up().map_err(Error::in_stage(DOC.name, 0))
+        self.tracker.warm_up()
     }
 }

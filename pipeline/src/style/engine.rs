@@ -17,6 +17,7 @@ use crate::infer::{
     ImageModel, ImageSpec, Layout, Model, RunConfig, SessionConfig, TensorInfo, TensorView,
     ValueRange,
 };
+use crate::locate::Locator;
 
 /// Model files and session settings.
 #[derive(Clone, Debug)]
@@ -32,9 +33,10 @@ pub struct StylizerConfig {
 impl Default for StylizerConfig {
     fn default() -> Self {
         Self {
-            multistyle_model: DEFAULT_MULTISTYLE.into(),
-            predict_model: DEFAULT_PREDICT.into(),
-            transform_model: DEFAULT_TRANSFORM.into(),
+            // Default models from the data folder, wherever the program runs.
+            multistyle_model: Locator::from_env().find_or_keep(DEFAULT_MULTISTYLE),
+            predict_model: Locator::from_env().find_or_keep(DEFAULT_PREDICT),
+            transform_model: Locator::from_env().find_or_keep(DEFAULT_TRANSFORM),
             session: SessionConfig::default(),
             cache_dir: Some(super::cache::default_dir()),
         }

@@ -18,6 +18,7 @@ pub mod kernel;
 pub mod net;
 pub mod tile;
 
+use crate::locate::Locator;
 use std::path::{Path, PathBuf};
 
 use fast_image_resize::Resizer;
@@ -74,6 +75,8 @@ pub struct SuperResConfig {
     /// other models (Real-ESRGAN compact has 18 3x3 convs).
     pub overlap: Option<u32>,
     pub session: SessionConfig,
+    /// Finds the files of [`ModelChoice::Fast`] and [`ModelChoice::RealEsrgan`].
+    pub locator: Locator,
 }
 
 impl Default for SuperResConfig {
@@ -85,6 +88,7 @@ impl Default for SuperResConfig {
             tile: None,
             overlap: None,
             session: SessionConfig::default(),
+            locator: Locator::from_env(),
         }
     }
 }
@@ -135,17 +139,11 @@ impl SuperRes {
             }
         }
         let path = match &config.model {
-            ModelChoice::Fast => fast_model(config.scale.unwrap_or(2)),
-            ModelChoice::RealEsrgan => PathBuf::from(REALESRGAN_MODEL),
-            ModelChoice::File(path) => path.clone(),
+            ModelChoice::Fast => config.locator.find(fast_model(config.scale.unwrap_or(2)))?,
+            ModelChoice::RealEsrgan => config.locator.find(REALESRGAN_MODEL)?,
+            ModelChoice::File(path) if path.is_file() => path.clone(),
+            ModelChoice::File(path) => return Err(Error::model(path, "not found")),
         };
-        if !path.is_file() {
-            return Err(Error::model(
-                &path,
-                "not found (doppel's models are in models/, relative to the working directory; see \
-                 models/README.md)",
-            ));
-        }
         // doppel's nets say their scale in their metadata; anything else is probed through ONNX
         // Runtime.
         let file = OnnxFile::read(&path)?;

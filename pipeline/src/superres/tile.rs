@@ -42,13 +42,14 @@ pub fn upscale_tiled(
         if out.dimensions() == (input.0 * scale, input.1 * scale) {
             Ok(())
         } else {
-            Err(Error::Spec(format!(
-                "superres: the model turned a {}x{} input into {}x{}, not x{scale}",
-                input.0,
-                input.1,
-                out.width(),
-                out.height()
-            )))
+            Err(Error::size(
+                format!(
+                    "superres model output for a {}x{} input at x{scale}",
+                    input.0, input.1
+                ),
+                (input.0 * scale, input.1 * scale),
+                out.dimensions(),
+            ))
         }
     };
     if w <= tiling.tile && h <= tiling.tile {
@@ -149,8 +150,18 @@ mod tests {
             },
             model,
         )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("not x4"), "{e}");
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Size {
+                    expected: (20, 20),
+                    got: (10, 10),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().ends_with("expected 20x20, got 10x10"), "{e}");
     }
 }

@@ -41,6 +41,7 @@ use super::mesh::{supersampling, warp_to_tensor_with, Border, Sampling};
 use super::types::{Body, BodyKeypoint, Point, Rect, Roi, BODY_KEYPOINT_NAMES};
 use crate::error::{Error, Result};
 use crate::infer::{Model, SessionConfig, TensorInfo, TensorView};
+use crate::locate::Locator;
 
 /// Default person detector, relative to the working directory.
 pub const DEFAULT_DETECTOR: &str = "models/pose_detection.onnx";
@@ -471,8 +472,9 @@ pub const BODY_SMOOTHING: OneEuroParams = OneEuroParams {
 impl Default for BodyConfig {
     fn default() -> Self {
         Self {
-            detector_model: PathBuf::from(DEFAULT_DETECTOR),
-            landmark_model: PathBuf::from(DEFAULT_LANDMARKS),
+            // Default models from the data folder, wherever the program runs.
+            detector_model: Locator::from_env().find_or_keep(DEFAULT_DETECTOR),
+            landmark_model: Locator::from_env().find_or_keep(DEFAULT_LANDMARKS),
             min_detection: 0.5,
             min_presence: 0.5,
             refine: true,

@@ -45,7 +45,9 @@ pub mod headpose;
 pub mod iris;
 pub mod mesh;
 pub mod segment;
-pub mod types;
+/// The plain data the tracker writes into frames lives in [`crate::meta`] (so that the frame type
+/// does not depend on tracking); this keeps the old `track::types` paths working.
+pub use crate::meta as types;
 
 use std::path::PathBuf;
 
@@ -63,6 +65,7 @@ pub use self::types::{
 
 use crate::error::Result;
 use crate::infer::SessionConfig;
+use crate::locate::Locator;
 
 /// Default detector model, relative to the working directory.
 pub const DEFAULT_DETECTOR: &str = "models/face_detection_short_range.onnx";
@@ -99,8 +102,9 @@ pub struct TrackerConfig {
 impl Default for TrackerConfig {
     fn default() -> Self {
         Self {
-            detector_model: PathBuf::from(DEFAULT_DETECTOR),
-            mesh_model: PathBuf::from(DEFAULT_MESH),
+            // Default models from the data folder, wherever the program runs.
+            detector_model: Locator::from_env().find_or_keep(DEFAULT_DETECTOR),
+            mesh_model: Locator::from_env().find_or_keep(DEFAULT_MESH),
             max_faces: 1,
             detect_every: 0,
             min_score: 0.5,

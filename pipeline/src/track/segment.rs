@@ -18,6 +18,7 @@ use image::{GrayImage, RgbaImage};
 use crate::error::{Error, Result};
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::{ImageModel, ImageSpec, SessionConfig};
+use crate::locate::Locator;
 
 /// Default square model, relative to the working directory.
 pub const DEFAULT_SQUARE: &str = "models/selfie_segmentation.onnx";
@@ -63,8 +64,9 @@ pub struct SegmentConfig {
 impl Default for SegmentConfig {
     fn default() -> Self {
         Self {
-            square_model: PathBuf::from(DEFAULT_SQUARE),
-            landscape_model: PathBuf::from(DEFAULT_LANDSCAPE),
+            // Default models from the data folder, wherever the program runs.
+            square_model: Locator::from_env().find_or_keep(DEFAULT_SQUARE),
+            landscape_model: Locator::from_env().find_or_keep(DEFAULT_LANDSCAPE),
             model: SegmentModel::Auto,
             threshold: None,
             smoothing: 0.0,

@@ -1,4 +1,6 @@
-//! Plain data the face tracker produces: points, boxes, rotated crop regions and faces. All
+//! Plain data that frames carry in their meta and the trackers produce: points, boxes, rotated crop
+//! regions, faces and bodies. It depends on nothing else in the crate, so the frame type does not pull
+//! in tracking (`crate::track` re-exports it as `track::types`). All
 //! coordinates are frame pixels with (0, 0) at the top-left corner of the top-left pixel (a pixel's
 //! centre is at +0.5), x to the right, y down.
 

@@ -17,6 +17,7 @@ pub mod infer;
 pub mod media;
 pub mod onnx_weights;
 pub mod options;
+pub mod output;
 pub mod sink;
 pub mod source;
 pub mod spec;

@@ -442,3 +442,65 @@ fn a_full_disk_is_reported_at_the_write_with_the_safe_frames() {
         "{readable} frames readable, {safe} said safe"
     );
 }
+
+/// A second signal more than a second after the first aborts (exit status 3) instead of waiting
+/// for the frames still in the pipeline: a crash-safe file keeps what was written, a plain MP4
+/// (unreadable unfinished) is removed. Slow CPU blurs keep frames in flight for seconds.
+#[test]
+fn a_late_repeated_signal_aborts_with_its_own_status() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, crash_safe) in [("safe.mp4", true), ("plain.mp4", false)] {
+        let output = dir.path().join(name);
+        let mut command = Command::new(DOPPEL);
+        command
+            .args(["process", "synthetic:width=1920:height=1080:frames=0", "-o"])
+            .arg(&output)
+            .args(["-q", "--stages"])
+            .arg("blur:radius=32:backend=cpu,blur:radius=32:backend=cpu,blur:radius=32:backend=cpu")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped());
+        if crash_safe {
+            command.arg("--crash-safe");
+        }
+        let mut child = command.spawn().unwrap();
+        // Wait for two frames in the crash-safe file (which has its final name from the start);
+        // the plain one is buffered under a temporary name, so give it a few seconds of frames.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let started = Instant::now();
+        loop {
+            let ready = if crash_safe {
+                frames(&output) >= 2
+            } else {
+                started.elapsed() > Duration::from_secs(5)
+            };
+            if ready {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{name}: no frames appeared");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        kill(&child, "TERM");
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{name}: the run finished before the second signal; the test needs slower stages"
+        );
+        kill(&child, "TERM");
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{name}: {err}");
+        assert!(err.contains("aborting on a repeated SIGTERM"), "{err}");
+        if crash_safe {
+            assert!(err.contains("kept what was written"), "{err}");
+            assert!(frames(&output) >= 2, "{name}: readable after the abort");
+        } else {
+            assert!(err.contains("removed"), "{err}");
+            assert!(!output.exists());
+        }
+    }
+    assert_eq!(files_in(dir.path()), ["safe.mp4"], "no temporary file left");
+}

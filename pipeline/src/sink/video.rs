@@ -602,7 +602,7 @@ impl VideoSink {
                             e,
                             self.written,
                             self.packets_ok,
-                            self.readable_if_cut,
+                            self.settings.crash_safe,
                         ));
                     }
                     self.packets_ok += 1;
@@ -734,12 +734,12 @@ fn write_error(
     e: ffmpeg::Error,
     written: u64,
     packets_ok: u64,
-    cut_ok: bool,
+    crash_safe: bool,
 ) -> Error {
     if !is_disk_full(&e) {
         return Error::output(path, format!("cannot write video: {e}"));
     }
-    if cut_ok {
+    if crash_safe {
         // Each packet is flushed as it is written; the muxer holds back the last one (it closes a
         // fragment or cluster when the next packet arrives), so count it as lost.
         let safe = packets_ok.saturating_sub(1);
@@ -763,9 +763,9 @@ fn write_error(
             kept: false,
             message: format!(
                 "the disk is full ({e}) at frame {}: none of the {written} frames written can be \
-                 kept, because this file's index is written at the end; the unfinished file was \
-                 removed and an earlier {} (if any) is unchanged. Free some space, or write with \
-                 --crash-safe (or .mkv) to keep the frames written before the disk fills",
+                 kept, because a file that is not crash-safe is only readable once finished; the \
+                 unfinished file was removed and an earlier {} (if any) is unchanged. Free some \
+                 space, or write with --crash-safe to keep the frames written before the disk fills",
                 written + 1,
                 path.display()
             ),

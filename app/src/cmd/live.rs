@@ -304,10 +304,10 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
             args.screenshot_dir.display()
         );
     }
-    if let Some(path) = &args.stats_json {
-        // Checked now, written at the end: a refused path should not cost a whole live session.
-        let guard = crate::outputs::guard(false);
-        guard.add_input(&args.source);
+    // Checked now, written later: a refused path should not cost a whole live session.
+    let guard = crate::outputs::guard(false);
+    guard.add_input(&args.source);
+    for path in [&args.stats_json, &args.screenshot].into_iter().flatten() {
         guard.claim(path)?;
     }
     let specs = stage_specs(&args)?;

@@ -51,7 +51,7 @@ pub struct ProcessArgs {
 
     /// Write the video so that it stays readable if the process is killed (fragmented MP4,
     /// Matroska in short clusters, every frame flushed; x264 without lookahead): `kill -9` or a
-    /// power cut loses at most the last frames. About 10-20% larger files.
+    /// power cut loses at most the last frames. Written under its final name from the start.
     #[arg(long)]
     pub crash_safe: bool,
 

@@ -368,6 +368,7 @@ impl OutputGuard {
             }
         }
         create_folder(&inner, path)?;
+        remove_stale_temps(&inner, path);
         let resolved = resolved(path);
         inner.outputs.push(resolved);
         Ok(())
@@ -599,6 +600,46 @@ fn create_folder(inner: &Inner, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Removes temporary files for `path` that a killed run (`kill -9`, power cut) left behind: those
+/// whose process is gone. They are unfinished and unreadable (a crash-safe video is written under
+/// its final name instead).
+fn remove_stale_temps(inner: &Inner, path: &Path) {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let ours = temp_name(path);
+    let Some(ours) = ours.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let own_pid = std::process::id().to_string();
+    let Some((prefix, suffix)) = ours.split_once(&own_pid) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .and_then(|pid| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone && std::fs::remove_file(entry.path()).is_ok() {
+            (inner.note)(&format!(
+                "removed {}, an unfinished file left by a run that was killed",
+                entry.path().display()
+            ));
+        }
+    }
+}
+
 /// `dir/.NAME.doppel-PID.EXT`: hidden, in the same folder (so the rename is atomic), with the same
 /// extension (which picks the container or image format).
 fn temp_name(path: &Path) -> PathBuf {
@@ -692,5 +733,23 @@ mod tests {
         assert!(e.contains("source images"), "{e}");
         // A video next to them is fine.
         guard.claim(&shots.join("clip.mp4")).unwrap();
+    }
+
+    #[test]
+    fn temporary_files_of_killed_runs_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // No process has pid 0x3fffffff (above pid_max); pid 1 always runs.
+        let stale = dir.path().join(".out.doppel-1073741823.mp4");
+        let running = dir.path().join(".out.doppel-1.mp4");
+        let other = dir.path().join(".other.doppel-1073741823.mp4");
+        for f in [&stale, &running, &other] {
+            std::fs::write(f, b"cut").unwrap();
+        }
+        OutputGuard::default()
+            .with_notes(|_| {})
+            .claim(&dir.path().join("out.mp4"))
+            .unwrap();
+        assert!(!stale.exists());
+        assert!(running.exists() && other.exists());
     }
 }

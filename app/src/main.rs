@@ -2,7 +2,9 @@
 
 mod cmd;
 mod live;
+mod outputs;
 mod report;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +17,8 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    overwrite: outputs::OverwriteArgs,
 }
 
 #[derive(Subcommand)]
@@ -40,9 +44,6 @@ enum Command {
     Sticker(cmd::sticker::StickerArgs),
 }
 
-/// Exit status for a run stopped by Ctrl-C (after its output was finished cleanly).
-pub const EXIT_INTERRUPTED: u8 = 130;
-
 /// Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every GPU start when the
 /// variable is missing (headless servers, CI). doppel needs no Wayland, so give it a private folder.
 /// Runs first in `main`, before any thread exists, so changing the environment is sound.
@@ -64,6 +65,7 @@ fn quiet_missing_runtime_dir() {
 fn main() -> ExitCode {
     quiet_missing_runtime_dir();
     let cli = Cli::parse();
+    outputs::set(cli.overwrite);
     let result = match cli.command {
         Command::Process(args) => cmd::process::run(args),
         Command::Live(args) => cmd::live::run(args),

@@ -1,19 +1,25 @@
 //! End-of-run statistics: a table on stderr and JSON for `--stats-json`.
 
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use doppel_pipeline::graph::RunReport;
+use doppel_pipeline::output::OutputGuard;
 
-/// Prints per-node statistics.
+/// Prints per-node statistics. Write errors are ignored: after SIGHUP the terminal is gone, and
+/// the outputs matter more than the table.
 pub fn print(report: &RunReport) {
-    eprintln!(
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
         "{:<28} {:>7} {:>6} {:>9} {:>9} {:>8} {:>8} {:>9}",
         "node", "frames", "drops", "p50 ms", "p99 ms", "fps", "uploads", "readbacks"
     );
     for node in &report.nodes {
         let name: String = node.name.chars().take(28).collect();
-        eprintln!(
+        let _ = writeln!(
+            err,
             "{:<28} {:>7} {:>6} {:>9.2} {:>9.2} {:>8.1} {:>8} {:>9}",
             name,
             node.frames,
@@ -25,7 +31,8 @@ pub fn print(report: &RunReport) {
             node.readbacks
         );
     }
-    eprintln!(
+    let _ = writeln!(
+        err,
         "frames in {} / out {} / dropped {} in {:.2} s; capture-to-output latency p50 {:.1} ms, p99 {:.1} ms",
         report.frames_in,
         report.frames_out,
@@ -36,9 +43,10 @@ pub fn print(report: &RunReport) {
     );
 }
 
-/// Writes the report as pretty JSON.
-pub fn write_json(report: &RunReport, path: &Path) -> anyhow::Result<()> {
+/// Writes the report as pretty JSON to `path`, claimed from `guard` before the run.
+pub fn write_json(report: &RunReport, path: &Path, guard: &OutputGuard) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(report).context("cannot serialise statistics")?;
-    std::fs::write(path, text)
+    guard
+        .write_claimed(path, text.as_bytes())
         .with_context(|| format!("cannot write statistics to {}", path.display()))
 }

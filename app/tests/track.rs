@@ -131,8 +131,8 @@ fn bad_inputs_are_named() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{err}");
     assert!(err.contains("beta"), "{err}");
-    let run = doppel(&["track", &clip(), "--jsonl", "/nonexistent/dir/x.jsonl"]);
+    let run = doppel(&["track", &clip(), "--jsonl", "/proc/doppel-nope/x.jsonl"]);
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{err}");
-    assert!(err.contains("/nonexistent/dir/x.jsonl"), "{err}");
+    assert!(err.contains("/proc/doppel-nope/x.jsonl"), "{err}");
 }

@@ -22,6 +22,18 @@ pub enum Error {
     #[error("output {path}: {message}")]
     Output { path: PathBuf, message: String },
 
+    /// The disk (or the user's quota) filled up while writing an output. `safe` frames of the
+    /// `written` ones are readable in `path` when `kept` (a crash-safe file), else none are and
+    /// any earlier file at `path` is unchanged.
+    #[error("output {path}: {message}")]
+    DiskFull {
+        path: PathBuf,
+        written: u64,
+        safe: u64,
+        kept: bool,
+        message: String,
+    },
+
     /// A camera or other capture device.
     #[error("camera {device}: {message}")]
     Device { device: String, message: String },

@@ -19,6 +19,7 @@ pub mod media;
 pub mod meta;
 pub mod onnx_weights;
 pub mod options;
+pub mod output;
 pub mod sink;
 pub mod source;
 pub mod spec;

@@ -286,6 +286,12 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
             args.screenshot_dir.display()
         );
     }
+    // Checked now, written later: a refused path should not cost a whole live session.
+    let guard = crate::outputs::guard(false);
+    guard.add_input(&args.source);
+    for path in [&args.stats_json, &args.screenshot].into_iter().flatten() {
+        guard.claim(path)?;
+    }
     let specs = stage_specs(&args)?;
     if args.no_window {
         run_headless(&args, &specs)
@@ -342,14 +348,7 @@ fn describe(src: &dyn Source, specs: &[StageSpec]) {
 }
 
 fn install_ctrlc(stop: Arc<AtomicBool>, wake: impl Fn() + Send + 'static) -> anyhow::Result<()> {
-    ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
-        }
-        eprintln!("\nstopping (Ctrl-C again to abort)");
-        wake();
-    })
-    .context("cannot install the Ctrl-C handler")
+    crate::signals::install(stop, None, wake, "the live run")
 }
 
 fn run_headless(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> {
@@ -497,7 +496,7 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
     looped.context("the window's event loop failed")?;
     let Some(outcome) = outcome else {
         if interrupted.load(Ordering::SeqCst) {
-            return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+            return Ok(ExitCode::from(crate::signals::exit_status()));
         }
         bail!("the window closed before it showed a frame");
     };
@@ -532,7 +531,7 @@ fn finish(
     }
     if interrupted {
         eprintln!("interrupted");
-        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+        return Ok(ExitCode::from(crate::signals::exit_status()));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -540,7 +539,9 @@ fn finish(
 fn write_json(path: &Path, run: &RunReport, display: Option<&DisplayReport>) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&LiveReport { run, display })
         .context("cannot serialise statistics")?;
-    std::fs::write(path, text)
+    // The path was claimed at the start of the run.
+    doppel_pipeline::output::OutputGuard::default()
+        .write_claimed(path, text.as_bytes())
         .with_context(|| format!("cannot write statistics to {}", path.display()))
 }
 

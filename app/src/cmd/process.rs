@@ -1,13 +1,14 @@
 //! `doppel process INPUT -o OUTPUT --stages SPEC`: offline (lossless, ordered) processing.
 
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig};
+use doppel_pipeline::sink::video::VideoSettings;
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::spec::{parse_pipeline_toml, parse_stages, StageSpec};
 use doppel_pipeline::{sink, Error, Mode};
@@ -47,6 +48,12 @@ pub struct ProcessArgs {
     #[arg(long)]
     pub live: bool,
 
+    /// Write the video so that it stays readable if the process is killed (fragmented MP4,
+    /// Matroska in short clusters, every frame flushed; x264 without lookahead): `kill -9` or a
+    /// power cut loses at most the last frames. Written under its final name from the start.
+    #[arg(long)]
+    pub crash_safe: bool,
+
     /// No progress bar and no statistics table.
     #[arg(short, long)]
     pub quiet: bool,
@@ -63,22 +70,16 @@ fn load_specs(args: &ProcessArgs) -> anyhow::Result<Vec<StageSpec>> {
     }
 }
 
-fn same_file(a: &str, b: &str) -> bool {
-    match (Path::new(a).canonicalize(), Path::new(b).canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
 pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     let mode = if args.live { Mode::Live } else { Mode::Offline };
     let specs = load_specs(&args)?;
     let (_, stages) = super::build_stages(&specs, &[], mode)?;
-    if same_file(&args.input, &args.output) {
-        bail!(
-            "output {} is the input file; choose another output path",
-            args.output
-        );
+    // Every output is claimed before the first frame: an input, a clash between -o and
+    // --stats-json or an existing file stops the run here. Files are published at the end.
+    let guard = crate::outputs::guard(false).deferred();
+    guard.add_input(&args.input);
+    if let Some(path) = &args.pipeline {
+        guard.add_input_path(path);
     }
     let source = source::open(
         &args.input,
@@ -88,18 +89,22 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let info = source.info().clone();
-    let sink = sink::open(&args.output, &info)?;
+    let settings = VideoSettings {
+        crash_safe: args.crash_safe,
+        ..VideoSettings::default()
+    };
+    let sink = sink::open_guarded(&args.output, &info, &settings, &guard)?;
+    if let Some(path) = &args.stats_json {
+        guard.claim(path)?;
+    }
 
     let mut config = RunConfig::new(mode);
-    let stop = config.stop.clone();
-    ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            // Second Ctrl-C: the user does not want to wait for the output to be finished.
-            std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
-        }
-        eprintln!("\nstopping: finishing the output with the frames done (Ctrl-C again to abort)");
-    })
-    .context("cannot install the Ctrl-C handler")?;
+    crate::signals::install(
+        config.stop.clone(),
+        Some(guard.clone()),
+        || {},
+        "the output",
+    )?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -111,7 +116,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
     if !args.quiet {
-        eprintln!(
+        say(&format!(
             "{} ({}x{}{}) -> {} via [{}]",
             info.name,
             info.width,
@@ -125,17 +130,26 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
                 .map(|s| s.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
+        ));
     }
 
     let outcome = graph::run(source, stages, sink, config);
     bar.finish_and_clear();
     let report = &outcome.report;
+    // What the run made replaces earlier files only when it ended well, was stopped, or stopped at
+    // damage in the input (the frames before it are good); a crash-safe video cut by a full disk
+    // keeps its safe frames. Any other failure leaves the earlier files as they were.
+    let keep = match &outcome.error {
+        None | Some(Error::Truncated { .. }) => true,
+        Some(Error::DiskFull { kept, .. }) => *kept,
+        Some(_) => false,
+    };
+    let published = guard.finish(keep);
     if !args.quiet {
         report::print(report);
     }
     if let Some(path) = &args.stats_json {
-        report::write_json(report, path)?;
+        report::write_json(report, path, &guard)?;
     }
     if let Some(error) = outcome.error {
         let written = report.frames_out;
@@ -144,24 +158,34 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
                 "{written} decodable frames were processed and written to {}",
                 args.output
             ),
+            Error::DiskFull { .. } => format!("{written} frames were processed"),
             _ => format!(
-                "{written} frames were written to {} before the error",
+                "the run failed after {written} frames, so {} was not written (an earlier file there is unchanged)",
                 args.output
             ),
         };
         return Err(anyhow::Error::new(error).context(note));
     }
+    published?;
     if report.interrupted {
-        eprintln!(
+        say(&format!(
             "interrupted: {} frames written to {}",
             report.frames_out, args.output
-        );
-        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+        ));
+        return Ok(ExitCode::from(crate::signals::exit_status()));
     }
     if !args.quiet {
-        eprintln!("wrote {} frames to {}", report.frames_out, args.output);
+        say(&format!(
+            "wrote {} frames to {}",
+            report.frames_out, args.output
+        ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line on stderr; a terminal that went away (SIGHUP) does not fail the run.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 pub(crate) fn progress_bar(total: Option<u64>) -> ProgressBar {

@@ -150,7 +150,14 @@ fn add_skill(args: AddArgs) -> anyhow::Result<ExitCode> {
         path: None,
     };
     let dir = args.dir.clone().unwrap_or_else(skill::user_dir);
-    let path = skill.save(&dir, args.force)?;
+    let guard = crate::outputs::guard(args.force);
+    for input in [&args.from, &args.adapter, &args.model]
+        .into_iter()
+        .flatten()
+    {
+        guard.add_input_path(input);
+    }
+    let path = skill.save_guarded(&dir, &guard)?;
     println!(
         "saved skill '{}' ({}) to {}",
         skill.name,

@@ -46,14 +46,27 @@ pub struct StickerArgs {
 }
 
 pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
+    // Checked before the slow part (tracking, stylizing); written at the end.
+    let guard = crate::outputs::guard(false);
+    guard.add_input_path(&args.photo);
+    let targets: Vec<PathBuf> = if args.set {
+        Animation::ALL
+            .iter()
+            .map(|a| {
+                args.output
+                    .join(format!("{}.{}", a.name(), set_format(&args).extension()))
+            })
+            .collect()
+    } else {
+        vec![args.output.clone()]
+    };
+    for path in &targets {
+        guard.claim(path)?;
+    }
     let photo = image::open(&args.photo)
         .map_err(|e| anyhow::anyhow!("cannot read photo {}: {e}", args.photo.display()))?
         .to_rgba8();
-    let format = match &args.format {
-        Some(name) => Format::from_name(name).unwrap_or(Format::Gif),
-        None if args.set => Format::Gif,
-        None => Format::from_path(&args.output).unwrap_or(Format::Gif),
-    };
+    let format = set_format(&args);
     let (style, colors) = match (&args.skill, args.style) {
         (Some(name), _) => {
             let skill = SkillLibrary::default().find(name)?;
@@ -95,7 +108,8 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
             args.output.clone()
         };
         let frames = sticker::animate(&base, &crop.mesh, animation, args.frames);
-        sticker::write_animation(&path, &frames, args.delay, format)?;
+        let bytes = sticker::encode_animation(&path, &frames, args.delay, format)?;
+        guard.write_claimed(&path, &bytes)?;
         println!(
             "wrote {} ({}, {} frames of {}x{}, loops forever)",
             shown(&path),
@@ -106,6 +120,15 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The file format: `--format`, else the output's extension (GIF for a set or an unknown one).
+fn set_format(args: &StickerArgs) -> Format {
+    match &args.format {
+        Some(name) => Format::from_name(name).unwrap_or(Format::Gif),
+        None if args.set => Format::Gif,
+        None => Format::from_path(&args.output).unwrap_or(Format::Gif),
+    }
 }
 
 fn shown(path: &Path) -> String {

@@ -29,12 +29,11 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig};
+use doppel_pipeline::output::{OutputGuard, Staged};
 use doppel_pipeline::sink::{Sink, SinkSummary};
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::spec::StageSpec;
@@ -190,16 +189,19 @@ pub fn frame_json(frame: &Frame) -> Value {
     })
 }
 
-/// A sink that writes [`frame_json`] lines.
+/// A sink that writes [`frame_json`] lines, into a staged file of the run's output guard.
 struct JsonlSink {
     path: PathBuf,
     out: BufWriter<File>,
     frames: u64,
+    staged: Staged,
 }
 
 impl JsonlSink {
-    fn create(path: PathBuf) -> doppel_pipeline::Result<Self> {
-        let file = File::create(&path).map_err(|e| Error::Output {
+    fn create(path: PathBuf, guard: &OutputGuard) -> doppel_pipeline::Result<Self> {
+        // Cut-off JSON Lines are still readable line by line: an abort keeps them.
+        let staged = guard.stage(&path, true)?;
+        let file = File::create(staged.temp()).map_err(|e| Error::Output {
             path: path.clone(),
             message: format!("cannot create the JSON Lines file: {e}"),
         })?;
@@ -207,6 +209,7 @@ impl JsonlSink {
             path,
             out: BufWriter::new(file),
             frames: 0,
+            staged,
         })
     }
 
@@ -232,6 +235,7 @@ impl Sink for JsonlSink {
 
     fn finish(&mut self) -> doppel_pipeline::Result<SinkSummary> {
         self.out.flush().map_err(|e| self.io_error(e))?;
+        self.staged.complete()?;
         Ok(SinkSummary {
             frames: self.frames,
             target: self.path.display().to_string(),
@@ -240,6 +244,10 @@ impl Sink for JsonlSink {
 }
 
 pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
+    // The output is checked before the models load.
+    let guard = crate::outputs::guard(false).deferred();
+    guard.add_input(&args.input);
+    let sink = JsonlSink::create(args.jsonl.clone(), &guard)?;
     let specs = stage_specs(&args)?;
     let (_, stages) = super::build_stages(&specs, &[], Mode::Offline)?;
     let source = source::open(
@@ -250,17 +258,9 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let info = source.info().clone();
-    let sink = JsonlSink::create(args.jsonl.clone())?;
 
     let mut config = RunConfig::new(Mode::Offline);
-    let stop = config.stop.clone();
-    ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
-        }
-        eprintln!("\nstopping: finishing the file with the frames done (Ctrl-C again to abort)");
-    })
-    .context("cannot install the Ctrl-C handler")?;
+    crate::signals::install(config.stop.clone(), Some(guard.clone()), || {}, "the file")?;
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -287,23 +287,37 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     let outcome = graph::run(source, stages, Box::new(sink), config);
     bar.finish_and_clear();
     let report = &outcome.report;
+    // As `process`: replace an earlier file only with a run that ended well, was stopped, or
+    // stopped at damage in the input.
+    let keep = matches!(&outcome.error, None | Some(Error::Truncated { .. }));
+    let published = guard.finish(keep);
     if !args.quiet {
         report::print(report);
     }
     if let Some(error) = outcome.error {
-        return Err(anyhow::Error::new(error).context(format!(
-            "{} frames were written to {} before the error",
-            report.frames_out,
-            args.jsonl.display()
-        )));
+        let note = if keep {
+            format!(
+                "{} frames were written to {} before the error",
+                report.frames_out,
+                args.jsonl.display()
+            )
+        } else {
+            format!(
+                "the run failed after {} frames, so {} was not written (an earlier file there is unchanged)",
+                report.frames_out,
+                args.jsonl.display()
+            )
+        };
+        return Err(anyhow::Error::new(error).context(note));
     }
+    published?;
     if report.interrupted {
         eprintln!(
             "interrupted: {} frames written to {}",
             report.frames_out,
             args.jsonl.display()
         );
-        return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
+        return Ok(ExitCode::from(crate::signals::exit_status()));
     }
     if !args.quiet {
         eprintln!(

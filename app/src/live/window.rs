@@ -479,7 +479,14 @@ impl App {
         }
         if let (Some(path), Some(picture)) = (shot, picture) {
             match picture.and_then(|img| {
-                img.save(&path)
+                // Claimed at the start (--screenshot) or a fresh name (`s`): written whole, then
+                // renamed into place.
+                doppel_pipeline::output::OutputGuard::default()
+                    .write_claimed_with(&path, |temp| {
+                        img.save(temp).map_err(|e| {
+                            doppel_pipeline::Error::output(&path, format!("cannot encode: {e}"))
+                        })
+                    })
                     .with_context(|| format!("cannot write the screenshot {}", path.display()))
             }) {
                 Ok(()) => {

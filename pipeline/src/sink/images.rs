@@ -8,6 +8,7 @@ use image::{DynamicImage, ImageFormat};
 use super::{Sink, SinkSummary};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::output::OutputGuard;
 
 /// True when the output path names a numbered sequence (`%d`, `%05d`).
 pub fn is_sequence_pattern(path: &str) -> bool {
@@ -43,6 +44,7 @@ pub struct ImageSink {
     format: ImageFormat,
     written: u64,
     display: String,
+    guard: OutputGuard,
 }
 
 fn format_for(path: &Path) -> Result<ImageFormat> {
@@ -57,14 +59,8 @@ fn format_for(path: &Path) -> Result<ImageFormat> {
         })
 }
 
-/// Checks that `dir` can take new files, creating it if needed.
+/// Checks that `dir` (created by the guard's claim) can take new files.
 fn ensure_writable_dir(dir: &Path, shown: &str) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        Error::output(
-            shown,
-            format!("cannot create folder {}: {e}", dir.display()),
-        )
-    })?;
     let probe = dir.join(".doppel-write-test");
     std::fs::write(&probe, b"").map_err(|e| {
         Error::output(
@@ -79,6 +75,16 @@ fn ensure_writable_dir(dir: &Path, shown: &str) -> Result<()> {
 impl ImageSink {
     /// Opens `output` for `frames` frames (when known). A single file takes exactly one frame.
     pub fn open(output: &str, frames: Option<u64>) -> Result<Self> {
+        Self::open_guarded(output, frames, &OutputGuard::default())
+    }
+
+    /// As [`ImageSink::open`], with every file claimed from `guard` (no input, no file in a
+    /// source-image folder, existing files only as the guard allows) and written under a
+    /// temporary name first, so that each image appears complete.
+    ///
+    /// # Errors
+    /// As [`ImageSink::open`]; also what `guard` refuses.
+    pub fn open_guarded(output: &str, frames: Option<u64>, guard: &OutputGuard) -> Result<Self> {
         let target = match parse_pattern(output) {
             Some((prefix, width, suffix)) => Target::Sequence {
                 prefix,
@@ -104,6 +110,10 @@ impl ImageSink {
             Target::Sequence { prefix, suffix, .. } => PathBuf::from(format!("{prefix}1{suffix}")),
         };
         let format = format_for(&sample)?;
+        match &target {
+            Target::Single(p) => guard.claim(p)?,
+            Target::Sequence { .. } => guard.claim_sequence(&sample)?,
+        }
         let dir = sample
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -114,6 +124,7 @@ impl ImageSink {
             format,
             written: 0,
             display: output.to_string(),
+            guard: guard.clone(),
         })
     }
 
@@ -138,15 +149,21 @@ impl Sink for ImageSink {
             ));
         }
         let path = self.path_for(self.written + 1);
-        // JPEG has no alpha channel.
-        let saved = if self.format == ImageFormat::Jpeg {
-            DynamicImage::ImageRgba8(frame.cpu_image()?.clone())
-                .to_rgb8()
-                .save_with_format(&path, self.format)
-        } else {
-            frame.cpu_image()?.save_with_format(&path, self.format)
-        };
-        saved.map_err(|e| Error::output(&path, format!("cannot write image: {e}")))?;
+        if matches!(self.target, Target::Sequence { .. }) {
+            self.guard.check_member(&path)?;
+        }
+        let format = self.format;
+        self.guard.write_claimed_with(&path, |temp| {
+            // JPEG has no alpha channel.
+            let saved = if format == ImageFormat::Jpeg {
+                DynamicImage::ImageRgba8(frame.cpu_image()?.clone())
+                    .to_rgb8()
+                    .save_with_format(temp, format)
+            } else {
+                frame.cpu_image()?.save_with_format(temp, format)
+            };
+            saved.map_err(|e| Error::output(&path, format!("cannot write image: {e}")))
+        })?;
         self.written += 1;
         Ok(())
     }

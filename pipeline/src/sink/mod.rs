@@ -64,12 +64,29 @@ pub fn open(output: &str, source: &SourceInfo) -> Result<Box<dyn Sink>> {
     open_with(output, source, &video::VideoSettings::default())
 }
 
-/// Opens the sink an output path names: `null`, an image file (`out.png`), a numbered image sequence
-/// (`frames/%05d.png`) or a video file (`out.mp4`, `.mkv`, `.mov`, `.webm`).
+/// Opens the sink an output path names with the library's default guard (replaces existing files,
+/// refuses the source's own file); see [`open_guarded`].
 pub fn open_with(
     output: &str,
     source: &SourceInfo,
     settings: &video::VideoSettings,
+) -> Result<Box<dyn Sink>> {
+    open_guarded(
+        output,
+        source,
+        settings,
+        &crate::output::OutputGuard::for_source(source),
+    )
+}
+
+/// Opens the sink an output path names: `null`, an image file (`out.png`), a numbered image sequence
+/// (`frames/%05d.png`) or a video file (`out.mp4`, `.mkv`, `.mov`, `.webm`); its files are claimed
+/// from `guard` ([`crate::output`]).
+pub fn open_guarded(
+    output: &str,
+    source: &SourceInfo,
+    settings: &video::VideoSettings,
+    guard: &crate::output::OutputGuard,
 ) -> Result<Box<dyn Sink>> {
     if output == "null" {
         return Ok(Box::new(null::NullSink::default()));
@@ -77,14 +94,16 @@ pub fn open_with(
     if images::is_sequence_pattern(output)
         || crate::source::images::is_image_path(std::path::Path::new(output))
     {
-        return Ok(Box::new(images::ImageSink::open(
+        return Ok(Box::new(images::ImageSink::open_guarded(
             output,
             source.frame_count,
+            guard,
         )?));
     }
-    Ok(Box::new(video::VideoSink::open_with(
+    Ok(Box::new(video::VideoSink::open_guarded(
         output,
         source,
         settings.clone(),
+        guard,
     )?))
 }

@@ -22,6 +22,20 @@
 //! - **Finish** flushes the encoder and writes the trailer, so the file is valid with the frames
 //!   written so far. With zero frames there is no video to write: `finish` removes the empty file
 //!   and returns an [`Error::Output`] saying so.
+//! - **Where**: the file is written under a temporary name beside the output and moved into place
+//!   by the [`OutputGuard`] (see [`crate::output`]): a failed run leaves an earlier file untouched.
+//!   A crash-safe file is written under its final name from the start (so that it is found after
+//!   a crash); a run that writes no frame removes it.
+//! - **Crash-safe** ([`VideoSettings::crash_safe`]): MP4/MOV are written fragmented (`movflags
+//!   frag_every_frame+empty_moov+default_base_moof`), Matroska in clusters of at most 250 ms, each
+//!   packet flushed to the file as it is written, and x264 runs without lookahead or B-frames
+//!   (`tune=zerolatency`) so that a frame reaches the file when it is written: a process killed
+//!   (`kill -9`, power loss) leaves a file that plays up to its last frames. Sizes differ from
+//!   a plain file at the same `crf` (Big Buck Bunny 10% smaller, the synthetic pattern 1.8x
+//!   larger): zerolatency also turns off x264's macroblock tree.
+//! - **Disk full** (ENOSPC, EDQUOT) is reported at the write that fails as [`Error::DiskFull`],
+//!   saying how many frames are safe: those before the failure in a crash-safe file, none in a
+//!   plain MP4 (whose index is written at the end).
 //!
 //! Example: `doppel process in.mp4 -p stylize:style=3 -o out.mp4`.
 
@@ -39,6 +53,7 @@ use super::{Sink, SinkSummary};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, Rational};
 use crate::media::{self, Layout, Matrix, Scaler};
+use crate::output::{OutputGuard, Staged};
 use crate::source::SourceInfo;
 
 /// How the video is encoded.
@@ -55,6 +70,8 @@ pub struct VideoSettings {
     pub crf: u8,
     /// Copy the input's audio when there is one.
     pub keep_audio: bool,
+    /// Write a file that stays readable when the process is killed (see the module doc).
+    pub crash_safe: bool,
 }
 
 impl Default for VideoSettings {
@@ -64,6 +81,7 @@ impl Default for VideoSettings {
             preset: "medium".to_string(),
             crf: 20,
             keep_audio: true,
+            crash_safe: false,
         }
     }
 }
@@ -141,9 +159,12 @@ impl AudioCopy {
             packet.rescale_ts(media::to_ff(self.in_tb), media::to_ff(self.out_tb));
             packet.set_stream(self.out_index);
             packet.set_position(-1);
-            packet
-                .write_interleaved(output)
-                .map_err(|e| Error::output(path, format!("cannot write audio: {e}")))?;
+            if let Err(e) = packet.write_interleaved(output) {
+                if is_disk_full(&e) {
+                    return Err(Error::output(path, format!("the disk is full: {e}")));
+                }
+                return Err(Error::output(path, format!("cannot write audio: {e}")));
+            }
         }
     }
 
@@ -178,6 +199,12 @@ pub struct VideoSink {
     /// Setting up the encoder failed once: streams may be half added, so it is not retried.
     start_failed: bool,
     finished: bool,
+    /// The temporary file FFmpeg writes, moved into place when finished.
+    staged: Staged,
+    /// Video packets the muxer took without an error.
+    packets_ok: u64,
+    /// The container is written in pieces that stay readable when cut (fragmented MP4, Matroska).
+    readable_if_cut: bool,
 }
 
 impl VideoSink {
@@ -199,23 +226,48 @@ impl VideoSink {
         source: &SourceInfo,
         settings: VideoSettings,
     ) -> Result<Self> {
+        Self::open_guarded(path, source, settings, &OutputGuard::for_source(source))
+    }
+
+    /// Creates `path` for frames from `source`, claimed from `guard` (which refuses inputs and
+    /// existing files as it was told, and moves the finished file into place).
+    ///
+    /// # Errors
+    /// As [`VideoSink::open_with`]; also what `guard` refuses.
+    pub fn open_guarded(
+        path: impl AsRef<Path>,
+        source: &SourceInfo,
+        settings: VideoSettings,
+        guard: &OutputGuard,
+    ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let display = path.display().to_string();
         media::init().map_err(|e| Error::output(&path, e))?;
-        let Some(c_path) = media::c_path(&path) else {
+        if media::c_path(&path).is_none() {
+            return Err(Error::output(
+                &path,
+                "FFmpeg cannot write paths that are not valid UTF-8; choose another name",
+            ));
+        }
+        let container_cut_ok = matches!(
+            path.extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+            Some("mkv" | "webm" | "mka")
+        );
+        let readable_if_cut = settings.crash_safe || container_cut_ok;
+        let staged = if settings.crash_safe {
+            guard.stage_in_place(&path)?
+        } else {
+            guard.stage(&path, readable_if_cut)?
+        };
+        let Some(c_path) = media::c_path(staged.temp()) else {
             return Err(Error::output(
                 &path,
                 "FFmpeg cannot write paths that are not valid UTF-8; choose another name",
             ));
         };
-        if let Some(input) = &source.path {
-            if same_file(input, &path) {
-                return Err(Error::output(
-                    &path,
-                    "is the input file; choose another output name",
-                ));
-            }
-        }
 
         // The container, from the extension.
         let mut ctx: *mut ffi::AVFormatContext = ptr::null_mut();
@@ -320,6 +372,9 @@ impl VideoSink {
             written: 0,
             start_failed: false,
             finished: false,
+            staged,
+            packets_ok: 0,
+            readable_if_cut,
         })
     }
 
@@ -410,6 +465,11 @@ impl VideoSink {
             "libx264" | "libx264rgb" | "libx265" => {
                 options.set("preset", preset);
                 options.set("crf", &self.settings.crf.to_string());
+                if self.settings.crash_safe {
+                    // Frames leave the encoder as they enter it (no lookahead, no B-frames), so a
+                    // kill loses none that were written.
+                    options.set("tune", "zerolatency");
+                }
             }
             "libvpx" | "libvpx-vp9" => {
                 enc.set_bit_rate(0);
@@ -451,7 +511,20 @@ impl VideoSink {
         }
 
         let mut header = Dictionary::new();
-        if matches!(output.format().name(), "mp4" | "mov") {
+        let container = output.format().name().to_string();
+        if self.settings.crash_safe {
+            // SAFETY: a plain field of the live output context: flush the file after every packet.
+            unsafe { (*output.as_mut_ptr()).flush_packets = 1 };
+            match container.as_str() {
+                "mp4" | "mov" => {
+                    header.set("movflags", "+frag_every_frame+empty_moov+default_base_moof");
+                }
+                "matroska" | "webm" => {
+                    header.set("cluster_time_limit", "250");
+                }
+                _ => {}
+            }
+        } else if matches!(container.as_str(), "mp4" | "mov") {
             header.set("movflags", "+faststart");
         }
         output
@@ -524,9 +597,16 @@ impl VideoSink {
                     {
                         audio.copy_until(output, Some((t, video.stream_tb)), &self.path)?;
                     }
-                    packet.write_interleaved(output).map_err(|e| {
-                        Error::output(&self.path, format!("cannot write video: {e}"))
-                    })?;
+                    if let Err(e) = packet.write_interleaved(output) {
+                        return Err(write_error(
+                            &self.path,
+                            e,
+                            self.written,
+                            self.packets_ok,
+                            self.settings.crash_safe,
+                        ));
+                    }
+                    self.packets_ok += 1;
                 }
                 Err(ffmpeg::Error::Other {
                     errno: ffmpeg::util::error::EAGAIN,
@@ -643,11 +723,54 @@ fn open_audio(
     }))
 }
 
-/// True when both paths name the same existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+/// True for a write that failed because the disk or the quota is full.
+fn is_disk_full(e: &ffmpeg::Error) -> bool {
+    matches!(e, ffmpeg::Error::Other { errno } if *errno == libc::ENOSPC || *errno == libc::EDQUOT)
+}
+
+/// The error for a failed video write: [`Error::DiskFull`] with the frames that are safe when the
+/// disk is full, else [`Error::Output`].
+fn write_error(
+    path: &Path,
+    e: ffmpeg::Error,
+    written: u64,
+    packets_ok: u64,
+    crash_safe: bool,
+) -> Error {
+    if !is_disk_full(&e) {
+        return Error::output(path, format!("cannot write video: {e}"));
+    }
+    if crash_safe {
+        // Each packet is flushed as it is written; the muxer holds back the last one (it closes a
+        // fragment or cluster when the next packet arrives), so count it as lost.
+        let safe = packets_ok.saturating_sub(1);
+        Error::DiskFull {
+            path: path.to_path_buf(),
+            written,
+            safe,
+            kept: true,
+            message: format!(
+                "the disk is full ({e}) at frame {}: the {safe} frames before it are safe in {} \
+                 (a crash-safe file); free some space and run again for the rest",
+                written + 1,
+                path.display()
+            ),
+        }
+    } else {
+        Error::DiskFull {
+            path: path.to_path_buf(),
+            written,
+            safe: 0,
+            kept: false,
+            message: format!(
+                "the disk is full ({e}) at frame {}: none of the {written} frames written can be \
+                 kept, because a file that is not crash-safe is only readable once finished; the \
+                 unfinished file was removed and an earlier {} (if any) is unchanged. Free some \
+                 space, or write with --crash-safe to keep the frames written before the disk fills",
+                written + 1,
+                path.display()
+            ),
+        }
     }
 }
 
@@ -740,13 +863,19 @@ impl Sink for VideoSink {
         if self.video.is_none() {
             // Nothing was encoded: no header, no valid file. Remove the empty file.
             self.output = None;
-            let _ = std::fs::remove_file(&self.path);
+            self.staged.discard();
             return Err(Error::output(
                 &self.path,
-                "no frames arrived, so no video was written",
+                "no frames arrived, so no video was written (an earlier file there is unchanged)",
             ));
         }
-        self.close()?;
+        let closed = self.close();
+        // A cut-off crash-safe file (the disk filled up) still holds its frames: keep it, and
+        // let the caller's guard decide whether it replaces an earlier file.
+        if closed.is_ok() || (self.readable_if_cut && self.packets_ok > 1) {
+            self.staged.complete()?;
+        }
+        closed?;
         Ok(self.summary())
     }
 }

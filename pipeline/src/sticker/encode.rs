@@ -9,6 +9,7 @@ use std::path::Path;
 use image::RgbaImage;
 
 use crate::error::{Error, Result};
+use crate::output::OutputGuard;
 
 /// A sticker file format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +57,20 @@ pub fn write_animation(
     delay_ms: u32,
     format: Format,
 ) -> Result<()> {
+    let bytes = encode_animation(path, frames, delay_ms, format)?;
+    OutputGuard::default().write(path, &bytes)
+}
+
+/// The bytes of the animation [`write_animation`] writes (`path` names it in errors).
+///
+/// # Errors
+/// [`Error::Output`] naming `path`: no frames, frames of different sizes, an encoder failure.
+pub fn encode_animation(
+    path: &Path,
+    frames: &[RgbaImage],
+    delay_ms: u32,
+    format: Format,
+) -> Result<Vec<u8>> {
     let err = |m: String| Error::output(path, m);
     let Some(first) = frames.first() else {
         return Err(err("no frames to write".to_string()));
@@ -63,16 +78,12 @@ pub fn write_animation(
     if frames.iter().any(|f| f.dimensions() != first.dimensions()) {
         return Err(err("frames of different sizes".to_string()));
     }
-    let bytes = match format {
+    match format {
         Format::Gif => gif(frames, delay_ms),
         Format::Apng => apng(frames, delay_ms),
         Format::Webp => webp(frames, delay_ms),
     }
-    .map_err(err)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create the folder: {e}")))?;
-    }
-    std::fs::write(path, bytes).map_err(|e| err(e.to_string()))
+    .map_err(err)
 }
 
 fn gif(frames: &[RgbaImage], delay_ms: u32) -> std::result::Result<Vec<u8>, String> {

@@ -15,7 +15,7 @@ use std::path::Path;
 use image::RgbaImage;
 
 pub use self::anim::{animate, Animation};
-pub use self::encode::{loop_count, write_animation, Format};
+pub use self::encode::{encode_animation, loop_count, write_animation, Format};
 
 use crate::error::{Error, Result};
 use crate::track::{FaceTracker, Point, Rect};

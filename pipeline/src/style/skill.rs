@@ -24,6 +24,7 @@ use super::weights::StyleWeights;
 use super::{Style, VECTOR_LEN};
 use crate::error::{Error, Result};
 use crate::infer::Adapter;
+use crate::output::{Existing, OutputGuard};
 
 /// The shipped skills, relative to the working directory.
 pub const SHIPPED_DIR: &str = "assets/skills";
@@ -196,18 +197,28 @@ impl Skill {
     /// # Errors
     /// [`Error::Output`] naming the file when it exists (unless `overwrite`) or cannot be written.
     pub fn save(&self, dir: &Path, overwrite: bool) -> Result<PathBuf> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::output(dir, format!("cannot create the skills folder: {e}")))?;
+        let existing = if overwrite {
+            Existing::Replace
+        } else {
+            Existing::Refuse
+        };
+        self.save_guarded(dir, &OutputGuard::new(existing))
+    }
+
+    /// As [`Skill::save`], with the files claimed from `guard` (which decides about existing
+    /// files and refuses inputs) and each written under a temporary name first.
+    ///
+    /// # Errors
+    /// As [`Skill::save`]; also what `guard` refuses.
+    pub fn save_guarded(&self, dir: &Path, guard: &OutputGuard) -> Result<PathBuf> {
         let path = dir.join(format!("{}.toml", self.name));
-        if path.exists() && !overwrite {
-            return Err(Error::output(
-                &path,
-                format!(
-                    "skill '{}' exists already; choose another name or replace it",
-                    self.name
-                ),
-            ));
-        }
+        guard.claim(&path).map_err(|e| match e {
+            Error::Output { path, message } => Error::Output {
+                path,
+                message: format!("skill '{}': {message}", self.name),
+            },
+            e => e,
+        })?;
         let (kind, values, adapter, model) = match &self.kind {
             SkillKind::Weights(w) => ("weights", w.values().to_vec(), None, None),
             SkillKind::Vector(v) => ("vector", v.clone(), None, None),
@@ -215,11 +226,15 @@ impl Skill {
                 let file_name = format!("{}.onnx_adapter", self.name);
                 let copy = dir.join(&file_name);
                 if adapter != &copy {
-                    std::fs::copy(adapter, &copy).map_err(|e| {
-                        Error::output(
-                            &copy,
-                            format!("cannot copy adapter {}: {e}", adapter.display()),
-                        )
+                    guard.add_input_path(adapter);
+                    guard.claim(&copy)?;
+                    guard.write_claimed_with(&copy, |temp| {
+                        std::fs::copy(adapter, temp).map(drop).map_err(|e| {
+                            Error::output(
+                                &copy,
+                                format!("cannot copy adapter {}: {e}", adapter.display()),
+                            )
+                        })
                     })?;
                 }
                 let model = std::path::absolute(model).unwrap_or_else(|_| model.clone());
@@ -242,11 +257,10 @@ impl Skill {
         };
         let text = toml::to_string(&file)
             .map_err(|e| Error::output(&path, format!("cannot encode the skill: {e}")))?;
-        std::fs::write(
+        guard.write_claimed(
             &path,
-            format!("# doppel skill (see doppel skills --help)\n{text}"),
-        )
-        .map_err(|e| Error::output(&path, e.to_string()))?;
+            format!("# doppel skill (see doppel skills --help)\n{text}").as_bytes(),
+        )?;
         Ok(path)
     }
 

@@ -7,18 +7,28 @@ use doppel_pipeline::graph::RunReport;
 
 /// Prints per-node statistics.
 pub fn print(report: &RunReport) {
-    eprintln!(
+    errln!(
         "{:<28} {:>7} {:>6} {:>9} {:>9} {:>8}",
-        "node", "frames", "drops", "p50 ms", "p99 ms", "fps"
+        "node",
+        "frames",
+        "drops",
+        "p50 ms",
+        "p99 ms",
+        "fps"
     );
     for node in &report.nodes {
         let name: String = node.name.chars().take(28).collect();
-        eprintln!(
+        errln!(
             "{:<28} {:>7} {:>6} {:>9.2} {:>9.2} {:>8.1}",
-            name, node.frames, node.dropped, node.p50_ms, node.p99_ms, node.fps
+            name,
+            node.frames,
+            node.dropped,
+            node.p50_ms,
+            node.p99_ms,
+            node.fps
         );
     }
-    eprintln!(
+    errln!(
         "frames in {} / out {} / dropped {} in {:.2} s; capture-to-output latency p50 {:.1} ms, p99 {:.1} ms",
         report.frames_in,
         report.frames_out,

@@ -98,7 +98,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
             // Second Ctrl-C: the user does not want to wait for the output to be finished.
             std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
         }
-        eprintln!("\nstopping: finishing the output with the frames done (Ctrl-C again to abort)");
+        errln!("\nstopping: finishing the output with the frames done (Ctrl-C again to abort)");
     })
     .context("cannot install the Ctrl-C handler")?;
 
@@ -112,7 +112,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
     if !args.quiet {
-        eprintln!(
+        errln!(
             "{} ({}x{}{}) -> {} via [{}]",
             info.name,
             info.width,
@@ -153,14 +153,15 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         return Err(anyhow::Error::new(error).context(note));
     }
     if report.interrupted {
-        eprintln!(
+        errln!(
             "interrupted: {} frames written to {}",
-            report.frames_out, args.output
+            report.frames_out,
+            args.output
         );
         return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
     }
     if !args.quiet {
-        eprintln!("wrote {} frames to {}", report.frames_out, args.output);
+        errln!("wrote {} frames to {}", report.frames_out, args.output);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,19 +3,19 @@
 use doppel_pipeline::stages::registry;
 
 pub fn run() -> anyhow::Result<()> {
-    println!("Stages (use with --stages name:key=value,name2 ...):\n");
+    outln!("Stages (use with --stages name:key=value,name2 ...):\n")?;
     for entry in registry() {
         let doc = entry.doc;
-        println!("{:<12} {}", doc.name, doc.summary);
+        outln!("{:<12} {}", doc.name, doc.summary)?;
         for option in doc.options {
             let default = if option.default.is_empty() {
                 String::new()
             } else {
                 format!(" [default: {}]", option.default)
             };
-            println!("    {:<10} {}{}", option.name, option.help, default);
+            outln!("    {:<10} {}{}", option.name, option.help, default)?;
         }
-        println!("    example: --stages {}\n", doc.example);
+        outln!("    example: --stages {}\n", doc.example)?;
     }
     Ok(())
 }

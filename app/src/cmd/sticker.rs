@@ -56,7 +56,9 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
     };
     let (style, colors) = match (&args.skill, args.style) {
         (Some(name), _) => {
-            let skill = SkillLibrary::default().find(name)?;
+            let listing = SkillLibrary::default().list()?;
+            super::skills::warn_skipped(&listing);
+            let skill = listing.find(name)?;
             (Some(skill.style()?), skill.colors.unwrap_or_default())
         }
         (None, Some(index)) => (
@@ -96,14 +98,14 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
         };
         let frames = sticker::animate(&base, &crop.mesh, animation, args.frames);
         sticker::write_animation(&path, &frames, args.delay, format)?;
-        println!(
+        outln!(
             "wrote {} ({}, {} frames of {}x{}, loops forever)",
             shown(&path),
             animation.name(),
             frames.len(),
             args.size,
             args.size
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -260,7 +260,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         if stop.swap(true, Ordering::SeqCst) {
             std::process::exit(i32::from(crate::EXIT_INTERRUPTED));
         }
-        eprintln!("\nstopping: finishing the file with the frames done (Ctrl-C again to abort)");
+        errln!("\nstopping: finishing the file with the frames done (Ctrl-C again to abort)");
     })
     .context("cannot install the Ctrl-C handler")?;
     let bar = if args.quiet {
@@ -273,7 +273,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
     if !args.quiet {
-        eprintln!(
+        errln!(
             "{} ({}x{}) -> {} via [{}]",
             info.name,
             info.width,
@@ -300,7 +300,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         )));
     }
     if report.interrupted {
-        eprintln!(
+        errln!(
             "interrupted: {} frames written to {}",
             report.frames_out,
             args.jsonl.display()
@@ -308,7 +308,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(crate::EXIT_INTERRUPTED));
     }
     if !args.quiet {
-        eprintln!(
+        errln!(
             "wrote {} frames to {}",
             report.frames_out,
             args.jsonl.display()

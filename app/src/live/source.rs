@@ -32,6 +32,8 @@ pub enum OnEnd {
     Loop,
     /// Open it again every `retry` interval (cameras).
     Retry,
+    /// End the run (headless: nobody is watching the last frame).
+    End,
 }
 
 /// Opens (or re-opens) the wrapped source.
@@ -133,6 +135,9 @@ impl LiveSource {
                 format!("source ended: {name}{reason}; showing the last frame (q or Ctrl-C quits)")
             }
             OnEnd::Loop => format!("source ended: {name}{reason}; starting it again"),
+            OnEnd::End => {
+                format!("source ended: {name}{reason}; ending the run (--loop plays it again)")
+            }
             OnEnd::Retry => format!(
                 "camera lost: {name}{reason}; retrying every {} s",
                 self.retry.as_secs_f64()
@@ -219,6 +224,7 @@ impl Source for LiveSource {
                 continue;
             }
             match self.on_end {
+                OnEnd::End => return Ok(None),
                 OnEnd::Stay => {
                     if !self.sleep_until(Instant::now() + Duration::from_millis(100)) {
                         return Ok(None);

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use super::sketch::Sketch;
+
 /// Which part of the pipeline a node is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -11,16 +13,16 @@ pub enum NodeKind {
     Sink,
 }
 
-/// Collects per-frame durations of one node while it runs.
+/// Collects per-frame durations of one node while it runs, in fixed memory (a [`Sketch`]).
 #[derive(Debug, Default)]
 pub struct Recorder {
-    samples_ms: Vec<f64>,
+    samples_ms: Sketch,
     dropped: u64,
 }
 
 impl Recorder {
     pub fn record(&mut self, ms: f64) {
-        self.samples_ms.push(ms);
+        self.samples_ms.record(ms);
     }
 
     /// A frame this node produced but discarded because the next node was still busy (live mode).
@@ -30,7 +32,7 @@ impl Recorder {
 
     /// Summarises the samples; `wall_s` is the run's duration (for fps).
     pub fn finish(self, name: String, kind: NodeKind, wall_s: f64) -> NodeStats {
-        let summary = Summary::of(self.samples_ms);
+        let summary = self.samples_ms.summary();
         NodeStats {
             name,
             kind,
@@ -58,7 +60,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Nearest-rank percentiles; all zero for no samples.
+    /// Nearest-rank percentiles of samples kept in full (exact; streams use [`Sketch`]); all zero for
+    /// no samples.
     pub fn of(mut samples: Vec<f64>) -> Self {
         if samples.is_empty() {
             return Self::default();

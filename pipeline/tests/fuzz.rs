@@ -66,11 +66,11 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<usize>();
     prop_oneof![
-        (at.clone(), 1u8..=255).prop_map(|(at, bits)| Mutation::Flip { at, bits }),
-        at.clone().prop_map(|at| Mutation::Truncate { at }),
-        (at.clone(), prop::collection::vec(any::<u8>(), 1..8))
+        (at, 1u8..=255).prop_map(|(at, bits)| Mutation::Flip { at, bits }),
+        at.prop_map(|at| Mutation::Truncate { at }),
+        (at, prop::collection::vec(any::<u8>(), 1..8))
             .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        (at.clone(), 1usize..64).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        (at, 1usize..64).prop_map(|(at, len)| Mutation::Delete { at, len }),
         (
             at,
             prop_oneof![

@@ -221,26 +221,22 @@ fn open_source_ending(
                     clip.display()
                 );
                 let clip = clip.display().to_string();
-                return Ok(LiveSource::new(
-                    opener(clip),
-                    OnEnd::Loop,
-                    stop.clone(),
-                    notify.clone(),
-                )?);
+                let mut source =
+                    LiveSource::new(opener(clip), OnEnd::Loop, stop.clone(), notify.clone())?;
+                source.give_up = on_end;
+                return Ok(source);
             }
         }
     }
+    let give_up = on_end;
     let on_end = if args.loop_source {
         OnEnd::Loop
     } else {
         on_end
     };
-    Ok(LiveSource::new(
-        opener(input),
-        on_end,
-        stop.clone(),
-        notify.clone(),
-    )?)
+    let mut source = LiveSource::new(opener(input), on_end, stop.clone(), notify.clone())?;
+    source.give_up = give_up;
+    Ok(source)
 }
 
 fn outputs(args: &LiveArgs, src: &dyn Source) -> anyhow::Result<Vec<Box<dyn Sink>>> {

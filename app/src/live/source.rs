@@ -45,6 +45,9 @@ pub struct LiveSource {
     open: Opener,
     info: SourceInfo,
     on_end: OnEnd,
+    /// What a looping source that cannot loop (empty, or cannot be opened again) does instead:
+    /// `Stay` with a window, `End` headless.
+    pub give_up: OnEnd,
     /// Interval between attempts to reopen a lost camera.
     pub retry: Duration,
     stop: Arc<AtomicBool>,
@@ -85,6 +88,7 @@ impl LiveSource {
             open,
             info,
             on_end,
+            give_up: OnEnd::Stay,
             retry: Duration::from_secs(1),
             stop,
             notify,
@@ -151,7 +155,7 @@ impl LiveSource {
         }
         // A file that yields nothing cannot loop: stay.
         if self.on_end == OnEnd::Loop && self.frames_in_segment == 0 {
-            self.on_end = OnEnd::Stay;
+            self.on_end = self.give_up;
         }
         self.frames_in_segment = 0;
     }
@@ -169,7 +173,7 @@ impl LiveSource {
             }
             Err(e) => {
                 if self.on_end == OnEnd::Loop {
-                    self.on_end = OnEnd::Stay;
+                    self.on_end = self.give_up;
                     self.stopped = true;
                     (self.notify)(Notice::Source(Some(format!(
                         "source ended and cannot be restarted: {e}"

@@ -204,3 +204,49 @@ fn sketch_percentiles_are_within_one_percent_of_exact() {
         }
     }
 }
+
+/// Panics on frame 3: a bug in a stage must not take the run down without saying where.
+struct Panics;
+
+impl doppel_pipeline::Stage for Panics {
+    fn name(&self) -> &str {
+        "panics-on-3"
+    }
+
+    fn process(
+        &mut self,
+        frame: doppel_pipeline::Frame,
+    ) -> doppel_pipeline::Result<doppel_pipeline::Frame> {
+        assert!(frame.seq != 3, "injected bug");
+        Ok(frame)
+    }
+}
+
+#[test]
+fn a_panicking_stage_is_an_error_naming_it_and_the_sink_finishes() {
+    use doppel_pipeline::graph::{run, RunConfig};
+    use doppel_pipeline::source::synthetic::{SyntheticConfig, SyntheticSource};
+    let source = SyntheticSource::new(SyntheticConfig {
+        width: 32,
+        height: 32,
+        fps: 30,
+        frames: Some(10),
+        live: false,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("%02d.png");
+    let info = doppel_pipeline::source::Source::info(&source).clone();
+    let sink = doppel_pipeline::sink::open(out.to_str().unwrap(), &info).unwrap();
+    let outcome = run(
+        Box::new(source),
+        vec![Box::new(Panics)],
+        sink,
+        RunConfig::new(doppel_pipeline::Mode::Offline),
+    );
+    let error = outcome.error.expect("the panic is an error");
+    assert!(matches!(error, Error::Internal(_)), "{error:?}");
+    assert!(error.to_string().contains("panics-on-3"), "{error}");
+    // The frames before the panic were written: the sink was finished, not abandoned.
+    assert_eq!(outcome.report.frames_out, 3);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+}

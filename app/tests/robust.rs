@@ -285,6 +285,30 @@ fn a_broken_skill_file_is_skipped_with_a_warning() {
         let out = run(&mut process);
         assert!(out.status.success(), "{skill}: {}", stderr(&out));
     }
+    // `sticker --skill` too, with the same warning.
+    let photo = repo().join("target/test-data/faces/grace_hopper.jpg");
+    assert!(
+        photo.is_file(),
+        "{} missing: run scripts/fetch-test-faces.sh",
+        photo.display()
+    );
+    let gif = data.path().join("me.gif");
+    let mut sticker = doppel(&[
+        "sticker",
+        photo.to_str().unwrap(),
+        "-o",
+        gif.to_str().unwrap(),
+        "--skill",
+        "toon",
+        "--size",
+        "128",
+    ]);
+    env(&mut sticker);
+    let out = run(&mut sticker);
+    assert_no_panic(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("broken.toml"), "{}", stderr(&out));
+    assert!(gif.is_file());
     // Asking for the broken one says what is wrong with it.
     let mut process = doppel(&[
         "process",

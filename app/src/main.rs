@@ -1,5 +1,19 @@
 //! `doppel`: camera to live avatar, and any video to a processed one.
 
+// Lines go through `say` (outln!/errln!): the print macros panic on a closed pipe. Unwrap and expect
+// are kept out of non-test code: every failure is a message.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::print_stdout,
+        clippy::print_stderr,
+        clippy::unwrap_used,
+        clippy::expect_used
+    )
+)]
+
+#[macro_use]
+mod say;
 mod cmd;
 mod live;
 mod outputs;
@@ -79,8 +93,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if say::is_stdout_closed(&e) => ExitCode::from(say::EXIT_STDOUT_CLOSED),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -5,6 +5,9 @@
 //!  Source ──▶ Stage ──▶ Stage ──▶ … ──▶ Sink
 //! ```
 
+// Every failure is an `Error` that names what went wrong; tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod avatar;
 pub mod bufpool;
 pub mod enhance;

@@ -115,6 +115,12 @@ pub fn parse_pipeline_toml(text: &str) -> Result<Vec<StageSpec>> {
                 .get("name")
                 .and_then(toml::Value::as_str)
                 .ok_or_else(|| Error::Spec(format!("stage #{} has no name = \"...\"", i + 1)))?;
+            if !is_name(name) {
+                return Err(Error::Spec(format!(
+                    "stage #{}: name = \"{name}\" is not a stage name; names start with a letter",
+                    i + 1
+                )));
+            }
             let options = table
                 .iter()
                 .filter(|(k, _)| k.as_str() != "name")

@@ -120,10 +120,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             four.push(overhead_run(4, args.frames)?);
         }
         let (one, four) = (median(one), median(four));
-        println!(
+        outln!(
             "overhead  720p replay -> null: 1 passthrough {one:.0} fps, 4 passthrough {four:.0} fps, ratio {:.3} (target >= 0.95)",
             four / one
-        );
+        )?;
         figures.insert(
             "overhead".into(),
             json!({"fps_1_stage": one, "fps_4_stages": four, "ratio": four / one, "frames": args.frames}),
@@ -156,14 +156,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         let _ = std::fs::remove_dir_all(&dir);
         let (ours, theirs) = (median(ours), median(theirs));
-        println!(
+        outln!(
             "encode    {} ({frames} frames), preset {}: doppel {:.1} fps, ffmpeg {:.1} fps, throughput ratio {:.3} (target >= 0.9)",
             args.clip.display(),
             args.preset,
             frames / ours,
             frames / theirs,
             theirs / ours
-        );
+        )?;
         figures.insert(
             "encode".into(),
             json!({"clip": args.clip, "preset": args.preset, "frames": frames,

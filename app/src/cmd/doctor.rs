@@ -13,31 +13,31 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let mut ok = true;
     match runtime_info() {
         Ok(info) => {
-            println!(
+            outln!(
                 "ONNX Runtime: {} ({})",
                 info.version,
                 info.library.display()
-            );
-            println!("  providers:  {}", info.providers.join(", "));
+            )?;
+            outln!("  providers:  {}", info.providers.join(", "))?;
         }
         Err(e) => {
             ok = false;
-            println!("ONNX Runtime: MISSING: {e}");
+            outln!("ONNX Runtime: MISSING: {e}")?;
         }
     }
     match GpuContext::shared() {
-        Ok(gpu) => println!("GPU (wgpu):   {}", gpu.describe()),
+        Ok(gpu) => outln!("GPU (wgpu):   {}", gpu.describe())?,
         Err(e) => {
             ok = false;
-            println!("GPU (wgpu):   MISSING: {e}");
+            outln!("GPU (wgpu):   MISSING: {e}")?;
         }
     }
-    println!("FFmpeg:       {}", ffmpeg_version());
+    outln!("FFmpeg:       {}", ffmpeg_version())?;
     // Models are needed by the model stages only, so a missing data folder is reported, not fatal.
     let locator = Locator::from_env();
     match locator.data_dir() {
-        Some(dir) => println!("data folder:  {} (models/)", dir.display()),
-        None => println!(
+        Some(dir) => outln!("data folder:  {} (models/)", dir.display())?,
+        None => outln!(
             "data folder:  not found (no models/ in: {}); set {DATA_DIR_VAR}",
             locator
                 .places()
@@ -45,18 +45,18 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 .map(|(dir, _)| dir.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ),
+        )?,
     }
     match list_cameras() {
-        Ok(c) if c.is_empty() => println!("cameras:      none found"),
-        Ok(c) => println!(
+        Ok(c) if c.is_empty() => outln!("cameras:      none found")?,
+        Ok(c) => outln!(
             "cameras:      {}",
             c.iter()
                 .map(|c| format!("{} ({})", c.name, c.index))
                 .collect::<Vec<_>>()
                 .join(", ")
-        ),
-        Err(e) => println!("cameras:      cannot list: {e}"),
+        )?,
+        Err(e) => outln!("cameras:      cannot list: {e}")?,
     }
     Ok(if ok {
         ExitCode::SUCCESS

@@ -169,6 +169,16 @@ fn open_source(
     stop: &Arc<AtomicBool>,
     notify: &Notifier,
 ) -> anyhow::Result<LiveSource> {
+    open_source_ending(args, stop, notify, OnEnd::Stay)
+}
+
+/// As [`open_source`]; a file or finite synthetic source that ends does `on_end` (unless --loop).
+fn open_source_ending(
+    args: &LiveArgs,
+    stop: &Arc<AtomicBool>,
+    notify: &Notifier,
+    on_end: OnEnd,
+) -> anyhow::Result<LiveSource> {
     let options = OpenOptions {
         image_fps: 30,
         live: false,
@@ -190,31 +200,27 @@ fn open_source(
                 let clip = sample_clip().ok_or_else(|| {
                     anyhow!("{e}; and the bundled clip {SAMPLE_CLIP} was not found either")
                 })?;
-                eprintln!(
+                errln!(
                     "{e}\nno camera: showing the bundled sample clip {} instead (looping)",
                     clip.display()
                 );
                 let clip = clip.display().to_string();
-                return Ok(LiveSource::new(
-                    opener(clip),
-                    OnEnd::Loop,
-                    stop.clone(),
-                    notify.clone(),
-                )?);
+                let mut source =
+                    LiveSource::new(opener(clip), OnEnd::Loop, stop.clone(), notify.clone())?;
+                source.give_up = on_end;
+                return Ok(source);
             }
         }
     }
+    let give_up = on_end;
     let on_end = if args.loop_source {
         OnEnd::Loop
     } else {
-        OnEnd::Stay
+        on_end
     };
-    Ok(LiveSource::new(
-        opener(input),
-        on_end,
-        stop.clone(),
-        notify.clone(),
-    )?)
+    let mut source = LiveSource::new(opener(input), on_end, stop.clone(), notify.clone())?;
+    source.give_up = give_up;
+    Ok(source)
 }
 
 fn outputs(args: &LiveArgs, src: &dyn Source) -> anyhow::Result<Vec<Box<dyn Sink>>> {
@@ -240,7 +246,7 @@ fn outputs(args: &LiveArgs, src: &dyn Source) -> anyhow::Result<Vec<Box<dyn Sink
             fps,
         })?;
         let n = sink.negotiated();
-        eprintln!(
+        errln!(
             "virtual camera {} ('{}'): {}x{} {} at {fps} fps",
             device.display(),
             sink.card(),
@@ -252,7 +258,7 @@ fn outputs(args: &LiveArgs, src: &dyn Source) -> anyhow::Result<Vec<Box<dyn Sink
     }
     if let Some(target) = &args.vmc {
         let sink = VmcSink::open(target)?;
-        eprintln!("VMC: sending OSC to udp://{}", sink.target());
+        errln!("VMC: sending OSC to udp://{}", sink.target());
         out.push(Box::new(sink));
     }
     Ok(out)
@@ -331,7 +337,7 @@ fn live_stages(
 
 fn describe(src: &dyn Source, specs: &[StageSpec]) {
     let info = src.info();
-    eprintln!(
+    errln!(
         "live: {} ({}x{}{}) via [{}]",
         info.name,
         info.width,
@@ -363,29 +369,58 @@ fn run_headless(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode
     }
     let notify = stderr_notifier();
     let (specs, (stages, _controls)) = live_stages(args, specs, &notify)?;
-    let src = open_source(args, &stop, &notify)?;
+    // Headless, nobody watches a last frame: a source that ends ends the run.
+    let src = open_source_ending(args, &stop, &notify, OnEnd::End)?;
     let outs = outputs(args, &src)?;
     describe(&src, &specs);
     let sink = LiveSink::new(outs, None, args.frames, stop.clone());
-    stop_after(args.seconds, stop.clone());
+    let timer = stop_after(args.seconds, stop.clone());
     let outcome = graph::run(Box::new(src), stages, Box::new(sink), config);
-    finish(args, outcome, None, interrupted.load(Ordering::SeqCst))
+    let interrupted = interrupted.load(Ordering::SeqCst);
+    if !interrupted && outcome.error.is_none() {
+        errln!(
+            "{}",
+            headless_end(
+                args,
+                outcome.report.frames_out,
+                timer.load(Ordering::SeqCst)
+            )
+        );
+    }
+    finish(args, outcome, None, interrupted)
+}
+
+/// Why a headless run that was not interrupted ended: whichever of --frames, --seconds and the
+/// source's end came first.
+fn headless_end(args: &LiveArgs, frames_out: u64, timer_fired: bool) -> String {
+    match (args.frames, args.seconds) {
+        (Some(n), _) if frames_out >= n => format!("ended: --frames {n} reached"),
+        (_, Some(s)) if timer_fired => {
+            format!("ended: --seconds {s} passed ({frames_out} frames)")
+        }
+        _ => format!("ended: the source ended after {frames_out} frames (--loop plays it again)"),
+    }
 }
 
 /// `--seconds`: stops the run after that long, frames or not (a source that ended sends none).
-fn stop_after(seconds: Option<f64>, stop: Arc<AtomicBool>) {
+/// The flag returned says whether the timer fired.
+fn stop_after(seconds: Option<f64>, stop: Arc<AtomicBool>) -> Arc<AtomicBool> {
+    let fired = Arc::new(AtomicBool::new(false));
     if let Some(s) = seconds {
+        let flag = fired.clone();
         let spawned = thread::Builder::new()
             .name("doppel-timer".into())
             .spawn(move || {
                 thread::sleep(std::time::Duration::from_secs_f64(s));
                 // The pipeline then ends, and with it the window.
+                flag.store(true, Ordering::SeqCst);
                 stop.store(true, Ordering::SeqCst);
             });
         if spawned.is_err() {
-            eprintln!("--seconds: cannot start the timer thread; stop the run with Ctrl-C");
+            errln!("--seconds: cannot start the timer thread; stop the run with Ctrl-C");
         }
     }
+    fired
 }
 
 /// Whether a display server is reachable at all (winit's own message is less direct).
@@ -447,7 +482,7 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
         }
     };
     let sink = LiveSink::new(outs, Some(link), args.frames, stop.clone());
-    stop_after(args.seconds, stop.clone());
+    let _ = stop_after(args.seconds, stop.clone());
     let title = format!("doppel live: {}", src.info().name);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<bool>(1);
     let pipeline = {
@@ -517,10 +552,15 @@ fn finish(
     let report = &outcome.report;
     report::print(report);
     if let Some(d) = display {
-        eprintln!(
+        errln!(
             "window: {} frames presented at {:.1} fps, {} dropped ({} at the window); \
              capture-to-display latency p50 {:.1} ms, p99 {:.1} ms",
-            d.presented, d.fps, d.dropped, d.dropped_at_window, d.latency_ms.p50, d.latency_ms.p99
+            d.presented,
+            d.fps,
+            d.dropped,
+            d.dropped_at_window,
+            d.latency_ms.p50,
+            d.latency_ms.p99
         );
     }
     if let Some(path) = &args.stats_json {
@@ -530,7 +570,7 @@ fn finish(
         return Err(anyhow::Error::new(error).context("the live run stopped on an error"));
     }
     if interrupted {
-        eprintln!("interrupted");
+        errln!("interrupted");
         return Ok(ExitCode::from(crate::signals::exit_status()));
     }
     Ok(ExitCode::SUCCESS)

@@ -30,7 +30,7 @@ pub fn build_stages(
     let ctx = BuildContext::new(mode);
     let stages = build_all(&resolved.specs, &ctx)?;
     for notice in resolved.notices.iter().chain(&ctx.take_notices()) {
-        eprintln!("note: {notice}");
+        errln!("note: {notice}");
     }
     Ok((resolved.specs, stages))
 }

@@ -1,6 +1,5 @@
 //! `doppel process INPUT -o OUTPUT --stages SPEC`: offline (lossless, ordered) processing.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -116,7 +115,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
     if !args.quiet {
-        say(&format!(
+        errln!(
             "{} ({}x{}{}) -> {} via [{}]",
             info.name,
             info.width,
@@ -130,7 +129,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
                 .map(|s| s.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ));
+        );
     }
 
     let outcome = graph::run(source, stages, sink, config);
@@ -168,24 +167,17 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     }
     published?;
     if report.interrupted {
-        say(&format!(
+        errln!(
             "interrupted: {} frames written to {}",
-            report.frames_out, args.output
-        ));
+            report.frames_out,
+            args.output
+        );
         return Ok(ExitCode::from(crate::signals::exit_status()));
     }
     if !args.quiet {
-        say(&format!(
-            "wrote {} frames to {}",
-            report.frames_out, args.output
-        ));
+        errln!("wrote {} frames to {}", report.frames_out, args.output);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A line on stderr; a terminal that went away (SIGHUP) does not fail the run.
-fn say(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 pub(crate) fn progress_bar(total: Option<u64>) -> ProgressBar {

@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use doppel_pipeline::infer::{Adapter, Model, SessionConfig};
 use doppel_pipeline::style::{
-    skill, Colors, Skill, SkillKind, SkillLibrary, StyleWeights, Stylizer, StylizerConfig,
+    skill, Colors, Skill, SkillKind, SkillLibrary, SkillListing, StyleWeights, Stylizer,
+    StylizerConfig,
 };
 
 #[derive(Args)]
@@ -79,13 +80,15 @@ fn library(extra: Option<PathBuf>) -> SkillLibrary {
 
 fn list(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let lib = library(dir);
-    let skills = lib.list()?;
+    let listing = lib.list()?;
+    warn_skipped(&listing);
+    let skills = listing.skills;
     if skills.is_empty() {
         let dirs: Vec<String> = lib.dirs().iter().map(|d| d.display().to_string()).collect();
-        println!(
+        outln!(
             "no skills in {}; add one with `doppel skills add NAME --from PICTURE`",
             dirs.join(", ")
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     for s in &skills {
@@ -94,18 +97,25 @@ fn list(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:<16} {:<8} {}  [{}]",
             s.name,
             s.kind.name(),
             s.summary(),
             place
-        );
+        )?;
         if !s.note.is_empty() {
-            println!("{:<16} {}", "", s.note);
+            outln!("{:<16} {}", "", s.note)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One warning line per skill file that was skipped, naming it and what is wrong.
+pub fn warn_skipped(listing: &SkillListing) {
+    for skipped in &listing.skipped {
+        errln!("warning: skipping skill file: {}", skipped.error);
+    }
 }
 
 fn add_skill(args: AddArgs) -> anyhow::Result<ExitCode> {
@@ -158,11 +168,11 @@ fn add_skill(args: AddArgs) -> anyhow::Result<ExitCode> {
         guard.add_input_path(input);
     }
     let path = skill.save_guarded(&dir, &guard)?;
-    println!(
+    outln!(
         "saved skill '{}' ({}) to {}",
         skill.name,
         skill.summary(),
         path.display()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -20,25 +20,25 @@ fn meta_list(meta: MetaSet, with_provider: bool) -> String {
 }
 
 pub fn run() -> anyhow::Result<()> {
-    println!("Stages (use with --stages name:key=value,name2 ...):\n");
+    outln!("Stages (use with --stages name:key=value,name2 ...):\n")?;
     for entry in registry() {
         let doc = entry.doc;
-        println!("{:<12} {}", doc.name, doc.summary);
+        outln!("{:<12} {}", doc.name, doc.summary)?;
         // The contract with default options (some options change it, e.g. avatar:background=mask).
         let contract = (doc.contract)(&StageOptions::from_pairs(doc.name, &[]))?;
         if !contract.needs.is_empty() {
-            println!("    needs:     {}", meta_list(contract.needs, true));
+            outln!("    needs:     {}", meta_list(contract.needs, true))?;
         }
         if !contract.needs_any.is_empty() {
-            println!("    needs one of: {}", meta_list(contract.needs_any, true));
+            outln!("    needs one of: {}", meta_list(contract.needs_any, true))?;
         }
         if !contract.provides.is_empty() {
-            println!("    provides:  {}", meta_list(contract.provides, false));
+            outln!("    provides:  {}", meta_list(contract.provides, false))?;
         }
         for option in doc.options {
-            println!("    {option}");
+            outln!("    {option}")?;
         }
-        println!("    example: --stages {}\n", doc.example);
+        outln!("    example: --stages {}\n", doc.example)?;
     }
     Ok(())
 }

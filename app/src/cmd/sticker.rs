@@ -69,7 +69,9 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
     let format = set_format(&args);
     let (style, colors) = match (&args.skill, args.style) {
         (Some(name), _) => {
-            let skill = SkillLibrary::default().find(name)?;
+            let listing = SkillLibrary::default().list()?;
+            super::skills::warn_skipped(&listing);
+            let skill = listing.find(name)?;
             (Some(skill.style()?), skill.colors.unwrap_or_default())
         }
         (None, Some(index)) => (
@@ -110,14 +112,14 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
         let frames = sticker::animate(&base, &crop.mesh, animation, args.frames);
         let bytes = sticker::encode_animation(&path, &frames, args.delay, format)?;
         guard.write_claimed(&path, &bytes)?;
-        println!(
+        outln!(
             "wrote {} ({}, {} frames of {}x{}, loops forever)",
             shown(&path),
             animation.name(),
             frames.len(),
             args.size,
             args.size
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -271,7 +271,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
     if !args.quiet {
-        eprintln!(
+        errln!(
             "{} ({}x{}) -> {} via [{}]",
             info.name,
             info.width,
@@ -312,7 +312,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     }
     published?;
     if report.interrupted {
-        eprintln!(
+        errln!(
             "interrupted: {} frames written to {}",
             report.frames_out,
             args.jsonl.display()
@@ -320,7 +320,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(crate::signals::exit_status()));
     }
     if !args.quiet {
-        eprintln!(
+        errln!(
             "wrote {} frames to {}",
             report.frames_out,
             args.jsonl.display()

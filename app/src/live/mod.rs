@@ -45,9 +45,9 @@ pub fn stderr_notifier() -> Notifier {
 /// Prints a notice for the terminal; command replies are the window's business.
 pub fn print_notice(notice: &Notice) {
     match notice {
-        Notice::Message(m) => eprintln!("{m}"),
-        Notice::Source(Some(m)) => eprintln!("{m}"),
-        Notice::Source(None) => eprintln!("source: frames are flowing again"),
+        Notice::Message(m) => errln!("{m}"),
+        Notice::Source(Some(m)) => errln!("{m}"),
+        Notice::Source(None) => errln!("source: frames are flowing again"),
         Notice::Reply { .. } => {}
     }
 }

@@ -32,6 +32,8 @@ pub enum OnEnd {
     Loop,
     /// Open it again every `retry` interval (cameras).
     Retry,
+    /// End the run (headless: nobody is watching the last frame).
+    End,
 }
 
 /// Opens (or re-opens) the wrapped source.
@@ -43,6 +45,9 @@ pub struct LiveSource {
     open: Opener,
     info: SourceInfo,
     on_end: OnEnd,
+    /// What a looping source that cannot loop (empty, or cannot be opened again) does instead:
+    /// `Stay` with a window, `End` headless.
+    pub give_up: OnEnd,
     /// Interval between attempts to reopen a lost camera.
     pub retry: Duration,
     stop: Arc<AtomicBool>,
@@ -83,6 +88,7 @@ impl LiveSource {
             open,
             info,
             on_end,
+            give_up: OnEnd::Stay,
             retry: Duration::from_secs(1),
             stop,
             notify,
@@ -133,6 +139,9 @@ impl LiveSource {
                 format!("source ended: {name}{reason}; showing the last frame (q or Ctrl-C quits)")
             }
             OnEnd::Loop => format!("source ended: {name}{reason}; starting it again"),
+            OnEnd::End => {
+                format!("source ended: {name}{reason}; ending the run (--loop plays it again)")
+            }
             OnEnd::Retry => format!(
                 "camera lost: {name}{reason}; retrying every {} s",
                 self.retry.as_secs_f64()
@@ -146,7 +155,7 @@ impl LiveSource {
         }
         // A file that yields nothing cannot loop: stay.
         if self.on_end == OnEnd::Loop && self.frames_in_segment == 0 {
-            self.on_end = OnEnd::Stay;
+            self.on_end = self.give_up;
         }
         self.frames_in_segment = 0;
     }
@@ -164,7 +173,7 @@ impl LiveSource {
             }
             Err(e) => {
                 if self.on_end == OnEnd::Loop {
-                    self.on_end = OnEnd::Stay;
+                    self.on_end = self.give_up;
                     self.stopped = true;
                     (self.notify)(Notice::Source(Some(format!(
                         "source ended and cannot be restarted: {e}"
@@ -219,6 +228,7 @@ impl Source for LiveSource {
                 continue;
             }
             match self.on_end {
+                OnEnd::End => return Ok(None),
                 OnEnd::Stay => {
                     if !self.sleep_until(Instant::now() + Duration::from_millis(100)) {
                         return Ok(None);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context};
 use doppel_pipeline::gpu::{GpuContext, GpuImage};
-use doppel_pipeline::graph::Summary;
+use doppel_pipeline::graph::{Sketch, Summary};
 use doppel_pipeline::StageCommand;
 use image::RgbaImage;
 use serde::Serialize;
@@ -112,7 +112,7 @@ pub struct App {
     started: Instant,
     // Figures.
     rolling: Rolling,
-    latencies: Vec<f64>,
+    latencies: Sketch,
     first_present: Option<Instant>,
     last_present: Option<Instant>,
     first_seq: Option<u64>,
@@ -168,7 +168,7 @@ impl App {
             gfx: None,
             started: Instant::now(),
             rolling: Rolling::new(Duration::from_secs(2)),
-            latencies: Vec::new(),
+            latencies: Sketch::default(),
             first_present: None,
             last_present: None,
             first_seq: None,
@@ -209,7 +209,7 @@ impl App {
     }
 
     fn say(&mut self, text: String) {
-        eprintln!("{text}");
+        errln!("{text}");
         self.message = Some((text, Instant::now()));
         self.osd_drawn = None;
     }
@@ -471,7 +471,7 @@ impl App {
         let now = Instant::now();
         if let Some(captured) = fresh {
             let ms = now.duration_since(captured).as_secs_f64() * 1e3;
-            self.latencies.push(ms);
+            self.latencies.record(ms);
             self.rolling.push(now, ms);
             self.report.presented += 1;
             self.first_present.get_or_insert(now);
@@ -663,7 +663,7 @@ impl App {
     pub fn finish(&mut self) -> DisplayReport {
         self.report.dropped = self.dropped();
         self.report.dropped_at_window = self.slot.dropped.load(Ordering::Relaxed);
-        self.report.latency_ms = Summary::of(std::mem::take(&mut self.latencies));
+        self.report.latency_ms = self.latencies.summary();
         self.report.fps = match (self.first_present, self.last_present) {
             (Some(a), Some(b)) if b > a => {
                 (self.report.presented.saturating_sub(1)) as f64 / (b - a).as_secs_f64()

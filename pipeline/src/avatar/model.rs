@@ -178,6 +178,81 @@ const ARKIT: [&str; 24] = [
     "mouthfrownright",
 ];
 
+/// Component types (glTF `componentType`) each vertex attribute may have, by name prefix; the gltf
+/// crate's readers panic on others.
+const ATTRIBUTE_TYPES: [(&str, &[u64]); 5] = [
+    ("JOINTS_", &[5121, 5123]),
+    ("WEIGHTS_", &[5121, 5123, 5126]),
+    ("TEXCOORD_", &[5121, 5123, 5126]),
+    ("COLOR_", &[5121, 5123, 5126]),
+    ("indices", &[5121, 5123, 5125]),
+];
+
+/// Checks what the gltf crate's validation leaves to its readers: every accessor a mesh primitive
+/// names (attributes, indices, morph targets) exists and has a component type its reader handles,
+/// and every image has the `mimeType` or `uri` its source needs.
+fn check_structure(json: &Value) -> std::result::Result<(), String> {
+    let accessors: &[Value] = json
+        .get("accessors")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let count = accessors.len();
+    let check = |what: String, index: &Value| -> std::result::Result<(), String> {
+        let Some(accessor) = index.as_u64().and_then(|i| accessors.get(i as usize)) else {
+            return Err(format!(
+                "{what} names accessor {index}, but the file has {count} accessors"
+            ));
+        };
+        let name = what.rsplit(' ').next().unwrap_or_default();
+        if let Some((_, allowed)) = ATTRIBUTE_TYPES.iter().find(|(p, _)| name.starts_with(p)) {
+            let kind = accessor.get("componentType").and_then(Value::as_u64);
+            if !kind.is_some_and(|k| allowed.contains(&k)) {
+                return Err(format!(
+                    "{what}: accessor {index} has componentType {}, expected one of {allowed:?}",
+                    kind.map_or("none".to_string(), |k| k.to_string())
+                ));
+            }
+        }
+        Ok(())
+    };
+    let meshes = json.get("meshes").and_then(Value::as_array);
+    for (m, mesh) in meshes.into_iter().flatten().enumerate() {
+        let primitives = mesh.get("primitives").and_then(Value::as_array);
+        for (p, prim) in primitives.into_iter().flatten().enumerate() {
+            let at = format!("mesh {m} primitive {p}");
+            let maps = prim.get("attributes").into_iter().chain(
+                prim.get("targets")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
+            for map in maps {
+                for (name, index) in map.as_object().into_iter().flatten() {
+                    check(format!("{at} {name}"), index)?;
+                }
+            }
+            if let Some(index) = prim.get("indices") {
+                check(format!("{at} indices"), index)?;
+            }
+        }
+    }
+    let images = json.get("images").and_then(Value::as_array);
+    for (i, image) in images.into_iter().flatten().enumerate() {
+        let has = |key: &str| image.get(key).is_some_and(Value::is_string);
+        let ok = if image.get("bufferView").is_some() {
+            has("mimeType")
+        } else {
+            has("uri")
+        };
+        if !ok {
+            return Err(format!(
+                "image {i} needs a uri, or a bufferView with a mimeType"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl GltfAvatar {
     /// Loads `path` (`.glb`, `.gltf` or `.vrm`).
     ///
@@ -203,9 +278,22 @@ impl GltfAvatar {
                 format!("not a glTF 2.0 file (expected a .glb/.vrm binary or .gltf JSON): {e}"),
             )
         })?;
-        let (doc, buffers, images) = gltf::import(path)
-            .map_err(|e| input(path, format!("not a valid glTF 2.0 file: {e}")))?;
-        Self::build(path, &json, &doc, &buffers, &images)
+        check_structure(&json).map_err(|m| input(path, m))?;
+        // The gltf crate trusts what its validation does not check (it indexes, unwraps and hits
+        // `unreachable!` on such files: found by pipeline/tests/fuzz.rs). What it was seen to trip on
+        // is checked above; a panic on anything else still becomes an error naming the file rather
+        // than ending the stage's thread.
+        std::panic::catch_unwind(|| {
+            let (doc, buffers, images) = gltf::import(path)
+                .map_err(|e| input(path, format!("not a valid glTF 2.0 file: {e}")))?;
+            Self::build(path, &json, &doc, &buffers, &images)
+        })
+        .unwrap_or_else(|_| {
+            Err(input(
+                path,
+                "not a valid glTF 2.0 file: the glTF reader failed on its structure",
+            ))
+        })
     }
 
     fn build(

@@ -10,6 +10,7 @@
 //! sink, and the sink is always finished so its output stays valid. The same holds for the `stop` flag
 //! (Ctrl-C).
 
+pub mod sketch;
 pub mod stats;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,7 @@ use crate::frame::{Frame, StageTiming};
 use crate::sink::{PixelNeed, Sink, SinkSummary};
 use crate::source::{Source, SourceInfo};
 use crate::stage::{Mode, Stage};
+pub use sketch::Sketch;
 pub use stats::{NodeKind, NodeStats, Recorder, Summary};
 
 /// Called from the sink thread after each written frame with the number written so far.
@@ -313,7 +315,7 @@ pub fn run(
     }
 
     // Sink.
-    let latency: Arc<Mutex<Vec<f64>>> = Arc::new(Mutex::new(Vec::new()));
+    let latency: Arc<Mutex<Sketch>> = Arc::new(Mutex::new(Sketch::default()));
     let summary: Arc<Mutex<Option<SinkSummary>>> = Arc::new(Mutex::new(None));
     {
         let ctl = control.clone();
@@ -324,7 +326,7 @@ pub fn run(
             .name("doppel-sink".into())
             .spawn(move || {
                 let mut rec = Recorder::default();
-                let mut lat = Vec::new();
+                let mut lat = Sketch::default();
                 let mut written = 0u64;
                 for mut frame in rx.iter() {
                     let captured = frame.captured;
@@ -347,7 +349,7 @@ pub fn run(
                         break;
                     }
                     rec.record(ms_since(t0));
-                    lat.push(ms_since(captured));
+                    lat.record(ms_since(captured));
                     written += 1;
                     if let Some(p) = &progress {
                         p(written);
@@ -407,12 +409,7 @@ pub fn run(
         dropped: nodes.iter().map(|n| n.dropped).sum(),
         wall_s,
         nodes,
-        latency_ms: Summary::of(
-            latency
-                .lock()
-                .map(|mut l| std::mem::take(&mut *l))
-                .unwrap_or_default(),
-        ),
+        latency_ms: latency.lock().map(|l| l.summary()).unwrap_or_default(),
         interrupted: config.stop.load(Ordering::Relaxed),
         output: summary.lock().ok().and_then(|mut s| s.take()),
         error: error.as_ref().map(Error::chain_text),

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::sketch::Sketch;
 use crate::frame::Transfers;
 
 /// Which part of the pipeline a node is.
@@ -13,17 +14,17 @@ pub enum NodeKind {
     Sink,
 }
 
-/// Collects per-frame durations of one node while it runs.
+/// Collects per-frame durations of one node while it runs, in fixed memory (a [`Sketch`]).
 #[derive(Debug, Default)]
 pub struct Recorder {
-    samples_ms: Vec<f64>,
+    samples_ms: Sketch,
     dropped: u64,
     transfers: Transfers,
 }
 
 impl Recorder {
     pub fn record(&mut self, ms: f64) {
-        self.samples_ms.push(ms);
+        self.samples_ms.record(ms);
     }
 
     /// Pixel transfers between CPU and GPU this node caused on one frame.
@@ -39,7 +40,7 @@ impl Recorder {
 
     /// Summarises the samples; `wall_s` is the run's duration (for fps).
     pub fn finish(self, name: String, kind: NodeKind, wall_s: f64) -> NodeStats {
-        let summary = Summary::of(self.samples_ms);
+        let summary = self.samples_ms.summary();
         NodeStats {
             name,
             kind,
@@ -69,7 +70,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Nearest-rank percentiles; all zero for no samples.
+    /// Nearest-rank percentiles of samples kept in full (exact; streams use [`Sketch`]); all zero for
+    /// no samples.
     pub fn of(mut samples: Vec<f64>) -> Self {
         if samples.is_empty() {
             return Self::default();

@@ -47,12 +47,18 @@ fn shapes(list: &[TensorInfo]) -> String {
         .join(", ")
 }
 
-/// Whether `info` can be an image tensor in `layout` (rank 4, batch 1, `channels` fits where known).
+/// The largest fixed input width or height an image model may declare.
+pub const MAX_IMAGE_SIDE: usize = 8192;
+
+/// Whether `info` can be an image tensor in `layout` (rank 4, batch 1, `channels` fits where known,
+/// and fixed width and height of at least 2: a `[1,1,1,1]` score is not an image).
 fn fits(info: &TensorInfo, layout: Layout, channels: &[usize]) -> bool {
-    let (c, _, _) = layout.axes();
+    let (c, h, w) = layout.axes();
     info.dims.len() == 4
         && matches!(info.dims[0], None | Some(1))
         && info.dims[c].is_none_or(|v| channels.contains(&v))
+        && info.dims[h].is_none_or(|v| v >= 2)
+        && info.dims[w].is_none_or(|v| v >= 2)
 }
 
 impl ImageModel {
@@ -135,6 +141,17 @@ impl ImageModel {
                 }
             }
         };
+        let (_, h, w) = layout.axes();
+        if let Some(side) = [input.dims[h], input.dims[w]]
+            .into_iter()
+            .flatten()
+            .find(|&side| side > MAX_IMAGE_SIDE)
+        {
+            return Err(err(format!(
+                "input {input} asks for images {side} pixels on a side; doppel takes at most \
+                 {MAX_IMAGE_SIDE} per side"
+            )));
+        }
         let output = match &spec.output {
             Some(name) => {
                 let Some(found) = model.outputs().iter().find(|o| &o.name == name) else {
@@ -278,7 +295,7 @@ fn not_image_output(input: &TensorInfo, layout: Layout, outputs: &[TensorInfo]) 
     };
     format!(
         "output is not an image: input {input} ({}) but output {}; an image model's output is {expected} \
-         with C = 1, 3 or 4",
+         with C = 1, 3 or 4 and H, W >= 2",
         layout.name().to_uppercase(),
         shapes(outputs)
     )

@@ -297,6 +297,32 @@ fn check_file(path: &Path) -> Result<()> {
     }
 }
 
+/// The most values one fixed model input may hold: 3 x 8192 x 8192 (a 768 MiB f32 tensor). A model
+/// file declaring more (a corrupt or hostile `[1,3,100000,100000]`) is refused when loaded, before a
+/// warm-up or a resize allocates that much.
+pub const MAX_INPUT_ELEMENTS: usize = 3 * 8192 * 8192;
+
+/// Refuses inputs whose fixed dimensions multiply past [`MAX_INPUT_ELEMENTS`].
+fn check_input_sizes(path: &Path, inputs: &[TensorInfo]) -> Result<()> {
+    for input in inputs {
+        let total = input
+            .dims
+            .iter()
+            .flatten()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if total.is_none_or(|n| n > MAX_INPUT_ELEMENTS) {
+            return Err(Error::model(
+                path,
+                format!(
+                    "input {input} is too large: doppel takes model inputs of at most {MAX_INPUT_ELEMENTS} \
+                     values (3 x 8192 x 8192)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn builder_error<R>(path: &Path, what: &'static str) -> impl FnOnce(ort::Error<R>) -> Error {
     let path = path.to_path_buf();
     move |e| Error::model(path, format!("{what}: {e}"))
@@ -337,6 +363,7 @@ impl Model {
                 .collect()
         };
         let inputs = describe(session.inputs());
+        check_input_sizes(path, &inputs)?;
         let outputs = describe(session.outputs());
         let parameters = session
             .overridable_initializers()

@@ -10,23 +10,49 @@ use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::output::OutputGuard;
 
-/// True when the output path names a numbered sequence (`%d`, `%05d`).
+/// The widest zero-padded number a sequence pattern may ask for (`%020d`: every `u64` fits in 20 digits).
+pub const MAX_PATTERN_WIDTH: usize = 20;
+
+/// True when the output path looks like a numbered sequence (a `%d` or `%0Nd` in it); [`ImageSink::open`]
+/// then checks the whole pattern.
 pub fn is_sequence_pattern(path: &str) -> bool {
-    parse_pattern(path).is_some()
+    path.match_indices('%').any(|(i, _)| {
+        path[i + 1..]
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .starts_with('d')
+    })
 }
 
-/// Splits `a/%05d.png` into (`a/`, width 5, `.png`).
-fn parse_pattern(path: &str) -> Option<(String, usize, String)> {
-    let start = path.find('%')?;
+/// Splits `a/%05d.png` into (`a/`, width 5, `.png`); `Ok(None)` for a path without `%`.
+///
+/// # Errors
+/// A message saying what is wrong when the path has a `%` but is not exactly one `%d` / `%0Nd` with
+/// N up to [`MAX_PATTERN_WIDTH`].
+fn parse_pattern(path: &str) -> std::result::Result<Option<(String, usize, String)>, String> {
+    let Some(start) = path.find('%') else {
+        return Ok(None);
+    };
+    let expected = format!(
+        "a numbered image sequence holds exactly one %d or %0Nd with N up to {MAX_PATTERN_WIDTH}, \
+         e.g. frames/%05d.png"
+    );
     let rest = &path[start + 1..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    let after = &rest[digits.len()..];
-    let tail = after.strip_prefix('d')?;
+    let digits: &str =
+        &rest[..rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len()];
+    let Some(tail) = rest[digits.len()..].strip_prefix('d') else {
+        return Err(format!("'%' is not followed by d or 0Nd; {expected}"));
+    };
     if tail.contains('%') {
-        return None;
+        return Err(format!("more than one '%'; {expected}"));
     }
-    let width = digits.trim_start_matches('0').parse().unwrap_or(0);
-    Some((path[..start].to_string(), width, tail.to_string()))
+    let width = match digits.trim_start_matches('0') {
+        "" => 0,
+        n => match n.parse::<usize>() {
+            Ok(w) if w <= MAX_PATTERN_WIDTH => w,
+            _ => return Err(format!("width {digits} is too wide; {expected}")),
+        },
+    };
+    Ok(Some((path[..start].to_string(), width, tail.to_string())))
 }
 
 enum Target {
@@ -85,7 +111,8 @@ impl ImageSink {
     /// # Errors
     /// As [`ImageSink::open`]; also what `guard` refuses.
     pub fn open_guarded(output: &str, frames: Option<u64>, guard: &OutputGuard) -> Result<Self> {
-        let target = match parse_pattern(output) {
+        let pattern = parse_pattern(output).map_err(|m| Error::output(output, m))?;
+        let target = match pattern {
             Some((prefix, width, suffix)) => Target::Sequence {
                 prefix,
                 width,
@@ -184,13 +211,29 @@ mod tests {
     fn patterns() {
         assert_eq!(
             parse_pattern("out/%05d.png"),
-            Some(("out/".into(), 5, ".png".into()))
+            Ok(Some(("out/".into(), 5, ".png".into())))
         );
         assert_eq!(
             parse_pattern("f%d.jpg"),
-            Some(("f".into(), 0, ".jpg".into()))
+            Ok(Some(("f".into(), 0, ".jpg".into())))
         );
-        assert_eq!(parse_pattern("out.png"), None);
-        assert_eq!(parse_pattern("a%s.png"), None);
+        assert_eq!(
+            parse_pattern("f%020d.jpg"),
+            Ok(Some(("f".into(), 20, ".jpg".into())))
+        );
+        assert_eq!(parse_pattern("out.png"), Ok(None));
+        for bad in [
+            "a%s.png",
+            "%d%d.png",
+            "%021d.png",
+            "%99999d.png",
+            "%99999999999999999999999d.png",
+            "%",
+        ] {
+            let e = parse_pattern(bad).unwrap_err();
+            assert!(e.contains("exactly one %d"), "{bad}: {e}");
+        }
+        assert!(is_sequence_pattern("x/%99999d.png"));
+        assert!(!is_sequence_pattern("my%20file.mp4"));
     }
 }

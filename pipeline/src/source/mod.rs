@@ -36,6 +36,7 @@ pub trait Source: Send {
     fn next_frame(&mut self) -> Result<Option<Frame>>;
 }
 
+pub mod animation;
 pub mod camera;
 pub mod images;
 pub mod replay;
@@ -66,7 +67,7 @@ impl Default for OpenOptions {
 
 /// Opens the source an input string names:
 /// `synthetic[:width=..:height=..:fps=..:frames=..]`, a camera (`camera`, `camera:N`, `/dev/videoN`),
-/// an image file, a folder of images, a glob
+/// an animated GIF/WebP/PNG (every frame, at its delays), an image file, a folder of images, a glob
 /// pattern, or a video file.
 pub fn open(input: &str, options: &OpenOptions) -> Result<Box<dyn Source>> {
     if input == "synthetic" || input.starts_with("synthetic:") {
@@ -78,6 +79,12 @@ pub fn open(input: &str, options: &OpenOptions) -> Result<Box<dyn Source>> {
         return Ok(Box::new(camera::CameraSource::open(input)?));
     }
     let path = Path::new(input);
+    if path.is_file() {
+        // An animated GIF, WebP or PNG plays all its frames; a still one is read as an image.
+        if let Some(animation) = animation::AnimationSource::open(path)? {
+            return Ok(Box::new(animation));
+        }
+    }
     if input.contains(['*', '?', '[']) || path.is_dir() || images::is_image_path(path) {
         return Ok(Box::new(images::ImageSource::open(
             input,

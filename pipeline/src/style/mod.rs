@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 pub use self::colors::Colors;
 pub use self::engine::{Stylizer, StylizerConfig};
-pub use self::skill::{Skill, SkillKind, SkillLibrary};
+pub use self::skill::{Skill, SkillKind, SkillLibrary, SkillListing, SkippedSkill};
 pub use self::temporal::{FlickerMeter, Stabilizer};
 pub use self::weights::{StyleWeights, NUM_STYLES};
 

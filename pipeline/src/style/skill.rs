@@ -338,12 +338,18 @@ impl SkillLibrary {
     }
 
     /// Every skill, sorted by name; a name found in several folders is taken from the first. Folders
-    /// that do not exist hold no skills.
+    /// that do not exist hold no skills. A file that is not a valid skill is skipped and reported in
+    /// [`SkillListing::skipped`] (the library does not print: the caller shows the warnings), so one
+    /// broken file in the user's folder does not hide the others or the shipped skills.
     ///
     /// # Errors
-    /// [`Error::Input`] naming a skill file that cannot be read.
-    pub fn list(&self) -> Result<Vec<Skill>> {
-        let mut skills: Vec<Skill> = Vec::new();
+    /// None today; `Result` so that a folder that cannot be listed can become one.
+    pub fn list(&self) -> Result<SkillListing> {
+        let mut listing = SkillListing {
+            skills: Vec::new(),
+            skipped: Vec::new(),
+            dirs: self.dirs.clone(),
+        };
         for dir in &self.dirs {
             let Ok(entries) = std::fs::read_dir(dir) else {
                 continue;
@@ -354,26 +360,73 @@ impl SkillLibrary {
                 .collect();
             files.sort();
             for file in files {
-                let skill = Skill::load(&file)?;
-                if !skills.iter().any(|s| s.name == skill.name) {
-                    skills.push(skill);
+                match Skill::load(&file) {
+                    Ok(skill) => {
+                        if !listing.skills.iter().any(|s| s.name == skill.name) {
+                            listing.skills.push(skill);
+                        }
+                    }
+                    Err(error) => listing.skipped.push(SkippedSkill { path: file, error }),
                 }
             }
         }
-        skills.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(skills)
+        listing.skills.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listing)
     }
 
+    /// The skill called `name`; broken files other than `NAME.toml` are skipped.
+    ///
+    /// # Errors
+    /// As [`SkillListing::find`].
+    pub fn find(&self, name: &str) -> Result<Skill> {
+        self.list()?.find(name)
+    }
+}
+
+/// A skill file that [`SkillLibrary::list`] skipped, and why.
+#[derive(Debug)]
+pub struct SkippedSkill {
+    pub path: PathBuf,
+    /// What is wrong with it (names the file).
+    pub error: Error,
+}
+
+/// The skills found in a library's folders, and the files skipped.
+#[derive(Debug)]
+pub struct SkillListing {
+    /// Valid skills, sorted by name.
+    pub skills: Vec<Skill>,
+    /// Files that are not valid skills, in the order found.
+    pub skipped: Vec<SkippedSkill>,
+    dirs: Vec<PathBuf>,
+}
+
+impl SkillListing {
     /// The skill called `name`.
     ///
     /// # Errors
-    /// [`Error::Spec`] listing the valid names (and the folders searched) when there is none.
+    /// - [`Error::Input`] naming the file when there is no valid skill `name` but a file `NAME.toml`
+    ///   was skipped: its own error, so asking for a broken skill says what is wrong with it;
+    /// - [`Error::Spec`] listing the valid names (and the folders searched) when there is none.
     pub fn find(&self, name: &str) -> Result<Skill> {
-        let skills = self.list()?;
-        if let Some(skill) = skills.iter().find(|s| s.name == name) {
+        if let Some(skill) = self.skills.iter().find(|s| s.name == name) {
             return Ok(skill.clone());
         }
-        let names: Vec<&str> = skills.iter().map(|s| s.name.as_str()).collect();
+        if let Some(broken) = self
+            .skipped
+            .iter()
+            .find(|s| s.path.file_stem().is_some_and(|stem| stem == name))
+        {
+            let why = match &broken.error {
+                Error::Input { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            return Err(Error::input(
+                &broken.path,
+                format!("skill '{name}' cannot be used: {why}"),
+            ));
+        }
+        let names: Vec<&str> = self.skills.iter().map(|s| s.name.as_str()).collect();
         let dirs: Vec<String> = self.dirs.iter().map(|d| d.display().to_string()).collect();
         Err(Error::Spec(format!(
             "unknown skill '{name}'; valid skills: {} (searched {}; add one with `doppel skills add`)",
@@ -403,7 +456,8 @@ mod tests {
         assert!(a.save(&dir, false).is_err(), "no silent overwrite");
         let lib = SkillLibrary::new(vec![dir.clone()]);
         let list = lib.list().unwrap();
-        assert_eq!(list.len(), 2);
+        assert_eq!(list.skills.len(), 2);
+        assert!(list.skipped.is_empty());
         assert_eq!(lib.find("duo").unwrap().kind, SkillKind::Weights(blend));
         assert_eq!(
             lib.find("vec").unwrap().kind,
@@ -417,8 +471,17 @@ mod tests {
         assert!(Skill::vector("bad name", vec![0.0; VECTOR_LEN], "").is_err());
         assert!(Skill::vector("short", vec![0.0; 5], "").is_err());
         std::fs::write(dir.join("broken.toml"), "kind = 3").unwrap();
-        let e = lib.list().unwrap_err().to_string();
+        let list = lib.list().unwrap();
+        assert_eq!(list.skills.len(), 2, "the good skills stay");
+        assert_eq!(list.skipped.len(), 1);
+        let e = list.skipped[0].error.to_string();
         assert!(e.contains("broken.toml"), "{e}");
+        assert!(lib.find("duo").is_ok());
+        let e = lib.find("broken").unwrap_err().to_string();
+        assert!(
+            e.contains("broken.toml") && e.contains("cannot be used"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -229,12 +229,9 @@ fn unknown_stage_lists_valid_ones() {
         "-o",
         &out_path(&dir, "f/%03d.png"),
         "--stages",
-        "resize:width=64,sharpen",
+        "resize:width=64,sharpn",
     ]);
-    assert_clean_failure(
-        &out,
-        &["unknown stage 'sharpen'", "valid stages:", "resize"],
-    );
+    assert_clean_failure(&out, &["unknown stage 'sharpn'", "valid stages:", "resize"]);
 }
 
 #[test]

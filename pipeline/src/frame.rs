@@ -286,3 +286,54 @@ impl Frame {
         self.pixels.image()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(w: u32, h: u32) -> Frame {
+        let image = RgbaImage::from_fn(w, h, |x, y| image::Rgba([x as u8, y as u8, 7, 255]));
+        Frame::new(0, Timestamp::new(0, Rational::new(1, 30)), image)
+    }
+
+    /// Each form is made once, when asked for, and counted; changing one form drops the other.
+    #[test]
+    fn pixels_move_only_when_asked_and_count_each_transfer() {
+        let ctx = GpuContext::shared().expect("a wgpu device (lavapipe on CPUs)");
+        let mut f = frame(19, 5);
+        let original = f.cpu_image().unwrap().clone();
+        assert_eq!(f.pixels.transfers(), Transfers::default());
+        // Up once; asking again reuses the texture, and the CPU copy stays valid.
+        let gpu = f.pixels.texture(&ctx).unwrap();
+        let again = f.pixels.texture(&ctx).unwrap();
+        assert_eq!(gpu.texture(), again.texture());
+        assert!(f.pixels.cpu_image().is_some());
+        assert_eq!(f.pixels.transfers().uploads, 1);
+        // A GPU result replaces the pixels: the CPU copy is gone, read back once when asked.
+        f.pixels
+            .set_texture(GpuImage::upload(&ctx, &original).unwrap());
+        assert!(f.cpu_image().is_err(), "no stale CPU pixels");
+        assert_eq!(f.pixels.image().unwrap(), &original);
+        f.pixels.image().unwrap();
+        assert_eq!(f.pixels.transfers().readbacks, 1);
+        // Changing the CPU pixels drops the GPU copy, so the next texture is a new upload.
+        f.pixels
+            .image_mut()
+            .unwrap()
+            .put_pixel(0, 0, image::Rgba([1, 2, 3, 4]));
+        assert!(f.pixels.gpu_image().is_none());
+        f.pixels.texture(&ctx).unwrap();
+        assert_eq!(
+            f.pixels.transfers(),
+            Transfers {
+                uploads: 2,
+                readbacks: 1
+            }
+        );
+        assert_eq!(f.pixels.dimensions(), (19, 5));
+        assert_eq!(
+            f.into_image().unwrap().get_pixel(0, 0),
+            &image::Rgba([1, 2, 3, 4])
+        );
+    }
+}

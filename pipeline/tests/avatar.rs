@@ -678,6 +678,19 @@ fn bad_avatar_files_give_clear_errors() {
         "{err}"
     );
 
+    // Nodes whose parents loop (found by the fuzz test: walking up the hierarchy never ended).
+    let cyclic = triangle_gltf().replace(
+        r#""nodes":[{"mesh":0}]"#,
+        r#""nodes":[{"mesh":0,"children":[1]},{"children":[2]},{"children":[1]}]"#,
+    );
+    assert!(cyclic.contains(r#""children":[2]"#), "the triangle's nodes changed");
+    let looped = write("cycle.gltf", cyclic.as_bytes());
+    let err = GltfAvatar::load(&looped).unwrap_err().to_string();
+    assert!(
+        err.contains("cycle.gltf") && err.contains("cycle"),
+        "{err}"
+    );
+
     let plain = write("triangle.gltf", triangle_gltf().as_bytes());
     let err = GltfAvatar::load(&plain).unwrap_err().to_string();
     assert!(
@@ -759,9 +772,14 @@ fn track_then_avatar_on_a_talking_head_moves_the_mouth() {
         let (w, h) = (tracked.width(), tracked.height());
         let state = AvatarState::from_meta(&tracked.meta, w, h);
         let rendered = avatar.process(tracked).expect("avatar");
-        assert_eq!(rendered.cpu_image().unwrap().dimensions(), (w, h));
+        assert!(
+            rendered.pixels.gpu_image().is_some(),
+            "the avatar leaves its frame on the GPU"
+        );
+        let rendered = rendered.into_image().expect("readback");
+        assert_eq!(rendered.dimensions(), (w, h));
         jaws.push(state.jaw_open);
-        frames.push((state, rendered.into_image().unwrap()));
+        frames.push((state, rendered));
     }
     assert!(frames.len() > 30, "only {} frames", frames.len());
     let (lo, hi) = jaws.iter().enumerate().fold((0, 0), |(lo, hi), (i, j)| {
@@ -822,10 +840,10 @@ fn warming_up_leaves_the_first_frame_unchanged() {
     let mut warm =
         Avatar::from_options(&options, &BuildContext::new(Mode::Offline)).expect("avatar stage");
     warm.warm_up(320, 240).expect("warm up");
-    let a = cold.process(frame()).expect("cold frame");
-    let b = warm.process(frame()).expect("warm frame");
+    let a = cold.process(frame()).expect("cold frame").into_image();
+    let b = warm.process(frame()).expect("warm frame").into_image();
     assert!(
-        a.cpu_image().unwrap() == b.cpu_image().unwrap(),
+        a.expect("readback") == b.expect("readback"),
         "the warm-up changed the first frame"
     );
 }

@@ -423,6 +423,22 @@ impl GltfAvatar {
                 nodes[c.index()].parent = Some(n.index());
             }
         }
+        // glTF requires the nodes to form trees; a file whose parents loop would hang every walk
+        // up the hierarchy (found by the fuzz test), so it is refused here.
+        for start in 0..nodes.len() {
+            let mut cur = nodes[start].parent;
+            let mut steps = 0;
+            while let Some(c) = cur {
+                steps += 1;
+                if steps > nodes.len() {
+                    return Err(input(
+                        path,
+                        format!("node {start}'s parents form a cycle; glTF nodes must form trees"),
+                    ));
+                }
+                cur = nodes[c].parent;
+            }
+        }
         let scene = doc.default_scene().or_else(|| doc.scenes().next());
         let mut order = Vec::new();
         let mut stack: Vec<usize> = match &scene {

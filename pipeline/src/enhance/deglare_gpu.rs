@@ -9,11 +9,11 @@ use std::sync::Arc;
 use image::RgbaImage;
 
 use super::deglare::{grid, linear_threshold, GlareParams, MAX_PSF_RADIUS, MIN_RADIUS};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
-    groups_2d, storage, storage_texture, submit, texture, uniform, view, BySize, Entry, HostBuffer,
-    Kernel, KernelDesc,
+    groups_2d, into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view,
+    BySize, Entry, HostBuffer, Kernel, KernelDesc,
 };
 use crate::gpu::{GpuContext, GpuImage};
 
@@ -86,7 +86,7 @@ impl GpuDeglare {
     /// Compiles the shader and builds the pipelines on `ctx`'s device.
     ///
     /// # Errors
-    /// [`Error::Gpu`] when the device rejects the shader or a pipeline.
+    /// [`crate::Error::Gpu`] when the device rejects the shader or a pipeline.
     pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
         let kernel = Kernel::new(
             &ctx,
@@ -113,8 +113,8 @@ impl GpuDeglare {
     /// for the next submission.
     ///
     /// # Errors
-    /// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the frame is empty;
-    /// [`Error::Gpu`] when the grid buffers cannot be allocated.
+    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the frame is empty;
+    /// [`crate::Error::Gpu`] when the grid buffers cannot be allocated.
     pub fn encode(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
@@ -200,39 +200,32 @@ impl GpuDeglare {
     /// As [`GpuDeglare::encode`].
     pub fn apply(&mut self, src: &GpuImage, params: &GlareParams) -> Result<GpuImage> {
         let ctx = self.kernel.context().clone();
-        let (w, h) = src.size();
-        let dst = GpuImage::new(&ctx, w, h)?;
-        submit(&ctx, "running the deglare kernel", |encoder| {
-            self.encode(encoder, src, &dst, params)
-        })?;
-        Ok(dst)
+        into_new_frame(
+            &ctx,
+            src.size(),
+            "running the deglare kernel",
+            |encoder, dst| self.encode(encoder, src, dst, params),
+        )
     }
 
     /// Runs the method on `src` into `dst` (same size) through the GPU: upload, six dispatches,
     /// readback. For tests and benchmarks; the stage keeps frames on the GPU.
     ///
     /// # Errors
-    /// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the frame is empty;
-    /// [`Error::Gpu`] when the frame does not fit the device or a transfer fails.
+    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the frame is empty;
+    /// [`crate::Error::Gpu`] when the frame does not fit the device or a transfer fails.
     pub fn run(
         &mut self,
         src: &RgbaImage,
         dst: &mut RgbaImage,
         params: &GlareParams,
     ) -> Result<()> {
-        if dst.dimensions() != src.dimensions() {
-            return Err(Error::Size {
-                what: "deglare output".to_string(),
-                expected: src.dimensions(),
-                got: dst.dimensions(),
-            });
-        }
         let (w, h) = src.dimensions();
         super::check_frame("deglare", w, h)?;
         let ctx = self.kernel.context().clone();
-        let out = self.apply(&GpuImage::upload(&ctx, src)?, params)?;
-        crate::bufpool::replace_image(dst, out.read()?);
-        Ok(())
+        through_gpu(&ctx, "deglare output", src, dst, |src| {
+            self.apply(src, params)
+        })
     }
 
     /// The small grid of the current frame size, if a frame ran.

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use image::RgbaImage;
 
 use super::lowlight::{check_curves, Curves, STEPS};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
-    storage, storage_texture, submit, texture, uniform, view, BySize, Entry, HostBuffer, Kernel,
-    KernelDesc,
+    into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view, BySize, Entry,
+    HostBuffer, Kernel, KernelDesc,
 };
 use crate::gpu::{GpuContext, GpuImage};
 
@@ -60,7 +60,7 @@ impl GpuCurves {
     /// Compiles the shader and builds the pipeline on `ctx`'s device.
     ///
     /// # Errors
-    /// [`Error::Gpu`] when the device rejects the shader or the pipeline.
+    /// [`crate::Error::Gpu`] when the device rejects the shader or the pipeline.
     pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
         let kernel = Kernel::new(
             &ctx,
@@ -87,7 +87,7 @@ impl GpuCurves {
     /// `strength`; parameters and curves are queued for the next submission.
     ///
     /// # Errors
-    /// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the curves do not fit.
+    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the curves do not fit.
     pub fn encode(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
@@ -142,20 +142,20 @@ impl GpuCurves {
     /// As [`GpuCurves::encode`].
     pub fn apply(&mut self, src: &GpuImage, curves: &Curves, strength: f32) -> Result<GpuImage> {
         let ctx = self.kernel.context().clone();
-        let (w, h) = src.size();
-        let dst = GpuImage::new(&ctx, w, h)?;
-        submit(&ctx, "running the lowlight kernel", |encoder| {
-            self.encode(encoder, src, &dst, curves, strength)
-        })?;
-        Ok(dst)
+        into_new_frame(
+            &ctx,
+            src.size(),
+            "running the lowlight kernel",
+            |encoder, dst| self.encode(encoder, src, dst, curves, strength),
+        )
     }
 
     /// Applies `curves` to `src` into `dst` (same size) through the GPU: upload, one dispatch,
     /// readback. For tests and benchmarks; the stage keeps frames on the GPU.
     ///
     /// # Errors
-    /// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the curves do not fit;
-    /// [`Error::Gpu`] when the frame does not fit the device or a transfer fails.
+    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the curves do not fit;
+    /// [`crate::Error::Gpu`] when the frame does not fit the device or a transfer fails.
     pub fn run(
         &mut self,
         src: &RgbaImage,
@@ -163,16 +163,9 @@ impl GpuCurves {
         curves: &Curves,
         strength: f32,
     ) -> Result<()> {
-        if dst.dimensions() != src.dimensions() {
-            return Err(Error::Size {
-                what: "lowlight output".to_string(),
-                expected: src.dimensions(),
-                got: dst.dimensions(),
-            });
-        }
         let ctx = self.kernel.context().clone();
-        let out = self.apply(&GpuImage::upload(&ctx, src)?, curves, strength)?;
-        crate::bufpool::replace_image(dst, out.read()?);
-        Ok(())
+        through_gpu(&ctx, "lowlight output", src, dst, |src| {
+            self.apply(src, curves, strength)
+        })
     }
 }

@@ -23,8 +23,8 @@ use image::RgbaImage;
 
 use super::image::{same_size, FRAME_FORMAT};
 use super::kernel::{
-    groups_2d, storage_texture, submit, texture, uniform, view, BySize, Entry, HostBuffer, Kernel,
-    KernelDesc,
+    groups_2d, into_new_frame, storage_texture, texture, through_gpu, uniform, view, BySize, Entry,
+    HostBuffer, Kernel, KernelDesc,
 };
 use super::{GpuContext, GpuImage};
 use crate::error::{Error, Result};
@@ -381,12 +381,12 @@ impl GpuBlur {
     /// As [`GpuBlur::encode`].
     pub fn apply(&mut self, src: &GpuImage, weights: &GaussianWeights) -> Result<GpuImage> {
         let ctx = self.kernel.context().clone();
-        let (w, h) = src.size();
-        let dst = GpuImage::new(&ctx, w, h)?;
-        submit(&ctx, "running the blur kernel", |encoder| {
-            self.encode(encoder, src, &dst, weights)
-        })?;
-        Ok(dst)
+        into_new_frame(
+            &ctx,
+            src.size(),
+            "running the blur kernel",
+            |encoder, dst| self.encode(encoder, src, dst, weights),
+        )
     }
 
     /// Blurs `src` into `dst` (same size) through the GPU: upload, two dispatches, readback. For
@@ -401,11 +401,10 @@ impl GpuBlur {
         dst: &mut RgbaImage,
         weights: &GaussianWeights,
     ) -> Result<()> {
-        check_sizes(src, dst)?;
         let ctx = self.kernel.context().clone();
-        let out = self.apply(&GpuImage::upload(&ctx, src)?, weights)?;
-        crate::bufpool::replace_image(dst, out.read()?);
-        Ok(())
+        through_gpu(&ctx, "blur output", src, dst, |src| {
+            self.apply(src, weights)
+        })
     }
 }
 

@@ -173,6 +173,48 @@ pub fn submit(
     })?
 }
 
+/// Records `encode` into a new frame texture of `size` on `ctx` and submits it (not waited for):
+/// the `apply` step of kernels that make a frame from a frame.
+///
+/// # Errors
+/// [`crate::Error::Gpu`] when the texture cannot be allocated or the device reports an error;
+/// what `encode` returns.
+pub fn into_new_frame(
+    ctx: &Arc<GpuContext>,
+    size: (u32, u32),
+    what: &str,
+    encode: impl FnOnce(&mut wgpu::CommandEncoder, &GpuImage) -> Result<()>,
+) -> Result<GpuImage> {
+    let dst = GpuImage::new(ctx, size.0, size.1)?;
+    submit(ctx, what, |encoder| encode(encoder, &dst))?;
+    Ok(dst)
+}
+
+/// CPU pixels through a GPU step and back: uploads `src`, runs `apply` on it and reads the result
+/// into `dst`, which must have `src`'s size. For tests, benchmarks and CPU callers; stages keep
+/// frames on the GPU.
+///
+/// # Errors
+/// [`crate::Error::Size`] naming `what` when the sizes differ; what the transfers or `apply` return.
+pub fn through_gpu(
+    ctx: &Arc<GpuContext>,
+    what: &str,
+    src: &image::RgbaImage,
+    dst: &mut image::RgbaImage,
+    apply: impl FnOnce(&GpuImage) -> Result<GpuImage>,
+) -> Result<()> {
+    if dst.dimensions() != src.dimensions() {
+        return Err(crate::Error::Size {
+            what: what.to_string(),
+            expected: src.dimensions(),
+            got: dst.dimensions(),
+        });
+    }
+    let out = apply(&GpuImage::upload(ctx, src)?)?;
+    crate::bufpool::replace_image(dst, out.read()?);
+    Ok(())
+}
+
 /// A value made for a key (a frame size, say) and kept while the key stays the same.
 pub struct BySize<K, T> {
     slot: Option<(K, T)>,

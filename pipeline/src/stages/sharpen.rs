@@ -21,7 +21,7 @@ use crate::frame::Frame;
 use crate::gpu::blur::{gaussian_blur_with, BlurScratch, GaussianWeights, GpuBlur, MAX_RADIUS};
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
-    groups_2d, storage_texture, submit, texture, uniform, view, Entry, HostBuffer, Kernel,
+    groups_2d, into_new_frame, storage_texture, texture, uniform, view, Entry, HostBuffer, Kernel,
     KernelDesc,
 };
 use crate::gpu::{GpuContext, GpuImage};
@@ -192,12 +192,15 @@ impl GpuUnsharp {
         let ctx = self.context().clone();
         let (w, h) = src.size();
         let blurred = GpuImage::new(&ctx, w, h)?;
-        let dst = GpuImage::new(&ctx, w, h)?;
-        submit(&ctx, "running the sharpen kernels", |encoder| {
-            self.blur.encode(encoder, src, &blurred, weights)?;
-            self.encode_blend(encoder, src, &blurred, &dst, params)
-        })?;
-        Ok(dst)
+        into_new_frame(
+            &ctx,
+            (w, h),
+            "running the sharpen kernels",
+            |encoder, dst| {
+                self.blur.encode(encoder, src, &blurred, weights)?;
+                self.encode_blend(encoder, src, &blurred, dst, params)
+            },
+        )
     }
 
     /// Records the blend of `src` and its blur into `dst`.

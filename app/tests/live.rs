@@ -530,3 +530,82 @@ fn window_without_display_is_explained() {
         "{err}"
     );
 }
+
+/// The avatar leaves its frame on the GPU; a window on the pipeline's device draws it from the
+/// texture (no readback anywhere), and shows the same picture as a window on its own device, which
+/// gets the frame read back once by the sink (the default on a CPU driver such as lavapipe).
+#[test]
+fn avatar_frames_reach_a_window_on_the_shared_device_without_readback() {
+    assert_display();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |device: &str| {
+        let shot = output_dir().join(format!("window_avatar_{device}_device.png"));
+        let _ = std::fs::remove_file(&shot);
+        let json = dir.path().join(format!("{device}.json"));
+        let out = Command::new(DOPPEL)
+            .args([
+                "live",
+                "--source",
+                "synthetic:width=320:height=240:fps=30",
+                "--stages",
+                "track,avatar",
+                "--frames",
+                "40",
+                "--no-osd",
+                "--screenshot",
+                shot.to_str().unwrap(),
+                "--screenshot-at",
+                "20",
+                "--stats-json",
+                json.to_str().unwrap(),
+            ])
+            .env("DOPPEL_WINDOW_DEVICE", device)
+            .current_dir(repo())
+            .output()
+            .expect("run doppel");
+        let err = stderr(&out);
+        assert!(out.status.success(), "{device}: {err}");
+        let s = stats(&json);
+        let readbacks: u64 = s["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["readbacks"].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(s["display"]["shared_device"], device == "shared", "{s}");
+        assert!(s["display"]["presented"].as_u64().unwrap() >= 20, "{s}");
+        (
+            readbacks,
+            image::open(&shot).expect("screenshot").to_rgba8(),
+        )
+    };
+    let (shared_readbacks, shared) = run("shared");
+    let (own_readbacks, own) = run("own");
+    assert_eq!(
+        shared_readbacks, 0,
+        "the shared-device window reads nothing back"
+    );
+    assert_eq!(
+        own_readbacks, 40,
+        "one readback a frame for a window of its own"
+    );
+    // Same picture (the avatar's pose differs a little between frames): a colour-space slip on
+    // one path (an sRGB view missing, say) would shift every pixel by tens of levels.
+    let mean = |img: &image::RgbaImage| {
+        let n = f64::from(img.width() * img.height());
+        let sum: f64 = img
+            .pixels()
+            .map(|p| f64::from(p[0]) + f64::from(p[1]) + f64::from(p[2]))
+            .sum();
+        sum / (3.0 * n)
+    };
+    let (a, b) = (mean(&shared), mean(&own));
+    assert!(
+        (a - b).abs() < 4.0,
+        "mean level shared {a:.1} vs own {b:.1}"
+    );
+    assert!(
+        shared.pixels().any(|p| p[0] != shared.get_pixel(0, 0)[0]),
+        "a picture, not a fill"
+    );
+}

@@ -683,13 +683,13 @@ fn bad_avatar_files_give_clear_errors() {
         r#""nodes":[{"mesh":0}]"#,
         r#""nodes":[{"mesh":0,"children":[1]},{"children":[2]},{"children":[1]}]"#,
     );
-    assert!(cyclic.contains(r#""children":[2]"#), "the triangle's nodes changed");
+    assert!(
+        cyclic.contains(r#""children":[2]"#),
+        "the triangle's nodes changed"
+    );
     let looped = write("cycle.gltf", cyclic.as_bytes());
     let err = GltfAvatar::load(&looped).unwrap_err().to_string();
-    assert!(
-        err.contains("cycle.gltf") && err.contains("cycle"),
-        "{err}"
-    );
+    assert!(err.contains("cycle.gltf") && err.contains("cycle"), "{err}");
 
     let plain = write("triangle.gltf", triangle_gltf().as_bytes());
     let err = GltfAvatar::load(&plain).unwrap_err().to_string();

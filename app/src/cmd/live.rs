@@ -23,7 +23,7 @@ use winit::event_loop::EventLoop;
 use crate::live::sink::{LiveSink, Slot, WindowLink};
 use crate::live::source::{LiveSource, OnEnd, Opener};
 use crate::live::toggle::{StageControl, Toggle};
-use crate::live::window::{App, DisplayReport, UserEvent, WindowConfig};
+use crate::live::window::{shares_pipeline_device, App, DisplayReport, UserEvent, WindowConfig};
 use crate::live::{stderr_notifier, Notice, Notifier};
 use crate::report;
 
@@ -474,11 +474,13 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
     describe(&src, &specs);
     let size = window_size(args, &src)?;
     let slot = Arc::new(Slot::default());
+    let shared_device = shares_pipeline_device();
     let link = {
         let send = send.clone();
         WindowLink {
             slot: slot.clone(),
             wake: Box::new(move || send(UserEvent::Frame)),
+            shares_device: shared_device,
         }
     };
     let sink = LiveSink::new(outs, Some(link), args.frames, stop.clone());
@@ -509,6 +511,7 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
             screenshot_at: args.screenshot_at,
             screenshot_dir: args.screenshot_dir.clone(),
             osd: !args.no_osd,
+            shared_device,
         },
         slot,
         stop.clone(),

@@ -61,6 +61,9 @@ fn copy_frame(frame: &Frame) -> Frame {
 pub struct WindowLink {
     pub slot: Arc<Slot>,
     pub wake: Box<dyn Fn() + Send>,
+    /// The window draws GPU frames from the pipeline's device as they are; otherwise (a window on
+    /// a device of its own) frames are read back here, on the sink's thread.
+    pub shares_device: bool,
 }
 
 /// The live sink.
@@ -128,8 +131,10 @@ impl Sink for LiveSink {
     fn pixels(&self) -> PixelNeed {
         if self.outputs.iter().any(|o| o.pixels() == PixelNeed::Cpu) {
             PixelNeed::Cpu
-        } else if self.window.is_some() {
+        } else if self.window.as_ref().is_some_and(|w| w.shares_device) {
             PixelNeed::Any
+        } else if self.window.is_some() {
+            PixelNeed::Cpu
         } else {
             PixelNeed::None
         }
@@ -194,6 +199,7 @@ mod tests {
                 wake: Box::new(move || {
                     w.fetch_add(1, Ordering::Relaxed);
                 }),
+                shares_device: true,
             }),
             Some(3),
             stop.clone(),

@@ -343,10 +343,15 @@ fn sigterm_sighup_and_double_sigint_finish_the_video() {
 #[test]
 fn kill_9_of_a_crash_safe_run_leaves_a_readable_file() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["rec.mp4", "rec.mkv"] {
+    // A live recording (`--live`, paced at the source's rate) is crash-safe by default.
+    for (name, flags) in [
+        ("rec.mp4", &["--crash-safe"][..]),
+        ("rec.mkv", &["--crash-safe"][..]),
+        ("live.mp4", &["--live"][..]),
+    ] {
         let run_dir = dir.path().join(name.replace('.', "-"));
         std::fs::create_dir(&run_dir).unwrap();
-        let mut child = start_endless(&run_dir, name, &["--crash-safe"]);
+        let mut child = start_endless(&run_dir, name, flags);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let n = frames(&run_dir.join(name));

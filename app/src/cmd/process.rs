@@ -50,8 +50,13 @@ pub struct ProcessArgs {
     /// Write the video so that it stays readable if the process is killed (fragmented MP4,
     /// Matroska in short clusters, every frame flushed; x264 without lookahead): `kill -9` or a
     /// power cut loses at most the last frames. Written under its final name from the start.
-    #[arg(long)]
+    /// The default for live recordings (`--live`); `--no-crash-safe` turns it off there.
+    #[arg(long, overrides_with = "no_crash_safe")]
     pub crash_safe: bool,
+
+    /// A plain video even for a live recording (one index at the end: smaller, but lost if killed).
+    #[arg(long)]
+    pub no_crash_safe: bool,
 
     /// No progress bar and no statistics table.
     #[arg(short, long)]
@@ -89,7 +94,8 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     )?;
     let info = source.info().clone();
     let settings = VideoSettings {
-        crash_safe: args.crash_safe,
+        // A live recording (a camera, a call) cannot be made again: crash-safe unless asked not.
+        crash_safe: args.crash_safe || (args.live && !args.no_crash_safe),
         ..VideoSettings::default()
     };
     let sink = sink::open_guarded(&args.output, &info, &settings, &guard)?;

@@ -10,6 +10,7 @@
 //! sink, and the sink is always finished so its output stays valid. The same holds for the `stop` flag
 //! (Ctrl-C).
 
+pub mod newest;
 pub mod sketch;
 pub mod stats;
 
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{bounded, Receiver, Sender};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -166,23 +167,14 @@ impl Link {
                 Err(_) => Sent::Closed,
             };
         };
-        let mut frame = frame;
-        loop {
-            match self.tx.try_send(frame) {
-                Ok(()) => return Sent::Ok,
-                Err(TrySendError::Disconnected(_)) => return Sent::Closed,
-                Err(TrySendError::Full(back)) => {
-                    frame = back;
-                    match stale.try_recv() {
-                        Ok(_old) => rec.drop_one(),
-                        Err(TryRecvError::Empty) => {}
-                        Err(TryRecvError::Disconnected) => return Sent::Closed,
-                    }
-                    if control.halt.load(Ordering::Relaxed) {
-                        return Sent::Closed;
-                    }
-                }
+        match newest::send_newest(&self.tx, stale, frame, || {
+            control.halt.load(Ordering::Relaxed)
+        }) {
+            newest::Handed::Sent { replaced } => {
+                (0..replaced).for_each(|_| rec.drop_one());
+                Sent::Ok
             }
+            newest::Handed::Closed => Sent::Closed,
         }
     }
 }

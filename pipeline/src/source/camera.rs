@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::graph::newest::{send_newest, Handed};
 
 use nokhwa::pixel_format::RgbAFormat;
 use nokhwa::utils::{ApiBackend, CameraIndex, RequestedFormat, RequestedFormatType};
@@ -106,7 +108,10 @@ impl CameraSource {
         let thread_stop = stop.clone();
         let thread = thread::Builder::new()
             .name("doppel-camera".into())
-            .spawn(move || capture(name, index, ready_tx, frame_tx, thread_stop))
+            .spawn({
+                let stale = frames.clone();
+                move || capture(name, index, ready_tx, (frame_tx, stale), thread_stop)
+            })
             .map_err(|e| Error::Device {
                 device: input.to_string(),
                 message: format!("cannot start the capture thread: {e}"),
@@ -131,7 +136,8 @@ fn capture(
     name: String,
     index: CameraIndex,
     ready: Sender<Result<SourceInfo>>,
-    frames: Sender<Result<Frame>>,
+    // The slot's sender, and a receiver of it to take out a frame the consumer has not taken.
+    (frames, stale): (Sender<Result<Frame>>, Receiver<Result<Frame>>),
     stop: Arc<AtomicBool>,
 ) {
     let device_error = |message: String| Error::Device {
@@ -196,11 +202,9 @@ fn capture(
                 frame
             });
         let failed = frame.is_err();
-        match frames.try_send(frame) {
-            // The consumer has not taken the previous frame: this one is dropped (newest wins
-            // would need the receiver; one-slot back-pressure keeps latency at one frame).
-            Ok(()) | Err(TrySendError::Full(_)) => {}
-            Err(TrySendError::Disconnected(_)) => break,
+        // Newest wins: a frame the consumer has not taken yet is replaced by this one.
+        if send_newest(&frames, &stale, frame, || false) == Handed::Closed {
+            break;
         }
         if failed {
             break;

@@ -104,6 +104,56 @@ fn offline_is_lossless_and_ordered() {
     assert!(slow.p50_ms >= 1.0, "slow stage p50 {} ms", slow.p50_ms);
 }
 
+/// Under overload every stage works only on frames that reach the output: frames are dropped at
+/// the source (admission), never between stages. Before, a fast stage in front of a slow one
+/// processed every frame and the slow one's input link threw most of them away.
+#[test]
+fn live_stages_work_only_on_frames_that_reach_the_output() {
+    let sink = Collect::default();
+    let stages: Vec<Box<dyn Stage>> = vec![
+        Box::new(Slow {
+            delay: Duration::from_millis(2),
+            fail_at: None,
+        }),
+        Box::new(Slow {
+            delay: Duration::from_millis(12),
+            fail_at: None,
+        }),
+    ];
+    // 300 frames paced at 200 fps: 5 ms apart, the slow stage needs 12.
+    let report = run(
+        synthetic(300, 200, false),
+        stages,
+        Box::new(sink.clone()),
+        RunConfig::new(Mode::Live),
+    )
+    .into_result()
+    .unwrap();
+    let out = report.frames_out as f64;
+    assert!(report.frames_out > 20, "{report:?}");
+    assert!(
+        report.nodes[0].dropped > 100,
+        "the source drops: {:?}",
+        report.nodes[0]
+    );
+    for stage in &report.nodes[1..report.nodes.len() - 1] {
+        let ratio = stage.frames as f64 / out;
+        eprintln!(
+            "{}: {} frames processed / {} output = {ratio:.3}",
+            stage.name, stage.frames, report.frames_out
+        );
+        assert!(
+            ratio <= 1.1,
+            "stage {} processed {} for {} output",
+            stage.name,
+            stage.frames,
+            report.frames_out
+        );
+        assert_eq!(stage.dropped, 0, "no stage drops: {stage:?}");
+    }
+    assert_eq!(report.frames_out + report.dropped, 300, "{report:?}");
+}
+
 #[test]
 fn live_drops_stale_frames_instead_of_queueing() {
     // The source delivers 200 frames as fast as it can (a live device); the stage needs 5 ms each.

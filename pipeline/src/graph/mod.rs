@@ -2,9 +2,12 @@
 //! bounded channels.
 //!
 //! - **Offline**: blocking sends, every frame processed in order; frames in == frames out.
-//! - **Live**: capacity-1 channels where the newest frame wins: a sender that finds the slot full takes
-//!   the stale frame out and counts it as dropped, so latency never piles up (MediaPipe's FlowLimiter
-//!   idea). A file source is paced at its own frame rate.
+//! - **Live**: frames are admitted at the source, at most [`RunConfig::max_in_flight`] at a time
+//!   (MediaPipe's FlowLimiter): the sink hands a token back for each frame it finished, and a frame
+//!   the source produces while no token is free is dropped there and counted. So latency never piles
+//!   up, and no stage works on a frame that will not reach the output (before, each link dropped on
+//!   its own, and `track` kept tracking frames a slower `stylize` then threw away). A file source is
+//!   paced at its own frame rate.
 //!
 //! Any node's error halts the run: the source stops reading, frames already in flight still reach the
 //! sink, and the sink is always finished so its output stays valid. The same holds for the `stop` flag
@@ -39,8 +42,12 @@ pub struct RunConfig {
     pub mode: Mode,
     /// Set it (e.g. from a Ctrl-C handler) to end the run cleanly.
     pub stop: Arc<AtomicBool>,
-    /// Channel capacity between nodes in offline mode (live mode always uses 1).
+    /// Channel capacity between nodes in offline mode.
     pub queue: usize,
+    /// Live mode: frames admitted at the source and not yet finished by the sink, at most. Two
+    /// lets the stages overlap (one frame in the slow stage, the next in the one before it) while
+    /// a frame waits behind at most one other.
+    pub max_in_flight: usize,
     pub progress: Option<ProgressFn>,
 }
 
@@ -50,6 +57,7 @@ impl RunConfig {
             mode,
             stop: Arc::new(AtomicBool::new(false)),
             queue: 4,
+            max_in_flight: 2,
             progress: None,
         }
     }
@@ -127,11 +135,10 @@ impl Control {
     }
 }
 
-/// The sending half of a link: blocking (offline) or newest-wins (live).
+/// The sending half of a link between two nodes: a blocking bounded channel. In live mode it never
+/// blocks for long: at most `max_in_flight` frames exist between source and sink.
 struct Link {
     tx: Sender<Frame>,
-    /// Live mode: a receiver clone used to take out a stale frame.
-    stale: Option<Receiver<Frame>>,
 }
 
 enum Sent {
@@ -141,40 +148,15 @@ enum Sent {
 }
 
 impl Link {
-    fn new(mode: Mode, queue: usize) -> (Self, Receiver<Frame>) {
-        match mode {
-            Mode::Offline => {
-                let (tx, rx) = bounded(queue.max(1));
-                (Self { tx, stale: None }, rx)
-            }
-            Mode::Live => {
-                let (tx, rx) = bounded(1);
-                (
-                    Self {
-                        tx,
-                        stale: Some(rx.clone()),
-                    },
-                    rx,
-                )
-            }
-        }
+    fn new(capacity: usize) -> (Self, Receiver<Frame>) {
+        let (tx, rx) = bounded(capacity.max(1));
+        (Self { tx }, rx)
     }
 
-    fn send(&self, frame: Frame, rec: &mut Recorder, control: &Control) -> Sent {
-        let Some(stale) = &self.stale else {
-            return match self.tx.send(frame) {
-                Ok(()) => Sent::Ok,
-                Err(_) => Sent::Closed,
-            };
-        };
-        match newest::send_newest(&self.tx, stale, frame, || {
-            control.halt.load(Ordering::Relaxed)
-        }) {
-            newest::Handed::Sent { replaced } => {
-                (0..replaced).for_each(|_| rec.drop_one());
-                Sent::Ok
-            }
-            newest::Handed::Closed => Sent::Closed,
+    fn send(&self, frame: Frame) -> Sent {
+        match self.tx.send(frame) {
+            Ok(()) => Sent::Ok,
+            Err(_) => Sent::Closed,
         }
     }
 }
@@ -218,8 +200,23 @@ pub fn run(
         }
     }
 
+    // Live admission: one token per frame allowed in flight; the sink gives tokens back.
+    let capacity = match mode {
+        Mode::Offline => config.queue,
+        Mode::Live => config.max_in_flight.max(1),
+    };
+    let tokens = (mode == Mode::Live).then(|| {
+        let (give, take) = bounded::<()>(capacity);
+        for _ in 0..capacity {
+            let _ = give.try_send(());
+        }
+        (give, take)
+    });
+    let admit = tokens.as_ref().map(|(_, take)| take.clone());
+    let give_back = tokens.map(|(give, _)| give);
+
     // Source.
-    let (link, mut rx) = Link::new(mode, config.queue);
+    let (link, mut rx) = Link::new(capacity);
     {
         let ctl = control.clone();
         let name = info.name.clone();
@@ -242,7 +239,14 @@ pub fn run(
                                     thread::sleep(wait);
                                 }
                             }
-                            if let Sent::Closed = link.send(frame, &mut rec, &ctl) {
+                            // Live: no free token means the pipeline is full; this frame is
+                            // dropped here, before any stage works on it.
+                            if admit.as_ref().is_some_and(|take| take.try_recv().is_err()) {
+                                rec.drop_one();
+                                frame.pixels.recycle();
+                                continue;
+                            }
+                            if let Sent::Closed = link.send(frame) {
                                 break;
                             }
                         }
@@ -263,7 +267,7 @@ pub fn run(
 
     // Stages.
     for (i, mut stage) in stages.into_iter().enumerate() {
-        let (out, next_rx) = Link::new(mode, config.queue);
+        let (out, next_rx) = Link::new(capacity);
         let input = std::mem::replace(&mut rx, next_rx);
         let ctl = control.clone();
         let name = stage.name().to_string();
@@ -284,7 +288,7 @@ pub fn run(
                                 stage: stage.name().to_string(),
                                 ms,
                             });
-                            if let Sent::Closed = out.send(frame, &mut rec, &ctl) {
+                            if let Sent::Closed = out.send(frame) {
                                 break;
                             }
                         }
@@ -343,6 +347,9 @@ pub fn run(
                     rec.record(ms_since(t0));
                     lat.record(ms_since(captured));
                     written += 1;
+                    if let Some(give) = &give_back {
+                        let _ = give.try_send(());
+                    }
                     if let Some(p) = &progress {
                         p(written);
                     }

@@ -1,6 +1,7 @@
-//! "Newest wins" on a one-slot channel: the one way a live producer hands over an item (the graph's
-//! live links, the camera's capture thread). When the slot is full, the stale item is taken out and
-//! the new one put in, so the consumer always gets the freshest frame and latency never piles up.
+//! "Newest wins" on a one-slot channel, for a producer that must not wait for its consumer: the
+//! camera's capture thread hands frames to the source this way. When the slot is full, the stale
+//! item is taken out and the new one put in, so the consumer always gets the freshest frame. (The
+//! pipeline itself admits frames at the source instead, see [`super`].)
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 

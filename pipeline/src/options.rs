@@ -76,6 +76,17 @@ pub struct OptSpec {
     pub help: &'static str,
 }
 
+/// `threads`: ONNX Runtime intra-op threads of a stage's model(s), one spec for every model stage.
+pub const MODEL_THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 256,
+        absent: "cores",
+    },
+    help: "intra-op threads",
+};
+
 impl OptSpec {
     /// The default as `doppel stages` shows it; `None` when there is none to show.
     pub fn default_text(&self) -> Option<String> {

@@ -91,15 +91,7 @@ const SIZE: OptSpec = OptSpec {
     },
     help: "onnx: long side of the frame copy the model sees",
 };
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "cores",
-    },
-    help: "onnx: intra-op threads",
-};
+use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "deglare",

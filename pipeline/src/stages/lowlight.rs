@@ -58,15 +58,7 @@ const MODEL: OptSpec = OptSpec {
     },
     help: "the Zero-DCE curve model file",
 };
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "cores",
-    },
-    help: "intra-op threads of the model",
-};
+use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "lowlight",

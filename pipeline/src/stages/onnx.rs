@@ -86,15 +86,7 @@ const MULTIPLE: OptSpec = OptSpec {
     },
     help: "round dynamic sides taken from the frame to a multiple of this",
 };
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "cores",
-    },
-    help: "intra-op threads",
-};
+use crate::options::MODEL_THREADS as THREADS;
 const PROVIDER: OptSpec = OptSpec {
     name: "provider",
     kind: OptKind::Text { default: "cpu" },

@@ -61,15 +61,7 @@ const SMOOTH: OptSpec = OptSpec {
     kind: OptKind::Bool(true),
     help: "One Euro filter on the keypoints",
 };
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "cores",
-    },
-    help: "intra-op threads per model",
-};
+use crate::options::MODEL_THREADS as THREADS;
 const DETECTOR: OptSpec = OptSpec {
     name: "detector",
     kind: OptKind::Path {

@@ -55,15 +55,7 @@ const SMOOTH: OptSpec = OptSpec {
     },
     help: "weight of the previous frame's mask",
 };
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "cores",
-    },
-    help: "intra-op threads ",
-};
+use crate::options::MODEL_THREADS as THREADS;
 const SQUARE: OptSpec = OptSpec {
     name: "square",
     kind: OptKind::Path {

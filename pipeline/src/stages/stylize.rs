@@ -109,15 +109,7 @@ const BACKEND: OptSpec = OptSpec {
     },
     help: "where the result is resized back to frame size: gpu (wgpu) or cpu (reference)",
 };
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "cores",
-    },
-    help: "intra-op threads",
-};
+use crate::options::MODEL_THREADS as THREADS;
 const SKILLS: OptSpec = OptSpec {
     name: "skills",
     kind: OptKind::Path { default: None },

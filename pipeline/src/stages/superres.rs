@@ -71,15 +71,7 @@ const OVERLAP: OptSpec = OptSpec {
     },
     help: "context pixels around tiles",
 };
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "cores",
-    },
-    help: "ONNX Runtime intra-op threads",
-};
+use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "superres",

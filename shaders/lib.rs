@@ -24,16 +24,3 @@ pub const AVATAR_BACKGROUND: &str = include_str!("avatar_background.wgsl");
 /// The live window's letterboxing and on-screen display (`app::live::present`).
 pub const PRESENT: &str = include_str!("present.wgsl");
 
-/// Every shader by file name, for tests that compile them all.
-pub const ALL: &[(&str, &str)] = &[
-    ("blur.wgsl", BLUR),
-    ("blend.wgsl", BLEND),
-    ("lowlight.wgsl", LOWLIGHT),
-    ("deglare.wgsl", DEGLARE),
-    ("upsample.wgsl", UPSAMPLE),
-    ("superres_conv.wgsl", SUPERRES_CONV),
-    ("avatar_builtin.wgsl", AVATAR_BUILTIN),
-    ("avatar_mesh.wgsl", AVATAR_MESH),
-    ("avatar_background.wgsl", AVATAR_BACKGROUND),
-    ("present.wgsl", PRESENT),
-];

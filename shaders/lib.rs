@@ -23,4 +23,3 @@ pub const AVATAR_MESH: &str = include_str!("avatar_mesh.wgsl");
 pub const AVATAR_BACKGROUND: &str = include_str!("avatar_background.wgsl");
 /// The live window's letterboxing and on-screen display (`app::live::present`).
 pub const PRESENT: &str = include_str!("present.wgsl");
-

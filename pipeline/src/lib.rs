@@ -17,6 +17,7 @@ pub mod gpu;
 pub mod graph;
 pub mod imageops;
 pub mod infer;
+pub mod live;
 pub mod locate;
 pub mod media;
 pub mod meta;

@@ -20,12 +20,12 @@ use doppel_pipeline::{Mode, Stage};
 use serde::Serialize;
 use winit::event_loop::EventLoop;
 
-use crate::live::sink::{LiveSink, Slot, WindowLink};
-use crate::live::source::{LiveSource, OnEnd, Opener};
-use crate::live::toggle::{StageControl, Toggle};
 use crate::live::window::{shares_pipeline_device, App, DisplayReport, UserEvent, WindowConfig};
 use crate::live::{stderr_notifier, Notice, Notifier};
 use crate::report;
+use doppel_pipeline::live::control::{StageControl, Toggle};
+use doppel_pipeline::live::sink::{LiveSink, Slot, WindowLink};
+use doppel_pipeline::live::source::{LiveSource, OnEnd, Opener};
 
 /// The clip shown when no camera can be opened.
 const SAMPLE_CLIP: &str = "assets/bigbuckbunny.mp4";

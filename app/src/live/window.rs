@@ -28,9 +28,9 @@ use winit::window::{Window, WindowId};
 
 use super::osd::{self, Line, Rolling};
 use super::present::Presenter;
-use super::sink::Slot;
-use super::toggle::StageControl;
 use super::{print_notice, Notice};
+use doppel_pipeline::live::control::StageControl;
+use doppel_pipeline::live::sink::Slot;
 
 /// What wakes the window up.
 #[derive(Debug)]

@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use doppel_pipeline::bufpool;
-use doppel_pipeline::sink::{PixelNeed, Sink, SinkSummary};
-use doppel_pipeline::{Error, Frame, Result};
+use crate::bufpool;
+use crate::sink::{PixelNeed, Sink, SinkSummary};
+use crate::{Error, Frame, Result};
 use image::RgbaImage;
 
 /// The hand-over between the sink thread and the window.
@@ -175,8 +175,8 @@ impl Sink for LiveSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use doppel_pipeline::sink::null::NullSink;
-    use doppel_pipeline::{Rational, Timestamp};
+    use crate::sink::null::NullSink;
+    use crate::{Rational, Timestamp};
 
     fn frame(seq: u64) -> Frame {
         Frame::new(

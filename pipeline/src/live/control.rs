@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::{Frame, Result, Stage, StageCommand};
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use doppel_pipeline::{Frame, Result, Stage, StageCommand};
 
 use super::{Notice, Notifier};
 
@@ -100,9 +100,9 @@ impl Stage for Toggle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use doppel_pipeline::options::StageOptions;
-    use doppel_pipeline::stages::{find, BuildContext};
-    use doppel_pipeline::{Mode, Rational, Timestamp};
+    use crate::options::StageOptions;
+    use crate::stages::{find, BuildContext};
+    use crate::{Mode, Rational, Timestamp};
     use std::sync::Mutex;
 
     #[test]

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use doppel_pipeline::source::{Source, SourceInfo};
-use doppel_pipeline::{Frame, Rational, Result, Timestamp};
+use crate::source::{Source, SourceInfo};
+use crate::{Frame, Rational, Result, Timestamp};
 
 use super::{Notice, Notifier};
 
@@ -250,7 +250,7 @@ impl Source for LiveSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use doppel_pipeline::source::synthetic::{SyntheticConfig, SyntheticSource};
+    use crate::source::synthetic::{SyntheticConfig, SyntheticSource};
     use std::sync::Mutex;
 
     fn synthetic(frames: u64) -> Box<dyn Source> {
@@ -344,7 +344,7 @@ mod tests {
             match attempts {
                 // The first open works, then the device is gone twice, then back.
                 1 | 4 => Ok(synthetic(1)),
-                _ => Err(doppel_pipeline::Error::Device {
+                _ => Err(crate::Error::Device {
                     device: "camera:0".into(),
                     message: "no such device".into(),
                 }),

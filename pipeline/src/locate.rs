@@ -125,6 +125,16 @@ impl Locator {
         self.find(relative)
             .unwrap_or_else(|_| PathBuf::from(relative))
     }
+
+    /// The folder `relative` (e.g. `assets/skills`) in the first place that has it, else
+    /// `relative` unchanged.
+    pub fn find_dir_or_keep(&self, relative: &str) -> PathBuf {
+        self.places
+            .iter()
+            .map(|(dir, _)| dir.join(relative))
+            .find(|p| p.is_dir())
+            .unwrap_or_else(|| PathBuf::from(relative))
+    }
 }
 
 impl Default for Locator {
@@ -159,6 +169,21 @@ mod tests {
             a.join("models/m.onnx")
         );
         assert_eq!(locator.data_dir(), Some(a.as_path()));
+    }
+
+    #[test]
+    fn folders_are_found_in_the_first_place_that_has_them() {
+        let (a, b) = (temp("e"), temp("f"));
+        std::fs::create_dir_all(b.join("assets/skills")).unwrap();
+        let locator = Locator::new(vec![(a.clone(), "first"), (b.clone(), "second")]);
+        assert_eq!(
+            locator.find_dir_or_keep("assets/skills"),
+            b.join("assets/skills")
+        );
+        assert_eq!(
+            locator.find_dir_or_keep("assets/none"),
+            PathBuf::from("assets/none")
+        );
     }
 
     #[test]

@@ -322,9 +322,11 @@ pub struct SkillLibrary {
 }
 
 impl Default for SkillLibrary {
-    /// The user's folder, then the shipped skills.
+    /// The user's folder, then the shipped skills (found through the data locator, so an
+    /// installed binary or one run from another folder finds them).
     fn default() -> Self {
-        Self::new(vec![user_dir(), PathBuf::from(SHIPPED_DIR)])
+        let shipped = crate::locate::Locator::from_env().find_dir_or_keep(SHIPPED_DIR);
+        Self::new(vec![user_dir(), shipped])
     }
 }
 

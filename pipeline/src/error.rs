@@ -109,6 +109,17 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
+    /// For `map_err` where a stage opens its GPU kernel: a GPU error then names the stage and how
+    /// to run it without a GPU (`alternative`, e.g. `blur:backend=cpu`).
+    pub fn gpu_or(stage: &'static str, alternative: &'static str) -> impl FnOnce(Error) -> Error {
+        move |e| match e {
+            Error::Gpu(message) => Error::Gpu(format!(
+                "stage '{stage}': {message} (or run it on the CPU: {alternative})"
+            )),
+            other => other,
+        }
+    }
+
     /// Shorthand for [`Error::Size`].
     pub fn size(what: impl Into<String>, expected: (u32, u32), got: (u32, u32)) -> Self {
         Error::Size {

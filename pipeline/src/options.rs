@@ -76,6 +76,16 @@ pub struct OptSpec {
     pub help: &'static str,
 }
 
+/// `backend`: a stage with a WGSL kernel and its CPU reference.
+pub const GPU_OR_CPU: OptSpec = OptSpec {
+    name: "backend",
+    kind: OptKind::Choice {
+        choices: &["gpu", "cpu"],
+        default: "gpu",
+    },
+    help: "gpu (wgpu compute) or cpu (reference)",
+};
+
 /// `threads`: ONNX Runtime intra-op threads of a stage's model(s), one spec for every model stage.
 pub const MODEL_THREADS: OptSpec = OptSpec {
     name: "threads",

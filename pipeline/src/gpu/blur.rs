@@ -246,11 +246,11 @@ fn to_byte(v: f32) -> u8 {
 
 fn check_sizes(src: &RgbaImage, dst: &RgbaImage) -> Result<()> {
     if src.dimensions() != dst.dimensions() {
-        return Err(Error::Size {
-            what: "blur output".to_string(),
-            expected: src.dimensions(),
-            got: dst.dimensions(),
-        });
+        return Err(Error::size(
+            "blur output",
+            src.dimensions(),
+            dst.dimensions(),
+        ));
     }
     Ok(())
 }

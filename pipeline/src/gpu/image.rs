@@ -201,11 +201,7 @@ impl GpuImage {
 /// [`Error::Size`] naming `what` and both sizes.
 pub fn same_size(what: &str, src: &GpuImage, dst: &GpuImage) -> Result<()> {
     if src.size() != dst.size() {
-        return Err(Error::Size {
-            what: what.to_string(),
-            expected: src.size(),
-            got: dst.size(),
-        });
+        return Err(Error::size(what, src.size(), dst.size()));
     }
     Ok(())
 }

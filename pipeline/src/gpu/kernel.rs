@@ -115,7 +115,8 @@ impl Kernel {
             .device
             .create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(&self.label),
-                layout: &self.layouts[layout_at.min(self.layouts.len().saturating_sub(1))],
+                // Entries are a kernel's own constants, so `entry` is always one of them.
+                layout: &self.layouts[layout_at],
                 entries: &entries,
             })
     }
@@ -204,11 +205,7 @@ pub fn through_gpu(
     apply: impl FnOnce(&GpuImage) -> Result<GpuImage>,
 ) -> Result<()> {
     if dst.dimensions() != src.dimensions() {
-        return Err(crate::Error::Size {
-            what: what.to_string(),
-            expected: src.dimensions(),
-            got: dst.dimensions(),
-        });
+        return Err(crate::Error::size(what, src.dimensions(), dst.dimensions()));
     }
     let out = apply(&GpuImage::upload(ctx, src)?)?;
     crate::bufpool::replace_image(dst, out.read()?);

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver, Sender};
+use crossbeam_channel::bounded;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -135,32 +135,6 @@ impl Control {
     }
 }
 
-/// The sending half of a link between two nodes: a blocking bounded channel. In live mode it never
-/// blocks for long: at most `max_in_flight` frames exist between source and sink.
-struct Link {
-    tx: Sender<Frame>,
-}
-
-enum Sent {
-    Ok,
-    /// The receiving node is gone.
-    Closed,
-}
-
-impl Link {
-    fn new(capacity: usize) -> (Self, Receiver<Frame>) {
-        let (tx, rx) = bounded(capacity.max(1));
-        (Self { tx }, rx)
-    }
-
-    fn send(&self, frame: Frame) -> Sent {
-        match self.tx.send(frame) {
-            Ok(()) => Sent::Ok,
-            Err(_) => Sent::Closed,
-        }
-    }
-}
-
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -216,7 +190,9 @@ pub fn run(
     let give_back = tokens.map(|(give, _)| give);
 
     // Source.
-    let (link, mut rx) = Link::new(capacity);
+    // Links between nodes are blocking bounded channels; in live mode they never block for long,
+    // as at most `capacity` frames exist between source and sink.
+    let (link, mut rx) = bounded::<Frame>(capacity.max(1));
     {
         let ctl = control.clone();
         let name = info.name.clone();
@@ -246,7 +222,7 @@ pub fn run(
                                 frame.pixels.recycle();
                                 continue;
                             }
-                            if let Sent::Closed = link.send(frame) {
+                            if link.send(frame).is_err() {
                                 break;
                             }
                         }
@@ -267,7 +243,7 @@ pub fn run(
 
     // Stages.
     for (i, mut stage) in stages.into_iter().enumerate() {
-        let (out, next_rx) = Link::new(capacity);
+        let (out, next_rx) = bounded::<Frame>(capacity.max(1));
         let input = std::mem::replace(&mut rx, next_rx);
         let ctl = control.clone();
         let name = stage.name().to_string();
@@ -288,7 +264,7 @@ pub fn run(
                                 stage: stage.name().to_string(),
                                 ms,
                             });
-                            if let Sent::Closed = out.send(frame) {
+                            if out.send(frame).is_err() {
                                 break;
                             }
                         }

@@ -68,17 +68,10 @@ mod tests {
         );
         assert_eq!(rx.try_recv(), Ok(3));
         assert!(rx.try_recv().is_err());
+        // The consumer gone (its receivers dropped): the producer is told so.
         drop(rx);
         drop(stale);
-        assert_eq!(
-            send_newest(&tx, &tx_receiver_gone(), 4, || false),
-            Handed::Closed
-        );
-    }
-
-    /// A receiver whose channel has no other receivers left (the consumer is gone).
-    fn tx_receiver_gone() -> Receiver<i32> {
-        let (_, rx) = bounded(1);
-        rx
+        let (_, elsewhere) = bounded(1);
+        assert_eq!(send_newest(&tx, &elsewhere, 4, || false), Handed::Closed);
     }
 }

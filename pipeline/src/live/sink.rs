@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::bufpool;
+use crate::frame::Pixels;
 use crate::sink::{PixelNeed, Sink, SinkSummary};
 use crate::{Error, Frame, Result};
 use image::RgbaImage;
@@ -45,16 +46,22 @@ impl Slot {
 /// A copy of `frame` whose CPU pixels come from the buffer pool (GPU pixels are shared: a
 /// texture is never changed once made).
 fn copy_frame(frame: &Frame) -> Frame {
-    let mut copy = frame.clone();
-    if let Some(image) = frame.pixels.cpu_image() {
-        let (w, h) = image.dimensions();
-        let mut buf = bufpool::take(image.as_raw().len());
-        buf.copy_from_slice(image.as_raw());
-        if let Some(pooled) = RgbaImage::from_raw(w, h, buf) {
-            copy.pixels.set_image(pooled);
+    let pixels = match frame.pixels.cpu_image() {
+        Some(image) => {
+            let (w, h) = image.dimensions();
+            let mut buf = bufpool::take(image.as_raw().len());
+            buf.copy_from_slice(image.as_raw());
+            RgbaImage::from_raw(w, h, buf).map_or_else(|| frame.pixels.clone(), Pixels::cpu)
         }
+        None => frame.pixels.clone(),
+    };
+    Frame {
+        seq: frame.seq,
+        pts: frame.pts,
+        captured: frame.captured,
+        pixels,
+        meta: frame.meta.clone(),
     }
-    copy
 }
 
 /// The window's end of the sink: the slot and how to wake the window up.
@@ -93,25 +100,20 @@ impl LiveSink {
 }
 
 impl LiveSink {
-    /// Writes `frame` to the outputs, then gives the window what `show` makes of it: a copy of a
-    /// lent frame, or the frame itself.
-    fn deliver<F: std::borrow::BorrowMut<Frame>>(
-        &mut self,
-        mut frame: F,
-        show: impl FnOnce(F) -> Frame,
-    ) -> Result<()> {
+    /// Writes `frame` to the outputs, then gives it to the window.
+    fn deliver(&mut self, mut frame: Frame) -> Result<()> {
         // Frames still in flight after the limit was reached are not shown.
         if self.limit.is_some_and(|n| self.written >= n) {
             return Ok(());
         }
         if self.outputs.iter().any(|o| o.pixels() == PixelNeed::Cpu) {
-            frame.borrow_mut().pixels.image()?;
+            frame.pixels.image()?;
         }
         for out in &mut self.outputs {
-            out.write(frame.borrow())?;
+            out.write(&frame)?;
         }
         if let Some(window) = &self.window {
-            window.slot.put(show(frame));
+            window.slot.put(frame);
             (window.wake)();
         }
         self.written += 1;
@@ -123,8 +125,10 @@ impl LiveSink {
 }
 
 impl Sink for LiveSink {
+    /// A lent frame is copied (the window keeps what it is given); the pipeline calls
+    /// [`Sink::write_owned`], which does not copy.
     fn write(&mut self, frame: &Frame) -> Result<()> {
-        self.deliver(frame.clone(), |f| copy_frame(&f))
+        self.deliver(copy_frame(frame))
     }
 
     /// CPU pixels when an output reads them there; the window presents GPU frames as they are.
@@ -142,7 +146,7 @@ impl Sink for LiveSink {
 
     /// The pipeline's frame goes to the window as it is (no copy of its pixels).
     fn write_owned(&mut self, frame: Frame) -> Result<()> {
-        self.deliver(frame, |f| f)
+        self.deliver(frame)
     }
 
     fn finish(&mut self) -> Result<SinkSummary> {

@@ -34,14 +34,7 @@ const SIGMA: OptSpec = OptSpec {
     },
     help: "Gaussian standard deviation in pixels",
 };
-const BACKEND: OptSpec = OptSpec {
-    name: "backend",
-    kind: OptKind::Choice {
-        choices: &["gpu", "cpu"],
-        default: "gpu",
-    },
-    help: "gpu (wgpu compute) or cpu (reference)",
-};
+use crate::options::GPU_OR_CPU as BACKEND;
 
 pub const DOC: StageDoc = StageDoc {
     name: "blur",
@@ -80,12 +73,10 @@ impl Blur {
         let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu(BlurScratch::default()),
             _ => {
-                let gpu = ctx.gpu().and_then(GpuBlur::new).map_err(|e| match e {
-                    Error::Gpu(message) => Error::Gpu(format!(
-                        "stage 'blur': {message} (or run it on the CPU: blur:backend=cpu)"
-                    )),
-                    other => other,
-                })?;
+                let gpu = ctx
+                    .gpu()
+                    .and_then(GpuBlur::new)
+                    .map_err(Error::gpu_or("blur", "blur:backend=cpu"))?;
                 Backend::Gpu(Box::new(gpu))
             }
         };

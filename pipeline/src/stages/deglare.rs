@@ -149,13 +149,10 @@ impl Deglare {
                 Backend::Onnx(Box::new(GlareModel::load(path, &session, size)?))
             }
             _ => {
-                let gpu = ctx.gpu().and_then(GpuDeglare::new).map_err(|e| match e {
-                    Error::Gpu(message) => Error::Gpu(format!(
-                        "stage 'deglare': {message} (or run it on the CPU: deglare:backend=cpu \
-                         or deglare:backend=onnx)"
-                    )),
-                    other => other,
-                })?;
+                let gpu = ctx.gpu().and_then(GpuDeglare::new).map_err(Error::gpu_or(
+                    "deglare",
+                    "deglare:backend=cpu or deglare:backend=onnx",
+                ))?;
                 Backend::Gpu(Box::new(gpu))
             }
         };

@@ -98,14 +98,11 @@ impl Lowlight {
         let model = CurveModel::load(options.path(&MODEL, ctx.locator())?, &session, size)?;
         let gpu = match options.choice(&BACKEND)? {
             "cpu" => None,
-            _ => Some(Box::new(ctx.gpu().and_then(GpuCurves::new).map_err(
-                |e| match e {
-                    Error::Gpu(message) => Error::Gpu(format!(
-                        "stage 'lowlight': {message} (or run it on the CPU: lowlight:backend=cpu)"
-                    )),
-                    other => other,
-                },
-            )?)),
+            _ => {
+                Some(Box::new(ctx.gpu().and_then(GpuCurves::new).map_err(
+                    Error::gpu_or("lowlight", "lowlight:backend=cpu"),
+                )?))
+            }
         };
         Ok(Self {
             model,

@@ -56,14 +56,7 @@ const THRESHOLD: OptSpec = OptSpec {
     },
     help: "smallest detail to sharpen, in 0..255 levels (leaves noise alone)",
 };
-const BACKEND: OptSpec = OptSpec {
-    name: "backend",
-    kind: OptKind::Choice {
-        choices: &["gpu", "cpu"],
-        default: "gpu",
-    },
-    help: "gpu (wgpu compute) or cpu (reference)",
-};
+use crate::options::GPU_OR_CPU as BACKEND;
 
 pub const DOC: StageDoc = StageDoc {
     name: "sharpen",
@@ -104,11 +97,7 @@ pub fn unsharp_cpu(
         ("sharpen output", dst.dimensions()),
     ] {
         if other != src.dimensions() {
-            return Err(Error::Size {
-                what: what.to_string(),
-                expected: src.dimensions(),
-                got: other,
-            });
+            return Err(Error::size(what, src.dimensions(), other));
         }
     }
     for ((s, b), o) in src
@@ -261,14 +250,11 @@ impl Sharpen {
         let weights = GaussianWeights::new(options.u32(&RADIUS)?, None)?;
         let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu(BlurScratch::default()),
-            _ => Backend::Gpu(Box::new(ctx.gpu().and_then(GpuUnsharp::new).map_err(
-                |e| match e {
-                    Error::Gpu(message) => Error::Gpu(format!(
-                        "stage 'sharpen': {message} (or run it on the CPU: sharpen:backend=cpu)"
-                    )),
-                    other => other,
-                },
-            )?)),
+            _ => Backend::Gpu(Box::new(
+                ctx.gpu()
+                    .and_then(GpuUnsharp::new)
+                    .map_err(Error::gpu_or("sharpen", "sharpen:backend=cpu"))?,
+            )),
         };
         Ok(Self {
             weights,

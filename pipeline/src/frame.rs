@@ -65,6 +65,9 @@ pub struct FrameMeta {
     pub faces: Vec<crate::meta::Face>,
     /// Bodies the pose stage found (33 keypoints each); empty when none (or not tracked).
     pub bodies: Vec<crate::meta::Body>,
+    /// Hands the `hands` stage found (21 landmarks each), at most one left and one right; empty when
+    /// none (or not tracked).
+    pub hands: Vec<crate::meta::Hand>,
     /// Person mask at frame size (255 = person), from the segmentation stage; `None` when not run.
     #[serde(skip)]
     pub mask: Option<std::sync::Arc<image::GrayImage>>,

@@ -24,6 +24,7 @@ pub mod meta;
 pub mod onnx_weights;
 pub mod options;
 pub mod output;
+pub mod rig;
 pub mod sink;
 pub mod source;
 pub mod spec;

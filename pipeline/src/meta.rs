@@ -295,3 +295,65 @@ pub struct Body {
     pub score: f32,
     pub keypoints: Vec<BodyKeypoint>,
 }
+
+/// The 21 hand landmarks of MediaPipe Hands, in model order.
+pub const HAND_LANDMARK_NAMES: [&str; 21] = [
+    "wrist",
+    "thumb_cmc",
+    "thumb_mcp",
+    "thumb_ip",
+    "thumb_tip",
+    "index_finger_mcp",
+    "index_finger_pip",
+    "index_finger_dip",
+    "index_finger_tip",
+    "middle_finger_mcp",
+    "middle_finger_pip",
+    "middle_finger_dip",
+    "middle_finger_tip",
+    "ring_finger_mcp",
+    "ring_finger_pip",
+    "ring_finger_dip",
+    "ring_finger_tip",
+    "pinky_mcp",
+    "pinky_pip",
+    "pinky_dip",
+    "pinky_tip",
+];
+
+/// Which of the person's hands: `Left` is the person's left hand (the image's right side in an
+/// unmirrored frame), as for faces and bodies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Handedness {
+    Left,
+    Right,
+}
+
+/// One tracked hand.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Hand {
+    /// Axis-aligned box around the landmarks.
+    pub rect: Rect,
+    /// The landmark model's hand-present probability, 0..1.
+    pub score: f32,
+    /// The person's left or right hand.
+    pub handedness: Handedness,
+    /// Probability of [`Hand::handedness`], 0.5..1.
+    pub handedness_score: f32,
+    /// 21 points in [`HAND_LANDMARK_NAMES`] order: x, y in frame pixels, z (depth, smaller = closer
+    /// to the camera) in the same scale as x, relative to the wrist.
+    pub landmarks: Vec<[f32; 3]>,
+    /// The same 21 points in metres, origin near the hand's centre, x right, y down, z away from the
+    /// camera (MediaPipe's world landmarks, rotated into the frame).
+    pub world: Vec<[f32; 3]>,
+    /// The region the landmark model looked at.
+    pub roi: Roi,
+}
+
+impl Hand {
+    /// Landmark `i` as a 2D point.
+    pub fn point(&self, i: usize) -> Option<Point> {
+        self.landmarks.get(i).map(|p| Point::new(p[0], p[1]))
+    }
+}

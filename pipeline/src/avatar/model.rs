@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::state::AvatarState;
 use crate::error::{Error, Result};
+use crate::rig::find_preset;
 
 /// How a material lets light through.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -799,30 +800,10 @@ impl GltfAvatar {
     }
 }
 
-/// Value of a VRM expression preset from the ARKit values (`a` takes lower-case names).
+/// Value of a VRM expression preset from the ARKit values (`a` takes lower-case names), by the
+/// table shared with VMC ([`crate::rig::expressions`]); 0 for a name the table lacks.
 fn vrm_value(preset: &str, a: &dyn Fn(&str) -> f32) -> f32 {
-    let avg = |x: &str, y: &str| 0.5 * (a(x) + a(y));
-    let v = match preset.to_ascii_lowercase().as_str() {
-        "blink" => avg("eyeblinkleft", "eyeblinkright"),
-        "blinkleft" | "blink_l" => a("eyeblinkleft"),
-        "blinkright" | "blink_r" => a("eyeblinkright"),
-        "aa" | "a" => a("jawopen"),
-        "ih" | "i" => 0.6 * avg("mouthstretchleft", "mouthstretchright"),
-        "ee" | "e" => avg("mouthstretchleft", "mouthstretchright"),
-        "ou" | "u" => a("mouthpucker"),
-        "oh" | "o" => a("mouthfunnel"),
-        "happy" | "joy" => avg("mouthsmileleft", "mouthsmileright"),
-        "sad" | "sorrow" => avg("mouthfrownleft", "mouthfrownright"),
-        "angry" => avg("browdownleft", "browdownright"),
-        "surprised" => a("browinnerup"),
-        "lookup" => avg("eyelookupleft", "eyelookupright"),
-        "lookdown" => avg("eyelookdownleft", "eyelookdownright"),
-        // VRM's left/right are the avatar's, as ARKit's are the person's.
-        "lookleft" => avg("eyelookoutleft", "eyelookinright"),
-        "lookright" => avg("eyelookinleft", "eyelookoutright"),
-        _ => 0.0,
-    };
-    v.clamp(0.0, 1.0)
+    find_preset(preset).map_or(0.0, |p| p.value(|name| a(&name.to_ascii_lowercase())))
 }
 
 /// `mesh.extras.targetNames` of mesh `i` (or `None` per target without a name).

@@ -8,7 +8,8 @@
 //! - `/VMC/Ext/Bone/Pos` `"Head"` px py pz qx qy qz qw — the head's local rotation (position 0) when
 //!   a face is tracked and has a pose;
 //! - `/VMC/Ext/Blend/Val` name value — every ARKit value the tracker produced, under its ARKit name,
-//!   and the VRM 0.x presets derived from them ([`vrm_blendshapes`]); then `/VMC/Ext/Blend/Apply`;
+//!   and the VRM 0.x presets derived from them ([`vrm_blendshapes`], the table shared with the
+//!   avatar); then `/VMC/Ext/Blend/Apply`;
 //! - `/VMC/Ext/OK` loaded=1 calibration_state=3 calibration_mode=0 tracking=1|0 and `/VMC/Ext/T` time
 //!   in seconds (the frame's timestamp).
 //!
@@ -21,6 +22,7 @@ pub mod osc;
 use std::collections::BTreeMap;
 
 use crate::frame::Frame;
+use crate::rig::PRESETS;
 use crate::track::{Face, HeadPose};
 use osc::{Arg, Message};
 
@@ -64,40 +66,14 @@ pub fn head_rotation(pose: &HeadPose) -> Quat {
     quat_mul(qy, quat_mul(qx, qz))
 }
 
-fn mean(values: &BTreeMap<String, f32>, names: &[&str]) -> Option<f32> {
-    let found: Vec<f32> = names
-        .iter()
-        .filter_map(|n| values.get(*n).copied())
-        .collect();
-    (!found.is_empty()).then(|| found.iter().sum::<f32>() / found.len() as f32)
-}
-
-/// VRM 0.x blendshape presets and the ARKit values they are the mean of. Left and right are the
-/// person's (and the avatar's, see the module notes). A preset is sent only when the tracker
-/// produced at least one of its values.
-pub const VRM_FROM_ARKIT: &[(&str, &[&str])] = &[
-    ("Blink_L", &["eyeBlinkLeft"]),
-    ("Blink_R", &["eyeBlinkRight"]),
-    ("A", &["jawOpen"]),
-    ("I", &["mouthStretchLeft", "mouthStretchRight"]),
-    ("U", &["mouthPucker"]),
-    ("E", &["mouthLowerDownLeft", "mouthLowerDownRight"]),
-    ("O", &["mouthFunnel"]),
-    ("Joy", &["mouthSmileLeft", "mouthSmileRight"]),
-    ("Angry", &["browDownLeft", "browDownRight"]),
-    ("Sorrow", &["mouthFrownLeft", "mouthFrownRight"]),
-    ("Surprised", &["browInnerUp"]),
-    ("LookUp", &["eyeLookUpLeft", "eyeLookUpRight"]),
-    ("LookDown", &["eyeLookDownLeft", "eyeLookDownRight"]),
-    ("LookLeft", &["eyeLookOutLeft", "eyeLookInRight"]),
-    ("LookRight", &["eyeLookInLeft", "eyeLookOutRight"]),
-];
-
-/// The VRM presets derived from ARKit-named values, each clamped to 0..1.
+/// The VRM 0.x presets derived from ARKit-named values (the shared table in
+/// [`crate::rig::expressions`]), each 0..1. A preset is sent only when the tracker produced at least
+/// one of its sources.
 pub fn vrm_blendshapes(arkit: &BTreeMap<String, f32>) -> Vec<(&'static str, f32)> {
-    VRM_FROM_ARKIT
+    PRESETS
         .iter()
-        .filter_map(|(name, sources)| mean(arkit, sources).map(|v| (*name, v.clamp(0.0, 1.0))))
+        .filter(|p| p.sources.iter().any(|(n, _)| arkit.contains_key(*n)))
+        .map(|p| (p.vrm0, p.value(|n| arkit.get(n).copied().unwrap_or(0.0))))
         .collect()
 }
 
@@ -211,6 +187,9 @@ mod tests {
         arkit.insert("mouthSmileRight".to_string(), 0.6);
         arkit.insert("jawOpen".to_string(), 1.4);
         let got = vrm_blendshapes(&arkit);
-        assert_eq!(got, vec![("Blink_L", 0.9), ("A", 1.0), ("Joy", 0.4)]);
+        assert_eq!(
+            got,
+            vec![("Blink", 0.45), ("Blink_L", 0.9), ("A", 1.0), ("Joy", 0.4)]
+        );
     }
 }

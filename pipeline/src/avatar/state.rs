@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::frame::FrameMeta;
+use crate::rig::Rig;
 use crate::track::types::{LEFT_EYE, RIGHT_EYE};
 use crate::track::{Body, Face};
 
@@ -56,6 +57,9 @@ pub struct AvatarState {
     pub body: Option<BodyPose>,
     /// Every ARKit value the tracker gave, for avatars with morph targets beyond the fields above.
     pub expressions: BTreeMap<String, f32>,
+    /// Humanoid bone rotations (head, neck, spine, eyes, arms, hands, fingers) for avatars with a
+    /// skeleton and for VMC; see [`crate::rig`].
+    pub rig: Rig,
 }
 
 impl Default for AvatarState {
@@ -77,6 +81,7 @@ impl Default for AvatarState {
             stretch: [0.0; 2],
             body: None,
             expressions: BTreeMap::new(),
+            rig: Rig::default(),
         }
     }
 }

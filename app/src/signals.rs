@@ -12,10 +12,10 @@
 use std::io::Write;
 use std::os::raw::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use doppel_pipeline::graph::RunHandle;
 use doppel_pipeline::output::OutputGuard;
 
 /// A repeat within this window is the same stop, not an abort.
@@ -68,7 +68,7 @@ pub fn exit_status() -> u8 {
 /// `what` names what is being finished, for the message. `guard` holds the run's outputs for an
 /// abort.
 pub fn install(
-    stop: Arc<AtomicBool>,
+    run: RunHandle,
     guard: Option<OutputGuard>,
     wake: impl Fn() + Send + 'static,
     what: &'static str,
@@ -85,7 +85,7 @@ pub fn install(
     PIPE_WRITE.store(write_fd, Ordering::SeqCst);
     std::thread::Builder::new()
         .name("doppel-signals".into())
-        .spawn(move || watch(read_fd, &stop, guard.as_ref(), &wake, what))
+        .spawn(move || watch(read_fd, &run, guard.as_ref(), &wake, what))
         .context("cannot start the signal thread")?;
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         // SAFETY: a zeroed sigaction with a plain handler, an empty mask and SA_RESTART (so that
@@ -107,7 +107,7 @@ pub fn install(
 
 fn watch(
     read_fd: c_int,
-    stop: &AtomicBool,
+    run: &RunHandle,
     guard: Option<&OutputGuard>,
     wake: &dyn Fn(),
     what: &str,
@@ -128,7 +128,7 @@ fn watch(
             None => {
                 first = Some(Instant::now());
                 FIRST_SIGNAL.store(signal, Ordering::SeqCst);
-                stop.store(true, Ordering::SeqCst);
+                run.stop();
                 wake();
                 say(&format!(
                     "\nstopping on {}: finishing {what} with the frames done (signal again after \

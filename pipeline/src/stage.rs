@@ -28,16 +28,10 @@ pub trait Stage: Send {
     fn warm_up(&mut self, _width: u32, _height: u32) -> Result<()> {
         Ok(())
     }
-
-    /// A command from the user of a live run (keys in `doppel live`), delivered on the stage's own
-    /// thread between frames. Returns what happened, for the on-screen message; `None` when the
-    /// stage does not handle this command (the default).
-    fn command(&mut self, _command: StageCommand) -> Option<String> {
-        None
-    }
 }
 
-/// Commands a live run can send to its stages.
+/// Commands a live run can send to its stages (through [`crate::graph::RunHandle`]; a stage that
+/// takes some asks its [`crate::stages::BuildContext`] for an inbox).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StageCommand {
     /// Switch to the next style, avatar or other variant the stage offers.

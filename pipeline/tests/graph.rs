@@ -1,7 +1,6 @@
 //! The graph's two modes with real threads and channels: offline is lossless and ordered, live drops
 //! stale frames instead of queueing them, errors and Ctrl-C leave a finished sink.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -214,10 +213,10 @@ fn stage_error_stops_the_run_and_finishes_the_sink() {
 }
 
 #[test]
-fn stop_flag_ends_the_run_cleanly() {
+fn a_stop_through_the_run_handle_ends_the_run_cleanly() {
     let sink = Collect::default();
     let config = RunConfig::new(Mode::Offline);
-    let stop = config.stop.clone();
+    let stop = config.handle.clone();
     let stages: Vec<Box<dyn Stage>> = vec![Box::new(Slow {
         delay: Duration::from_millis(2),
         fail_at: None,
@@ -234,7 +233,7 @@ fn stop_flag_ends_the_run_cleanly() {
         }
     });
     thread::sleep(Duration::from_millis(100));
-    stop.store(true, Ordering::SeqCst);
+    stop.stop();
     let outcome = handle.join().unwrap();
     assert!(outcome.error.is_none());
     assert!(outcome.report.interrupted);

@@ -8,7 +8,7 @@ use std::thread;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use doppel_pipeline::graph::{self, RunConfig, RunOutcome, RunReport};
+use doppel_pipeline::graph::{self, RunConfig, RunHandle, RunOutcome, RunReport};
 use doppel_pipeline::locate::Locator;
 use doppel_pipeline::sink::vcam::{PixelFormat, VcamSettings, VcamSink};
 use doppel_pipeline::sink::vmc::VmcSink;
@@ -23,7 +23,7 @@ use winit::event_loop::EventLoop;
 use crate::live::window::{shares_pipeline_device, App, DisplayReport, UserEvent, WindowConfig};
 use crate::live::{stderr_notifier, Notice, Notifier};
 use crate::report;
-use doppel_pipeline::live::control::{StageControl, Toggle};
+use doppel_pipeline::live::control::Toggle;
 use doppel_pipeline::live::sink::{LiveSink, Slot, WindowLink};
 use doppel_pipeline::live::source::{LiveSource, OnEnd, Opener};
 
@@ -164,18 +164,14 @@ fn live_input(input: &str) -> String {
 }
 
 /// Opens the source, falling back to the bundled clip when no camera can be opened.
-fn open_source(
-    args: &LiveArgs,
-    stop: &Arc<AtomicBool>,
-    notify: &Notifier,
-) -> anyhow::Result<LiveSource> {
-    open_source_ending(args, stop, notify, OnEnd::Stay)
+fn open_source(args: &LiveArgs, run: &RunHandle, notify: &Notifier) -> anyhow::Result<LiveSource> {
+    open_source_ending(args, run, notify, OnEnd::Stay)
 }
 
 /// As [`open_source`]; a file or finite synthetic source that ends does `on_end` (unless --loop).
 fn open_source_ending(
     args: &LiveArgs,
-    stop: &Arc<AtomicBool>,
+    run: &RunHandle,
     notify: &Notifier,
     on_end: OnEnd,
 ) -> anyhow::Result<LiveSource> {
@@ -192,7 +188,7 @@ fn open_source_ending(
         match LiveSource::new(
             opener(input.clone()),
             OnEnd::Retry,
-            stop.clone(),
+            run.clone(),
             notify.clone(),
         ) {
             Ok(s) => return Ok(s),
@@ -206,7 +202,7 @@ fn open_source_ending(
                 );
                 let clip = clip.display().to_string();
                 let mut source =
-                    LiveSource::new(opener(clip), OnEnd::Loop, stop.clone(), notify.clone())?;
+                    LiveSource::new(opener(clip), OnEnd::Loop, run.clone(), notify.clone())?;
                 source.give_up = on_end;
                 return Ok(source);
             }
@@ -218,7 +214,7 @@ fn open_source_ending(
     } else {
         on_end
     };
-    let mut source = LiveSource::new(opener(input), on_end, stop.clone(), notify.clone())?;
+    let mut source = LiveSource::new(opener(input), on_end, run.clone(), notify.clone())?;
     source.give_up = give_up;
     Ok(source)
 }
@@ -306,9 +302,6 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The stages of a live run and the window's handles on them.
-type LiveStages = (Vec<Box<dyn Stage>>, Vec<StageControl>);
-
 /// What the outputs need from the stages: the VMC sink sends tracked faces.
 fn sink_needs(args: &LiveArgs) -> Vec<(&'static str, MetaSet)> {
     args.vmc
@@ -317,22 +310,20 @@ fn sink_needs(args: &LiveArgs) -> Vec<(&'static str, MetaSet)> {
         .collect()
 }
 
-/// Builds the stages (with what the outputs need) wrapped for live control; returns the stage list
-/// as built too.
+/// Builds the stages (with what the outputs need) for the live run `run`: each can be switched
+/// off, and those that take commands registered their inboxes with it. Returns the stage list as
+/// built too.
 fn live_stages(
     args: &LiveArgs,
     specs: &[StageSpec],
-    notify: &Notifier,
-) -> anyhow::Result<(Vec<StageSpec>, LiveStages)> {
-    let (specs, built) = super::build_stages(specs, &sink_needs(args), Mode::Live)?;
-    let mut stages: Vec<Box<dyn Stage>> = Vec::new();
-    let mut controls = Vec::new();
-    for stage in built {
-        let (wrapped, control) = Toggle::wrap(stage, notify.clone());
-        stages.push(Box::new(wrapped));
-        controls.push(control);
-    }
-    Ok((specs, (stages, controls)))
+    run: &RunHandle,
+) -> anyhow::Result<super::BuiltStages> {
+    let (specs, built) = super::build_stages(specs, &sink_needs(args), Mode::Live, Some(run))?;
+    let stages = built
+        .into_iter()
+        .map(|stage| Box::new(Toggle::wrap(stage, run)) as Box<dyn Stage>)
+        .collect();
+    Ok((specs, stages))
 }
 
 fn describe(src: &dyn Source, specs: &[StageSpec]) {
@@ -353,28 +344,29 @@ fn describe(src: &dyn Source, specs: &[StageSpec]) {
     );
 }
 
-fn install_ctrlc(stop: Arc<AtomicBool>, wake: impl Fn() + Send + 'static) -> anyhow::Result<()> {
-    crate::signals::install(stop, None, wake, "the live run")
+fn install_ctrlc(run: RunHandle, wake: impl Fn() + Send + 'static) -> anyhow::Result<()> {
+    crate::signals::install(run, None, wake, "the live run")
 }
 
 fn run_headless(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> {
-    let config = RunConfig::new(Mode::Live);
-    let stop = config.stop.clone();
+    let notify = stderr_notifier();
+    let run = RunHandle::new(Some(notify.clone()));
+    let mut config = RunConfig::new(Mode::Live);
+    config.handle = run.clone();
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let interrupted = interrupted.clone();
-        install_ctrlc(stop.clone(), move || {
+        install_ctrlc(run.clone(), move || {
             interrupted.store(true, Ordering::SeqCst)
         })?;
     }
-    let notify = stderr_notifier();
-    let (specs, (stages, _controls)) = live_stages(args, specs, &notify)?;
+    let (specs, stages) = live_stages(args, specs, &run)?;
     // Headless, nobody watches a last frame: a source that ends ends the run.
-    let src = open_source_ending(args, &stop, &notify, OnEnd::End)?;
+    let src = open_source_ending(args, &run, &notify, OnEnd::End)?;
     let outs = outputs(args, &src)?;
     describe(&src, &specs);
-    let sink = LiveSink::new(outs, None, args.frames, stop.clone());
-    let timer = stop_after(args.seconds, stop.clone());
+    let sink = LiveSink::new(outs, None, args.frames, run.clone());
+    let timer = stop_after(args.seconds, run.clone());
     let outcome = graph::run(Box::new(src), stages, Box::new(sink), config);
     let interrupted = interrupted.load(Ordering::SeqCst);
     if !interrupted && outcome.error.is_none() {
@@ -404,7 +396,7 @@ fn headless_end(args: &LiveArgs, frames_out: u64, timer_fired: bool) -> String {
 
 /// `--seconds`: stops the run after that long, frames or not (a source that ended sends none).
 /// The flag returned says whether the timer fired.
-fn stop_after(seconds: Option<f64>, stop: Arc<AtomicBool>) -> Arc<AtomicBool> {
+fn stop_after(seconds: Option<f64>, run: RunHandle) -> Arc<AtomicBool> {
     let fired = Arc::new(AtomicBool::new(false));
     if let Some(s) = seconds {
         let flag = fired.clone();
@@ -414,7 +406,7 @@ fn stop_after(seconds: Option<f64>, stop: Arc<AtomicBool>) -> Arc<AtomicBool> {
                 thread::sleep(std::time::Duration::from_secs_f64(s));
                 // The pipeline then ends, and with it the window.
                 flag.store(true, Ordering::SeqCst);
-                stop.store(true, Ordering::SeqCst);
+                run.stop();
             });
         if spawned.is_err() {
             errln!("--seconds: cannot start the timer thread; stop the run with Ctrl-C");
@@ -453,23 +445,24 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
     };
     let send = Arc::new(send);
 
-    let config = RunConfig::new(Mode::Live);
-    let stop = config.stop.clone();
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let interrupted = interrupted.clone();
-        let send = send.clone();
-        install_ctrlc(stop.clone(), move || {
-            interrupted.store(true, Ordering::SeqCst);
-            send(UserEvent::Interrupted);
-        })?;
-    }
     let notify: Notifier = {
         let send = send.clone();
         Arc::new(move |notice: Notice| send(UserEvent::Notice(notice)))
     };
-    let (specs, (stages, controls)) = live_stages(args, specs, &notify)?;
-    let src = open_source(args, &stop, &notify)?;
+    let run = RunHandle::new(Some(notify.clone()));
+    let mut config = RunConfig::new(Mode::Live);
+    config.handle = run.clone();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let interrupted = interrupted.clone();
+        let send = send.clone();
+        install_ctrlc(run.clone(), move || {
+            interrupted.store(true, Ordering::SeqCst);
+            send(UserEvent::Interrupted);
+        })?;
+    }
+    let (specs, stages) = live_stages(args, specs, &run)?;
+    let src = open_source(args, &run, &notify)?;
     let outs = outputs(args, &src)?;
     describe(&src, &specs);
     let size = window_size(args, &src)?;
@@ -483,8 +476,8 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
             shares_device: shared_device,
         }
     };
-    let sink = LiveSink::new(outs, Some(link), args.frames, stop.clone());
-    let _ = stop_after(args.seconds, stop.clone());
+    let sink = LiveSink::new(outs, Some(link), args.frames, run.clone());
+    let _ = stop_after(args.seconds, run.clone());
     let title = format!("doppel live: {}", src.info().name);
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<bool>(1);
     let pipeline = {
@@ -514,13 +507,12 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
             shared_device,
         },
         slot,
-        stop.clone(),
-        controls,
+        run.clone(),
         ready_tx,
     );
     let looped = event_loop.run_app(&mut app);
     // However the window ended, the pipeline ends too.
-    stop.store(true, Ordering::SeqCst);
+    run.stop();
     let outcome = pipeline
         .join()
         .map_err(|_| anyhow!("internal error: the pipeline thread panicked"))?;

@@ -10,6 +10,7 @@ pub mod stages;
 pub mod sticker;
 pub mod track;
 
+use doppel_pipeline::graph::RunHandle;
 use doppel_pipeline::spec::StageSpec;
 use doppel_pipeline::stage::MetaSet;
 use doppel_pipeline::stages::{build_all, resolve, BuildContext};
@@ -25,9 +26,13 @@ pub fn build_stages(
     specs: &[StageSpec],
     sinks: &[(&str, MetaSet)],
     mode: Mode,
+    run: Option<&RunHandle>,
 ) -> anyhow::Result<BuiltStages> {
     let resolved = resolve(specs, sinks)?;
-    let ctx = BuildContext::new(mode);
+    let mut ctx = BuildContext::new(mode);
+    if let Some(run) = run {
+        ctx = ctx.for_run(run.clone());
+    }
     let stages = build_all(&resolved.specs, &ctx)?;
     for notice in resolved.notices.iter().chain(&ctx.take_notices()) {
         errln!("note: {notice}");

@@ -77,7 +77,7 @@ fn load_specs(args: &ProcessArgs) -> anyhow::Result<Vec<StageSpec>> {
 pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
     let mode = if args.live { Mode::Live } else { Mode::Offline };
     let specs = load_specs(&args)?;
-    let (_, stages) = super::build_stages(&specs, &[], mode)?;
+    let (_, stages) = super::build_stages(&specs, &[], mode, None)?;
     // Every output is claimed before the first frame: an input, a clash between -o and
     // --stats-json or an existing file stops the run here. Files are published at the end.
     let guard = crate::outputs::guard(false).deferred();
@@ -105,7 +105,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
 
     let mut config = RunConfig::new(mode);
     crate::signals::install(
-        config.stop.clone(),
+        config.handle.clone(),
         Some(guard.clone()),
         || {},
         "the output",

@@ -249,7 +249,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     guard.add_input(&args.input);
     let sink = JsonlSink::create(args.jsonl.clone(), &guard)?;
     let specs = stage_specs(&args)?;
-    let (_, stages) = super::build_stages(&specs, &[], Mode::Offline)?;
+    let (_, stages) = super::build_stages(&specs, &[], Mode::Offline, None)?;
     let source = source::open(
         &args.input,
         &OpenOptions {
@@ -260,7 +260,12 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     let info = source.info().clone();
 
     let mut config = RunConfig::new(Mode::Offline);
-    crate::signals::install(config.stop.clone(), Some(guard.clone()), || {}, "the file")?;
+    crate::signals::install(
+        config.handle.clone(),
+        Some(guard.clone()),
+        || {},
+        "the file",
+    )?;
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {

@@ -7,9 +7,8 @@
 //! screenshot (PNG), `o` display on/off, `q`/Esc quit. A closed window (or a lost surface) ends the
 //! run cleanly.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,7 +28,7 @@ use winit::window::{Window, WindowId};
 use super::osd::{self, Line, Rolling};
 use super::present::Presenter;
 use super::{print_notice, Notice};
-use doppel_pipeline::live::control::StageControl;
+use doppel_pipeline::graph::RunHandle;
 use doppel_pipeline::live::sink::Slot;
 
 /// What wakes the window up.
@@ -103,13 +102,6 @@ pub struct DisplayReport {
     pub ended_by: String,
 }
 
-/// A pending command and how many stages have still to answer.
-struct Pending {
-    command: StageCommand,
-    remaining: usize,
-    handled: bool,
-}
-
 /// The GPU side of the window.
 struct Graphics {
     window: Arc<Window>,
@@ -125,8 +117,8 @@ struct Graphics {
 pub struct App {
     config: WindowConfig,
     slot: Arc<Slot>,
-    stop: Arc<AtomicBool>,
-    controls: Vec<StageControl>,
+    /// The run: stop it, switch stages, send commands.
+    run: RunHandle,
     gfx: Option<Graphics>,
     started: Instant,
     // Figures.
@@ -143,8 +135,6 @@ pub struct App {
     osd_drawn: Option<Instant>,
     source_status: Option<String>,
     message: Option<(String, Instant)>,
-    pending: HashMap<u64, Pending>,
-    next_id: u64,
     // Screenshots waiting for the next present.
     shots: Vec<PathBuf>,
     shot_at_done: bool,
@@ -174,16 +164,14 @@ impl App {
     pub fn new(
         config: WindowConfig,
         slot: Arc<Slot>,
-        stop: Arc<AtomicBool>,
-        controls: Vec<StageControl>,
+        run: RunHandle,
         ready: crossbeam_channel::Sender<bool>,
     ) -> Self {
         let show_osd = config.osd;
         Self {
             config,
             slot,
-            stop,
-            controls,
+            run,
             gfx: None,
             started: Instant::now(),
             rolling: Rolling::new(Duration::from_secs(2)),
@@ -197,8 +185,6 @@ impl App {
             osd_drawn: None,
             source_status: None,
             message: None,
-            pending: HashMap::new(),
-            next_id: 0,
             shots: Vec::new(),
             shot_at_done: false,
             ready: Some(ready),
@@ -215,7 +201,7 @@ impl App {
         if self.report.ended_by.is_empty() {
             self.report.ended_by = why.to_string();
         }
-        self.stop.store(true, Ordering::Relaxed);
+        self.run.stop();
         event_loop.exit();
     }
 
@@ -344,15 +330,16 @@ impl App {
                 self.dropped()
             )));
         }
-        let stages = if self.controls.is_empty() {
+        let switches = self.run.switches();
+        let stages = if switches.is_empty() {
             "NONE".to_string()
         } else {
-            self.controls
+            switches
                 .iter()
                 .enumerate()
-                .map(|(i, c)| {
-                    let off = if c.enabled() { "" } else { " OFF" };
-                    format!("{} {}{off}", i + 1, c.name)
+                .map(|(i, (name, on))| {
+                    let off = if *on { "" } else { " OFF" };
+                    format!("{} {name}{off}", i + 1)
                 })
                 .collect::<Vec<_>>()
                 .join("  ")
@@ -577,29 +564,16 @@ impl App {
             .join(format!("doppel-{secs}-{n}.png"))
     }
 
+    /// Sends `command` to the stages that take it; says at once when none does.
     fn command(&mut self, command: StageCommand) {
-        let what = match command {
-            StageCommand::Next => "next style/avatar",
-            StageCommand::Calibrate => "calibrate neutral face",
+        let text = match self.run.broadcast(command) {
+            Ok(stages) => format!(
+                "sent to {} (applied with the next frame)",
+                stages.join(", ")
+            ),
+            Err(why) => why,
         };
-        if self.controls.is_empty() {
-            return self.say(unavailable(command, what));
-        }
-        self.next_id += 1;
-        self.pending.insert(
-            self.next_id,
-            Pending {
-                command,
-                remaining: self.controls.len(),
-                handled: false,
-            },
-        );
-        for c in &self.controls {
-            c.send(self.next_id, command);
-        }
-        self.say(format!(
-            "{what}: sent to the stages (applied with the next frame)"
-        ));
+        self.say(text);
     }
 
     fn key(&mut self, event_loop: &ActiveEventLoop, key: &Key) {
@@ -625,14 +599,14 @@ impl App {
                 }
                 digit => {
                     if let Some(i) = digit.parse::<usize>().ok().filter(|d| (1..=9).contains(d)) {
-                        let text = match self.controls.get(i - 1) {
-                            Some(c) => {
-                                let on = c.toggle();
-                                format!("stage {i} ({}) {}", c.name, if on { "on" } else { "off" })
+                        let text = match self.run.toggle(i - 1) {
+                            Some((name, on)) => {
+                                format!("stage {i} ({name}) {}", if on { "on" } else { "off" })
                             }
-                            None => {
-                                format!("no stage {i}: the pipeline has {}", self.controls.len())
-                            }
+                            None => format!(
+                                "no stage {i}: the pipeline has {}",
+                                self.run.switches().len()
+                            ),
                         };
                         self.say(text);
                     }
@@ -649,32 +623,7 @@ impl App {
                 self.message = Some((m, Instant::now()));
             }
             Notice::Source(status) => self.source_status = status,
-            Notice::Reply {
-                id,
-                stage,
-                command: _,
-                answer,
-            } => {
-                let handled = answer.is_some();
-                if let Some(text) = answer {
-                    self.say(format!("{stage}: {text}"));
-                }
-                if let Some(p) = self.pending.get_mut(&id) {
-                    p.remaining = p.remaining.saturating_sub(1);
-                    p.handled |= handled;
-                    if p.remaining == 0 {
-                        let (handled, command) = (p.handled, p.command);
-                        self.pending.remove(&id);
-                        if !handled {
-                            let what = match command {
-                                StageCommand::Next => "next style/avatar",
-                                StageCommand::Calibrate => "calibrate neutral face",
-                            };
-                            self.say(unavailable(command, what));
-                        }
-                    }
-                }
-            }
+            Notice::Reply { stage, answer, .. } => self.say(format!("{stage}: {answer}")),
         }
         self.osd_drawn = None;
         if let Some(g) = &self.gfx {
@@ -697,15 +646,6 @@ impl App {
             self.report.window_size = (g.config.width, g.config.height);
         }
         self.report.clone()
-    }
-}
-
-fn unavailable(command: StageCommand, what: &str) -> String {
-    match command {
-        StageCommand::Next => format!("{what}: no stage in this pipeline offers styles or avatars"),
-        StageCommand::Calibrate => format!(
-            "{what}: not available yet (no stage in this pipeline offers a neutral-face calibration)"
-        ),
     }
 }
 

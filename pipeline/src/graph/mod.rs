@@ -10,9 +10,10 @@
 //!   paced at its own frame rate.
 //!
 //! Any node's error halts the run: the source stops reading, frames already in flight still reach the
-//! sink, and the sink is always finished so its output stays valid. The same holds for the `stop` flag
-//! (Ctrl-C).
+//! sink, and the sink is always finished so its output stays valid. The same holds for a stop through
+//! the run's [`RunHandle`] (Ctrl-C, a timer, the window closing).
 
+pub mod handle;
 pub mod newest;
 pub mod sketch;
 pub mod stats;
@@ -30,6 +31,7 @@ use crate::frame::{Frame, StageTiming};
 use crate::sink::{PixelNeed, Sink, SinkSummary};
 use crate::source::{Source, SourceInfo};
 use crate::stage::{Mode, Stage};
+pub use handle::{Inbox, RunHandle};
 pub use sketch::Sketch;
 pub use stats::{NodeKind, NodeStats, Recorder, Summary};
 
@@ -40,8 +42,8 @@ pub type ProgressFn = Arc<dyn Fn(u64) + Send + Sync>;
 #[derive(Clone)]
 pub struct RunConfig {
     pub mode: Mode,
-    /// Set it (e.g. from a Ctrl-C handler) to end the run cleanly.
-    pub stop: Arc<AtomicBool>,
+    /// Stops the run from any thread, and carries live commands to the stages.
+    pub handle: RunHandle,
     /// Channel capacity between nodes in offline mode.
     pub queue: usize,
     /// Live mode: frames admitted at the source and not yet finished by the sink, at most. Two
@@ -55,7 +57,7 @@ impl RunConfig {
     pub fn new(mode: Mode) -> Self {
         Self {
             mode,
-            stop: Arc::new(AtomicBool::new(false)),
+            handle: RunHandle::default(),
             queue: 4,
             max_in_flight: 2,
             progress: None,
@@ -106,14 +108,14 @@ impl RunOutcome {
 /// Shared between the node threads: the first error of each node and the halt flag.
 struct Control {
     halt: AtomicBool,
-    stop: Arc<AtomicBool>,
+    handle: RunHandle,
     /// Slot 0 = source, 1..=n = stages, n+1 = sink.
     errors: Mutex<Vec<Option<Error>>>,
 }
 
 impl Control {
     fn halted(&self) -> bool {
-        self.halt.load(Ordering::Relaxed) || self.stop.load(Ordering::Relaxed)
+        self.halt.load(Ordering::Relaxed) || self.handle.stopped()
     }
 
     /// Records a node's first error and halts the run.
@@ -139,7 +141,8 @@ fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
 
-/// Runs `source → stages → sink` to the end of the source, an error, or `config.stop`.
+/// Runs `source → stages → sink` to the end of the source, an error, or a stop through
+/// `config.handle`.
 pub fn run(
     mut source: Box<dyn Source>,
     mut stages: Vec<Box<dyn Stage>>,
@@ -149,7 +152,7 @@ pub fn run(
     let info = source.info().clone();
     let control = Arc::new(Control {
         halt: AtomicBool::new(false),
-        stop: config.stop.clone(),
+        handle: config.handle.clone(),
         errors: Mutex::new((0..stages.len() + 2).map(|_| None).collect()),
     });
     let started = Instant::now();
@@ -385,7 +388,7 @@ pub fn run(
         wall_s,
         nodes,
         latency_ms: latency.lock().map(|l| l.summary()).unwrap_or_default(),
-        interrupted: config.stop.load(Ordering::Relaxed),
+        interrupted: config.handle.stopped(),
         output: summary.lock().ok().and_then(|mut s| s.take()),
         error: error.as_ref().map(Error::chain_text),
     };

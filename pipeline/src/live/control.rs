@@ -1,68 +1,25 @@
-//! Live control of the stages: each stage of a live run is wrapped so that the window can switch it
-//! off and on (keys 1..9: a switched-off stage passes frames through untouched) and send it
-//! commands (next style/avatar, calibrate), which reach the stage on its own thread before its next
-//! frame.
+//! Stages the user of a live run can switch off and on (keys 1..9 in `doppel live`): a switched-off
+//! stage passes frames through untouched. The switch is registered with the run's
+//! [`RunHandle`], which the window uses; commands travel separately (see [`RunHandle`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::{Frame, Result, Stage, StageCommand};
-use crossbeam_channel::{unbounded, Receiver, Sender};
+use crate::graph::RunHandle;
+use crate::{Frame, Result, Stage};
 
-use super::{Notice, Notifier};
-
-/// The window's handle on one stage.
-#[derive(Clone)]
-pub struct StageControl {
-    pub name: String,
-    enabled: Arc<AtomicBool>,
-    commands: Sender<(u64, StageCommand)>,
-}
-
-impl StageControl {
-    pub fn enabled(&self) -> bool {
-        self.enabled.load(Ordering::Relaxed)
-    }
-
-    /// Flips the stage on or off; returns the new state.
-    pub fn toggle(&self) -> bool {
-        !self.enabled.fetch_xor(true, Ordering::Relaxed)
-    }
-
-    /// Queues `command` (answered with a [`Notice::Reply`] carrying `id`).
-    pub fn send(&self, id: u64, command: StageCommand) {
-        // The stage thread is gone only when the run is ending; nothing to tell then.
-        let _ = self.commands.send((id, command));
-    }
-}
-
-/// A stage that can be switched off and receives commands.
+/// A stage that can be switched off.
 pub struct Toggle {
     inner: Box<dyn Stage>,
     enabled: Arc<AtomicBool>,
-    commands: Receiver<(u64, StageCommand)>,
-    notify: Notifier,
 }
 
 impl Toggle {
-    /// Wraps `inner`; the control goes to the window.
-    pub fn wrap(inner: Box<dyn Stage>, notify: Notifier) -> (Self, StageControl) {
+    /// Wraps `inner`, its switch registered with `handle` (next in pipeline order).
+    pub fn wrap(inner: Box<dyn Stage>, handle: &RunHandle) -> Self {
         let enabled = Arc::new(AtomicBool::new(true));
-        let (tx, rx) = unbounded();
-        let control = StageControl {
-            name: inner.name().to_string(),
-            enabled: enabled.clone(),
-            commands: tx,
-        };
-        (
-            Self {
-                inner,
-                enabled,
-                commands: rx,
-                notify,
-            },
-            control,
-        )
+        handle.add_switch(inner.name(), enabled.clone());
+        Self { inner, enabled }
     }
 }
 
@@ -72,24 +29,11 @@ impl Stage for Toggle {
     }
 
     fn process(&mut self, frame: Frame) -> Result<Frame> {
-        while let Ok((id, command)) = self.commands.try_recv() {
-            let answer = self.inner.command(command);
-            (self.notify)(Notice::Reply {
-                id,
-                stage: self.inner.name().to_string(),
-                command,
-                answer,
-            });
-        }
         if self.enabled.load(Ordering::Relaxed) {
             self.inner.process(frame)
         } else {
             Ok(frame)
         }
-    }
-
-    fn command(&mut self, command: StageCommand) -> Option<String> {
-        self.inner.command(command)
     }
 
     fn warm_up(&mut self, width: u32, height: u32) -> Result<()> {
@@ -103,17 +47,14 @@ mod tests {
     use crate::options::StageOptions;
     use crate::stages::{find, BuildContext};
     use crate::{Mode, Rational, Timestamp};
-    use std::sync::Mutex;
 
     #[test]
-    fn switched_off_stage_passes_frames_and_commands_are_answered() {
+    fn switched_off_stage_passes_frames() {
         let entry = find("resize").unwrap();
         let options = StageOptions::new(entry.doc, &[("width".into(), "8".into())]).unwrap();
         let inner = (entry.build)(&options, &BuildContext::new(Mode::Live)).unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s = seen.clone();
-        let (mut stage, control) =
-            Toggle::wrap(inner, Arc::new(move |n| s.lock().unwrap().push(n)));
+        let handle = RunHandle::default();
+        let mut stage = Toggle::wrap(inner, &handle);
         let frame = || {
             Frame::new(
                 0,
@@ -122,20 +63,11 @@ mod tests {
             )
         };
         assert_eq!(stage.process(frame()).unwrap().width(), 8);
-        assert!(!control.toggle());
+        assert_eq!(handle.toggle(0), Some(("resize".into(), false)));
         assert_eq!(stage.process(frame()).unwrap().width(), 16);
-        assert!(control.toggle());
-        control.send(7, StageCommand::Next);
+        assert_eq!(handle.toggle(0), Some(("resize".into(), true)));
         assert_eq!(stage.process(frame()).unwrap().width(), 8);
-        let seen = seen.lock().unwrap();
-        assert_eq!(
-            *seen,
-            vec![Notice::Reply {
-                id: 7,
-                stage: "resize".into(),
-                command: StageCommand::Next,
-                answer: None
-            }]
-        );
+        assert_eq!(handle.toggle(1), None);
+        assert_eq!(handle.switches(), vec![("resize".to_string(), true)]);
     }
 }

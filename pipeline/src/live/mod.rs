@@ -1,8 +1,8 @@
 //! The live flow that every live front end shares (the `doppel live` window, a headless virtual
 //! camera or VMC run): a source that survives its device ([`source::LiveSource`]: reopens a lost
 //! camera, loops or holds a file), the sink that tees frames to the live outputs and a window's
-//! one-frame slot ([`sink::LiveSink`]), and stage controls for toggles and commands from the user
-//! ([`control::StageControl`]). The library prints nothing: what the user should hear comes out as
+//! one-frame slot ([`sink::LiveSink`]), and stages the user can switch off ([`control::Toggle`]);
+//! commands reach stages through the run's [`crate::graph::RunHandle`]. The library prints nothing: what the user should hear comes out as
 //! [`Notice`]s through a [`Notifier`] the front end provides.
 
 pub mod control;
@@ -20,12 +20,12 @@ pub enum Notice {
     Message(String),
     /// The source's state: `Some` while it is stopped (ended, lost), `None` once frames flow again.
     Source(Option<String>),
-    /// A stage's answer to a command: its message, or `None` when it does not handle the command.
+    /// A stage's answer to a command sent through [`crate::graph::RunHandle`].
     Reply {
         id: u64,
         stage: String,
         command: StageCommand,
-        answer: Option<String>,
+        answer: String,
     },
 }
 

@@ -3,7 +3,9 @@
 //! is replaced and counted as dropped). It ends the run after `--frames N`, and when it is finished
 //! (the pipeline ended for any reason) it tells the source to stop.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::graph::RunHandle;
 use std::sync::{Arc, Mutex};
 
 use crate::bufpool;
@@ -79,7 +81,7 @@ pub struct LiveSink {
     window: Option<WindowLink>,
     limit: Option<u64>,
     written: u64,
-    stop: Arc<AtomicBool>,
+    run: RunHandle,
 }
 
 impl LiveSink {
@@ -87,14 +89,14 @@ impl LiveSink {
         outputs: Vec<Box<dyn Sink>>,
         window: Option<WindowLink>,
         limit: Option<u64>,
-        stop: Arc<AtomicBool>,
+        run: RunHandle,
     ) -> Self {
         Self {
             outputs,
             window,
             limit,
             written: 0,
-            stop,
+            run,
         }
     }
 }
@@ -118,7 +120,7 @@ impl LiveSink {
         }
         self.written += 1;
         if self.limit.is_some_and(|n| self.written >= n) {
-            self.stop.store(true, Ordering::Relaxed);
+            self.run.stop();
         }
         Ok(())
     }
@@ -152,7 +154,7 @@ impl Sink for LiveSink {
     fn finish(&mut self) -> Result<SinkSummary> {
         // The pipeline ended (limit, Ctrl-C, window closed, or an error upstream): a source that
         // waits for its camera or stays on its last frame must stop too.
-        self.stop.store(true, Ordering::Relaxed);
+        self.run.stop();
         let mut targets = Vec::new();
         let mut first_error: Option<Error> = None;
         for out in &mut self.outputs {
@@ -195,7 +197,7 @@ mod tests {
         let slot = Arc::new(Slot::default());
         let wakes = Arc::new(AtomicU64::new(0));
         let w = wakes.clone();
-        let stop = Arc::new(AtomicBool::new(false));
+        let run = RunHandle::default();
         let mut sink = LiveSink::new(
             vec![Box::new(NullSink::default())],
             Some(WindowLink {
@@ -206,7 +208,7 @@ mod tests {
                 shares_device: true,
             }),
             Some(3),
-            stop.clone(),
+            run.clone(),
         );
         sink.write(&frame(0)).unwrap();
         // What the pipeline calls: the frame itself goes to the window.
@@ -214,9 +216,9 @@ mod tests {
         assert_eq!(slot.take().map(|f| f.seq), Some(1));
         assert_eq!(slot.dropped.load(Ordering::Relaxed), 1);
         assert!(slot.take().is_none());
-        assert!(!stop.load(Ordering::Relaxed));
+        assert!(!run.stopped());
         sink.write(&frame(2)).unwrap();
-        assert!(stop.load(Ordering::Relaxed), "three frames reached");
+        assert!(run.stopped(), "three frames reached");
         sink.write(&frame(3)).unwrap();
         let shown = slot.take().unwrap();
         assert_eq!(shown.seq, 2, "frames past the limit are not shown");

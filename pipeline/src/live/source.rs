@@ -13,8 +13,7 @@
 //! and re-timed (microseconds) so that sequence numbers and timestamps keep increasing across
 //! restarts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use crate::graph::RunHandle;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -50,7 +49,7 @@ pub struct LiveSource {
     pub give_up: OnEnd,
     /// Interval between attempts to reopen a lost camera.
     pub retry: Duration,
-    stop: Arc<AtomicBool>,
+    run: RunHandle,
     notify: Notifier,
     /// Pace frames at their timestamps (file and synthetic sources).
     pace: bool,
@@ -70,12 +69,7 @@ const MICROS: Rational = Rational::new(1, 1_000_000);
 
 impl LiveSource {
     /// Opens the source with `open` (called again to restart it) and wraps it.
-    pub fn new(
-        mut open: Opener,
-        on_end: OnEnd,
-        stop: Arc<AtomicBool>,
-        notify: Notifier,
-    ) -> Result<Self> {
+    pub fn new(mut open: Opener, on_end: OnEnd, run: RunHandle, notify: Notifier) -> Result<Self> {
         let inner = open()?;
         let mut info = inner.info().clone();
         let pace = !info.live;
@@ -90,7 +84,7 @@ impl LiveSource {
             on_end,
             give_up: OnEnd::Stay,
             retry: Duration::from_secs(1),
-            stop,
+            run,
             notify,
             pace,
             anchor: None,
@@ -104,7 +98,7 @@ impl LiveSource {
     }
 
     fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.run.stopped()
     }
 
     /// Sleeps until `until` or until the run stops; `false` when it stopped.
@@ -251,7 +245,7 @@ impl Source for LiveSource {
 mod tests {
     use super::*;
     use crate::source::synthetic::{SyntheticConfig, SyntheticSource};
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     fn synthetic(frames: u64) -> Box<dyn Source> {
         let config = SyntheticConfig {
@@ -273,7 +267,7 @@ mod tests {
     #[test]
     fn file_end_loops_with_increasing_numbers_and_times() {
         let (notify, seen) = recorder();
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = RunHandle::default();
         let mut src = LiveSource::new(
             Box::new(|| Ok(synthetic(3))),
             OnEnd::Loop,
@@ -303,7 +297,7 @@ mod tests {
     #[test]
     fn ended_source_stays_until_stopped() {
         let (notify, seen) = recorder();
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = RunHandle::default();
         let mut src = LiveSource::new(
             Box::new(|| Ok(synthetic(2))),
             OnEnd::Stay,
@@ -317,7 +311,7 @@ mod tests {
             let stop = stop.clone();
             thread::spawn(move || {
                 thread::sleep(Duration::from_millis(300));
-                stop.store(true, Ordering::Relaxed);
+                stop.stop();
             })
         };
         let t0 = Instant::now();
@@ -337,7 +331,7 @@ mod tests {
     #[test]
     fn lost_camera_is_retried_until_it_comes_back() {
         let (notify, seen) = recorder();
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = RunHandle::default();
         let mut attempts = 0;
         let open: Opener = Box::new(move || {
             attempts += 1;

@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
+use crate::graph::{Inbox, RunHandle};
 use crate::locate::Locator;
 use crate::options::StageOptions;
 use crate::spec::StageSpec;
-use crate::stage::{Mode, Stage, StageDoc};
+use crate::stage::{Mode, Stage, StageCommand, StageDoc};
 
 pub use resolve::{check, resolve, Resolved};
 
@@ -36,6 +37,8 @@ pub struct BuildContext {
     locator: Locator,
     gpu: OnceLock<Arc<GpuContext>>,
     notices: Mutex<Vec<String>>,
+    /// The live run the stages are built for, when commands can reach them.
+    run: Option<RunHandle>,
 }
 
 impl BuildContext {
@@ -50,7 +53,21 @@ impl BuildContext {
             locator,
             gpu: OnceLock::new(),
             notices: Mutex::new(Vec::new()),
+            run: None,
         }
+    }
+
+    /// The same context, building stages for the live run `run` (their command inboxes register
+    /// with it).
+    pub fn for_run(mut self, run: RunHandle) -> Self {
+        self.run = Some(run);
+        self
+    }
+
+    /// A command inbox for stage `stage` taking `accepts`; `None` when no live run can send any
+    /// (offline, tests). See [`RunHandle`].
+    pub fn inbox(&self, stage: &str, accepts: &[StageCommand]) -> Option<Inbox> {
+        self.run.as_ref().map(|run| run.inbox(stage, accepts))
     }
 
     /// Where default model and data files are found.

@@ -34,11 +34,12 @@ use image::RgbaImage;
 use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::graph::Inbox;
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, Stage, StageDoc};
+use crate::stage::{Contract, Stage, StageCommand, StageDoc};
 use crate::style::colors::{keep_colors, Colors};
 use crate::style::upsample::{resize_bilinear, GpuUpsample};
 use crate::style::{
@@ -179,6 +180,19 @@ pub struct Stylize {
     stabilizer: Stabilizer,
     backend: Backend,
     resizer: Resizer,
+    /// What `Next` (key N in `doppel live`) moves on from: the skill or built-in style shown now.
+    current: Current,
+    /// Live commands (Next), when built for a live run.
+    inbox: Option<Inbox>,
+}
+
+/// The style being shown, for `Next`.
+#[derive(Clone, Debug, PartialEq)]
+enum Current {
+    Skill(String),
+    Builtin(usize),
+    /// A blend or a picture's style: `Next` goes to the first skill (or built-in style 0).
+    Other,
 }
 
 impl Stylize {
@@ -235,6 +249,7 @@ impl Stylize {
             )?)),
         };
         let mut stylizer = Stylizer::new(config);
+        let mut current = Current::Other;
         let given: Vec<&str> = [STYLE, BLEND, IMAGE, SKILL]
             .iter()
             .filter(|spec| options.given(spec))
@@ -243,6 +258,7 @@ impl Stylize {
         let style = match given.as_slice() {
             ["style"] => {
                 let index = options.opt_u32(&STYLE)?.unwrap_or(0) as usize;
+                current = Current::Builtin(index);
                 Style::Weights(
                     StyleWeights::one(index).map_err(|e| options.error("style", e.to_string()))?,
                 )
@@ -265,6 +281,7 @@ impl Stylize {
                     .find(name)
                     .map_err(|e| options.error("skill", e.to_string()))?;
                 colors = colors_option.or(skill.colors).unwrap_or_default();
+                current = Current::Skill(skill.name.clone());
                 skill.style()?
             }
             [] => {
@@ -296,7 +313,41 @@ impl Stylize {
             stabilizer: Stabilizer::with_strength(stability),
             backend,
             resizer: Resizer::new(),
+            current,
+            inbox: ctx.inbox(DOC.name, &[StageCommand::Next]),
         })
+    }
+
+    /// Moves on to the next skill (by name, wrapping), or to the next built-in style when there
+    /// are no skills; returns what the user sees. Never loads a model the run did not have.
+    ///
+    /// # Errors
+    /// As [`Stylize::set_skill`].
+    pub fn next_style(&mut self) -> Result<String> {
+        let skills = self.library.list()?.skills;
+        if skills.is_empty() {
+            let next = match self.current {
+                Current::Builtin(i) => (i + 1) % weights::NUM_STYLES,
+                _ => 0,
+            };
+            self.set_style(&Style::Weights(StyleWeights::one(next)?))?;
+            self.current = Current::Builtin(next);
+            return Ok(format!("style {next} of 0..{}", weights::NUM_STYLES - 1));
+        }
+        let at = match &self.current {
+            Current::Skill(name) => skills.iter().position(|s| &s.name == name),
+            _ => None,
+        };
+        let next = at.map_or(0, |i| (i + 1) % skills.len());
+        let skill = &skills[next];
+        self.set_skill(skill)?;
+        self.current = Current::Skill(skill.name.clone());
+        Ok(format!(
+            "skill '{}' ({} of {})",
+            skill.name,
+            next + 1,
+            skills.len()
+        ))
     }
 
     /// Switches to `style` for the next frames; keeps the sessions already built.
@@ -400,6 +451,14 @@ impl Stage for Stylize {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        // Taken out for the call: answering needs the whole stage.
+        if let Some(inbox) = self.inbox.take() {
+            inbox.handle(|_next| match self.next_style() {
+                Ok(shown) => shown,
+                Err(e) => format!("cannot switch style: {e}"),
+            });
+            self.inbox = Some(inbox);
+        }
         let out = self.apply(frame.pixels.image()?)?;
         frame.pixels.set_image(out);
         Ok(frame)

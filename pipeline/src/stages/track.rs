@@ -39,10 +39,11 @@
 use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
+use crate::graph::Inbox;
 use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, MetaSet, Stage, StageDoc};
+use crate::stage::{Contract, MetaSet, Stage, StageCommand, StageDoc};
 use crate::track::detector::Range;
 use crate::track::{FaceTracker, OneEuroParams, TrackerConfig, DEFAULT_IRIS, DEFAULT_MESH};
 
@@ -189,7 +190,12 @@ pub const ENTRY: StageEntry = StageEntry {
 /// The track stage.
 pub struct Track {
     tracker: FaceTracker,
+    /// Live commands (Calibrate, key C in `doppel live`), when built for a live run.
+    inbox: Option<Inbox>,
 }
+
+/// Frames a calibration asked for live averages (about a second at 30 fps).
+const LIVE_CALIBRATION_FRAMES: u32 = 30;
 
 impl Track {
     /// Reads the options and loads both models. Fails before any frame.
@@ -227,12 +233,16 @@ impl Track {
         };
         Ok(Self {
             tracker: FaceTracker::load(&config)?,
+            inbox: ctx.inbox(DOC.name, &[StageCommand::Calibrate]),
         })
     }
 
     /// A stage around an existing tracker.
     pub fn new(tracker: FaceTracker) -> Self {
-        Self { tracker }
+        Self {
+            tracker,
+            inbox: None,
+        }
     }
 
     pub fn tracker(&self) -> &FaceTracker {
@@ -250,6 +260,16 @@ impl Stage for Track {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        if let Some(inbox) = &self.inbox {
+            let tracker = &mut self.tracker;
+            inbox.handle(|_calibrate| {
+                tracker.calibrate(LIVE_CALIBRATION_FRAMES);
+                format!(
+                    "calibrating: look at the camera with a relaxed face, eyes open, mouth closed \
+                     ({LIVE_CALIBRATION_FRAMES} frames)"
+                )
+            });
+        }
         frame.meta.faces = self
             .tracker
             .process_at(frame.pixels.image()?, frame.pts.seconds())?;

@@ -526,3 +526,36 @@ fn stability_reduces_flicker_on_a_noisy_still_and_on_video() {
     );
     side_by_side("flicker_clip_steady.png", &[&frames[15], &steady[15]]);
 }
+
+#[test]
+fn gpu_stage_leaves_its_frame_on_the_gpu_matching_the_cpu_path() {
+    use doppel_pipeline::{Frame, Rational, Stage, Timestamp};
+    let photo = photo("astronaut.png");
+    let input = image::imageops::resize(&photo, 320, 240, image::imageops::FilterType::Triangle);
+    let run = |backend: &str| {
+        let mut s = stage(&[
+            ("skill", "toon"),
+            ("size", "96"),
+            ("stability", "0"),
+            ("backend", backend),
+        ])
+        .expect("stage");
+        let frame = Frame::new(0, Timestamp::new(0, Rational::new(1, 30)), input.clone());
+        s.process(frame).expect("process")
+    };
+    let gpu = run("gpu");
+    assert!(
+        gpu.pixels.gpu_image().is_some() && gpu.pixels.cpu_image().is_none(),
+        "the GPU path must not read its result back"
+    );
+    let cpu = run("cpu").into_image().expect("cpu image");
+    let gpu = gpu.into_image().expect("read back");
+    let worst = cpu
+        .as_raw()
+        .iter()
+        .zip(gpu.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap_or(0);
+    assert!(worst <= 1, "GPU and CPU stage outputs differ by {worst}");
+}

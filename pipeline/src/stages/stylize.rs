@@ -2,7 +2,8 @@
 //! styles or a blend of them (`multistyle26.onnx`), the style of any picture (`arbitrary_predict` +
 //! `arbitrary_transform_dyn`), or a saved skill.
 //!
-//! Inputs: any RGBA frame. Outputs: the frame redrawn, same size, alpha kept; meta unchanged (faces
+//! Inputs: any RGBA frame. Outputs: the frame redrawn, same size, alpha kept (resized with the
+//! colour from the working size); with `backend=gpu` the frame stays on the GPU; meta unchanged (faces
 //! tracked before stay valid: the style keeps the geometry).
 //! Behaviour: the model runs at a working resolution (`size`: the shorter side, each side a multiple
 //! of 4), and the result is brought back to frame size by a bilinear resize on the GPU
@@ -34,6 +35,7 @@ use image::RgbaImage;
 use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::gpu::GpuImage;
 use crate::graph::Inbox;
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::SessionConfig;
@@ -411,11 +413,9 @@ impl Stylize {
         }
     }
 
-    /// Stylizes one image at the working size and brings it back to its size.
-    ///
-    /// # Errors
-    /// Inference, resize and GPU errors.
-    pub fn apply(&mut self, image: &RgbaImage) -> Result<RgbaImage> {
+    /// Stylizes `image` at the working size: the result at that size, its alpha the frame's
+    /// (resized with it).
+    fn styled_small(&mut self, image: &RgbaImage) -> Result<RgbaImage> {
         let (w, h) = image.dimensions();
         let (ww, wh) = self.working_size(w, h);
         let small = if (ww, wh) == (w, h) {
@@ -428,7 +428,21 @@ impl Stylize {
             keep_colors(&small, &mut styled)?;
         }
         self.stabilizer.apply(&small, &mut styled);
+        for (dst, src) in styled.pixels_mut().zip(small.pixels()) {
+            dst[3] = src[3];
+        }
         crate::bufpool::recycle(small.into_raw());
+        Ok(styled)
+    }
+
+    /// Stylizes one image at the working size and brings it back to its size, on the CPU image
+    /// (through the GPU with `backend=gpu`). The stage itself leaves a GPU result on the GPU.
+    ///
+    /// # Errors
+    /// Inference, resize and GPU errors.
+    pub fn apply(&mut self, image: &RgbaImage) -> Result<RgbaImage> {
+        let (w, h) = image.dimensions();
+        let styled = self.styled_small(image)?;
         if styled.dimensions() == (w, h) {
             return Ok(styled);
         }
@@ -438,9 +452,6 @@ impl Stylize {
             Backend::Cpu => resize_bilinear(&styled, &mut out)?,
         }
         crate::bufpool::recycle(styled.into_raw());
-        for (dst, src) in out.pixels_mut().zip(image.pixels()) {
-            dst[3] = src[3];
-        }
         Ok(out)
     }
 }
@@ -459,8 +470,27 @@ impl Stage for Stylize {
             });
             self.inbox = Some(inbox);
         }
-        let out = self.apply(frame.pixels.image()?)?;
-        frame.pixels.set_image(out);
+        let size = frame.pixels.dimensions();
+        let styled = self.styled_small(frame.pixels.image()?)?;
+        if styled.dimensions() == size {
+            frame.pixels.set_image(styled);
+            return Ok(frame);
+        }
+        match &mut self.backend {
+            // The small result goes up; the frame-size one stays on the GPU for the next stage
+            // or the window (read back only where a CPU consumer asks for it).
+            Backend::Gpu(gpu) => {
+                let small = GpuImage::upload(gpu.context(), &styled)?;
+                crate::bufpool::recycle(styled.into_raw());
+                frame.pixels.set_texture(gpu.apply(&small, size)?);
+            }
+            Backend::Cpu => {
+                let mut out = crate::bufpool::image(size.0, size.1);
+                resize_bilinear(&styled, &mut out)?;
+                crate::bufpool::recycle(styled.into_raw());
+                frame.pixels.set_image(out);
+            }
+        }
         Ok(frame)
     }
 }

@@ -9,14 +9,17 @@
 //! Tolerance: the GPU may fuse multiply-adds (WGSL allows it), so a value within about 1e-4 of a
 //! rounding boundary may round the other way: GPU and CPU agree within ±1 per channel.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use image::RgbaImage;
 
 use crate::error::{Error, Result};
-use crate::gpu::kernel::{compute_pipeline, entry, storage_texture, texture, uniform};
-use crate::gpu::{GpuContext, Readback};
+use crate::gpu::image::FRAME_FORMAT;
+use crate::gpu::kernel::{
+    groups_2d, into_new_frame, storage_texture, texture, uniform, view, Entry, HostBuffer, Kernel,
+    KernelDesc,
+};
+use crate::gpu::{GpuContext, GpuImage};
 
 /// The WGSL source, embedded so that the binary stands alone.
 pub const SHADER: &str = doppel_shaders::UPSAMPLE;
@@ -89,23 +92,19 @@ pub fn resize_bilinear(src: &RgbaImage, dst: &mut RgbaImage) -> Result<()> {
     Ok(())
 }
 
-/// Textures and bind group for one (source, output) size pair.
-struct Targets {
-    src_size: (u32, u32),
-    dst_size: (u32, u32),
-    src: wgpu::Texture,
-    dst: wgpu::Texture,
-    readback: Readback,
-    bind: wgpu::BindGroup,
-}
+const ENTRIES: [Entry<'static>; 1] = [Entry {
+    name: "main",
+    bindings: &[
+        (0, uniform(32)),
+        (1, texture()),
+        (2, storage_texture(FRAME_FORMAT)),
+    ],
+}];
 
-/// The resize kernel on the GPU. Build once per stream; it keeps its textures while sizes stay.
+/// The resize kernel on the GPU: frame texture in, frame texture out.
 pub struct GpuUpsample {
-    ctx: Arc<GpuContext>,
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
-    params: wgpu::Buffer,
-    targets: Option<Targets>,
+    kernel: Kernel,
+    params: HostBuffer,
 }
 
 impl GpuUpsample {
@@ -114,136 +113,66 @@ impl GpuUpsample {
     /// # Errors
     /// [`Error::Gpu`] when the device rejects the shader or pipeline.
     pub fn new(ctx: Arc<GpuContext>) -> Result<Self> {
-        let device = &ctx.device;
-        let (pipeline, layout) = ctx.checked("building the upsample kernel", || {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("upsample.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
-            });
-            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("upsample"),
-                entries: &[
-                    entry(0, uniform(32)),
-                    entry(1, texture()),
-                    entry(2, storage_texture(wgpu::TextureFormat::Rgba8Unorm)),
-                ],
-            });
-            let pipeline = compute_pipeline(device, &layout, &module, "main", Default::default());
-            (pipeline, layout)
-        })?;
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("upsample params"),
-            size: 32,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let kernel = Kernel::new(
+            &ctx,
+            &KernelDesc {
+                label: "upsample",
+                shader: SHADER,
+                entries: &ENTRIES,
+                constants: &[],
+            },
+        )?;
         Ok(Self {
-            ctx,
-            pipeline,
-            layout,
-            params,
-            targets: None,
+            params: HostBuffer::uniform(&ctx, "upsample params", 32),
+            kernel,
         })
     }
 
-    /// Resizes `src` into `dst` (its size is the target) on the GPU: upload, one dispatch, readback.
-    ///
-    /// # Errors
-    /// [`Error::Spec`] for an empty image; [`Error::Gpu`] when a size does not fit the device or a
-    /// transfer fails.
-    pub fn run(&mut self, src: &RgbaImage, dst: &mut RgbaImage) -> Result<()> {
-        check(src, dst)?;
-        let (sw, sh) = src.dimensions();
-        let (dw, dh) = dst.dimensions();
-        self.ctx.check_size(sw, sh)?;
-        self.ctx.check_size(dw, dh)?;
-        if self
-            .targets
-            .as_ref()
-            .is_none_or(|t| t.src_size != (sw, sh) || t.dst_size != (dw, dh))
-        {
-            self.targets = None;
-            let targets = self.ctx.checked("allocating upsample textures", || {
-                self.targets(sw, sh, dw, dh)
-            })?;
-            let (kx, ky) = (scale(sw, dw), scale(sh, dh));
-            let mut bytes = [0u8; 32];
-            bytes[0..16].copy_from_slice(bytemuck::cast_slice(&[sw, sh, dw, dh]));
-            bytes[16..24].copy_from_slice(bytemuck::cast_slice(&[kx, ky]));
-            self.ctx.queue.write_buffer(&self.params, 0, &bytes);
-            self.targets = Some(targets);
-        }
-        let Some(targets) = self.targets.as_ref() else {
-            return Err(Error::Gpu("upsample textures missing".to_string()));
-        };
-        let ctx = &self.ctx;
-        let submission = ctx.checked("running the upsample kernel", || -> Result<_> {
-            ctx.upload_rgba(&targets.src, src)?;
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("upsample"),
-                });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("upsample"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&self.pipeline);
-                pass.set_bind_group(0, &targets.bind, &[]);
-                pass.dispatch_workgroups(dw.div_ceil(WORKGROUP), dh.div_ceil(WORKGROUP), 1);
-            }
-            targets.readback.encode_copy(&mut encoder, &targets.dst);
-            Ok(ctx.queue.submit([encoder.finish()]))
-        })??;
-        targets.readback.read_into(ctx, submission, dst)
+    pub fn context(&self) -> &Arc<GpuContext> {
+        self.kernel.context()
     }
 
-    fn targets(&self, sw: u32, sh: u32, dw: u32, dh: u32) -> Targets {
-        use wgpu::TextureUsages as U;
-        let ctx = &self.ctx;
-        let src = ctx.create_texture(
-            "upsample src",
-            sw,
-            sh,
-            wgpu::TextureFormat::Rgba8Unorm,
-            U::TEXTURE_BINDING | U::COPY_DST,
-        );
-        let dst = ctx.create_texture(
-            "upsample dst",
-            dw,
-            dh,
-            wgpu::TextureFormat::Rgba8Unorm,
-            U::STORAGE_BINDING | U::COPY_SRC,
-        );
-        let view = |t: &wgpu::Texture| t.create_view(&wgpu::TextureViewDescriptor::default());
-        let (src_view, dst_view) = (view(&src), view(&dst));
-        let bind = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("upsample"),
-            layout: &self.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.params.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: wgpu::BindingResource::TextureView(&src_view),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: wgpu::BindingResource::TextureView(&dst_view),
-                },
-            ],
-        });
-        Targets {
-            src_size: (sw, sh),
-            dst_size: (dw, dh),
-            src,
-            dst,
-            readback: Readback::new(ctx, dw, dh),
-            bind,
+    /// Resizes `src` into a new frame texture of `size`, one submission (not waited for).
+    ///
+    /// # Errors
+    /// [`Error::Spec`] for an empty size; [`Error::Gpu`] when a size does not fit the device.
+    pub fn apply(&mut self, src: &GpuImage, size: (u32, u32)) -> Result<GpuImage> {
+        let (sw, sh) = src.size();
+        let (dw, dh) = size;
+        if sw == 0 || sh == 0 || dw == 0 || dh == 0 {
+            return Err(Error::Spec(format!(
+                "upsample: cannot resize {sw}x{sh} to {dw}x{dh}; sides must be at least 1"
+            )));
         }
+        let ctx = self.context().clone();
+        let (kx, ky) = (scale(sw, dw), scale(sh, dh));
+        let mut bytes = [0u8; 32];
+        bytes[0..16].copy_from_slice(bytemuck::cast_slice(&[sw, sh, dw, dh]));
+        bytes[16..24].copy_from_slice(bytemuck::cast_slice(&[kx, ky]));
+        self.params.set(&ctx, &bytes);
+        into_new_frame(&ctx, size, "running the upsample kernel", |encoder, dst| {
+            let group = self.kernel.bind(
+                0,
+                &[(0, self.params.binding()), (1, view(src)), (2, view(dst))],
+            );
+            let mut pass = self.kernel.pass(encoder);
+            self.kernel
+                .dispatch(&mut pass, 0, &group, groups_2d(dw, dh, WORKGROUP));
+            Ok(())
+        })
+    }
+
+    /// Resizes `src` into `dst` (its size is the target) through the GPU: upload, the kernel,
+    /// readback. For tests and CPU callers; the stage keeps its result on the GPU.
+    ///
+    /// # Errors
+    /// As [`GpuUpsample::apply`]; transfer errors.
+    pub fn run(&mut self, src: &RgbaImage, dst: &mut RgbaImage) -> Result<()> {
+        check(src, dst)?;
+        let ctx = self.context().clone();
+        let out = self.apply(&GpuImage::upload(&ctx, src)?, dst.dimensions())?;
+        crate::bufpool::replace_image(dst, out.read()?);
+        Ok(())
     }
 }
 

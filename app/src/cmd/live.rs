@@ -223,12 +223,18 @@ fn outputs(args: &LiveArgs, src: &dyn Source) -> anyhow::Result<Vec<Box<dyn Sink
     let info = src.info();
     let mut out: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(device) = &args.vcam {
-        let format = PixelFormat::from_name(&args.vcam_format)
-            .ok_or_else(|| anyhow!("--vcam-format {}: expected yuyv or rgb24", args.vcam_format))?;
+        let format = PixelFormat::from_name(&args.vcam_format).ok_or_else(|| {
+            anyhow!(
+                "--vcam-format {}: expected one of {}",
+                args.vcam_format,
+                PixelFormat::NAMES.join(", ")
+            )
+        })?;
         let (width, height) = match &args.vcam_size {
             Some(s) => parse_size(s, "--vcam-size")?,
-            // YUYV pairs pixels: an odd source width is rounded down.
-            None => (info.width & !1, info.height),
+            // Call apps garble odd sizes and the YUV formats pair pixels: an odd source side is
+            // rounded down (frames are resized to it).
+            None => (info.width & !1, info.height & !1),
         };
         let fps = args.vcam_fps.unwrap_or_else(|| {
             info.frame_rate

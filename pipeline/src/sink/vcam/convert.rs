@@ -84,10 +84,102 @@ pub fn rgba_to_rgb24(src: &RgbaImage, dst: &mut [u8], pitch: usize) -> bool {
     true
 }
 
+/// Where a 4:2:0 frame's chroma goes: separate U and V planes (I420) or one plane of U, V pairs
+/// (NV12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Chroma420 {
+    Planar,
+    Interleaved,
+}
+
+/// Writes `src` as YUV 4:2:0 into `dst`: the Y plane with rows `pitch` bytes apart, then the chroma
+/// (`layout`), each 2x2 block sharing the Cb/Cr of its mean colour. I420's chroma rows are
+/// `pitch / 2` bytes apart, NV12's `pitch`. `src` must have an even width and height; `false`
+/// (nothing written) when the sizes do not fit.
+pub fn rgba_to_yuv420(src: &RgbaImage, dst: &mut [u8], pitch: usize, layout: Chroma420) -> bool {
+    let (w, h) = (src.width() as usize, src.height() as usize);
+    if w % 2 != 0 || h % 2 != 0 || pitch < w || dst.len() < pitch * h + pitch * (h / 2) {
+        return false;
+    }
+    let raw = src.as_raw();
+    let (luma_plane, chroma) = dst.split_at_mut(pitch * h);
+    for (row_in, row_out) in raw.chunks_exact(4 * w).zip(luma_plane.chunks_mut(pitch)) {
+        for (px, out) in row_in.chunks_exact(4).zip(row_out.iter_mut()) {
+            *out = luma(px[0], px[1], px[2]);
+        }
+    }
+    let (cw, ch) = (w / 2, h / 2);
+    // I420: the V plane follows the U plane.
+    let v_start = pitch / 2 * ch;
+    for by in 0..ch {
+        for bx in 0..cw {
+            let (mut r, mut g, mut b) = (0, 0, 0);
+            for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                let at = ((2 * by + dy) * w + 2 * bx + dx) * 4;
+                r += i32::from(raw[at]);
+                g += i32::from(raw[at + 1]);
+                b += i32::from(raw[at + 2]);
+            }
+            let (u, v) = chroma_of_sum(r, g, b, 4);
+            match layout {
+                Chroma420::Planar => {
+                    chroma[by * (pitch / 2) + bx] = u;
+                    chroma[v_start + by * (pitch / 2) + bx] = v;
+                }
+                Chroma420::Interleaved => {
+                    chroma[by * pitch + 2 * bx] = u;
+                    chroma[by * pitch + 2 * bx + 1] = v;
+                }
+            }
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use image::Rgba;
+
+    #[test]
+    fn yuv420_blocks_share_the_mean_chroma_in_both_layouts() {
+        // 4x2: a red/blue block on the left, a white block on the right.
+        let mut img = RgbaImage::from_pixel(4, 2, Rgba([255, 255, 255, 255]));
+        img.put_pixel(0, 0, Rgba([255, 0, 0, 255]));
+        img.put_pixel(1, 0, Rgba([255, 0, 0, 255]));
+        img.put_pixel(0, 1, Rgba([0, 0, 255, 255]));
+        img.put_pixel(1, 1, Rgba([0, 0, 255, 255]));
+        let pitch = 4;
+        let mut i420 = vec![0u8; pitch * 2 + pitch];
+        assert!(rgba_to_yuv420(&img, &mut i420, pitch, Chroma420::Planar));
+        assert_eq!(&i420[..4], &[81, 81, 235, 235]);
+        assert_eq!(&i420[4..8], &[41, 41, 235, 235]);
+        let (left, white) = (chroma_of_sum(510, 0, 510, 4), chroma(255, 255, 255));
+        // U plane then V plane, one value per block.
+        assert_eq!(&i420[8..12], &[left.0, white.0, left.1, white.1]);
+        let mut nv12 = vec![0u8; pitch * 2 + pitch];
+        assert!(rgba_to_yuv420(
+            &img,
+            &mut nv12,
+            pitch,
+            Chroma420::Interleaved
+        ));
+        assert_eq!(&nv12[..8], &i420[..8]);
+        assert_eq!(&nv12[8..12], &[left.0, left.1, white.0, white.1]);
+        // Odd sizes and short buffers write nothing.
+        assert!(!rgba_to_yuv420(
+            &RgbaImage::new(3, 2),
+            &mut nv12,
+            3,
+            Chroma420::Planar
+        ));
+        assert!(!rgba_to_yuv420(
+            &img,
+            &mut [0u8; 8],
+            pitch,
+            Chroma420::Planar
+        ));
+    }
 
     #[test]
     fn primaries_match_the_bt601_tables() {

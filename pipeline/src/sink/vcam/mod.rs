@@ -82,13 +82,10 @@ impl VcamSink {
     /// not an output, no permission, or a format the driver refuses.
     pub fn open(settings: &VcamSettings) -> Result<Self> {
         let device = settings.device.as_path();
-        if settings.format == PixelFormat::Yuyv && settings.width % 2 != 0 {
+        if let Err(e) = settings.format.check_size(settings.width, settings.height) {
             return Err(device_error(
                 device,
-                format!(
-                    "YUYV needs an even width, not {}; choose another --vcam-size",
-                    settings.width
-                ),
+                format!("{e}; choose another --vcam-size"),
             ));
         }
         if settings.width == 0 || settings.height == 0 {
@@ -232,6 +229,12 @@ pub fn convert_into(image: &RgbaImage, negotiated: &Negotiated, buffer: &mut [u8
     match negotiated.format {
         PixelFormat::Yuyv => convert::rgba_to_yuyv(image, buffer, pitch),
         PixelFormat::Rgb24 => convert::rgba_to_rgb24(image, buffer, pitch),
+        PixelFormat::I420 => {
+            convert::rgba_to_yuv420(image, buffer, pitch, convert::Chroma420::Planar)
+        }
+        PixelFormat::Nv12 => {
+            convert::rgba_to_yuv420(image, buffer, pitch, convert::Chroma420::Interleaved)
+        }
     }
 }
 

@@ -122,6 +122,10 @@ pub const fn fourcc(code: &[u8; 4]) -> u32 {
 
 pub const V4L2_PIX_FMT_YUYV: u32 = fourcc(b"YUYV");
 pub const V4L2_PIX_FMT_RGB24: u32 = fourcc(b"RGB3");
+/// Planar YUV 4:2:0: the Y plane, then U, then V (each chroma plane a quarter of Y).
+pub const V4L2_PIX_FMT_YUV420: u32 = fourcc(b"YU12");
+/// Semi-planar YUV 4:2:0: the Y plane, then one plane of interleaved U, V pairs.
+pub const V4L2_PIX_FMT_NV12: u32 = fourcc(b"NV12");
 
 // asm-generic/ioctl.h (x86, ARM, AArch64, RISC-V): nr 8 bits, type 8 bits, size 14 bits, dir 2 bits.
 const IOC_WRITE: u32 = 1;
@@ -147,15 +151,21 @@ pub enum PixelFormat {
     Yuyv,
     /// Packed RGB, 3 bytes per pixel.
     Rgb24,
+    /// Planar YUV 4:2:0 (I420 / YU12), BT.601 limited range: what WebRTC works in.
+    I420,
+    /// Semi-planar YUV 4:2:0 (NV12), BT.601 limited range: what hardware encoders take.
+    Nv12,
 }
 
 impl PixelFormat {
-    pub const NAMES: [&'static str; 2] = ["yuyv", "rgb24"];
+    pub const NAMES: [&'static str; 4] = ["yuyv", "rgb24", "i420", "nv12"];
 
     pub fn from_name(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "yuyv" => Some(Self::Yuyv),
             "rgb24" => Some(Self::Rgb24),
+            "i420" | "yu12" | "yuv420" => Some(Self::I420),
+            "nv12" => Some(Self::Nv12),
             _ => None,
         }
     }
@@ -164,14 +174,46 @@ impl PixelFormat {
         match self {
             Self::Yuyv => V4L2_PIX_FMT_YUYV,
             Self::Rgb24 => V4L2_PIX_FMT_RGB24,
+            Self::I420 => V4L2_PIX_FMT_YUV420,
+            Self::Nv12 => V4L2_PIX_FMT_NV12,
         }
     }
 
-    pub fn bytes_per_pixel(self) -> u32 {
+    /// Bytes of one row of `width` pixels (of the Y plane for the planar formats).
+    pub fn line_bytes(self, width: u32) -> u32 {
         match self {
-            Self::Yuyv => 2,
-            Self::Rgb24 => 3,
+            Self::Yuyv => 2 * width,
+            Self::Rgb24 => 3 * width,
+            Self::I420 | Self::Nv12 => width,
         }
+    }
+
+    /// Bytes of a frame of `height` rows `pitch` bytes apart (planar: plus the chroma planes).
+    pub fn frame_bytes(self, pitch: u32, height: u32) -> u32 {
+        match self {
+            Self::Yuyv | Self::Rgb24 => pitch * height,
+            Self::I420 | Self::Nv12 => pitch * height + pitch * height.div_ceil(2),
+        }
+    }
+
+    /// Whether pixels pair up across columns (4:2:2, 4:2:0) and rows (4:2:0): such sizes must
+    /// be even (browsers also garble odd widths).
+    pub fn needs_even(self) -> (bool, bool) {
+        match self {
+            Self::Yuyv => (true, false),
+            Self::Rgb24 => (false, false),
+            Self::I420 | Self::Nv12 => (true, true),
+        }
+    }
+
+    /// Why `width` x `height` does not suit this format, if it does not.
+    pub fn check_size(self, width: u32, height: u32) -> Result<(), String> {
+        let (even_w, even_h) = self.needs_even();
+        if (even_w && width % 2 != 0) || (even_h && height % 2 != 0) {
+            let what = if even_h { "width and height" } else { "width" };
+            return Err(format!("{self} needs an even {what}, not {width}x{height}"));
+        }
+        Ok(())
     }
 }
 
@@ -180,6 +222,8 @@ impl fmt::Display for PixelFormat {
         f.write_str(match self {
             Self::Yuyv => "YUYV",
             Self::Rgb24 => "RGB24",
+            Self::I420 => "I420",
+            Self::Nv12 => "NV12",
         })
     }
 }
@@ -199,11 +243,13 @@ pub fn c_text(bytes: &[u8]) -> String {
 }
 
 /// The format to ask for: progressive frames of `width` x `height` in `format`, rows packed, with
-/// the colour description browsers expect (BT.601 limited range for YUYV, sRGB for RGB24).
+/// the colour description browsers expect (BT.601 limited range for YUV, sRGB for RGB24).
 pub fn request_format(width: u32, height: u32, format: PixelFormat) -> v4l2_format {
-    let bytesperline = width * format.bytes_per_pixel();
+    let bytesperline = format.line_bytes(width);
     let (colorspace, quantization) = match format {
-        PixelFormat::Yuyv => (V4L2_COLORSPACE_SMPTE170M, V4L2_QUANTIZATION_LIM_RANGE),
+        PixelFormat::Yuyv | PixelFormat::I420 | PixelFormat::Nv12 => {
+            (V4L2_COLORSPACE_SMPTE170M, V4L2_QUANTIZATION_LIM_RANGE)
+        }
         PixelFormat::Rgb24 => (V4L2_COLORSPACE_SRGB, V4L2_QUANTIZATION_FULL_RANGE),
     };
     let pix = v4l2_pix_format {
@@ -212,7 +258,7 @@ pub fn request_format(width: u32, height: u32, format: PixelFormat) -> v4l2_form
         pixelformat: format.fourcc(),
         field: V4L2_FIELD_NONE,
         bytesperline,
-        sizeimage: bytesperline * height,
+        sizeimage: format.frame_bytes(bytesperline, height),
         colorspace,
         quantization,
         ..Default::default()
@@ -270,13 +316,10 @@ pub fn validate_reply(requested: PixelFormat, reply: &v4l2_format) -> Result<Neg
             pix.width, pix.height
         ));
     }
-    if requested == PixelFormat::Yuyv && pix.width % 2 != 0 {
-        return Err(format!(
-            "YUYV needs an even width; the device set {}",
-            pix.width
-        ));
-    }
-    let row = pix.width * requested.bytes_per_pixel();
+    requested
+        .check_size(pix.width, pix.height)
+        .map_err(|e| format!("{e} (the device's size)"))?;
+    let row = requested.line_bytes(pix.width);
     let bytes_per_line = if pix.bytesperline == 0 {
         row
     } else {
@@ -288,7 +331,7 @@ pub fn validate_reply(requested: PixelFormat, reply: &v4l2_format) -> Result<Neg
             pix.width
         ));
     }
-    let frame_bytes = bytes_per_line * pix.height;
+    let frame_bytes = requested.frame_bytes(bytes_per_line, pix.height);
     if pix.sizeimage != 0 && pix.sizeimage < frame_bytes {
         return Err(format!(
             "the device's frame size {} is smaller than {}x{} rows of {bytes_per_line} bytes",
@@ -404,6 +447,30 @@ mod tests {
         assert_eq!(V4L2_PIX_FMT_YUYV, 0x5659_5559);
         assert_eq!(V4L2_PIX_FMT_RGB24, 0x3342_4752);
         assert_eq!(fourcc_name(V4L2_PIX_FMT_YUYV), "YUYV");
+        // videodev2.h: v4l2_fourcc('Y', 'U', '1', '2') and ('N', 'V', '1', '2').
+        assert_eq!(V4L2_PIX_FMT_YUV420, 0x3231_5559);
+        assert_eq!(V4L2_PIX_FMT_NV12, 0x3231_564e);
+    }
+
+    #[test]
+    fn planar_formats_ask_for_luma_pitch_and_half_again_for_chroma() {
+        for format in [PixelFormat::I420, PixelFormat::Nv12] {
+            let asked = request_format(1280, 720, format);
+            let p = asked.pix();
+            assert_eq!((p.bytesperline, p.sizeimage), (1280, 1280 * 720 * 3 / 2));
+            assert_eq!(p.quantization, V4L2_QUANTIZATION_LIM_RANGE);
+            let n = validate_reply(format, &asked).unwrap();
+            assert_eq!(n.frame_bytes, 1280 * 720 * 3 / 2);
+            // An odd height from the driver cannot be written as 4:2:0.
+            let mut odd = asked;
+            odd.fmt.pix = v4l2_pix_format { height: 719, ..p };
+            let e = validate_reply(format, &odd).unwrap_err();
+            assert!(e.contains("even width and height"), "{e}");
+        }
+        assert_eq!(PixelFormat::from_name("NV12"), Some(PixelFormat::Nv12));
+        assert_eq!(PixelFormat::from_name("yu12"), Some(PixelFormat::I420));
+        assert!(PixelFormat::Yuyv.check_size(640, 479).is_ok());
+        assert!(PixelFormat::Yuyv.check_size(641, 480).is_err());
     }
 
     #[test]

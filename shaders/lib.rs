@@ -11,8 +11,8 @@ pub const BLEND: &str = include_str!("blend.wgsl");
 pub const LOWLIGHT: &str = include_str!("lowlight.wgsl");
 /// Glare estimation and removal (`enhance::deglare_gpu`).
 pub const DEGLARE: &str = include_str!("deglare.wgsl");
-/// Bilinear resize (`style::upsample`).
-pub const UPSAMPLE: &str = include_str!("upsample.wgsl");
+/// Bilinear resampling of a source rectangle: resize, crop and zoom, mirror (`gpu::resample`).
+pub const RESAMPLE: &str = include_str!("resample.wgsl");
 /// The convolution helpers every generated super-resolution layer kernel shares (`superres::kernel`).
 pub const SUPERRES_CONV: &str = include_str!("superres_conv.wgsl");
 /// The built-in avatar's passes (`avatar::render`).

@@ -6,13 +6,13 @@
 
 use std::path::{Path, PathBuf};
 
+use doppel_pipeline::gpu::resample::{resize_bilinear, GpuResample};
 use doppel_pipeline::gpu::GpuContext;
 use doppel_pipeline::infer::Adapter;
 use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::stages::stylize::Stylize;
 use doppel_pipeline::stages::BuildContext;
-use doppel_pipeline::style::upsample::{resize_bilinear, GpuUpsample};
 use doppel_pipeline::style::{
     FlickerMeter, Skill, SkillKind, SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig,
 };
@@ -398,7 +398,7 @@ fn bad_input_names_what_was_expected() {
 #[test]
 fn gpu_resize_matches_cpu_reference() {
     let ctx = GpuContext::shared().expect("a GPU adapter (lavapipe on CPUs)");
-    let mut gpu = GpuUpsample::new(ctx).expect("kernel");
+    let mut gpu = GpuResample::new(ctx).expect("kernel");
     let src = photo("astronaut.png");
     let mut worst_all = 0;
     for (sw, sh, dw, dh) in [

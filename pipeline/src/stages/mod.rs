@@ -16,6 +16,7 @@ pub use resolve::{check, resolve, Resolved};
 pub mod avatar;
 pub mod blur;
 pub mod deglare;
+pub mod flip;
 pub mod lowlight;
 pub mod onnx;
 pub mod overlay;
@@ -130,6 +131,7 @@ pub fn registry() -> Vec<StageEntry> {
     vec![
         passthrough::ENTRY,
         resize::ENTRY,
+        flip::ENTRY,
         blur::ENTRY,
         sharpen::ENTRY,
         onnx::ENTRY,

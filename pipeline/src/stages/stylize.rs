@@ -7,7 +7,7 @@
 //! tracked before stay valid: the style keeps the geometry).
 //! Behaviour: the model runs at a working resolution (`size`: the shorter side, each side a multiple
 //! of 4), and the result is brought back to frame size by a bilinear resize on the GPU
-//! (`shaders/upsample.wgsl`; `backend=cpu` for the CPU reference), so live use stays real-time on a
+//! (`shaders/resample.wgsl`; `backend=cpu` for the CPU reference), so live use stays real-time on a
 //! CPU; `full=true` runs the model at frame size instead (offline quality). For video, `stability`
 //! blends each result with the previous one where the input did not change (see
 //! [`crate::style::temporal`]), which removes most of the flicker of per-frame stylization.
@@ -35,6 +35,7 @@ use image::RgbaImage;
 use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::gpu::resample::{resize_bilinear, GpuResample};
 use crate::gpu::GpuImage;
 use crate::graph::Inbox;
 use crate::imageops::{resize_rgba, Filter};
@@ -43,7 +44,6 @@ use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageCommand, StageDoc};
 use crate::style::colors::{keep_colors, Colors};
-use crate::style::upsample::{resize_bilinear, GpuUpsample};
 use crate::style::{
     weights, Skill, SkillLibrary, Stabilizer, Style, StyleWeights, Stylizer, StylizerConfig,
     DEFAULT_MULTISTYLE, DEFAULT_PREDICT, DEFAULT_TRANSFORM, SIDE_MULTIPLE,
@@ -165,7 +165,7 @@ pub const ENTRY: StageEntry = StageEntry {
 
 /// Where the result is resized back to frame size.
 enum Backend {
-    Gpu(Box<GpuUpsample>),
+    Gpu(Box<GpuResample>),
     Cpu,
 }
 
@@ -241,7 +241,7 @@ impl Stylize {
         let mut colors = colors_option.unwrap_or_default();
         let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu,
-            _ => Backend::Gpu(Box::new(ctx.gpu().and_then(GpuUpsample::new).map_err(
+            _ => Backend::Gpu(Box::new(ctx.gpu().and_then(GpuResample::new).map_err(
                 |e| match e {
                     Error::Gpu(m) => Error::Gpu(format!(
                         "stage 'stylize': {m} (or resize on the CPU: stylize:backend=cpu)"

@@ -12,15 +12,14 @@
 //! styles of a loaded model only swaps the small per-run input (weights, vector) or the active
 //! adapter, which [`Stylizer::session_builds`] lets tests check. [`skill`] saves styles under names;
 //! [`colors`] keeps the frame's own colours under a style's strokes when asked;
-//! [`temporal`] measures and reduces flicker on video; [`upsample`] brings the working-resolution
-//! result back to frame size on the GPU (with a CPU reference).
+//! [`temporal`] measures and reduces flicker on video; `gpu::resample` brings the
+//! working-resolution result back to frame size on the GPU (with a CPU reference).
 
 pub mod cache;
 pub mod colors;
 pub mod engine;
 pub mod skill;
 pub mod temporal;
-pub mod upsample;
 pub mod weights;
 
 use std::path::PathBuf;

@@ -73,6 +73,67 @@ pub struct FrameMeta {
     pub mask: Option<std::sync::Arc<image::GrayImage>>,
 }
 
+impl FrameMeta {
+    /// Moves every point (faces, bodies, hands) by `x' = ax[0] x + ax[1]`, `y' = ay[0] y + ay[1]`:
+    /// what a stage that crops, zooms or mirrors the pixels does to the meta so later stages still
+    /// line up. Depths scale with x; a mirror (`ax[0] < 0`) also mirrors angles and hand world
+    /// points. The mask is the caller's to resample.
+    pub fn map_points(&mut self, ax: [f32; 2], ay: [f32; 2]) {
+        let x = |v: f32| ax[0] * v + ax[1];
+        let y = |v: f32| ay[0] * v + ay[1];
+        let mirror = ax[0] < 0.0;
+        let rect = |r: &mut crate::meta::Rect| {
+            let (x0, x1) = (x(r.x0), x(r.x1));
+            *r = crate::meta::Rect::new(x0.min(x1), y(r.y0), x0.max(x1), y(r.y1));
+        };
+        let point = |p: &mut crate::meta::Point| *p = crate::meta::Point::new(x(p.x), y(p.y));
+        let flip_angle = |a: &mut f32| {
+            if mirror {
+                *a = -*a;
+            }
+        };
+        let depth = ax[0].abs();
+        for face in &mut self.faces {
+            rect(&mut face.rect);
+            for p in &mut face.mesh {
+                *p = [x(p[0]), y(p[1]), p[2] * depth];
+            }
+            face.keypoints.iter_mut().for_each(point);
+            if let Some(d) = &mut face.detection {
+                rect(&mut d.rect);
+                d.keypoints.iter_mut().for_each(point);
+            }
+            point(&mut face.roi.center);
+            face.roi.size *= depth;
+            flip_angle(&mut face.roi.angle);
+            if let Some(pose) = &mut face.pose {
+                flip_angle(&mut pose.yaw);
+                flip_angle(&mut pose.roll);
+                pose.translation[0] = x(pose.translation[0]);
+                pose.translation[1] = y(pose.translation[1]);
+            }
+        }
+        for body in &mut self.bodies {
+            rect(&mut body.rect);
+            for k in &mut body.keypoints {
+                (k.x, k.y, k.z) = (x(k.x), y(k.y), k.z * depth);
+            }
+        }
+        for hand in &mut self.hands {
+            rect(&mut hand.rect);
+            for p in &mut hand.landmarks {
+                *p = [x(p[0]), y(p[1]), p[2] * depth];
+            }
+            if mirror {
+                hand.world.iter_mut().for_each(|p| p[0] = -p[0]);
+            }
+            point(&mut hand.roi.center);
+            hand.roi.size *= depth;
+            flip_angle(&mut hand.roi.angle);
+        }
+    }
+}
+
 /// How many times a frame's pixels crossed between CPU and GPU. The graph charges each node the
 /// transfers that happened while it held the frame (`uploads`/`readbacks` in the run's statistics).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

@@ -12,7 +12,7 @@
 
 use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
-use crate::frame::{Frame, FrameMeta};
+use crate::frame::Frame;
 use crate::gpu::resample::{GpuResample, Rect};
 use crate::options::{StageOptions, GPU_OR_CPU as BACKEND};
 use crate::stage::{Contract, Stage, StageDoc};
@@ -55,55 +55,6 @@ impl Flip {
     }
 }
 
-/// Moves every point of `meta` to its mirrored place in a frame `width` pixels wide.
-pub fn mirror_meta(meta: &mut FrameMeta, width: u32) {
-    let w = width as f32;
-    let x = |v: f32| w - v;
-    let rect = |r: &mut crate::meta::Rect| (r.x0, r.x1) = (x(r.x1), x(r.x0));
-    for face in &mut meta.faces {
-        rect(&mut face.rect);
-        for p in &mut face.mesh {
-            p[0] = x(p[0]);
-        }
-        for k in &mut face.keypoints {
-            k.x = x(k.x);
-        }
-        if let Some(d) = &mut face.detection {
-            rect(&mut d.rect);
-            for k in &mut d.keypoints {
-                k.x = x(k.x);
-            }
-        }
-        face.roi.center.x = x(face.roi.center.x);
-        face.roi.angle = -face.roi.angle;
-        if let Some(pose) = &mut face.pose {
-            pose.yaw = -pose.yaw;
-            pose.roll = -pose.roll;
-            pose.translation[0] = x(pose.translation[0]);
-        }
-    }
-    for body in &mut meta.bodies {
-        rect(&mut body.rect);
-        for k in &mut body.keypoints {
-            k.x = x(k.x);
-        }
-    }
-    for hand in &mut meta.hands {
-        rect(&mut hand.rect);
-        for p in &mut hand.landmarks {
-            p[0] = x(p[0]);
-        }
-        for p in &mut hand.world {
-            p[0] = -p[0];
-        }
-        hand.roi.center.x = x(hand.roi.center.x);
-        hand.roi.angle = -hand.roi.angle;
-    }
-    if let Some(mask) = &mut meta.mask {
-        image::imageops::flip_horizontal_in_place(std::sync::Arc::make_mut(mask));
-    }
-}
-
 impl Stage for Flip {
     fn name(&self) -> &str {
         DOC.name
@@ -120,7 +71,11 @@ impl Stage for Flip {
             }
             None => image::imageops::flip_horizontal_in_place(frame.pixels.image_mut()?),
         }
-        mirror_meta(&mut frame.meta, w);
+        // x' = w - x: every point to its mirrored place.
+        frame.meta.map_points([-1.0, w as f32], [1.0, 0.0]);
+        if let Some(mask) = &mut frame.meta.mask {
+            image::imageops::flip_horizontal_in_place(std::sync::Arc::make_mut(mask));
+        }
         Ok(frame)
     }
 }

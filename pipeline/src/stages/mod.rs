@@ -13,6 +13,7 @@ use crate::stage::{Mode, Stage, StageCommand, StageDoc};
 
 pub use resolve::{check, resolve, Resolved};
 
+pub mod autoframe;
 pub mod avatar;
 pub mod blur;
 pub mod deglare;
@@ -143,6 +144,7 @@ pub fn registry() -> Vec<StageEntry> {
         segment::ENTRY,
         overlay::ENTRY,
         superres::ENTRY,
+        autoframe::ENTRY,
         avatar::ENTRY,
     ]
 }

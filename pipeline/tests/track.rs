@@ -950,7 +950,7 @@ fn calibration_sets_the_persons_neutral_face() {
         assert_eq!(track.tracker().is_calibrating(), seq < 2, "frame {seq}");
         last = out.meta.faces.into_iter().next();
     }
-    let neutral = track.tracker().neutral().copied().expect("calibrated");
+    let neutral = track.tracker().neutral().cloned().expect("calibrated");
     let face = last.expect("face");
     assert!(face.expression("jawOpen") < 0.05, "{:?}", face.expressions);
     assert!(face.pose.unwrap().yaw.abs() < 0.5);

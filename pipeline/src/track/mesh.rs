@@ -60,36 +60,26 @@ impl MeshVersion {
 
     /// The crop-to-frame map the crop samples through, from the map points come back through.
     ///
-    /// v2 reproduces MediaPipe's crop exactly, because the blendshape model downstream is sensitive
-    /// to it (a half-pixel offset or a black border moved its scores by up to 0.14-0.5, see
-    /// `../shared/models/README-blendshapes-hands.md`): MediaPipe reads crop pixel (u, v) at
-    /// `map(u, v)` (no half-pixel shift) and replicates the frame's edge. v1 keeps its tested crop:
-    /// pixel centres (`map(u + 0.5, v + 0.5)`), black outside.
+    /// Both reproduce MediaPipe's crop, because the models (and the blendshape model downstream) are
+    /// sensitive to it (a half-pixel offset or a black border moved blendshape scores by up to
+    /// 0.14-0.5, see `../shared/models/README-blendshapes-hands.md`): MediaPipe reads crop pixel
+    /// (u, v) at `map(u, v)` (no half-pixel shift) and replicates the frame's edge.
     fn sampling(self, map: &Affine) -> (Affine, Sampling) {
-        let k = supersampling(map.scale());
-        match self {
-            Self::V1 => (
-                *map,
-                Sampling {
-                    k,
-                    border: Border::Zero,
-                },
-            ),
-            // warp_to_tensor_with samples at (u + 0.5, v + 0.5): move the map back by half a crop pixel.
-            Self::V2 => (
-                Affine {
-                    c: map.c - 0.5 * (map.a + map.b),
-                    f: map.f - 0.5 * (map.d + map.e),
-                    ..*map
-                },
-                Sampling {
-                    k,
-                    border: Border::Replicate,
-                },
-            ),
-        }
+        // warp_to_tensor_with samples at (u + 0.5, v + 0.5): move the map back by half a crop pixel.
+        (
+            Affine {
+                c: map.c - 0.5 * (map.a + map.b),
+                f: map.f - 0.5 * (map.d + map.e),
+                ..*map
+            },
+            Sampling {
+                k: supersampling(map.scale()),
+                border: Border::Replicate,
+            },
+        )
     }
 }
+
 /// How much larger than the face box the crop is (MediaPipe's `scale_x`/`scale_y` 1.5).
 pub const CROP_SCALE: f32 = 1.5;
 

@@ -35,7 +35,7 @@
 //!   in a wide shot; slower, and it only runs when a face is missing).
 //! - `detector`, `mesh`, `blendshapes`: model files (defaults: the file `range` names,
 //!   `models/face_landmarks_detector.onnx`, `models/face_blendshapes.onnx`, found in the data
-//!   folder: see `crate::locate`). `mesh=models/face_landmark.onnx` runs the v1 mesh: 3-4x faster,
+//!   folder: see `crate::locate`). `mesh=models/face_landmark.onnx` runs the v1 mesh: ~5x faster,
 //!   fewer names.
 //! - `smooth` (true): One Euro filters on; `min_cutoff` (1.0 Hz), `beta` (10, per face width per
 //!   second), `d_cutoff` (1.0 Hz) are the points' (see `track::filter`); `eye_min_cutoff` (4 Hz),

@@ -81,7 +81,7 @@ pub const DEFAULT_DETECTOR: &str = "models/face_detection_short_range.onnx";
 pub const FULL_RANGE_DETECTOR: &str = "models/face_detection_full_range_sparse.onnx";
 /// Default mesh model (v2: 478 points, feeds the blendshape model), relative to the working directory.
 pub const DEFAULT_MESH: &str = "models/face_landmarks_detector.onnx";
-/// The v1 mesh model (468 points, 3-4x faster, geometric expression values only).
+/// The v1 mesh model (468 points, ~5x faster per tracked frame, geometric expression values only).
 pub const V1_MESH: &str = "models/face_landmark.onnx";
 
 /// IoU above which a detection is the same face as a tracked one.

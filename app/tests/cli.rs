@@ -96,7 +96,7 @@ fn stages_lists_every_stage_with_options() {
         "filter         resampling filter [nearest | bilinear | bicubic | lanczos3; default: bilinear]",
         "radius         taps on each side of the centre (0 = unchanged) [0..=32; default: 2]",
         "threads        intra-op threads [1..=256; default: cores]",
-        "mesh           face mesh model file [default: models/face_landmark.onnx]",
+        "mesh           face mesh model file (face_landmark.onnx = the v1 mesh: faster, fewer expressions) [default: models/face_landmarks_detector.onnx]",
         // Contracts: what each stage needs and provides.
         "needs:     faces (from track)",
         "provides:  faces",

@@ -72,7 +72,7 @@ fn jsonl_lines_follow_the_schema() {
         assert!(b.len() == 4 && b[0] < b[2] && b[1] < b[3]);
         assert!(f["score"].as_f64().unwrap() > 0.5);
         let points = f["points"].as_array().expect("points");
-        assert_eq!(points.len(), 468);
+        assert_eq!(points.len(), 478);
         assert!(points.iter().all(|p| p.as_array().map(Vec::len) == Some(3)));
         for key in ["yaw", "pitch", "roll"] {
             assert!(f["pose"][key].as_f64().unwrap().abs() < 45.0, "{key}");
@@ -88,6 +88,14 @@ fn jsonl_lines_follow_the_schema() {
         ] {
             let value = expressions[name].as_f64().expect(name);
             assert!((0.0..=1.0).contains(&value), "{name} {value}");
+        }
+        // The 52 ARKit names, the same values as `expressions`.
+        let blendshapes = f["blendshapes"].as_object().expect("blendshapes");
+        assert_eq!(blendshapes.len(), 52, "frame {i}");
+        for name in doppel_pipeline::rig::ARKIT_NAMES {
+            let value = blendshapes[name].as_f64().expect(name);
+            assert!((0.0..=1.0).contains(&value), "{name} {value}");
+            assert_eq!(blendshapes[name], expressions[name], "{name}");
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Face tracking per frame, tracking mode (the detector skipped: each crop follows the previous
-//! mesh), against Python MediaPipe FaceMesh (mediapipe 0.10.21, legacy solution, tracking mode) on
-//! the same frames in the same run.
+//! mesh), against Python MediaPipe on the same frames in the same run: doppel's default (mesh v2 +
+//! the 52 blendshapes) against FaceLandmarker (mediapipe 0.10.21, Tasks API, VIDEO mode, blendshapes
+//! on, `scripts/mediapipe_facelandmarker.py speed`; needs `target/face_landmarker.task` or
+//! `FACE_LANDMARKER_TASK`), and the v1 mesh against the legacy FaceMesh solution
+//! (`scripts/mediapipe_facemesh.py speed`).
 //!
 //! `cargo bench -p doppel-pipeline --bench track` (needs `scripts/fetch-test-faces.sh`; set
 //! `DOPPEL_MEDIAPIPE_PYTHON` to a Python with mediapipe==0.10.21, default `python3`).
@@ -10,9 +13,10 @@
 //! `PASSES` times (tracking continues across the loop) and reports per-frame p50 and p99 without the
 //! first (detector) frame; the sides alternate `ROUNDS` times and the medians are compared. doppel's
 //! time covers what a pipeline pays per frame: crop warp + tensor fill, the mesh model, smoothing,
-//! head pose and expressions; MediaPipe's covers `FaceMesh.process` (its graph: crop, TFLite +
-//! XNNPACK mesh, smoothing). Then criterion figures for the parts: the crop warp alone, and the whole
-//! tracked frame at 1 and 2 intra-op threads.
+//! head pose and expressions (v2: the blendshape model and the value filters too); MediaPipe's covers
+//! `FaceLandmarker.detect_for_video` / `FaceMesh.process` (its graph: crop, TFLite + XNNPACK models,
+//! smoothing). Then criterion figures for the parts: the crop warps alone, and the whole tracked
+//! frame, v2 at 1 and 2 intra-op threads and v1 at 1.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +24,7 @@ use std::time::Instant;
 
 use criterion::Criterion;
 use doppel_pipeline::infer::SessionConfig;
-use doppel_pipeline::track::mesh::{warp_to_tensor, INPUT_SIZE};
+use doppel_pipeline::track::mesh::{warp_to_tensor, INPUT_SIZE, INPUT_SIZE_V2};
 use doppel_pipeline::track::{FaceTracker, Roi, TrackerConfig};
 use image::RgbaImage;
 
@@ -66,10 +70,44 @@ fn scaled(frames: &[RgbaImage], w: u32, h: u32) -> Vec<RgbaImage> {
         .collect()
 }
 
-fn tracker(threads: usize) -> FaceTracker {
+/// The mesh models compared.
+#[derive(Clone, Copy)]
+enum Mesh {
+    /// `face_landmarks_detector.onnx` + `face_blendshapes.onnx` (the default).
+    V2,
+    /// `face_landmark.onnx`.
+    V1,
+}
+
+impl Mesh {
+    fn file(self) -> &'static str {
+        match self {
+            Mesh::V2 => "models/face_landmarks_detector.onnx",
+            Mesh::V1 => "models/face_landmark.onnx",
+        }
+    }
+
+    /// The Python reference script timing the same work.
+    fn script(self) -> &'static str {
+        match self {
+            Mesh::V2 => "scripts/mediapipe_facelandmarker.py",
+            Mesh::V1 => "scripts/mediapipe_facemesh.py",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Mesh::V2 => "mesh v2 + blendshapes vs FaceLandmarker",
+            Mesh::V1 => "mesh v1 vs FaceMesh",
+        }
+    }
+}
+
+fn tracker(threads: usize, mesh: Mesh) -> FaceTracker {
     let config = TrackerConfig {
         detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmark.onnx"),
+        mesh_model: root().join(mesh.file()),
+        blendshape_model: Some(root().join("models/face_blendshapes.onnx")),
         session: SessionConfig {
             threads: Some(threads),
             ..SessionConfig::default()
@@ -93,8 +131,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// doppel's (p50, p99) ms per tracked frame.
-fn doppel_run(frames: &[RgbaImage], threads: usize) -> (f64, f64) {
-    let mut t = tracker(threads);
+fn doppel_run(frames: &[RgbaImage], threads: usize, mesh: Mesh) -> (f64, f64) {
+    let mut t = tracker(threads, mesh);
     let mut times = Vec::new();
     let mut detector_runs = 0;
     for (i, f) in frames
@@ -121,20 +159,25 @@ fn doppel_run(frames: &[RgbaImage], threads: usize) -> (f64, f64) {
 }
 
 /// MediaPipe's (p50, p99) ms per tracked frame on the PNGs in `dir`, or why it could not run.
-fn mediapipe_run(dir: &Path) -> Result<(f64, f64), String> {
+fn mediapipe_run(dir: &Path, mesh: Mesh) -> Result<(f64, f64), String> {
     let python = std::env::var("DOPPEL_MEDIAPIPE_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let task = std::env::var("FACE_LANDMARKER_TASK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root().join("target/face_landmarker.task"));
     let out = Command::new(&python)
-        .arg(root().join("scripts/mediapipe_facemesh.py"))
+        .arg(root().join(mesh.script()))
         .arg("speed")
         .arg(dir)
         .arg(PASSES.to_string())
         .env("GLOG_minloglevel", "2")
+        .env("FACE_LANDMARKER_TASK", task)
         .output()
         .map_err(|e| format!("cannot run {python}: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "{python} scripts/mediapipe_facemesh.py failed (is mediapipe==0.10.21 installed? set \
+            "{python} {} failed (is mediapipe==0.10.21 installed? set \
              DOPPEL_MEDIAPIPE_PYTHON): {}",
+            mesh.script(),
             String::from_utf8_lossy(&out.stderr)
                 .lines()
                 .last()
@@ -151,9 +194,10 @@ fn mediapipe_run(dir: &Path) -> Result<(f64, f64), String> {
     }
 }
 
-fn compare(label: &str, frames: &[RgbaImage]) {
+fn compare(size: &str, frames: &[RgbaImage], mesh: Mesh) {
+    let label = format!("{size}, {}", mesh.label());
     let dir =
-        std::env::temp_dir().join(format!("doppel-track-bench-{}-{label}", std::process::id()));
+        std::env::temp_dir().join(format!("doppel-track-bench-{}-{size}", std::process::id()));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         panic!("cannot create {}: {e}", dir.display());
     }
@@ -168,10 +212,10 @@ fn compare(label: &str, frames: &[RgbaImage]) {
     let (mut ours, mut theirs) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
     let mut mediapipe_error = None;
     for _ in 0..ROUNDS {
-        let (p50, p99) = doppel_run(frames, threads);
+        let (p50, p99) = doppel_run(frames, threads, mesh);
         ours.0.push(p50);
         ours.1.push(p99);
-        match mediapipe_run(&dir) {
+        match mediapipe_run(&dir, mesh) {
             Ok((p50, p99)) => {
                 theirs.0.push(p50);
                 theirs.1.push(p99);
@@ -206,17 +250,23 @@ fn parts(c: &mut Criterion, frames: &[RgbaImage]) {
         size: 300.0,
         angle: 0.05,
     };
-    let map = roi.to_frame(INPUT_SIZE);
-    let mut tensor = vec![0.0f32; (INPUT_SIZE * INPUT_SIZE * 3) as usize];
-    c.bench_function("track crop warp 192x192 from 640x480", |b| {
-        b.iter(|| warp_to_tensor(frame, &map, INPUT_SIZE, 1.0, 0.0, &mut tensor).is_ok())
-    });
+    for n in [INPUT_SIZE, INPUT_SIZE_V2] {
+        let map = roi.to_frame(n);
+        let mut tensor = vec![0.0f32; (n * n * 3) as usize];
+        c.bench_function(&format!("track crop warp {n}x{n} from 640x480"), |b| {
+            b.iter(|| warp_to_tensor(frame, &map, n, 1.0, 0.0, &mut tensor).is_ok())
+        });
+    }
     let mut group = c.benchmark_group("track tracked frame 640x480");
     group.sample_size(30);
-    for threads in [1, 2] {
-        let mut t = tracker(threads);
+    for (mesh, threads) in [(Mesh::V2, 1), (Mesh::V2, 2), (Mesh::V1, 1)] {
+        let mut t = tracker(threads, mesh);
         let mut i = 0usize;
-        group.bench_function(format!("{threads} thread(s)"), |b| {
+        let name = match mesh {
+            Mesh::V2 => format!("v2 + blendshapes, {threads} thread(s)"),
+            Mesh::V1 => format!("v1, {threads} thread(s)"),
+        };
+        group.bench_function(name, |b| {
             b.iter(|| {
                 i += 1;
                 t.process_at(&frames[i % frames.len()], i as f64 / 30.0)
@@ -232,8 +282,10 @@ fn main() {
     let frames = clip_frames();
     let vga = scaled(&frames, 640, 480);
     let hd = scaled(&frames, 1280, 720);
-    compare("640x480", &vga);
-    compare("1280x720", &hd);
+    for mesh in [Mesh::V2, Mesh::V1] {
+        compare("640x480", &vga, mesh);
+        compare("1280x720", &hd, mesh);
+    }
     let mut c = Criterion::default().configure_from_args();
     parts(&mut c, &vga);
     c.final_summary();

@@ -195,8 +195,11 @@ pub struct Face {
     pub rect: Rect,
     /// The mesh model's face-present probability, 0..1.
     pub score: f32,
-    /// 468 points of MediaPipe's face mesh topology: x, y in frame pixels, z (depth, smaller = closer
-    /// to the camera) in the same scale as x, relative to the face's centre.
+    /// MediaPipe's face mesh: x, y in frame pixels, z (depth, smaller = closer to the camera) in the
+    /// same scale as x, relative to the face's centre. 478 points with the default v2 mesh model
+    /// (`face_landmarks_detector.onnx`): the 468 of the mesh topology, then the person's right iris
+    /// (centre, then 4 on the rim) at 468..473 and the left one at 473..478; 468 points with the v1
+    /// model (`face_landmark.onnx`).
     pub mesh: Vec<[f32; 3]>,
     /// Six keypoints as the detector gives them (see [`KEYPOINT_NAMES`]): the detector's own where it
     /// ran on this frame, else taken from the mesh.
@@ -208,8 +211,14 @@ pub struct Face {
     pub roi: Roi,
     /// Head rotation and position; `None` until computed from the mesh.
     pub pose: Option<HeadPose>,
-    /// Expression values keyed by ARKit blendshape name (`eyeBlinkLeft`, `jawOpen`, `mouthSmileLeft`,
-    /// …), each 0..1; see `track::expression` for the names produced. Empty until computed.
+    /// Expression values keyed by ARKit blendshape name (`eyeBlinkLeft`, `jawOpen`, `mouthPucker`,
+    /// …), each 0..1, "Left" = the person's left: THE one source of ARKit-named values that every
+    /// consumer reads (avatar, VMC, `doppel track --jsonl`). With the v2 mesh (the default) it holds
+    /// all 52 names of `crate::rig::ARKIT_NAMES`: MediaPipe's blendshape model for 51
+    /// (`track::blendshapes`), `tongueOut` from the mesh model; smoothed per channel, and measured
+    /// from the person's neutral face after a calibration. With the v1 mesh it holds the names
+    /// `track::expression` measures from the mesh geometry (blink, jaw, smile, stretch, brows; gaze
+    /// with the iris model). Empty until computed.
     pub expressions: BTreeMap<String, f32>,
 }
 

@@ -467,9 +467,11 @@ fn mesh_and_detections_match_python_mediapipe() {
                 .iter()
                 .map(|p| {
                     let p = p.as_array().unwrap();
+                    // MediaPipe's pixel coordinates (x * width) put pixel centres at integers,
+                    // doppel's at + 0.5.
                     [
-                        p[0].as_f64().unwrap() as f32,
-                        p[1].as_f64().unwrap() as f32,
+                        p[0].as_f64().unwrap() as f32 + 0.5,
+                        p[1].as_f64().unwrap() as f32 + 0.5,
                         p[2].as_f64().unwrap() as f32,
                     ]
                 })
@@ -926,7 +928,14 @@ fn iris_gives_gaze_values() {
         .display()
         .to_string();
     match Track::from_options(
-        &StageOptions::from_pairs("track", &[("iris", "true"), ("iris_model", mesh.as_str())]),
+        &StageOptions::from_pairs(
+            "track",
+            &[
+                ("mesh", mesh.as_str()),
+                ("iris", "true"),
+                ("iris_model", mesh.as_str()),
+            ],
+        ),
         &BuildContext::new(Mode::Offline),
     ) {
         Err(Error::Model { path, message }) => {
@@ -950,10 +959,13 @@ fn calibration_sets_the_persons_neutral_face() {
         assert_eq!(track.tracker().is_calibrating(), seq < 2, "frame {seq}");
         last = out.meta.faces.into_iter().next();
     }
-    let neutral = track.tracker().neutral().copied().expect("calibrated");
+    let neutral = track.tracker().neutral().cloned().expect("calibrated");
     let face = last.expect("face");
     assert!(face.expression("jawOpen") < 0.05, "{:?}", face.expressions);
-    assert!(face.pose.unwrap().yaw.abs() < 0.5);
+    // The calibration's first frame is cropped from the detector's box, the others from the mesh:
+    // the angles differ by a few tenths of a degree between them.
+    let yaw = face.pose.unwrap().yaw;
+    assert!(yaw.abs() < 1.0, "yaw {yaw}");
     assert!(neutral.features.lip_gap > 0.1, "{neutral:?}");
     assert!(face_on("0-f1-su-ph.jpg").expression("jawOpen") > 0.5);
     // The API: a saved neutral restored into another tracker.

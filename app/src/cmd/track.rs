@@ -6,20 +6,26 @@
 //! ```json
 //! {"frame": 0, "time": 0.0, "width": 640, "height": 480,
 //!  "faces": [{"box": [x0, y0, x1, y1], "score": 0.99, "detected": true,
-//!             "points": [[x, y, z], ... 468],
+//!             "points": [[x, y, z], ... 478],
 //!             "pose": {"yaw": -3.1, "pitch": 2.0, "roll": 0.4, "translation": [x, y, z_cm]},
-//!             "expressions": {"browInnerUp": 0.0, "eyeBlinkLeft": 0.02, ...}}],
+//!             "expressions": {"browDownLeft": 0.0, "eyeBlinkLeft": 0.02, ...},
+//!             "blendshapes": {"browDownLeft": 0.0, ... 52}}],
 //!  "bodies": [{"box": [x0, y0, x1, y1], "score": 0.9, "keypoints": [[x, y, z, visibility], ... 33]}]}
 //! ```
 //! - `frame`: the frame's number in the input, from 0; `time`: its timestamp in seconds.
 //! - `width`, `height`: frame size in pixels; all x, y are frame pixels, (0, 0) the top-left corner.
 //! - `faces`: best-tracked first; `box` around the mesh; `score` the face-present probability;
 //!   `detected` whether the detector ran on this frame for this face (else followed from the previous
-//!   frame); `points` the 468 MediaPipe face-mesh points (z: depth in the scale of x, larger =
-//!   farther, relative to the face); `pose` yaw/pitch/roll in degrees (yaw > 0: nose towards +x;
-//!   pitch > 0: nose up; roll > 0: clockwise on screen) and translation (head centre x, y in pixels,
-//!   z = distance from the camera in cm, estimated), or null; `expressions` ARKit blendshape names
-//!   with values 0..1 (gaze `eyeLook*` only with `--iris`).
+//!   frame); `points` the MediaPipe face-mesh points (z: depth in the scale of x, larger = farther,
+//!   relative to the face): 478 with the default v2 mesh (468 mesh points, then the right and left
+//!   iris, 5 each), 468 with `--options mesh=models/face_landmark.onnx`; `pose` yaw/pitch/roll in
+//!   degrees (yaw > 0: nose towards +x; pitch > 0: nose up; roll > 0: clockwise on screen) and
+//!   translation (head centre x, y in pixels, z = distance from the camera in cm, estimated), or
+//!   null; `expressions` the face's ARKit-named values 0..1 (`Face::expressions`, the one source
+//!   every consumer reads); `blendshapes` the same values under the 52 ARKit names
+//!   (`doppel_pipeline::rig::ARKIT_NAMES`): all 52 with the v2 mesh (MediaPipe's blendshape model,
+//!   `tongueOut` from the mesh), only the names the v1 mesh measures with it (gaze only with
+//!   `--iris`).
 //! - `bodies`: 33 BlazePose keypoints each (order: `doppel_pipeline::track::BODY_KEYPOINT_NAMES`),
 //!   empty unless `--body`.
 //!
@@ -34,6 +40,7 @@ use std::sync::Arc;
 use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig};
 use doppel_pipeline::output::{OutputGuard, Staged};
+use doppel_pipeline::rig::ARKIT_NAMES;
 use doppel_pipeline::sink::{Sink, SinkSummary};
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::spec::StageSpec;
@@ -63,7 +70,8 @@ pub struct TrackArgs {
     #[arg(long, default_value_t = 0)]
     pub calibrate: u32,
 
-    /// Run the iris model for gaze values (eyeLook*).
+    /// With the v1 mesh (`--options mesh=models/face_landmark.onnx`): run the iris model for gaze
+    /// values (eyeLook*); the default v2 mesh has them.
     #[arg(long)]
     pub iris: bool,
 
@@ -146,6 +154,13 @@ fn face_json(face: &Face) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), round(*v, 0.001)))
         .collect();
+    let blendshapes: Map<String, Value> = ARKIT_NAMES
+        .iter()
+        .filter_map(|name| {
+            let v = face.expressions.get(*name)?;
+            Some(((*name).to_string(), round(*v, 0.001)))
+        })
+        .collect();
     json!({
         "box": [round(r.x0, 0.01), round(r.y0, 0.01), round(r.x1, 0.01), round(r.y1, 0.01)],
         "score": round(face.score, 0.001),
@@ -153,6 +168,7 @@ fn face_json(face: &Face) -> Value {
         "points": points,
         "pose": pose,
         "expressions": expressions,
+        "blendshapes": blendshapes,
     })
 }
 

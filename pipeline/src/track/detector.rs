@@ -429,10 +429,24 @@ impl FaceDetector {
         let n = input as usize;
         // Plain bilinear sampling through the letterbox map, as MediaPipe's ImageToTensorCalculator
         // does (an antialiased resize gives a different input, and borderline faces then score
-        // differently); padding is black (-1).
+        // differently); padding is black (-1). MediaPipe's map puts input pixel u (not its centre
+        // u + 0.5) at frame position `u / scale - pad` in its coordinates, whose pixel centres are
+        // integers (doppel's: + 0.5): the same samples here, and the same map back for the boxes, so
+        // that the face crops that follow match MediaPipe's (the mesh v2 and blendshape fixtures).
+        let to_frame = fit.to_frame_map();
+        let mediapipe = Affine {
+            c: to_frame.c + 0.5,
+            f: to_frame.f + 0.5,
+            ..to_frame
+        };
+        let sample = Affine {
+            c: mediapipe.c - 0.5 * mediapipe.a,
+            f: mediapipe.f - 0.5 * mediapipe.e,
+            ..mediapipe
+        };
         warp_to_tensor_with(
             image,
-            &fit.to_frame_map(),
+            &sample,
             input,
             2.0,
             -1.0,
@@ -459,11 +473,11 @@ impl FaceDetector {
         let raw = decode(&reg.data, &log.data, &self.anchors, input, min_score)?;
         let mut faces = weighted_nms(raw, NMS_IOU);
         for d in &mut faces {
-            let a = fit.to_frame(Point::new(d.rect.x0, d.rect.y0));
-            let b = fit.to_frame(Point::new(d.rect.x1, d.rect.y1));
+            let a = mediapipe.apply(d.rect.x0, d.rect.y0);
+            let b = mediapipe.apply(d.rect.x1, d.rect.y1);
             d.rect = Rect::new(a.x, a.y, b.x, b.y);
             for k in &mut d.keypoints {
-                *k = fit.to_frame(*k);
+                *k = mediapipe.apply(k.x, k.y);
             }
         }
         Ok(faces)

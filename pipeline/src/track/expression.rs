@@ -1,4 +1,7 @@
-//! Expression values from the mesh geometry, named after ARKit blendshapes, each 0..1.
+//! Expression values from the mesh geometry, named after ARKit blendshapes, each 0..1: the values a
+//! v1 mesh (`face_landmark.onnx`) gives. With the v2 mesh (the default) `Face::expressions` holds
+//! the blendshape model's 52 instead (see `super::blendshapes`); the measurements here still serve
+//! calibration and head pose.
 //!
 //! Each value comes from one measurement taken in head coordinates (see [`super::headpose`]), so a
 //! turned head does not change it, and divided by a face length, so the face's size does not either:
@@ -121,11 +124,14 @@ impl Features {
 
 /// A person's neutral face: the measurements at rest (eyes open, mouth closed and relaxed, looking at
 /// the camera) and the head angles then, which calibrated poses are measured from.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Neutral {
     pub features: Features,
     /// Yaw, pitch, roll (degrees) while calibrating.
     pub angles: [f32; 3],
+    /// The 52 blendshape scores at rest, in `blendshapes::ARKIT_NAMES` order (v2 mesh only): each
+    /// channel is then measured from its own (see `blendshapes::calibrated`).
+    pub blendshapes: Option<Vec<f32>>,
 }
 
 /// Measures `mesh` (468 points) in the head frame `head`; `iris` = the iris centres (person's right,

@@ -1,22 +1,85 @@
-//! The 468-point face mesh: a rotated square crop of the frame (affine warp on the CPU, bilinear),
-//! the model, and its points mapped back to frame pixels.
+//! The face mesh: a rotated square crop of the frame (affine warp on the CPU, bilinear), the model,
+//! and its points mapped back to frame pixels. Two models, told apart by their input size
+//! ([`MeshVersion`]):
 //!
-//! Model: `face_landmark.onnx`, input [1,192,192,3] NHWC RGB in 0..1, a crop around the face rotated
-//! so the eyes are level and 1.5x the face box; outputs [1,1,1,1404] (468 x, y, z in crop pixels) and
-//! [1,1,1,1] face-present logit.
+//! - v2 (default), `face_landmarks_detector.onnx` (MediaPipe FaceLandmarker's mesh): input
+//!   [1,256,256,3] NHWC RGB in 0..1; outputs `landmarks` [1,1,1,1434] (478 x, y, z in crop pixels:
+//!   the 468 mesh points, then 10 iris points), `presence_logit` [1,1,1,1] and `tongue_out` [1,1]
+//!   (a probability). Its points feed the blendshape model ([`super::blendshapes`]).
+//! - v1, `face_landmark.onnx` (the legacy FaceMesh solution's): input [1,192,192,3]; outputs
+//!   [1,1,1,1404] (468 x, y, z) and [1,1,1,1] face-present logit. About 5x faster per tracked
+//!   frame, no iris, and its points are not what the blendshape model was trained on.
+//!
+//! Both see a crop around the face rotated so the eyes are level and 1.5x the face box.
 
 use std::path::Path;
 
 use image::RgbaImage;
 
-use super::types::{Affine, Detection, Point, Roi, LEFT_EYE, RIGHT_EYE};
+use super::types::{Affine, Detection, Point, Rect, Roi, LEFT_EYE, RIGHT_EYE};
 use crate::error::{Error, Result};
 use crate::infer::{Model, SessionConfig, TensorView};
 
-/// Input side of the mesh model.
+/// Input side of the v1 mesh model.
 pub const INPUT_SIZE: u32 = 192;
-/// Points in the mesh.
+/// Input side of the v2 mesh model.
+pub const INPUT_SIZE_V2: u32 = 256;
+/// Points in the mesh topology (v1's whole output; v2 adds [`IRIS_POINTS_V2`] after them).
 pub const POINTS: usize = 468;
+/// Iris points the v2 model adds after the mesh: the person's right iris (centre, then 4 on the
+/// rim) at 468..473, the left one at 473..478.
+pub const IRIS_POINTS_V2: usize = 10;
+/// Points the v2 model outputs.
+pub const POINTS_V2: usize = POINTS + IRIS_POINTS_V2;
+
+/// Which face mesh model a session runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MeshVersion {
+    /// `face_landmark.onnx`: 468 points from a 192-pixel crop.
+    V1,
+    /// `face_landmarks_detector.onnx`: 478 points (with irises) and tongue-out from a 256-pixel crop.
+    V2,
+}
+
+impl MeshVersion {
+    /// The side of the model's square input.
+    pub fn input_size(self) -> u32 {
+        match self {
+            Self::V1 => INPUT_SIZE,
+            Self::V2 => INPUT_SIZE_V2,
+        }
+    }
+
+    /// The points the model outputs.
+    pub fn points(self) -> usize {
+        match self {
+            Self::V1 => POINTS,
+            Self::V2 => POINTS_V2,
+        }
+    }
+
+    /// The crop-to-frame map the crop samples through, from the map points come back through.
+    ///
+    /// Both reproduce MediaPipe's crop, because the models (and the blendshape model downstream) are
+    /// sensitive to it (a half-pixel offset or a black border moved blendshape scores by up to
+    /// 0.14-0.5, see `../shared/models/README-blendshapes-hands.md`): MediaPipe reads crop pixel
+    /// (u, v) at `map(u, v)` (no half-pixel shift) and replicates the frame's edge.
+    fn sampling(self, map: &Affine) -> (Affine, Sampling) {
+        // warp_to_tensor_with samples at (u + 0.5, v + 0.5): move the map back by half a crop pixel.
+        (
+            Affine {
+                c: map.c - 0.5 * (map.a + map.b),
+                f: map.f - 0.5 * (map.d + map.e),
+                ..*map
+            },
+            Sampling {
+                k: supersampling(map.scale()),
+                border: Border::Replicate,
+            },
+        )
+    }
+}
+
 /// How much larger than the face box the crop is (MediaPipe's `scale_x`/`scale_y` 1.5).
 pub const CROP_SCALE: f32 = 1.5;
 
@@ -71,6 +134,27 @@ pub fn roi_from_mesh(mesh: &[[f32; 3]]) -> Option<Roi> {
     }
     Some(Roi {
         center: Point::new(c * uc - s * vc, s * uc + c * vc),
+        size,
+        angle,
+    })
+}
+
+/// The crop that follows a v2 mesh into the next frame, as MediaPipe FaceLandmarker computes it
+/// (`face_landmarks_detector_graph.cc`: landmarks -> detection -> rect, rotation from point 33 to
+/// 263, scale 1.5, square on the long side): centred on the points' upright (axis-aligned) box,
+/// `CROP_SCALE` times its longer side. Upright rather than in the face's axes as
+/// [`roi_from_mesh`]: the blendshape scores follow the crop, so v2 crops what MediaPipe crops.
+pub fn roi_from_mesh_v2(mesh: &[[f32; 3]]) -> Option<Roi> {
+    let r = mesh.get(RIGHT_EYE_OUTER)?;
+    let l = mesh.get(LEFT_EYE_OUTER)?;
+    let angle = (l[1] - r[1]).atan2(l[0] - r[0]);
+    let rect = Rect::bounding(mesh.iter().map(|p| Point::new(p[0], p[1])))?;
+    let size = rect.width().max(rect.height()) * CROP_SCALE;
+    if !(size.is_finite() && size > 0.0) {
+        return None;
+    }
+    Some(Roi {
+        center: rect.center(),
         size,
         angle,
     })
@@ -362,24 +446,34 @@ fn accumulate_interior(raw: &[u8], w: usize, start: FixedPoint, step: FixedPoint
 /// What the mesh model found in one crop.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MeshResult {
-    /// 468 points in frame pixels (z scaled like x and y).
+    /// 468 (v1) or 478 (v2) points in frame pixels (z scaled like x and y).
     pub points: Vec<[f32; 3]>,
     /// Face-present probability, 0..1.
     pub presence: f32,
+    /// Tongue-out probability, 0..1 (v2 only).
+    pub tongue_out: Option<f32>,
 }
 
 /// The face mesh model: one ONNX Runtime session, built once.
 pub struct FaceMesh {
     model: Model,
+    version: MeshVersion,
     input_name: String,
     points: usize,
     presence: usize,
+    tongue_out: Option<usize>,
     tensor: Vec<f32>,
     runs: u64,
 }
 
+/// Number of values of a fully known output shape.
+fn value_count(o: &crate::infer::TensorInfo) -> Option<usize> {
+    o.dims.iter().try_fold(1usize, |acc, d| d.map(|d| acc * d))
+}
+
 impl FaceMesh {
-    /// Loads `face_landmark.onnx` (or a model with the same inputs and outputs).
+    /// Loads `face_landmarks_detector.onnx` (v2) or `face_landmark.onnx` (v1), or a model with the
+    /// same inputs and outputs; the input size tells which.
     ///
     /// # Errors
     /// [`Error::Model`] naming the file when it is missing, not ONNX, or shaped differently;
@@ -387,33 +481,59 @@ impl FaceMesh {
     pub fn load(path: impl AsRef<Path>, config: &SessionConfig) -> Result<Self> {
         let path = path.as_ref();
         let model = Model::load(path, config)?;
-        let n = INPUT_SIZE as usize;
-        let input =
-            model.single_input(&[Some(1), Some(n), Some(n), Some(3)], "the face mesh model")?;
-        let count = |o: &crate::infer::TensorInfo| -> Option<usize> {
-            o.dims.iter().try_fold(1usize, |acc, d| d.map(|d| acc * d))
+        let version = match model.inputs() {
+            [one] if one.dims.get(1) == Some(&Some(INPUT_SIZE_V2 as usize)) => MeshVersion::V2,
+            _ => MeshVersion::V1,
         };
-        let find = |len: usize| model.outputs().iter().position(|o| count(o) == Some(len));
-        let (Some(points), Some(presence)) = (find(POINTS * 3), find(1)) else {
-            let shapes: Vec<String> = model.outputs().iter().map(ToString::to_string).collect();
+        let n = version.input_size() as usize;
+        let input = model.single_input(
+            &[Some(1), Some(n), Some(n), Some(3)],
+            "a face mesh model (192 or 256 pixels)",
+        )?;
+        let outputs = model.outputs();
+        let points = outputs
+            .iter()
+            .position(|o| value_count(o) == Some(version.points() * 3));
+        // v2 has two single-value outputs: told apart by name (`presence_logit`, `tongue_out`, as
+        // the shared conversion named them), else taken in model order (presence first).
+        let singles: Vec<usize> = (0..outputs.len())
+            .filter(|&i| value_count(&outputs[i]) == Some(1))
+            .collect();
+        let named = |name: &str| singles.iter().copied().find(|&i| outputs[i].name == name);
+        let presence = named("presence_logit").or_else(|| singles.first().copied());
+        let tongue_out = match version {
+            MeshVersion::V1 => None,
+            MeshVersion::V2 => named("tongue_out")
+                .or_else(|| singles.iter().copied().find(|&i| Some(i) != presence)),
+        };
+        let (Some(points), Some(presence)) = (points, presence) else {
+            let shapes: Vec<String> = outputs.iter().map(ToString::to_string).collect();
             return Err(Error::model(
                 path,
                 format!(
-                    "not the face mesh model: expected outputs of {} values (468 x, y, z) and 1 value \
+                    "not the face mesh model: expected outputs of {} values ({} x, y, z) and 1 value \
                      (face present), found {}",
-                    POINTS * 3,
+                    version.points() * 3,
+                    version.points(),
                     shapes.join(", ")
                 ),
             ));
         };
         Ok(Self {
             model,
+            version,
             input_name: input,
             points,
             presence,
+            tongue_out,
             tensor: vec![0.0; n * n * 3],
             runs: 0,
         })
+    }
+
+    /// Which model this is.
+    pub fn version(&self) -> MeshVersion {
+        self.version
     }
 
     /// Runs the model once on zeros, not counted in [`Self::runs`] (see [`Model::warm_up`]).
@@ -429,7 +549,7 @@ impl FaceMesh {
         self.runs
     }
 
-    /// The crop tensor of the last run ([1,192,192,3] RGB 0..1), for debugging and tests.
+    /// The crop tensor of the last run ([1,n,n,3] RGB 0..1), for debugging and tests.
     pub fn last_crop(&self) -> &[f32] {
         &self.tensor
     }
@@ -439,9 +559,19 @@ impl FaceMesh {
     /// # Errors
     /// [`Error::Model`] when inference fails.
     pub fn run(&mut self, image: &RgbaImage, roi: &Roi) -> Result<MeshResult> {
-        let map = roi.to_frame(INPUT_SIZE);
-        warp_to_tensor(image, &map, INPUT_SIZE, 1.0, 0.0, &mut self.tensor)?;
-        let n = INPUT_SIZE as usize;
+        let size = self.version.input_size();
+        let map = roi.to_frame(size);
+        let (sample_map, sampling) = self.version.sampling(&map);
+        warp_to_tensor_with(
+            image,
+            &sample_map,
+            size,
+            1.0,
+            0.0,
+            sampling,
+            &mut self.tensor,
+        )?;
+        let n = size as usize;
         let shape = [1, n, n, 3];
         let outputs = self.model.run(&[TensorView {
             name: &self.input_name,
@@ -465,9 +595,21 @@ impl FaceMesh {
             })
             .collect();
         let logit = flag.data.first().copied().unwrap_or(f32::NEG_INFINITY);
+        let tongue_out = self
+            .tongue_out
+            .and_then(|i| outputs.get(i))
+            .and_then(|t| t.data.first().copied())
+            .map(|p| {
+                if p.is_finite() {
+                    p.clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            });
         Ok(MeshResult {
             points,
             presence: 1.0 / (1.0 + (-logit.clamp(-100.0, 100.0)).exp()),
+            tongue_out,
         })
     }
 }

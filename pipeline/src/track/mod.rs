@@ -1,11 +1,13 @@
-//! Face tracking: BlazeFace detection, the 468-point face mesh, and tracking that follows each face
-//! from one frame's mesh to the next frame's crop so the detector runs only when needed.
+//! Face tracking: BlazeFace detection, the face mesh (v2: 478 points with irises), MediaPipe's 52
+//! ARKit blendshapes, and tracking that follows each face from one frame's mesh to the next frame's
+//! crop so the detector runs only when needed.
 //!
 //! ```text
 //!  frame ─▶ detector (when a face is missing, or every N frames)  ─▶ boxes + 6 keypoints
 //!            │                                                       │ crop: box x1.5, eyes level
 //!            ▼                                                       ▼
-//!          tracked crops from the previous frame's mesh ─────▶ mesh model ─▶ 468 points + presence
+//!          tracked crops from the previous frame's mesh ─────▶ mesh model ─▶ 478 points + presence
+//!                                                                    │       + tongue-out
 //!                                                                    │ presence >= min_score:
 //!                                                                    ▼ keep, crop for the next frame
 //! ```
@@ -13,17 +15,21 @@
 //! Each kept face then gets, in this order:
 //! - smoothing ([`filter`]): a One Euro filter per mesh coordinate (and iris point), in face-size
 //!   units, timed by the frame's timestamp; a face that is lost starts a fresh filter when found again;
-//! - iris points (optional, [`iris`]) from a crop around each eye of the mesh;
 //! - head pose ([`headpose`]): yaw, pitch, roll and position from the smoothed mesh;
-//! - expression values ([`expression`]): ARKit-named, 0..1, from the smoothed mesh, measured from a
-//!   neutral face: typical values, or the person's own after [`FaceTracker::calibrate`].
+//! - expression values, ARKit-named, 0..1, into [`Face::expressions`]:
+//!   - v2 mesh (default): all 52 of [`blendshapes::ARKIT_NAMES`]: 51 from the blendshape model
+//!     ([`blendshapes`]) on the smoothed points, `tongueOut` from the mesh model; then a One Euro
+//!     filter per channel (eyes fast, the rest medium) and the person's calibration, if any;
+//!   - v1 mesh (`face_landmark.onnx`, faster): the values [`expression`] measures from the mesh
+//!     geometry (blink, jaw, smile, stretch, brows; gaze with the iris model, [`iris`]).
 //!
-//! Pose and expressions are computed from the smoothed mesh, so they are as smooth as it is (one
-//! filter, no second lag).
+//! Calibration ([`FaceTracker::calibrate`]) averages a relaxed face over N frames: the 52 scores are
+//! then measured from it (`(v - n) / (1 - n)`), as are the geometric values and head angles.
 //!
 //! All coordinates are frame pixels (see [`types`]). The models are `models/face_detection_short_range.onnx`
-//! (or `face_detection_full_range_sparse.onnx` for far faces),
-//! `models/face_landmark.onnx` and optionally `models/iris_landmark.onnx` (see `models/README.md`).
+//! (or `face_detection_full_range_sparse.onnx` for far faces), `models/face_landmarks_detector.onnx`
+//! and `models/face_blendshapes.onnx` (or `models/face_landmark.onnx`, optionally with
+//! `models/iris_landmark.onnx`); see `models/README.md`.
 //!
 //! # Example
 //! ```no_run
@@ -36,6 +42,7 @@
 //! # Ok::<(), doppel_pipeline::Error>(())
 //! ```
 
+pub mod blendshapes;
 pub mod body;
 pub mod detector;
 pub mod draw;
@@ -53,11 +60,12 @@ use std::path::PathBuf;
 
 use image::RgbaImage;
 
+pub use self::blendshapes::{BlendshapeModel, Scores, ValueSmoothing, DEFAULT_BLENDSHAPES};
 pub use self::detector::FaceDetector;
 pub use self::expression::{Features, Neutral};
 pub use self::filter::{OneEuroParams, VectorFilter};
 pub use self::iris::{IrisModel, IrisPoints, DEFAULT_IRIS};
-pub use self::mesh::{FaceMesh, MeshResult};
+pub use self::mesh::{FaceMesh, MeshResult, MeshVersion};
 pub use self::types::{
     Affine, Body, BodyKeypoint, Detection, Face, HeadPose, Point, Rect, Roi, BODY_KEYPOINT_NAMES,
     KEYPOINT_NAMES,
@@ -71,8 +79,10 @@ use crate::locate::Locator;
 pub const DEFAULT_DETECTOR: &str = "models/face_detection_short_range.onnx";
 /// The full-range (far faces) detector, relative to the working directory.
 pub const FULL_RANGE_DETECTOR: &str = "models/face_detection_full_range_sparse.onnx";
-/// Default mesh model, relative to the working directory.
-pub const DEFAULT_MESH: &str = "models/face_landmark.onnx";
+/// Default mesh model (v2: 478 points, feeds the blendshape model), relative to the working directory.
+pub const DEFAULT_MESH: &str = "models/face_landmarks_detector.onnx";
+/// The v1 mesh model (468 points, ~5x faster per tracked frame, geometric expression values only).
+pub const V1_MESH: &str = "models/face_landmark.onnx";
 
 /// IoU above which a detection is the same face as a tracked one.
 const SAME_FACE_IOU: f32 = 0.5;
@@ -92,7 +102,13 @@ pub struct TrackerConfig {
     pub session: SessionConfig,
     /// One Euro filter on the mesh (and so on pose and expressions); `None` = raw model output.
     pub smoothing: Option<OneEuroParams>,
-    /// The iris model, for gaze values; `None` = no iris (no `eyeLook*` values).
+    /// The blendshape model, run on v2 meshes (ignored with a v1 mesh); `None` = no blendshapes (v2
+    /// faces then carry only `tongueOut`).
+    pub blendshape_model: Option<PathBuf>,
+    /// One Euro filter per blendshape channel (v2); `None` = the model's values as they come.
+    pub value_smoothing: Option<ValueSmoothing>,
+    /// The iris model, for gaze values with a v1 mesh (v2 has irises); `None` = no iris (no
+    /// `eyeLook*` values with v1).
     pub iris_model: Option<PathBuf>,
     /// Calibrate the neutral face on the first this many frames with a face (0 = no calibration:
     /// typical neutral values). See [`FaceTracker::calibrate`].
@@ -110,6 +126,8 @@ impl Default for TrackerConfig {
             min_score: 0.5,
             session: SessionConfig::default(),
             smoothing: Some(OneEuroParams::default()),
+            blendshape_model: Some(Locator::from_env().find_or_keep(DEFAULT_BLENDSHAPES)),
+            value_smoothing: Some(ValueSmoothing::default()),
             iris_model: None,
             calibrate_frames: 0,
         }
@@ -121,6 +139,7 @@ struct Tracked {
     roi: Roi,
     mesh_filter: VectorFilter,
     iris_filter: VectorFilter,
+    score_filter: blendshapes::ScoreFilter,
 }
 
 impl Tracked {
@@ -129,6 +148,7 @@ impl Tracked {
             roi,
             mesh_filter: VectorFilter::new(),
             iris_filter: VectorFilter::new(),
+            score_filter: blendshapes::ScoreFilter::default(),
         }
     }
 }
@@ -139,6 +159,7 @@ struct Calibration {
     remaining: u32,
     features: Vec<Features>,
     angles: Vec<[f32; 3]>,
+    scores: Vec<Scores>,
 }
 
 /// Detects and tracks faces frame after frame. Long-lived: owns the sessions, the crops and filters
@@ -147,6 +168,7 @@ pub struct FaceTracker {
     config: TrackerConfig,
     detector: FaceDetector,
     mesh: FaceMesh,
+    blendshapes: Option<BlendshapeModel>,
     iris: Option<IrisModel>,
     tracked: Vec<Tracked>,
     since_detect: u32,
@@ -163,13 +185,24 @@ impl FaceTracker {
     /// [`crate::Error::Model`] naming a file that is missing or not the expected model;
     /// [`crate::Error::Runtime`] when ONNX Runtime cannot be loaded.
     pub fn load(config: &TrackerConfig) -> Result<Self> {
-        let iris = match &config.iris_model {
+        let mesh = FaceMesh::load(&config.mesh_model, &config.session)?;
+        // v2 brings its own irises and feeds the blendshape model; v1 may use the iris model.
+        let (iris, blendshapes) = match mesh.version() {
+            MeshVersion::V1 => (config.iris_model.as_ref(), None),
+            MeshVersion::V2 => (None, config.blendshape_model.as_ref()),
+        };
+        let iris = match iris {
             Some(path) => Some(IrisModel::load(path, &config.session)?),
+            None => None,
+        };
+        let blendshapes = match blendshapes {
+            Some(path) => Some(BlendshapeModel::load(path, &config.session)?),
             None => None,
         };
         let mut tracker = Self {
             detector: FaceDetector::load(&config.detector_model, &config.session)?,
-            mesh: FaceMesh::load(&config.mesh_model, &config.session)?,
+            mesh,
+            blendshapes,
             iris,
             config: config.clone(),
             tracked: Vec::new(),
@@ -196,6 +229,9 @@ impl FaceTracker {
     pub fn warm_up(&mut self) -> Result<()> {
         self.detector.warm_up()?;
         self.mesh.warm_up()?;
+        if let Some(model) = &mut self.blendshapes {
+            model.warm_up()?;
+        }
         if let Some(iris) = &mut self.iris {
             iris.warm_up()?;
         }
@@ -210,6 +246,16 @@ impl FaceTracker {
     /// How many times the mesh model has run.
     pub fn mesh_runs(&self) -> u64 {
         self.mesh.runs()
+    }
+
+    /// Which mesh model runs.
+    pub fn mesh_version(&self) -> MeshVersion {
+        self.mesh.version()
+    }
+
+    /// How many times the blendshape model has run (0 with a v1 mesh).
+    pub fn blendshape_runs(&self) -> u64 {
+        self.blendshapes.as_ref().map_or(0, BlendshapeModel::runs)
     }
 
     /// Forgets tracked faces and their filters: the next frame starts with the detector (use between
@@ -291,7 +337,11 @@ impl FaceTracker {
         let mut faces: Vec<Face> = Vec::with_capacity(candidates.len());
         for (mut track, detection) in candidates {
             let roi = track.roi;
-            let MeshResult { points, presence } = self.mesh.run(image, &roi)?;
+            let MeshResult {
+                points,
+                presence,
+                tongue_out,
+            } = self.mesh.run(image, &roi)?;
             // A face below the score is dropped with its filters: found again, it starts afresh.
             if presence < min_score {
                 continue;
@@ -306,7 +356,11 @@ impl FaceTracker {
             }
             // The next crop follows the raw mesh, as MediaPipe does: smoothing must not make the
             // crop lag behind a fast head.
-            let Some(next) = mesh::roi_from_mesh(&points) else {
+            let next = match self.mesh.version() {
+                MeshVersion::V1 => mesh::roi_from_mesh(&points),
+                MeshVersion::V2 => mesh::roi_from_mesh_v2(&points),
+            };
+            let Some(next) = next else {
                 continue;
             };
             let iris = match &mut self.iris {
@@ -335,8 +389,29 @@ impl FaceTracker {
                 Some(d) => d.keypoints,
                 None => mesh::keypoints_from_mesh(&points).unwrap_or_default(),
             };
-            let (pose, expressions) =
-                self.describe(&points, iris.as_ref(), image.width(), faces.is_empty());
+            // v2: the irises are the mesh's last points (already smoothed with it).
+            if iris.is_none() {
+                iris = iris_from_mesh(&points);
+            }
+            // The blendshape model reads the smoothed points, as MediaPipe's VIDEO mode does.
+            let mut scores = match (&mut self.blendshapes, tongue_out) {
+                (Some(model), Some(tongue)) => model.run(&points, tongue)?,
+                _ => None,
+            };
+            if let (Some(s), Some(params)) = (&mut scores, &self.config.value_smoothing) {
+                track.score_filter.filter(s, time, params);
+            }
+            let (pose, mut expressions) = self.describe(
+                &points,
+                iris.as_ref(),
+                scores.as_ref(),
+                image.width(),
+                faces.is_empty(),
+            );
+            // A v2 mesh without the blendshape model still has its tongue.
+            if let (None, Some(t)) = (&scores, tongue_out) {
+                expressions.insert("tongueOut".to_string(), t);
+            }
             track.roi = next;
             self.tracked.push(track);
             faces.push(Face {
@@ -355,26 +430,32 @@ impl FaceTracker {
 
     /// Head pose and expression values of one (smoothed) mesh; feeds a running calibration with the
     /// first face.
+    /// `scores` = the 52 blendshape values (v2), which then are the expressions (calibrated);
+    /// without them (v1) the expressions are measured from the mesh geometry.
     fn describe(
         &mut self,
         points: &[[f32; 3]],
         iris: Option<&IrisPoints>,
+        scores: Option<&Scores>,
         width: u32,
         first: bool,
     ) -> (Option<HeadPose>, std::collections::BTreeMap<String, f32>) {
         let Some(head) = headpose::head_frame(points) else {
-            return (None, Default::default());
+            return (None, self.score_map(scores));
         };
         let mut pose = headpose::head_pose(points, width);
         let centres = iris.map(|i| [i[0][0], i[1][0]]);
         let Some(features) = expression::features(points, &head, centres) else {
-            return (pose, Default::default());
+            return (pose, self.score_map(scores));
         };
         let angles = headpose::angles(&head);
         if first {
             if let Some(cal) = &mut self.calibration {
                 cal.features.push(features);
                 cal.angles.push([angles.0, angles.1, angles.2]);
+                if let Some(s) = scores {
+                    cal.scores.push(*s);
+                }
                 cal.remaining -= 1;
                 if cal.remaining == 0 {
                     let n = cal.angles.len() as f32;
@@ -387,6 +468,7 @@ impl FaceTracker {
                     self.neutral = Features::mean(&cal.features).map(|features| Neutral {
                         features,
                         angles: mean,
+                        blendshapes: blendshapes::mean(&cal.scores).map(|s| s.to_vec()),
                     });
                     self.calibration = None;
                 }
@@ -397,9 +479,44 @@ impl FaceTracker {
             p.pitch -= n.angles[1];
             p.roll -= n.angles[2];
         }
+        if scores.is_some() {
+            return (pose, self.score_map(scores));
+        }
         let values = expression::expressions(&features, self.neutral.as_ref().map(|n| &n.features));
         (pose, values)
     }
+
+    /// The 52 scores by ARKit name, measured from the person's neutral scores when calibrated;
+    /// empty without scores.
+    fn score_map(&self, scores: Option<&Scores>) -> std::collections::BTreeMap<String, f32> {
+        let Some(scores) = scores else {
+            return Default::default();
+        };
+        let neutral = self.neutral.as_ref().and_then(|n| n.blendshapes.as_ref());
+        blendshapes::ARKIT_NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                // A neutral of another length (set by hand) leaves the channels it lacks alone.
+                let v = match neutral.and_then(|n| n.get(i)) {
+                    Some(n) => blendshapes::calibrated(scores[i], *n),
+                    None => scores[i],
+                };
+                ((*name).to_string(), v)
+            })
+            .collect()
+    }
+}
+
+/// The iris points of a v2 mesh (points 468..478: the person's right iris, then the left, centre
+/// first); `None` for a v1 mesh.
+fn iris_from_mesh(points: &[[f32; 3]]) -> Option<IrisPoints> {
+    let tail = points.get(mesh::POINTS..mesh::POINTS_V2)?;
+    let mut out = [[[0.0f32; 3]; iris::IRIS_POINTS]; 2];
+    for (dst, src) in out.as_flattened_mut().iter_mut().zip(tail) {
+        *dst = *src;
+    }
+    Some(out)
 }
 
 /// How much a detection box overlaps the face a tracked crop holds (the crop's inner face box: the

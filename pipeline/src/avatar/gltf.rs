@@ -93,7 +93,9 @@ fn glb_chunks(bytes: &[u8]) -> Res<(&[u8], Option<&[u8]>)> {
         let end = start
             .checked_add(len as usize)
             .filter(|&e| e <= total)
-            .ok_or_else(|| format!("truncated GLB: a chunk of {len} bytes at byte {at} runs past the end"))?;
+            .ok_or_else(|| {
+                format!("truncated GLB: a chunk of {len} bytes at byte {at} runs past the end")
+            })?;
         match kind {
             0x4E4F_534A if json.is_none() => json = Some(&bytes[start..end]),
             0x004E_4942 if bin.is_none() => bin = Some(&bytes[start..end]),
@@ -139,7 +141,8 @@ fn uri_bytes(path: &Path, uri: &str) -> Res<Vec<u8>> {
     }
     let name = percent_decode(uri);
     let file = path.parent().unwrap_or(Path::new(".")).join(&name);
-    std::fs::read(&file).map_err(|e| format!("cannot read '{}' beside the model: {e}", file.display()))
+    std::fs::read(&file)
+        .map_err(|e| format!("cannot read '{}' beside the model: {e}", file.display()))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -234,7 +237,8 @@ impl Gltf {
     /// Parses `bytes` (a GLB or glTF JSON) read from `path` (for files beside it).
     pub fn parse(path: &Path, bytes: &[u8]) -> Res<Self> {
         let (json_bytes, bin) = if bytes.starts_with(b"glTF") {
-            glb_chunks(bytes).map_err(|e| format!("not a valid glTF 2.0 binary (.glb/.vrm): {e}"))?
+            glb_chunks(bytes)
+                .map_err(|e| format!("not a valid glTF 2.0 binary (.glb/.vrm): {e}"))?
         } else {
             (bytes, None)
         };
@@ -271,8 +275,16 @@ impl Gltf {
                 Some(uri) => uri_bytes(path, uri).map_err(|e| format!("buffer {i}: {e}"))?,
                 None if i == 0 && bin.is_some() => bin.unwrap_or_default().to_vec(),
                 // A meshopt fallback buffer may carry no data (then its views cannot be read).
-                None if b.pointer("/extensions/EXT_meshopt_compression/fallback") == Some(&Value::Bool(true)) => Vec::new(),
-                None => return Err(format!("buffer {i} has no uri and is not the GLB's binary chunk")),
+                None if b.pointer("/extensions/EXT_meshopt_compression/fallback")
+                    == Some(&Value::Bool(true)) =>
+                {
+                    Vec::new()
+                }
+                None => {
+                    return Err(format!(
+                        "buffer {i} has no uri and is not the GLB's binary chunk"
+                    ))
+                }
             };
             let need = index(b, "byteLength").unwrap_or(0);
             if data.len() < need && !data.is_empty() {
@@ -296,9 +308,12 @@ impl Gltf {
                      fallback; doppel does not decode meshopt (re-export without compression)"
                 ));
             }
-            let buffer = buffers
-                .get(b)
-                .ok_or_else(|| format!("bufferView {i} names buffer {b}, the file has {}", buffers.len()))?;
+            let buffer = buffers.get(b).ok_or_else(|| {
+                format!(
+                    "bufferView {i} names buffer {b}, the file has {}",
+                    buffers.len()
+                )
+            })?;
             let start = index(v, "byteOffset").unwrap_or(0);
             let len = index(v, "byteLength").unwrap_or(0);
             let bytes = start
@@ -324,12 +339,22 @@ impl Gltf {
             .ok_or_else(|| format!("names bufferView {i}, the file has {}", self.views.len()))
     }
 
-    fn layout<'a>(&'a self, a: &Value, at: &str, count: usize, comps: usize, kind: u64, view_key: &str, offset_key: &str) -> Res<Option<Layout<'a>>> {
+    fn layout<'a>(
+        &'a self,
+        a: &Value,
+        at: &str,
+        count: usize,
+        comps: usize,
+        kind: u64,
+        view_key: &str,
+        offset_key: &str,
+    ) -> Res<Option<Layout<'a>>> {
         let Some(v) = index(a, view_key) else {
             return Ok(None);
         };
         let bytes = self.view(v).map_err(|e| format!("{at} {e}"))?;
-        let size = component_size(kind).ok_or_else(|| format!("{at}: componentType {kind} is not a glTF component type"))?;
+        let size = component_size(kind)
+            .ok_or_else(|| format!("{at}: componentType {kind} is not a glTF component type"))?;
         let elem = comps * size;
         let stride = self
             .json
@@ -338,33 +363,55 @@ impl Gltf {
             .map_or(elem, |s| s as usize)
             .max(elem);
         let offset = index(a, offset_key).unwrap_or(0);
-        let need = if count == 0 { 0 } else { offset.saturating_add((count - 1).saturating_mul(stride)).saturating_add(elem) };
+        let need = if count == 0 {
+            0
+        } else {
+            offset
+                .saturating_add((count - 1).saturating_mul(stride))
+                .saturating_add(elem)
+        };
         if need > bytes.len() {
             return Err(format!(
                 "{at}: {count} elements of {elem} bytes (stride {stride}, offset {offset}) need {need} bytes, bufferView {v} has {}",
                 bytes.len()
             ));
         }
-        Ok(Some(Layout { bytes: &bytes[offset..], count, comps, kind, stride }))
+        Ok(Some(Layout {
+            bytes: &bytes[offset..],
+            count,
+            comps,
+            kind,
+            stride,
+        }))
     }
 
     /// Accessor `i` as floats, `comps` per element (its type), with its sparse substitution applied.
     pub fn floats(&self, i: usize) -> Res<(Vec<f32>, usize)> {
         let at = format!("accessor {i}");
-        let a = array(&self.json, "accessors")
-            .get(i)
-            .ok_or_else(|| format!("{at} is named, the file has {} accessors", array(&self.json, "accessors").len()))?;
+        let a = array(&self.json, "accessors").get(i).ok_or_else(|| {
+            format!(
+                "{at} is named, the file has {} accessors",
+                array(&self.json, "accessors").len()
+            )
+        })?;
         let count = index(a, "count").unwrap_or(0);
         if count > MAX_COUNT {
             return Err(format!("{at}: count {count} exceeds {MAX_COUNT}"));
         }
         let kind = a.get("componentType").and_then(Value::as_u64).unwrap_or(0);
         if component_size(kind).is_none() {
-            return Err(format!("{at}: componentType {kind} is not a glTF component type"));
+            return Err(format!(
+                "{at}: componentType {kind} is not a glTF component type"
+            ));
         }
         let ty = a.get("type").and_then(Value::as_str).unwrap_or("");
-        let comps = components(ty).ok_or_else(|| format!("{at}: type '{ty}', expected SCALAR, VEC2, VEC3, VEC4 or MAT4"))?;
-        let normalized = a.get("normalized").and_then(Value::as_bool).unwrap_or(false);
+        let comps = components(ty).ok_or_else(|| {
+            format!("{at}: type '{ty}', expected SCALAR, VEC2, VEC3, VEC4 or MAT4")
+        })?;
+        let normalized = a
+            .get("normalized")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let csize = component_size(kind).unwrap_or(4);
         let mut out = vec![0.0f32; count * comps];
         if let Some(l) = self.layout(a, &at, count, comps, kind, "bufferView", "byteOffset")? {
@@ -377,19 +424,44 @@ impl Gltf {
         }
         if let Some(s) = a.get("sparse") {
             let n = index(s, "count").unwrap_or(0).min(count);
-            let idx = s.get("indices").ok_or_else(|| format!("{at}: sparse without indices"))?;
-            let ik = idx.get("componentType").and_then(Value::as_u64).unwrap_or(0);
+            let idx = s
+                .get("indices")
+                .ok_or_else(|| format!("{at}: sparse without indices"))?;
+            let ik = idx
+                .get("componentType")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             let il = self
-                .layout(idx, &format!("{at} sparse indices"), n, 1, ik, "bufferView", "byteOffset")?
+                .layout(
+                    idx,
+                    &format!("{at} sparse indices"),
+                    n,
+                    1,
+                    ik,
+                    "bufferView",
+                    "byteOffset",
+                )?
                 .ok_or_else(|| format!("{at}: sparse indices without a bufferView"))?;
-            let vals = s.get("values").ok_or_else(|| format!("{at}: sparse without values"))?;
+            let vals = s
+                .get("values")
+                .ok_or_else(|| format!("{at}: sparse without values"))?;
             let vl = self
-                .layout(vals, &format!("{at} sparse values"), n, comps, kind, "bufferView", "byteOffset")?
+                .layout(
+                    vals,
+                    &format!("{at} sparse values"),
+                    n,
+                    comps,
+                    kind,
+                    "bufferView",
+                    "byteOffset",
+                )?
                 .ok_or_else(|| format!("{at}: sparse values without a bufferView"))?;
             for k in 0..il.count {
                 let target = integer(il.element(k), ik) as usize;
                 if target >= count {
-                    return Err(format!("{at}: sparse index {target} past its {count} elements"));
+                    return Err(format!(
+                        "{at}: sparse index {target} past its {count} elements"
+                    ));
                 }
                 let el = vl.element(k);
                 for c in 0..comps {
@@ -404,7 +476,9 @@ impl Gltf {
     pub fn vecs<const N: usize>(&self, i: usize) -> Res<Vec<[f32; N]>> {
         let (flat, comps) = self.floats(i)?;
         if comps != N {
-            return Err(format!("accessor {i} has {comps} components per element, expected {N}"));
+            return Err(format!(
+                "accessor {i} has {comps} components per element, expected {N}"
+            ));
         }
         Ok(flat
             .chunks_exact(N)
@@ -419,9 +493,12 @@ impl Gltf {
     /// Accessor `i` as unsigned integers (indices, joint numbers), read exactly.
     pub fn integers(&self, i: usize) -> Res<(Vec<u32>, usize)> {
         let at = format!("accessor {i}");
-        let a = array(&self.json, "accessors")
-            .get(i)
-            .ok_or_else(|| format!("{at} is named, the file has {} accessors", array(&self.json, "accessors").len()))?;
+        let a = array(&self.json, "accessors").get(i).ok_or_else(|| {
+            format!(
+                "{at} is named, the file has {} accessors",
+                array(&self.json, "accessors").len()
+            )
+        })?;
         let count = index(a, "count").unwrap_or(0);
         if count > MAX_COUNT {
             return Err(format!("{at}: count {count} exceeds {MAX_COUNT}"));
@@ -431,7 +508,8 @@ impl Gltf {
             return Err(format!("{at}: componentType {kind}, expected an unsigned integer type (5121, 5123 or 5125)"));
         }
         let ty = a.get("type").and_then(Value::as_str).unwrap_or("");
-        let comps = components(ty).ok_or_else(|| format!("{at}: type '{ty}' is not a glTF accessor type"))?;
+        let comps = components(ty)
+            .ok_or_else(|| format!("{at}: type '{ty}' is not a glTF accessor type"))?;
         let csize = component_size(kind).unwrap_or(4);
         let mut out = vec![0u32; count * comps];
         if let Some(l) = self.layout(a, &at, count, comps, kind, "bufferView", "byteOffset")? {
@@ -459,13 +537,17 @@ impl Gltf {
             } else if let Some(uri) = img.get("uri").and_then(Value::as_str) {
                 uri_bytes(path, uri).map_err(|e| format!("image {i}: {e}"))?
             } else {
-                return Err(format!("image {i} needs a uri, or a bufferView with a mimeType"));
+                return Err(format!(
+                    "image {i} needs a uri, or a bufferView with a mimeType"
+                ));
             };
             // The format is read from the bytes (PNG, JPEG, WebP), whatever mimeType says.
             let decoded = image::load_from_memory(&bytes).map_err(|e| {
                 format!(
                     "image {i} ({}) cannot be decoded: {e}",
-                    img.get("mimeType").and_then(Value::as_str).unwrap_or("no mimeType")
+                    img.get("mimeType")
+                        .and_then(Value::as_str)
+                        .unwrap_or("no mimeType")
                 )
             })?;
             out.push(decoded.to_rgba8());

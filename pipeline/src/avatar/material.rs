@@ -105,10 +105,19 @@ impl Toon {
     /// (factor x texture), `texel` the base texture alone (for the shade multiply), `n_dot_l` and
     /// `n_dot_v` the cosines to the light and to the viewer. The shader's `toon()` computes the
     /// same (tests compare the two).
-    pub fn shade(&self, lit: [f32; 3], texel: [f32; 3], n_dot_l: f32, n_dot_v: f32, emissive: [f32; 3]) -> [f32; 3] {
+    pub fn shade(
+        &self,
+        lit: [f32; 3],
+        texel: [f32; 3],
+        n_dot_l: f32,
+        n_dot_v: f32,
+        emissive: [f32; 3],
+    ) -> [f32; 3] {
         let [lo, hi] = self.step;
         let t = ((n_dot_l - lo) / (hi - lo).max(1e-4)).clamp(0.0, 1.0);
-        let rim = (1.0 - n_dot_v + self.rim_lift).clamp(0.0, 1.0).powf(self.rim_fresnel_power.max(1e-3));
+        let rim = (1.0 - n_dot_v + self.rim_lift)
+            .clamp(0.0, 1.0)
+            .powf(self.rim_fresnel_power.max(1e-3));
         std::array::from_fn(|c| {
             let shade = self.shade_color[c] * if self.shade_textured { texel[c] } else { 1.0 };
             shade + (lit[c] - shade) * t + rim * self.rim_color[c] + emissive[c]
@@ -176,7 +185,9 @@ fn uv_transform(info: &Value) -> UvTransform {
 
 /// VRM 1.0 MToon.
 fn mtoon1(m: &Value) -> Toon {
-    let toony = number(m, "shadingToonyFactor").unwrap_or(0.9).clamp(0.0, 1.0);
+    let toony = number(m, "shadingToonyFactor")
+        .unwrap_or(0.9)
+        .clamp(0.0, 1.0);
     let shift = number(m, "shadingShiftFactor").unwrap_or(0.0);
     let width = number(m, "outlineWidthFactor").unwrap_or(0.0).max(0.0);
     let outline = match m.get("outlineWidthMode").and_then(Value::as_str) {
@@ -201,10 +212,20 @@ fn mtoon1(m: &Value) -> Toon {
 /// VRM 0.x `materialProperties[]` entry with shader `VRM/MToon`: its toon parameters, and the base
 /// colour / emissive it overrides.
 fn mtoon0(p: &Value, m: &mut Material) {
-    let f = |k: &str| p.pointer(&format!("/floatProperties/{k}")).and_then(Value::as_f64).map(|x| x as f32);
+    let f = |k: &str| {
+        p.pointer(&format!("/floatProperties/{k}"))
+            .and_then(Value::as_f64)
+            .map(|x| x as f32)
+    };
     let c = |k: &str| {
-        numbers::<4>(p.get("vectorProperties").unwrap_or(&Value::Null), k)
-            .map(|c| [srgb_to_linear(c[0]), srgb_to_linear(c[1]), srgb_to_linear(c[2]), c[3]])
+        numbers::<4>(p.get("vectorProperties").unwrap_or(&Value::Null), k).map(|c| {
+            [
+                srgb_to_linear(c[0]),
+                srgb_to_linear(c[1]),
+                srgb_to_linear(c[2]),
+                c[3],
+            ]
+        })
     };
     let toony = f("_ShadeToony").unwrap_or(0.9).clamp(0.0, 1.0);
     let shift = f("_ShadeShift").unwrap_or(0.0);
@@ -237,7 +258,10 @@ fn mtoon0(p: &Value, m: &mut Material) {
     });
     // UniVRM writes a texture's placement as vectorProperties[name] = (offset x, offset y,
     // scale x, scale y).
-    if let Some(st) = numbers::<4>(p.get("vectorProperties").unwrap_or(&Value::Null), "_MainTex") {
+    if let Some(st) = numbers::<4>(
+        p.get("vectorProperties").unwrap_or(&Value::Null),
+        "_MainTex",
+    ) {
         m.uv.offset = [st[0], st[1]];
         m.uv.scale = [st[2], st[3]];
     }
@@ -261,7 +285,11 @@ pub fn materials(g: &Gltf, image_count: usize) -> Vec<Material> {
                 .and_then(Value::as_f64)
                 .unwrap_or(1.0) as f32;
             let mut mat = Material {
-                name: m.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                name: m
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 base_color: numbers::<4>(pbr, "baseColorFactor").unwrap_or([1.0; 4]),
                 texture: base_tex.and_then(|t| index(t, "index")).and_then(image_of),
                 uv: base_tex.map(uv_transform).unwrap_or_default(),
@@ -271,8 +299,13 @@ pub fn materials(g: &Gltf, image_count: usize) -> Vec<Material> {
                     Some("BLEND") => AlphaMode::Blend,
                     _ => AlphaMode::Opaque,
                 },
-                double_sided: m.get("doubleSided").and_then(Value::as_bool).unwrap_or(false),
-                emissive: numbers::<3>(m, "emissiveFactor").unwrap_or([0.0; 3]).map(|c| c * strength),
+                double_sided: m
+                    .get("doubleSided")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                emissive: numbers::<3>(m, "emissiveFactor")
+                    .unwrap_or([0.0; 3])
+                    .map(|c| c * strength),
                 toon: m.pointer("/extensions/VRMC_materials_mtoon").map(mtoon1),
             };
             if let Some(p) = vrm0_props.and_then(|props| {
@@ -282,7 +315,10 @@ pub fn materials(g: &Gltf, image_count: usize) -> Vec<Material> {
                 })
             }) {
                 mtoon0(p, &mut mat);
-                if let Some(t) = p.pointer("/textureProperties/_MainTex").and_then(Value::as_u64) {
+                if let Some(t) = p
+                    .pointer("/textureProperties/_MainTex")
+                    .and_then(Value::as_u64)
+                {
                     mat.texture = image_of(t as usize);
                 }
             }
@@ -306,7 +342,10 @@ mod tests {
         };
         let lit = [0.9, 0.8, 0.7];
         assert_eq!(toon.shade(lit, [1.0; 3], 1.0, 1.0, [0.0; 3]), lit);
-        assert_eq!(toon.shade(lit, [1.0; 3], -1.0, 1.0, [0.0; 3]), [0.2, 0.1, 0.1]);
+        assert_eq!(
+            toon.shade(lit, [1.0; 3], -1.0, 1.0, [0.0; 3]),
+            [0.2, 0.1, 0.1]
+        );
         let mid = toon.shade(lit, [1.0; 3], 0.0, 1.0, [0.0; 3]);
         assert!((mid[0] - 0.55).abs() < 1e-5);
     }

@@ -140,6 +140,9 @@ pub struct GltfAvatar {
     /// Head centre and height (world units, rest pose): what is framed to the tracked face.
     pub head_center: Vec3,
     pub head_height: f32,
+    /// The farthest rest vertex from `head_center` (world units): what the camera's depth range
+    /// must hold whichever way the model turns.
+    pub radius: f32,
 }
 
 fn input(path: &Path, message: impl Into<String>) -> Error {
@@ -196,7 +199,12 @@ fn node_transform(n: &Value) -> (Vec3, Quat, Vec3) {
 }
 
 /// The triangle primitives of mesh `m` (`at` names it in errors).
-fn read_mesh(g: &Gltf, mesh: &Value, at: &str, default_material: usize) -> std::result::Result<Mesh, String> {
+fn read_mesh(
+    g: &Gltf,
+    mesh: &Value,
+    at: &str,
+    default_material: usize,
+) -> std::result::Result<Mesh, String> {
     let mut primitives = Vec::new();
     for (p, prim) in array(mesh, "primitives").iter().enumerate() {
         let at = format!("{at} primitive {p}");
@@ -231,12 +239,18 @@ fn read_mesh(g: &Gltf, mesh: &Value, at: &str, default_material: usize) -> std::
             Some(i) => g.vecs::<2>(i).map_err(|e| err("TEXCOORD_0", e))?,
             None => Vec::new(),
         };
-        let uvs = if uvs.len() == n { uvs } else { vec![[0.0; 2]; n] };
+        let uvs = if uvs.len() == n {
+            uvs
+        } else {
+            vec![[0.0; 2]; n]
+        };
         let mut targets = Vec::new();
         for (t, target) in array(prim, "targets").iter().enumerate() {
             let read = |name: &str| -> std::result::Result<Vec<[f32; 3]>, String> {
                 match index(target, name) {
-                    Some(i) => g.vecs::<3>(i).map_err(|e| err(&format!("target {t} {name}"), e)),
+                    Some(i) => g
+                        .vecs::<3>(i)
+                        .map_err(|e| err(&format!("target {t} {name}"), e)),
                     None => Ok(Vec::new()),
                 }
             };
@@ -312,7 +326,12 @@ impl GltfAvatar {
         let mut meshes = Vec::new();
         for (m, mesh) in array(json, "meshes").iter().enumerate() {
             let name = mesh.get("name").and_then(Value::as_str).unwrap_or("");
-            meshes.push(read_mesh(g, mesh, &format!("mesh {m} '{name}'"), default_material)?);
+            meshes.push(read_mesh(
+                g,
+                mesh,
+                &format!("mesh {m} '{name}'"),
+                default_material,
+            )?);
         }
         for mesh in &mut meshes {
             for p in &mut mesh.primitives {
@@ -422,14 +441,24 @@ impl GltfAvatar {
         let vrm0 = ext.and_then(|e| e.get("VRM")).filter(|_| vrm1.is_none());
         let names: Vec<String> = json_nodes
             .iter()
-            .map(|n| n.get("name").and_then(Value::as_str).unwrap_or("").to_string())
+            .map(|n| {
+                n.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
             .collect();
         let humanoid = vrm::humanoid(vrm0, vrm1, &names);
 
         let mut arkit_targets = Vec::new();
         let mut all_targets = Vec::new();
         for (m, mesh) in meshes.iter().enumerate() {
-            let count = mesh.primitives.iter().map(|p| p.targets.len()).max().unwrap_or(0);
+            let count = mesh
+                .primitives
+                .iter()
+                .map(|p| p.targets.len())
+                .max()
+                .unwrap_or(0);
             for (t, name) in target_names(json, m).iter().enumerate().take(count) {
                 all_targets.push(name.clone());
                 let key = target_key(name);
@@ -502,6 +531,7 @@ impl GltfAvatar {
             still,
             head_center: Vec3::ZERO,
             head_height: 1.0,
+            radius: 1.0,
         };
         avatar.rest_world = avatar
             .transforms(&BTreeMap::new())
@@ -640,7 +670,12 @@ impl GltfAvatar {
             .meshes
             .iter()
             .map(|m| {
-                let n = m.primitives.iter().map(|p| p.targets.len()).max().unwrap_or(0);
+                let n = m
+                    .primitives
+                    .iter()
+                    .map(|p| p.targets.len())
+                    .max()
+                    .unwrap_or(0);
                 let mut w = m.default_weights.clone();
                 w.resize(n, 0.0);
                 w
@@ -676,7 +711,11 @@ impl GltfAvatar {
     /// texture transform binds by their weights (one entry per [`GltfAvatar::materials`]).
     pub fn material_frames(&self, state: &AvatarState) -> Vec<MaterialFrame> {
         let mut out: Vec<MaterialFrame> = self.materials.iter().map(MaterialFrame::rest).collect();
-        if self.expressions.iter().all(|e| e.colors.is_empty() && e.uvs.is_empty()) {
+        if self
+            .expressions
+            .iter()
+            .all(|e| e.colors.is_empty() && e.uvs.is_empty())
+        {
             return out;
         }
         let rest = out.clone();
@@ -739,10 +778,14 @@ impl GltfAvatar {
         if let Some(l) = self.look_at.filter(|l| l.kind == LookAtKind::Bone) {
             if !bones.contains_key(&LeftEye) && !bones.contains_key(&RightEye) {
                 let (yaw, pitch) = Self::gaze_degrees(state);
-                for (bone, [y, p]) in [LeftEye, RightEye].into_iter().zip(l.eye_angles(yaw, pitch)) {
+                for (bone, [y, p]) in [LeftEye, RightEye]
+                    .into_iter()
+                    .zip(l.eye_angles(yaw, pitch))
+                {
                     bones.insert(
                         bone,
-                        Quat::from_rotation_y(y.to_radians()) * Quat::from_rotation_x(-p.to_radians()),
+                        Quat::from_rotation_y(y.to_radians())
+                            * Quat::from_rotation_x(-p.to_radians()),
                     );
                 }
             }
@@ -778,7 +821,8 @@ impl GltfAvatar {
         for &i in &self.order {
             let n = &self.nodes[i];
             let parent = n.parent.map_or(self.root, |p| world[p]);
-            world[i] = parent * Mat4::from_scale_rotation_translation(n.scale, local[i], n.translation);
+            world[i] =
+                parent * Mat4::from_scale_rotation_translation(n.scale, local[i], n.translation);
         }
         world
     }
@@ -934,15 +978,35 @@ impl GltfAvatar {
             }
         }
         if !lo.is_finite() || !hi.is_finite() || (hi - lo).y <= 0.0 {
+            // The box of the vertices in the top eighth (not the whole width: the top of a
+            // slanted shape is off its centre).
             let h = (all_hi - all_lo).y;
-            lo = Vec3::new(all_lo.x, all_hi.y - h / 8.0, all_lo.z);
-            hi = all_hi;
+            let floor = all_hi.y - h / 8.0;
+            lo = Vec3::splat(f32::INFINITY);
+            hi = Vec3::splat(f32::NEG_INFINITY);
+            for p in posed.iter().flat_map(|p| &p.positions) {
+                let p = Vec3::from(*p);
+                if p.y >= floor {
+                    lo = lo.min(p);
+                    hi = hi.max(p);
+                }
+            }
+            if !lo.is_finite() || !hi.is_finite() {
+                (lo, hi) = (all_lo, all_hi);
+            }
+            lo.y = lo.y.min(floor);
         }
-        self.head_center = 0.5 * (lo + hi);
+        let center = 0.5 * (lo + hi);
+        let radius = posed
+            .iter()
+            .flat_map(|p| &p.positions)
+            .map(|p| Vec3::from(*p).distance(center))
+            .fold(0.0, f32::max);
+        self.head_center = center;
         self.head_height = (hi - lo).y.max(1e-4);
+        self.radius = radius;
     }
 }
-
 
 /// Face normals spread to vertices, for primitives without normals.
 fn flat_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f32; 3]> {
@@ -958,4 +1022,3 @@ fn flat_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f32; 3]> {
         .map(|n| n.normalize_or(Vec3::Z).to_array())
         .collect()
 }
-

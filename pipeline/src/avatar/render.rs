@@ -554,10 +554,7 @@ impl Renderer {
                     label: Some("avatar mesh material"),
                     entries: &[
                         // The vertex stage places the texture (uv transform) and the outline.
-                        uniform_entry(
-                            0,
-                            wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
-                        ),
+                        uniform_entry(0, wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT),
                         texture_entry(1),
                         sampler_entry(2),
                     ],
@@ -569,56 +566,57 @@ impl Renderer {
             });
             let attrs_pn = wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3];
             let attrs_uv = wgpu::vertex_attr_array![2 => Float32x2];
-            let pipeline_with = |depth_write: bool, vs: &str, fs: &str, cull: Option<wgpu::Face>| {
-                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                    label: Some("avatar mesh"),
-                    layout: Some(&pl),
-                    vertex: wgpu::VertexState {
-                        module: &module,
-                        entry_point: Some(vs),
-                        compilation_options: Default::default(),
-                        buffers: &[
-                            Some(wgpu::VertexBufferLayout {
-                                array_stride: 24,
-                                step_mode: wgpu::VertexStepMode::Vertex,
-                                attributes: &attrs_pn,
-                            }),
-                            Some(wgpu::VertexBufferLayout {
-                                array_stride: 8,
-                                step_mode: wgpu::VertexStepMode::Vertex,
-                                attributes: &attrs_uv,
-                            }),
-                        ],
-                    },
-                    // Single sheets (hair cards, lashes) are double-sided materials; closed
-                    // shapes show their front faces only (glTF 2.0, material.doubleSided), which
-                    // also spares shading their hidden back.
-                    primitive: wgpu::PrimitiveState {
-                        cull_mode: cull,
-                        ..Default::default()
-                    },
-                    depth_stencil: Some(wgpu::DepthStencilState {
-                        format: DEPTH_FORMAT,
-                        depth_write_enabled: Some(depth_write),
-                        depth_compare: Some(wgpu::CompareFunction::LessEqual),
-                        stencil: Default::default(),
-                        bias: Default::default(),
-                    }),
-                    multisample: wgpu::MultisampleState::default(),
-                    fragment: Some(wgpu::FragmentState {
-                        module: &module,
-                        entry_point: Some(fs),
-                        compilation_options: Default::default(),
-                        targets: &[Some(wgpu::ColorTargetState {
-                            format: COLOR_FORMAT,
-                            blend: Some(premultiplied_blend()),
-                            write_mask: wgpu::ColorWrites::ALL,
-                        })],
-                    }),
-                    multiview_mask: None,
-                    cache: None,
-                })
-            };
+            let pipeline_with =
+                |depth_write: bool, vs: &str, fs: &str, cull: Option<wgpu::Face>| {
+                    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                        label: Some("avatar mesh"),
+                        layout: Some(&pl),
+                        vertex: wgpu::VertexState {
+                            module: &module,
+                            entry_point: Some(vs),
+                            compilation_options: Default::default(),
+                            buffers: &[
+                                Some(wgpu::VertexBufferLayout {
+                                    array_stride: 24,
+                                    step_mode: wgpu::VertexStepMode::Vertex,
+                                    attributes: &attrs_pn,
+                                }),
+                                Some(wgpu::VertexBufferLayout {
+                                    array_stride: 8,
+                                    step_mode: wgpu::VertexStepMode::Vertex,
+                                    attributes: &attrs_uv,
+                                }),
+                            ],
+                        },
+                        // Single sheets (hair cards, lashes) are double-sided materials; closed
+                        // shapes show their front faces only (glTF 2.0, material.doubleSided), which
+                        // also spares shading their hidden back.
+                        primitive: wgpu::PrimitiveState {
+                            cull_mode: cull,
+                            ..Default::default()
+                        },
+                        depth_stencil: Some(wgpu::DepthStencilState {
+                            format: DEPTH_FORMAT,
+                            depth_write_enabled: Some(depth_write),
+                            depth_compare: Some(wgpu::CompareFunction::LessEqual),
+                            stencil: Default::default(),
+                            bias: Default::default(),
+                        }),
+                        multisample: wgpu::MultisampleState::default(),
+                        fragment: Some(wgpu::FragmentState {
+                            module: &module,
+                            entry_point: Some(fs),
+                            compilation_options: Default::default(),
+                            targets: &[Some(wgpu::ColorTargetState {
+                                format: COLOR_FORMAT,
+                                blend: Some(premultiplied_blend()),
+                                write_mask: wgpu::ColorWrites::ALL,
+                            })],
+                        }),
+                        multiview_mask: None,
+                        cache: None,
+                    })
+                };
             let pipeline = |depth_write: bool, fs: &str, double_sided: bool| {
                 pipeline_with(
                     depth_write,
@@ -676,8 +674,7 @@ impl Renderer {
                 .zip(&frames)
                 .map(|(m, f)| {
                     let params = material_params(m, f);
-                    let buffer =
-                        uniform_buffer(ctx, "avatar material", 4 * MATERIAL_FLOATS as u64);
+                    let buffer = uniform_buffer(ctx, "avatar material", 4 * MATERIAL_FLOATS as u64);
                     ctx.queue
                         .write_buffer(&buffer, 0, bytemuck::cast_slice(&params));
                     let view = m
@@ -1084,7 +1081,9 @@ impl Renderer {
             let mut bytes = Vec::with_capacity(80);
             bytes.extend_from_slice(bytemuck::cast_slice(&cam.to_cols_array()));
             let aspect = h as f32 / w.max(1) as f32;
-            bytes.extend_from_slice(bytemuck::cast_slice(&[LIGHT[0], LIGHT[1], LIGHT[2], aspect]));
+            bytes.extend_from_slice(bytemuck::cast_slice(&[
+                LIGHT[0], LIGHT[1], LIGHT[2], aspect,
+            ]));
             ctx.queue.write_buffer(&mesh.camera, 0, &bytes);
             let frames = mesh.avatar.material_frames(state);
             for ((buffer, uploaded), (m, f)) in mesh
@@ -1094,7 +1093,8 @@ impl Renderer {
             {
                 let params = material_params(m, f);
                 if params != *uploaded {
-                    ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(&params));
+                    ctx.queue
+                        .write_buffer(buffer, 0, bytemuck::cast_slice(&params));
                     *uploaded = params;
                 }
             }
@@ -1190,7 +1190,11 @@ impl Renderer {
                     }
                 }
                 pass.set_pipeline(&mesh.outline);
-                for p in mesh.prims.iter().filter(|p| p.outlined && p.count > 0 && !p.hidden) {
+                for p in mesh
+                    .prims
+                    .iter()
+                    .filter(|p| p.outlined && p.count > 0 && !p.hidden)
+                {
                     let Some(material) = mesh.materials.get(p.material) else {
                         continue;
                     };
@@ -1273,7 +1277,9 @@ pub fn mesh_camera(
     let s = state.scale * place.height / (0.78 * avatar.head_height);
     let c = avatar.head_center;
     let [cx, cy] = head.center;
-    let depth = 4.0 * h;
+    // Deep enough for the whole model however it turns (a model far larger than its head, seen
+    // close up, would otherwise be cut by the near plane).
+    let depth = (4.0 * h).max(2.5 * avatar.radius * s);
     Mat4::from_cols(
         Vec4::new(2.0 * s / w, 0.0, 0.0, 0.0),
         Vec4::new(0.0, 2.0 * s / h, 0.0, 0.0),

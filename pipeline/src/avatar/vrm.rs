@@ -54,7 +54,9 @@ pub fn humanoid(
         .and_then(Value::as_object)
     {
         for (name, b) in bones {
-            if let (Some(bone), Some(node)) = (HumanBone::from_vrm_name(name, true), index(b, "node")) {
+            if let (Some(bone), Some(node)) =
+                (HumanBone::from_vrm_name(name, true), index(b, "node"))
+            {
                 out.insert(bone, node);
             }
         }
@@ -64,7 +66,9 @@ pub fn humanoid(
     {
         for b in bones {
             let name = b.get("bone").and_then(Value::as_str).unwrap_or("");
-            if let (Some(bone), Some(node)) = (HumanBone::from_vrm_name(name, false), index(b, "node")) {
+            if let (Some(bone), Some(node)) =
+                (HumanBone::from_vrm_name(name, false), index(b, "node"))
+            {
                 out.entry(bone).or_insert(node);
             }
         }
@@ -84,7 +88,14 @@ pub fn humanoid(
 pub fn guess_bone(name: &str) -> Option<HumanBone> {
     use HumanBone::*;
     let mut s = name.to_ascii_lowercase();
-    for prefix in ["mixamorig:", "mixamorig_", "mixamorig1:", "armature|", "def-", "def_"] {
+    for prefix in [
+        "mixamorig:",
+        "mixamorig_",
+        "mixamorig1:",
+        "armature|",
+        "def-",
+        "def_",
+    ] {
         if let Some(rest) = s.strip_prefix(prefix) {
             s = rest.to_string();
         }
@@ -251,7 +262,10 @@ fn srgb_to_linear(c: f32) -> f32 {
 
 /// The ARKit name `name` is (case ignored), for Perfect Sync expressions named after ARKit.
 pub fn arkit_name(name: &str) -> Option<&'static str> {
-    ARKIT_NAMES.iter().copied().find(|a| a.eq_ignore_ascii_case(name))
+    ARKIT_NAMES
+        .iter()
+        .copied()
+        .find(|a| a.eq_ignore_ascii_case(name))
 }
 
 /// The expressions of a VRM 1.0 (`vrm1`) or 0.x (`vrm0`) file. `node_mesh` maps a node to its mesh,
@@ -266,7 +280,12 @@ pub fn expressions(
     let mut out = Vec::new();
     if let Some(ex) = vrm1.and_then(|v| v.get("expressions")) {
         for kind in ["preset", "custom"] {
-            for (name, e) in ex.get(kind).and_then(Value::as_object).into_iter().flatten() {
+            for (name, e) in ex
+                .get(kind)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 let morphs = array(e, "morphTargetBinds")
                     .iter()
                     .filter_map(|b| {
@@ -382,7 +401,12 @@ pub fn expressions(
             colors.push(ColorBind {
                 material,
                 kind,
-                target: [srgb_to_linear(t[0]), srgb_to_linear(t[1]), srgb_to_linear(t[2]), t[3]],
+                target: [
+                    srgb_to_linear(t[0]),
+                    srgb_to_linear(t[1]),
+                    srgb_to_linear(t[2]),
+                    t[3],
+                ],
             });
         }
         out.push(Expression {
@@ -401,7 +425,10 @@ pub fn expressions(
 
 /// Applies `isBinary` and the override flags to raw expression values (same order as `exprs`):
 /// binary expressions snap to 0 or 1 (above 0.5), then each expression with an override scales the
-/// blink / lookAt / mouth group by its factor (the smallest factor wins).
+/// blink / lookAt / mouth group by its factor (the smallest factor wins), using the overriding
+/// expression's binary value. A binary expression that is overridden at all is suppressed
+/// completely (VRMC_vrm-1.0 expressions.md, "Interaction between override and isBinary"; the
+/// specification's isBinary_Overrides / _Overridden test files check both).
 pub fn resolve(exprs: &[Expression], raw: &[f32]) -> Vec<f32> {
     let mut w: Vec<f32> = exprs
         .iter()
@@ -421,17 +448,21 @@ pub fn resolve(exprs: &[Expression], raw: &[f32]) -> Vec<f32> {
         .collect();
     let mut factor = [1.0f32; 3];
     for (e, &v) in exprs.iter().zip(&w) {
-        for (k, o) in [e.override_blink, e.override_look_at, e.override_mouth].into_iter().enumerate() {
+        for (k, o) in [e.override_blink, e.override_look_at, e.override_mouth]
+            .into_iter()
+            .enumerate()
+        {
             factor[k] = factor[k].min(o.factor(v));
         }
     }
     for (e, v) in exprs.iter().zip(w.iter_mut()) {
-        match e.group() {
-            Group::Blink => *v *= factor[0],
-            Group::LookAt => *v *= factor[1],
-            Group::Mouth => *v *= factor[2],
-            Group::Other => {}
-        }
+        let f = match e.group() {
+            Group::Blink => factor[0],
+            Group::LookAt => factor[1],
+            Group::Mouth => factor[2],
+            Group::Other => 1.0,
+        };
+        *v = if e.is_binary && f < 1.0 { 0.0 } else { *v * f };
     }
     w
 }
@@ -523,9 +554,15 @@ impl LookAt {
         };
         // Towards the avatar's left the left eye turns outwards and the right eye inwards.
         let (left, right) = if yaw >= 0.0 {
-            (self.horizontal_outer.map(yaw), self.horizontal_inner.map(yaw))
+            (
+                self.horizontal_outer.map(yaw),
+                self.horizontal_inner.map(yaw),
+            )
         } else {
-            (-self.horizontal_inner.map(yaw), -self.horizontal_outer.map(yaw))
+            (
+                -self.horizontal_inner.map(yaw),
+                -self.horizontal_outer.map(yaw),
+            )
         };
         [[left, vertical], [right, vertical]]
     }
@@ -533,10 +570,38 @@ impl LookAt {
     /// Weights of lookLeft / lookRight / lookUp / lookDown (expression lookAt) for the gaze.
     pub fn expression_weights(&self, yaw: f32, pitch: f32) -> [(&'static str, f32); 4] {
         [
-            ("lookLeft", if yaw > 0.0 { self.horizontal_outer.map(yaw) } else { 0.0 }),
-            ("lookRight", if yaw < 0.0 { self.horizontal_outer.map(yaw) } else { 0.0 }),
-            ("lookUp", if pitch > 0.0 { self.vertical_up.map(pitch) } else { 0.0 }),
-            ("lookDown", if pitch < 0.0 { self.vertical_down.map(pitch) } else { 0.0 }),
+            (
+                "lookLeft",
+                if yaw > 0.0 {
+                    self.horizontal_outer.map(yaw)
+                } else {
+                    0.0
+                },
+            ),
+            (
+                "lookRight",
+                if yaw < 0.0 {
+                    self.horizontal_outer.map(yaw)
+                } else {
+                    0.0
+                },
+            ),
+            (
+                "lookUp",
+                if pitch > 0.0 {
+                    self.vertical_up.map(pitch)
+                } else {
+                    0.0
+                },
+            ),
+            (
+                "lookDown",
+                if pitch < 0.0 {
+                    self.vertical_down.map(pitch)
+                } else {
+                    0.0
+                },
+            ),
         ]
     }
 }
@@ -577,7 +642,10 @@ mod tests {
                 assert!(steps < 10, "{bone:?}");
             }
         }
-        assert_eq!(humanoid_parent(LeftIndexIntermediate), Some(LeftIndexProximal));
+        assert_eq!(
+            humanoid_parent(LeftIndexIntermediate),
+            Some(LeftIndexProximal)
+        );
         assert_eq!(humanoid_parent(RightThumbProximal), Some(RightHand));
         assert_eq!(humanoid_parent(LeftFoot), Some(LeftLowerLeg));
     }
@@ -604,12 +672,26 @@ mod tests {
         angry.override_mouth = Override::Block;
         let exprs = [happy, angry, expr("blink"), expr("aa")];
         // happy 0.6 -> 1 (binary) -> blink * 0; angry 0.1 blocks the mouth.
-        assert_eq!(resolve(&exprs, &[0.6, 0.1, 0.8, 0.9]), vec![1.0, 0.1, 0.0, 0.0]);
+        assert_eq!(
+            resolve(&exprs, &[0.6, 0.1, 0.8, 0.9]),
+            vec![1.0, 0.1, 0.0, 0.0]
+        );
         // happy 0.4 -> 0: nothing overridden.
-        assert_eq!(resolve(&exprs, &[0.4, 0.0, 0.8, 0.9]), vec![0.0, 0.0, 0.8, 0.9]);
+        assert_eq!(
+            resolve(&exprs, &[0.4, 0.0, 0.8, 0.9]),
+            vec![0.0, 0.0, 0.8, 0.9]
+        );
         let mut blend = expr("surprised");
         blend.override_blink = Override::Blend;
-        let w = resolve(&[blend, expr("blinkLeft")], &[0.25, 1.0]);
+        let mut binary_blink = expr("blinkLeft");
+        let w = resolve(&[blend.clone(), binary_blink.clone()], &[0.25, 1.0]);
         assert!((w[1] - 0.75).abs() < 1e-6);
+        // An overridden binary expression is suppressed by any override.
+        binary_blink.is_binary = true;
+        assert_eq!(
+            resolve(&[blend.clone(), binary_blink.clone()], &[0.1, 1.0])[1],
+            0.0
+        );
+        assert_eq!(resolve(&[blend, binary_blink], &[0.0, 1.0])[1], 1.0);
     }
 }

@@ -37,7 +37,8 @@ use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 const MODEL: OptSpec = OptSpec {
     name: "model",
     kind: OptKind::Text { default: "builtin" },
-    help: "builtin | a .vrm (0.x/1.0) or .glb/.gltf file (ARKit-named morph targets, humanoid bones)",
+    help:
+        "builtin | a .vrm (0.x/1.0) or .glb/.gltf file (ARKit-named morph targets, humanoid bones)",
 };
 const FALLBACK: OptSpec = OptSpec {
     name: "fallback",

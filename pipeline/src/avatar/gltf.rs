@@ -346,10 +346,8 @@ impl Gltf {
         count: usize,
         comps: usize,
         kind: u64,
-        view_key: &str,
-        offset_key: &str,
     ) -> Res<Option<Layout<'a>>> {
-        let Some(v) = index(a, view_key) else {
+        let Some(v) = index(a, "bufferView") else {
             return Ok(None);
         };
         let bytes = self.view(v).map_err(|e| format!("{at} {e}"))?;
@@ -362,7 +360,7 @@ impl Gltf {
             .and_then(Value::as_u64)
             .map_or(elem, |s| s as usize)
             .max(elem);
-        let offset = index(a, offset_key).unwrap_or(0);
+        let offset = index(a, "byteOffset").unwrap_or(0);
         let need = if count == 0 {
             0
         } else {
@@ -414,7 +412,7 @@ impl Gltf {
             .unwrap_or(false);
         let csize = component_size(kind).unwrap_or(4);
         let mut out = vec![0.0f32; count * comps];
-        if let Some(l) = self.layout(a, &at, count, comps, kind, "bufferView", "byteOffset")? {
+        if let Some(l) = self.layout(a, &at, count, comps, kind)? {
             for e in 0..count {
                 let el = l.element(e);
                 for c in 0..comps {
@@ -432,29 +430,13 @@ impl Gltf {
                 .and_then(Value::as_u64)
                 .unwrap_or(0);
             let il = self
-                .layout(
-                    idx,
-                    &format!("{at} sparse indices"),
-                    n,
-                    1,
-                    ik,
-                    "bufferView",
-                    "byteOffset",
-                )?
+                .layout(idx, &format!("{at} sparse indices"), n, 1, ik)?
                 .ok_or_else(|| format!("{at}: sparse indices without a bufferView"))?;
             let vals = s
                 .get("values")
                 .ok_or_else(|| format!("{at}: sparse without values"))?;
             let vl = self
-                .layout(
-                    vals,
-                    &format!("{at} sparse values"),
-                    n,
-                    comps,
-                    kind,
-                    "bufferView",
-                    "byteOffset",
-                )?
+                .layout(vals, &format!("{at} sparse values"), n, comps, kind)?
                 .ok_or_else(|| format!("{at}: sparse values without a bufferView"))?;
             for k in 0..il.count {
                 let target = integer(il.element(k), ik) as usize;
@@ -512,7 +494,7 @@ impl Gltf {
             .ok_or_else(|| format!("{at}: type '{ty}' is not a glTF accessor type"))?;
         let csize = component_size(kind).unwrap_or(4);
         let mut out = vec![0u32; count * comps];
-        if let Some(l) = self.layout(a, &at, count, comps, kind, "bufferView", "byteOffset")? {
+        if let Some(l) = self.layout(a, &at, count, comps, kind)? {
             for e in 0..count {
                 let el = l.element(e);
                 for c in 0..comps {

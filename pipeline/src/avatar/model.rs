@@ -576,6 +576,15 @@ impl GltfAvatar {
         self.humanoid.contains_key(&HumanBone::Head) || self.humanoid.contains_key(&HumanBone::Neck)
     }
 
+    /// Vertices of all primitives (what the CPU morphs and skins each frame).
+    pub fn vertex_count(&self) -> usize {
+        self.meshes
+            .iter()
+            .flat_map(|m| &m.primitives)
+            .map(|p| p.positions.len())
+            .sum()
+    }
+
     /// The humanoid bones the model has, with their node indices.
     pub fn humanoid(&self) -> &BTreeMap<HumanBone, usize> {
         &self.humanoid

@@ -705,32 +705,91 @@ fn required_extensions_and_meshopt_views_are_handled_or_named() {
         err.contains("draco.glb") && err.contains("KHR_draco_mesh_compression"),
         "{err}"
     );
-    // EXT_meshopt_compression used (not required) with the uncompressed fallback: read.
-    let mut meshopt = json.clone();
-    meshopt["extensionsUsed"] = json!([
-        "EXT_meshopt_compression",
-        "KHR_mesh_quantization",
-        "EXT_texture_webp",
-        "KHR_texture_transform",
-        "KHR_materials_emissive_strength",
-        "KHR_materials_unlit"
-    ]);
-    meshopt["bufferViews"][0]["extensions"] = json!({"EXT_meshopt_compression": {
-        "buffer": 0, "byteLength": 4, "byteStride": 8, "count": 4, "mode": "ATTRIBUTES"}});
-    let path = write("meshopt_fallback.glb", &glb(meshopt.clone(), &bin));
-    GltfAvatar::load(&path).unwrap_or_else(|e| panic!("meshopt with fallback: {e}"));
-    // Without fallback data (the fallback buffer is empty): a clear error.
-    let mut no_fallback = meshopt;
-    no_fallback["buffers"] = json!([{"byteLength": bin.len()}, {"byteLength": 64, "extensions": {"EXT_meshopt_compression": {"fallback": true}}}]);
-    no_fallback["bufferViews"][0]["buffer"] = json!(1);
-    no_fallback["bufferViews"][0]["byteOffset"] = json!(0);
-    let bytes = glb_raw(&no_fallback, &bin);
-    let path = write("meshopt_no_fallback.glb", &bytes);
+    // A damaged meshopt stream (its compressed bytes cut short): refused, named.
+    let packed = std::fs::read(fixture("gltfpack/AnimatedMorphCube_meshopt.glb")).expect("fixture");
+    let (mut json, bin) = split_glb(&packed);
+    let ext = &mut json["bufferViews"][0]["extensions"]["EXT_meshopt_compression"];
+    let len = ext["byteLength"].as_u64().expect("byteLength");
+    ext["byteLength"] = json!(len / 2);
+    let path = write("meshopt_damaged.glb", &glb_raw(&json, &bin));
     let err = GltfAvatar::load(&path).unwrap_err().to_string();
     assert!(
-        err.contains("meshopt_no_fallback.glb") && err.contains("EXT_meshopt_compression"),
+        err.contains("meshopt_damaged.glb") && err.contains("EXT_meshopt_compression"),
         "{err}"
     );
+}
+
+/// Posed rest positions: bounding box, triangle count, and the normals.
+fn geometry(m: &GltfAvatar) -> (Vec3, Vec3, usize, Vec<Vec3>) {
+    let posed = m.pose(&AvatarState::default());
+    let mut lo = Vec3::splat(f32::INFINITY);
+    let mut hi = Vec3::splat(f32::NEG_INFINITY);
+    let mut normals = Vec::new();
+    for p in &posed {
+        for v in &p.positions {
+            lo = lo.min(Vec3::from(*v));
+            hi = hi.max(Vec3::from(*v));
+        }
+        normals.extend(p.normals.iter().map(|n| Vec3::from(*n)));
+    }
+    let tris = posed.iter().map(|p| p.primitive.indices.len() / 3).sum();
+    (lo, hi, tris, normals)
+}
+
+/// Files `gltfpack` (npm `gltfpack` 1.3.0) wrote from the fixtures with `-c` (meshopt vertex and
+/// index codecs, quantized attributes) and `-cc` (plus the octahedral normal filter): they decode
+/// to the originals' shapes.
+#[test]
+fn meshopt_files_from_gltfpack_decode_like_their_originals() {
+    let original =
+        GltfAvatar::load(&fixture("AnimatedMorphCube/AnimatedMorphCube.gltf")).expect("loads");
+    let (lo, hi, tris, _) = geometry(&original);
+    let size = (hi - lo).max_element();
+    let mut r = renderer();
+    let mut images = Vec::new();
+    for name in [
+        "gltfpack/AnimatedMorphCube_meshopt.glb",
+        "gltfpack/AnimatedMorphCube_meshopt_filters.glb",
+    ] {
+        let m = GltfAvatar::load(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (l, h, t, normals) = geometry(&m);
+        assert_eq!(t, tris, "{name}: triangles");
+        assert!(
+            l.distance(lo) < 0.01 * size && h.distance(hi) < 0.01 * size,
+            "{name}: box {l}..{h}, original {lo}..{hi}"
+        );
+        // A cube's normals point along the axes (the octahedral filter rebuilds them).
+        for n in &normals {
+            assert!(n.abs().max_element() > 0.99, "{name}: normal {n}");
+        }
+        let morphs = m.morph_weights(&AvatarState::default());
+        assert_eq!(morphs[0].len(), 2, "{name}: both morph targets");
+        r.set_model(AvatarModel::Gltf(Box::new(m)))
+            .expect("uploads");
+        images.push(draw(&mut r, &whole_body()));
+    }
+    // A skinned VRM 0.x sphere re-packed as plain glTF (VRM extension dropped, node names kept):
+    // the same shape turned back by 180 degrees, and its bones found by name.
+    let vrm = GltfAvatar::load(&fixture("three-vrm_sphere.vrm")).expect("loads");
+    let packed =
+        GltfAvatar::load(&fixture("gltfpack/three-vrm_sphere_meshopt.glb")).expect("loads");
+    let (vl, vh, vt, _) = geometry(&vrm);
+    let (pl, ph, pt, _) = geometry(&packed);
+    assert_eq!(vt, pt);
+    let turned = (Vec3::new(-ph.x, pl.y, -ph.z), Vec3::new(-pl.x, ph.y, -pl.z));
+    let size = (vh - vl).max_element();
+    assert!(
+        turned.0.distance(vl) < 0.01 * size && turned.1.distance(vh) < 0.01 * size,
+        "{turned:?} vs {vl}..{vh}"
+    );
+    assert!(packed.has_head_bone(), "Head found by name");
+    assert!(packed.humanoid().contains_key(&HumanBone::LeftUpperArm));
+    r.set_model(AvatarModel::Gltf(Box::new(packed)))
+        .expect("uploads");
+    images.push(draw(&mut r, &whole_body()));
+    side_by_side(&images.iter().collect::<Vec<_>>())
+        .save(out_dir().join("meshopt_gltfpack.png"))
+        .expect("write PNG");
 }
 
 fn split_glb(bytes: &[u8]) -> (Value, Vec<u8>) {
@@ -785,4 +844,62 @@ fn broken_avatar_files_give_clear_errors() {
             && err.contains("bufferView"),
         "{err}"
     );
+}
+
+/// FNV-1a 64 of `bytes`.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Every compressed buffer view of the gltfpack files decodes byte for byte as meshoptimizer's own
+/// decoder does: the hashes were computed with `MeshoptDecoder.decodeGltfBuffer` of the npm package
+/// `meshoptimizer` 1.3.0 (node, `target/npm`), over the same files.
+#[test]
+fn meshopt_decoding_matches_the_reference_decoder_byte_for_byte() {
+    let expected: [(&str, usize, u64); 15] = [
+        ("AnimatedMorphCube_meshopt.glb", 0, 0x26d3e9d54bab203d),
+        ("AnimatedMorphCube_meshopt.glb", 1, 0x6e30d092ebe1244d),
+        ("AnimatedMorphCube_meshopt.glb", 2, 0x38b7b89a9ff6b085),
+        ("AnimatedMorphCube_meshopt.glb", 3, 0x4724f18bd062c3ed),
+        (
+            "AnimatedMorphCube_meshopt_filters.glb",
+            0,
+            0xf6900937e88bf2a5,
+        ),
+        (
+            "AnimatedMorphCube_meshopt_filters.glb",
+            1,
+            0x6e30d092ebe1244d,
+        ),
+        (
+            "AnimatedMorphCube_meshopt_filters.glb",
+            2,
+            0xc5c788ce8d8262bd,
+        ),
+        (
+            "AnimatedMorphCube_meshopt_filters.glb",
+            3,
+            0x38b7b89a9ff6b085,
+        ),
+        (
+            "AnimatedMorphCube_meshopt_filters.glb",
+            4,
+            0x4724f18bd062c3ed,
+        ),
+        ("three-vrm_sphere_meshopt.glb", 0, 0xbb6ee19600b26d85),
+        ("three-vrm_sphere_meshopt.glb", 1, 0xabade653e95053f8),
+        ("three-vrm_sphere_meshopt.glb", 2, 0x2db10bf22f490291),
+        ("three-vrm_sphere_meshopt.glb", 3, 0x8b212fefff5c6e81),
+        ("three-vrm_sphere_meshopt.glb", 4, 0x25c14b56d356d25),
+        ("three-vrm_sphere_meshopt.glb", 5, 0xac04e6158be94621),
+    ];
+    for (name, view, hash) in expected {
+        let path = fixture(&format!("gltfpack/{name}"));
+        let bytes = std::fs::read(&path).expect("fixture");
+        let g = doppel_pipeline::avatar::gltf::Gltf::parse(&path, &bytes).expect("parses");
+        let decoded = g.view(view).expect("view");
+        assert_eq!(fnv(decoded), hash, "{name} bufferView {view}");
+    }
 }

@@ -1,10 +1,11 @@
 //! The glTF 2.0 container, read by doppel itself: the GLB chunks or the JSON, the buffers (GLB
-//! binary chunk, `data:` URIs, files beside the model), buffer views (an
-//! `EXT_meshopt_compression` view through its uncompressed fallback), accessors of every component type
+//! binary chunk, `data:` URIs, files beside the model), buffer views (`EXT_meshopt_compression`
+//! decoded by [`super::meshopt`]), accessors of every component type
 //! (normalized integers of `KHR_mesh_quantization`, sparse accessors) and images (PNG, JPEG and the
 //! WebP of `EXT_texture_webp`).
 //!
-//! Why not the `gltf` crate: it reads positions and normals as `f32` only (quantized meshes),  refuses files that require extensions it does not know and panics on some
+//! Why not the `gltf` crate: it reads positions and normals as `f32` only (quantized meshes), has
+//! no meshopt decoder, refuses files that require extensions it does not know and panics on some
 //! malformed files (`pipeline/tests/fuzz.rs`). Every read here is bounds-checked and fails with a
 //! message naming what is wrong; the caller adds the file name.
 
@@ -14,12 +15,13 @@ use image::RgbaImage;
 use serde_json::Value;
 
 /// Extensions a file may list in `extensionsRequired` (doppel reads all of them).
-pub const SUPPORTED_REQUIRED: [&str; 5] = [
+pub const SUPPORTED_REQUIRED: [&str; 6] = [
     "KHR_materials_unlit",
     "KHR_texture_transform",
     "KHR_mesh_quantization",
     "KHR_materials_emissive_strength",
     "EXT_texture_webp",
+    "EXT_meshopt_compression",
 ];
 
 /// The most elements one accessor may hold (a guard against absurd counts in broken files).
@@ -274,7 +276,7 @@ impl Gltf {
             let data = match b.get("uri").and_then(Value::as_str) {
                 Some(uri) => uri_bytes(path, uri).map_err(|e| format!("buffer {i}: {e}"))?,
                 None if i == 0 && bin.is_some() => bin.unwrap_or_default().to_vec(),
-                // A meshopt fallback buffer may carry no data (then its views cannot be read).
+                // A meshopt fallback buffer carries no data: its views are decoded instead.
                 None if b.pointer("/extensions/EXT_meshopt_compression/fallback")
                     == Some(&Value::Bool(true)) =>
                 {
@@ -297,17 +299,14 @@ impl Gltf {
         }
         let mut views = Vec::new();
         for (i, v) in array(&json, "bufferViews").iter().enumerate() {
-            let b = index(v, "buffer").unwrap_or(usize::MAX);
-            // EXT_meshopt_compression (not required): the view's own bytes are the uncompressed
-            // fallback; a fallback buffer without data means the file needs the decoder.
-            if v.pointer("/extensions/EXT_meshopt_compression").is_some()
-                && buffers.get(b).is_some_and(Vec::is_empty)
-            {
-                return Err(format!(
-                    "bufferView {i} is EXT_meshopt_compression data without an uncompressed \
-                     fallback; doppel does not decode meshopt (re-export without compression)"
-                ));
+            // Compressed views are always decoded (their fallback buffer may hold no data).
+            if let Some(m) = v.pointer("/extensions/EXT_meshopt_compression") {
+                let data = super::meshopt::decode_view(m, &buffers)
+                    .map_err(|e| format!("bufferView {i} (EXT_meshopt_compression): {e}"))?;
+                views.push(data);
+                continue;
             }
+            let b = index(v, "buffer").unwrap_or(usize::MAX);
             let buffer = buffers.get(b).ok_or_else(|| {
                 format!(
                     "bufferView {i} names buffer {b}, the file has {}",

@@ -16,6 +16,7 @@ pub mod builtin;
 pub mod compose;
 pub mod gltf;
 pub mod material;
+pub mod meshopt;
 pub mod model;
 pub mod render;
 pub mod state;

@@ -639,7 +639,7 @@ mod tests {
             while let Some(b) = cur {
                 cur = humanoid_parent(b);
                 steps += 1;
-                assert!(steps < 10, "{bone:?}");
+                assert!(steps <= 12, "{bone:?}");
             }
         }
         assert_eq!(

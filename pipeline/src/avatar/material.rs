@@ -351,6 +351,32 @@ mod tests {
     }
 
     #[test]
+    fn vrm0_mtoon_properties_become_toon_parameters() {
+        let json = r#"{"asset": {"version": "2.0"},
+            "materials": [{"name": "Body"}, {"name": "Plain"}],
+            "extensions": {"VRM": {"materialProperties": [
+                {"name": "Body", "shader": "VRM/MToon",
+                 "floatProperties": {"_ShadeToony": 0.5, "_ShadeShift": 0.1,
+                    "_OutlineWidthMode": 1, "_OutlineWidth": 0.2, "_RimLift": 0.3},
+                 "vectorProperties": {"_Color": [1, 0.5, 0.5, 1],
+                    "_ShadeColor": [0.5, 0.25, 0.25, 1], "_MainTex": [0.25, 0, 0.5, 1]}},
+                {"name": "Plain", "shader": "VRM_USE_GLTFSHADER"}]}}}"#;
+        let g = Gltf::parse(std::path::Path::new("t.gltf"), json.as_bytes()).unwrap();
+        let m = materials(&g, 0);
+        assert_eq!(m.len(), 3, "two materials and the default");
+        let toon = m[0].toon.expect("MToon");
+        assert!((toon.step[0] - 0.1).abs() < 1e-6 && (toon.step[1] - 0.6).abs() < 1e-6);
+        assert_eq!(toon.outline, OutlineWidth::World(0.002));
+        assert!((toon.rim_lift - 0.3).abs() < 1e-6);
+        // Unity gamma colours become linear.
+        assert!((m[0].base_color[1] - 0.214).abs() < 1e-3);
+        assert!((toon.shade_color[0] - 0.214).abs() < 1e-3);
+        assert_eq!(m[0].uv.offset, [0.25, 0.0]);
+        assert_eq!(m[0].uv.scale, [0.5, 1.0]);
+        assert!(m[1].toon.is_none());
+    }
+
+    #[test]
     fn texture_transform_scales_then_offsets() {
         let t = UvTransform {
             offset: [0.5, 0.25],

@@ -903,3 +903,61 @@ fn meshopt_decoding_matches_the_reference_decoder_byte_for_byte() {
         assert_eq!(fnv(decoded), hash, "{name} bufferView {view}");
     }
 }
+
+/// A VRM 1.0 sphere (humanoid: hips and head on one node each) whose `happy` turns the material
+/// red (materialColorBinds) and whose expression lookAt drives `lookLeft` (an emission bind).
+#[test]
+fn vrm1_material_colour_binds_and_expression_look_at() {
+    let material = json!({"pbrMetallicRoughness": {"baseColorFactor": [0.8, 0.8, 0.8, 1.0]},
+        "extensions": {"KHR_materials_unlit": {}}});
+    let (mut json, bin) = split_glb(&sphere_glb(material, &["KHR_materials_unlit", "VRMC_vrm"]));
+    json["nodes"] = json!([{"name": "Root", "children": [1]}, {"name": "Head", "mesh": 0}]);
+    json["scenes"] = json!([{"nodes": [0]}]);
+    json["extensions"] = json!({"VRMC_vrm": {
+        "specVersion": "1.0",
+        "humanoid": {"humanBones": {"hips": {"node": 0}, "head": {"node": 1}}},
+        "lookAt": {"type": "expression",
+            "rangeMapHorizontalInner": {"inputMaxValue": 90, "outputScale": 1},
+            "rangeMapHorizontalOuter": {"inputMaxValue": 90, "outputScale": 1},
+            "rangeMapVerticalDown": {"inputMaxValue": 90, "outputScale": 1},
+            "rangeMapVerticalUp": {"inputMaxValue": 90, "outputScale": 1}},
+        "expressions": {"preset": {
+            "happy": {"materialColorBinds": [
+                {"material": 0, "type": "color", "targetValue": [1.0, 0.0, 0.0, 1.0]}]},
+            "lookLeft": {"materialColorBinds": [
+                {"material": 0, "type": "emissionColor", "targetValue": [0.0, 0.0, 0.9]}]}
+        }}
+    }});
+    let path = write("color_binds.vrm", &glb(json, &bin));
+    let model = GltfAvatar::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(model.vrm_version(), Some(1));
+    let happy = AvatarState {
+        smile: [1.0; 2],
+        ..AvatarState::default()
+    };
+    assert_eq!(
+        model.material_frames(&happy)[0].base_color,
+        [1.0, 0.0, 0.0, 1.0]
+    );
+    // Gaze 1 = 30 degrees to the avatar's left; the range map 90 -> 1 gives lookLeft 1/3.
+    let looking = AvatarState {
+        gaze: [1.0, 0.0],
+        ..AvatarState::default()
+    };
+    let w = weight(&model, &looking, "lookLeft");
+    assert!((w - 1.0 / 3.0).abs() < 1e-4, "lookLeft {w}");
+    assert!((model.material_frames(&looking)[0].emissive[2] - 0.3).abs() < 1e-4);
+    let mut r = renderer();
+    r.set_model(AvatarModel::Gltf(Box::new(model)))
+        .expect("uploads");
+    let a = draw(&mut r, &AvatarState::default());
+    let b = draw(&mut r, &happy);
+    side_by_side(&[&a, &b])
+        .save(out_dir().join("vrm1_color_binds.png"))
+        .expect("PNG");
+    let centre = b.get_pixel(W / 2, (0.42 * H as f32) as u32);
+    assert!(
+        centre[0] > 240 && centre[1] < 10 && centre[2] < 10,
+        "happy centre {centre:?}"
+    );
+}

@@ -27,7 +27,7 @@ pub const SUPPORTED_REQUIRED: [&str; 6] = [
 /// The most elements one accessor may hold (a guard against absurd counts in broken files).
 const MAX_COUNT: usize = 1 << 25;
 
-pub type Msg = std::result::Result<(), String>;
+/// A result whose error is a message; the loader adds the file name ([`crate::Error::Input`]).
 pub type Res<T> = std::result::Result<T, String>;
 
 /// A parsed glTF: the JSON and the bytes of every buffer view.
@@ -509,7 +509,7 @@ impl Gltf {
         Ok((out, comps))
     }
 
-    /// Every image decoded to RGBA8 (`None` where an image cannot be decoded, with why).
+    /// Every image decoded to RGBA8; an image that cannot be read or decoded is an error naming it.
     pub fn images(&self, path: &Path) -> Res<Vec<RgbaImage>> {
         let mut out = Vec::new();
         for (i, img) in array(&self.json, "images").iter().enumerate() {

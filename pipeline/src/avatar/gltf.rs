@@ -26,6 +26,8 @@ pub const SUPPORTED_REQUIRED: [&str; 6] = [
 
 /// The most elements one accessor may hold (a guard against absurd counts in broken files).
 const MAX_COUNT: usize = 1 << 25;
+/// The most elements of an accessor without a buffer view (all zeros, or sparse over zeros).
+const MAX_ZEROS: usize = 1 << 22;
 
 /// A result whose error is a message; the loader adds the file name ([`crate::Error::Input`]).
 pub type Res<T> = std::result::Result<T, String>;
@@ -410,8 +412,16 @@ impl Gltf {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let csize = component_size(kind).unwrap_or(4);
+        // The layout is checked against the view's bytes before anything is allocated; an
+        // accessor without a view (zeros, perhaps with sparse values) is held to MAX_ZEROS.
+        let layout = self.layout(a, &at, count, comps, kind)?;
+        if layout.is_none() && count > MAX_ZEROS {
+            return Err(format!(
+                "{at}: {count} elements without a bufferView (at most {MAX_ZEROS})"
+            ));
+        }
         let mut out = vec![0.0f32; count * comps];
-        if let Some(l) = self.layout(a, &at, count, comps, kind)? {
+        if let Some(l) = layout {
             for e in 0..count {
                 let el = l.element(e);
                 for c in 0..comps {
@@ -492,8 +502,16 @@ impl Gltf {
         let comps = components(ty)
             .ok_or_else(|| format!("{at}: type '{ty}' is not a glTF accessor type"))?;
         let csize = component_size(kind).unwrap_or(4);
+        // The layout is checked against the view's bytes before anything is allocated; an
+        // accessor without a view (zeros, perhaps with sparse values) is held to MAX_ZEROS.
+        let layout = self.layout(a, &at, count, comps, kind)?;
+        if layout.is_none() && count > MAX_ZEROS {
+            return Err(format!(
+                "{at}: {count} elements without a bufferView (at most {MAX_ZEROS})"
+            ));
+        }
         let mut out = vec![0u32; count * comps];
-        if let Some(l) = self.layout(a, &at, count, comps, kind)? {
+        if let Some(l) = layout {
             for e in 0..count {
                 let el = l.element(e);
                 for c in 0..comps {

@@ -153,6 +153,13 @@ fn decode_vertices(data: &[u8], count: usize, stride: usize) -> Res<Vec<u8>> {
         return Err("vertex stream shorter than its tail".into());
     }
     let body_end = data.len() - tail;
+    // The densest encoding (all-zero groups) still takes 2 header bits per 16 bytes of output:
+    // a count beyond that is a damaged file, refused before the output is allocated.
+    if count.saturating_mul(stride) > body_end.saturating_mul(64) + 64 * 16 {
+        return Err(format!(
+            "{count} vertices of {stride} bytes cannot come from {body_end} compressed bytes"
+        ));
+    }
     let mut last: Vec<u8> = data[data.len() - stride..].to_vec();
     let mut r = Reader {
         data: &data[..body_end],
@@ -342,8 +349,9 @@ fn decode_indices(data: &[u8], count: usize) -> Res<Vec<u32>> {
             "index sequence header 0x{header:02X}, expected 0xD0 or 0xD1"
         ));
     }
-    if data.len() < 1 + 4 {
-        return Err("index sequence shorter than its tail".into());
+    // Each index takes at least one byte.
+    if data.len() < 1 + 4 + count {
+        return Err("index sequence shorter than its indices and tail".into());
     }
     let mut r = Reader {
         data: &data[..data.len() - 4],

@@ -416,10 +416,18 @@ impl GltfAvatar {
 
         let mut skins = Vec::new();
         for (s, skin) in array(json, "skins").iter().enumerate() {
-            let joints: Vec<usize> = array(skin, "joints")
-                .iter()
-                .map(|j| j.as_u64().map_or(usize::MAX, |j| j as usize))
-                .collect();
+            let mut joints = Vec::new();
+            for j in array(skin, "joints") {
+                match j.as_u64().map(|j| j as usize).filter(|&j| j < nodes.len()) {
+                    Some(j) => joints.push(j),
+                    None => {
+                        return Err(format!(
+                            "skin {s} names joint {j}, expected a node index below {}",
+                            nodes.len()
+                        ))
+                    }
+                }
+            }
             let mut inverse_bind: Vec<Mat4> = match index(skin, "inverseBindMatrices") {
                 Some(i) => g
                     .vecs::<16>(i)
@@ -942,7 +950,7 @@ impl GltfAvatar {
                 if Some(c) == head {
                     return true;
                 }
-                cur = self.nodes[c].parent;
+                cur = self.nodes.get(c).and_then(|n| n.parent);
             }
             false
         };

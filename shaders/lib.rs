@@ -17,8 +17,12 @@ pub const RESAMPLE: &str = include_str!("resample.wgsl");
 pub const SUPERRES_CONV: &str = include_str!("superres_conv.wgsl");
 /// The built-in avatar's passes (`avatar::render`).
 pub const AVATAR_BUILTIN: &str = include_str!("avatar_builtin.wgsl");
-/// glTF/VRM meshes (`avatar::render`).
-pub const AVATAR_MESH: &str = include_str!("avatar_mesh.wgsl");
+/// glTF/VRM meshes (`avatar::render`): the mesh pass with the MToon toon shading and outline
+/// appended (one module, so both share its camera and material blocks).
+pub const AVATAR_MESH: &str = concat!(
+    include_str!("avatar_mesh.wgsl"),
+    include_str!("avatar_mtoon.wgsl")
+);
 /// The avatar's backdrop (`avatar::render`).
 pub const AVATAR_BACKGROUND: &str = include_str!("avatar_background.wgsl");
 /// The live window's letterboxing and on-screen display (`app::live::present`).

@@ -103,5 +103,74 @@ fn avatar(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, avatar);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/avatars/");
+
+/// VRM posing on the CPU (expressions, humanoid bones from the rig, skinning), per frame: what
+/// decides whether skinning should move to the GPU. The rig turns an arm and the head each frame
+/// so that every skinned vertex moves. `vrm1_robot_render` is the whole frame (pose, upload, draw,
+/// readback) at 1280x720 for comparison.
+fn vrm_pose(c: &mut Criterion) {
+    use doppel_pipeline::rig::{HumanBone, Rig};
+    use glam::Quat;
+    let mut group = c.benchmark_group("avatar_vrm_pose");
+    group.sample_size(30);
+    let state = |t: f32| {
+        let mut rig = Rig::default();
+        rig.bones
+            .insert(HumanBone::LeftUpperArm, Quat::from_rotation_z(-1.2 * t));
+        rig.bones
+            .insert(HumanBone::Head, Quat::from_rotation_y(0.3 * t));
+        AvatarState {
+            rig,
+            jaw_open: t,
+            ..AvatarState::default()
+        }
+    };
+    let (a, b) = (state(0.2), state(0.8));
+    for (name, file) in [
+        ("vrm0_sphere_skinned", "three-vrm_sphere.vrm"),
+        ("vrm1_robot_53_bones", "vrmaddon_debug_robot_vrm1.vrm"),
+    ] {
+        let Ok(model) = GltfAvatar::load(Path::new(&format!("{FIXTURES}{file}"))) else {
+            eprintln!("skipping {name}: {file} does not load");
+            continue;
+        };
+        eprintln!("{name}: {} vertices", model.vertex_count());
+        let mut flip = false;
+        group.bench_function(name, |bench| {
+            bench.iter(|| {
+                flip = !flip;
+                model.pose(if flip { &a } else { &b }).len()
+            })
+        });
+    }
+    if let (Ok(ctx), Ok(model)) = (
+        GpuContext::shared(),
+        GltfAvatar::load(Path::new(&format!(
+            "{FIXTURES}vrmaddon_debug_robot_vrm1.vrm"
+        ))),
+    ) {
+        if let Ok(mut renderer) = Renderer::new(ctx, 1280, 720) {
+            if renderer
+                .set_model(AvatarModel::Gltf(Box::new(model)))
+                .is_ok()
+            {
+                let mut out = RgbaImage::new(1280, 720);
+                let solid = Composition::default();
+                let mut flip = false;
+                group.bench_function("vrm1_robot_render", |bench| {
+                    bench.iter(|| {
+                        flip = !flip;
+                        renderer
+                            .render(if flip { &a } else { &b }, &solid, None, None, &mut out)
+                            .map_err(|e| e.to_string())
+                    })
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, avatar, vrm_pose);
 criterion_main!(benches);

@@ -691,26 +691,41 @@ fn bad_avatar_files_give_clear_errors() {
     let err = GltfAvatar::load(&looped).unwrap_err().to_string();
     assert!(err.contains("cycle.gltf") && err.contains("cycle"), "{err}");
 
+    // A model nothing in it follows the face loads and is drawn still, with one notice saying why.
     let plain = write("triangle.gltf", triangle_gltf().as_bytes());
-    let err = GltfAvatar::load(&plain).unwrap_err().to_string();
+    let model = GltfAvatar::load(&plain).expect("a plain triangle loads");
     assert!(
-        err.contains("triangle.gltf") && err.contains("no face morph targets"),
-        "{err}"
+        model
+            .still()
+            .is_some_and(|w| w.contains("nothing in it follows the face")),
+        "{:?}",
+        model.still()
+    );
+    let p = plain.display().to_string();
+    let ctx = BuildContext::new(Mode::Offline);
+    let stage = Avatar::from_options(&StageOptions::from_pairs("avatar", &[("model", &p)]), &ctx)
+        .expect("a still model builds");
+    assert!(stage.model().contains("triangle.gltf"));
+    let notices = ctx.take_notices();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].contains("triangle.gltf") && notices[0].contains("drawn without moving"),
+        "{notices:?}"
     );
 
-    // Through the stage: an error naming the file, or the built-in avatar with fallback=true.
-    let p = plain.display().to_string();
+    // Through the stage: an error naming a broken file, or the built-in avatar with fallback=true.
+    let t = truncated.display().to_string();
     let err = Avatar::from_options(
-        &StageOptions::from_pairs("avatar", &[("model", &p)]),
+        &StageOptions::from_pairs("avatar", &[("model", &t)]),
         &BuildContext::new(Mode::Offline),
     )
     .err()
-    .expect("a model without face morphs is refused")
+    .expect("a truncated model is refused")
     .to_string();
-    assert!(err.contains("triangle.gltf"), "{err}");
+    assert!(err.contains("truncated.glb"), "{err}");
     let ctx = BuildContext::new(Mode::Offline);
     let stage = Avatar::from_options(
-        &StageOptions::from_pairs("avatar", &[("model", &p), ("fallback", "true")]),
+        &StageOptions::from_pairs("avatar", &[("model", &t), ("fallback", "true")]),
         &ctx,
     )
     .expect("fallback builds");
@@ -719,7 +734,7 @@ fn bad_avatar_files_give_clear_errors() {
     let notices = ctx.take_notices();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(
-        notices[0].contains("triangle.gltf") && notices[0].contains("fallback=true"),
+        notices[0].contains("truncated.glb") && notices[0].contains("fallback=true"),
         "{notices:?}"
     );
     assert!(ctx.take_notices().is_empty());

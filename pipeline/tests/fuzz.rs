@@ -307,6 +307,13 @@ fn gltf_bases() -> Vec<(String, Vec<u8>)> {
             break;
         }
     }
+    // Meshopt-compressed, quantized files (gltfpack output): the meshopt decoder under mutation.
+    let packed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/avatars/gltfpack");
+    if let Ok(entries) = std::fs::read_dir(&packed) {
+        let mut found: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        found.sort();
+        files.extend(found);
+    }
     files
         .into_iter()
         .map(|p| {

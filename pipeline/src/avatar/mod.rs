@@ -1,5 +1,5 @@
 //! The avatar: its per-frame state from tracking ([`AvatarState`]), the built-in cartoon avatar
-//! ([`builtin`]), glTF 2.0 / VRM avatars ([`model`]), composition over a backdrop ([`compose`]) and
+//! ([`builtin`]), glTF 2.0 / VRM avatars ([`model`], read by [`gltf`], [`material`] and [`vrm`]), composition over a backdrop ([`compose`]) and
 //! the wgpu renderer that draws them ([`Renderer`]).
 //!
 //! ```no_run
@@ -14,9 +14,13 @@
 
 pub mod builtin;
 pub mod compose;
+pub mod gltf;
+pub mod material;
+pub mod meshopt;
 pub mod model;
 pub mod render;
 pub mod state;
+pub mod vrm;
 
 pub use builtin::Palette;
 pub use compose::{Backdrop, Composition, Corner, Pip};

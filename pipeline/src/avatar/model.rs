@@ -1,14 +1,21 @@
-//! glTF 2.0 / VRM avatars: loading (`gltf` crate), the map from ARKit values and VRM expressions to
-//! morph targets, and posing on the CPU (morph targets, node transforms with the head/neck turned,
-//! linear blend skinning). The renderer uploads the posed vertices each frame.
+//! glTF 2.0 / VRM avatars: loading (the container in [`super::gltf`], materials in
+//! [`super::material`], the VRM humanoid, expressions and lookAt in [`super::vrm`]) and posing on
+//! the CPU: morph targets, the humanoid bones from the frame's [`crate::rig::Rig`], node
+//! transforms and linear blend skinning. The renderer uploads the posed vertices each frame.
 //!
 //! Expressions: a morph target named after an ARKit blendshape (`jawOpen`, `eyeBlinkLeft`, …; case
-//! and any `prefix.` ignored) follows that value. VRM 0.x (`extensions.VRM.blendShapeMaster`) and
-//! VRM 1.0 (`extensions.VRMC_vrm.expressions`) expressions are driven from the ARKit values:
-//! blink/blinkLeft/blinkRight from the eye blinks, aa from jawOpen, ih/ee from mouth widening, ou/oh
-//! from pucker/funnel, happy (VRM 0: joy) from the smile, surprised from the raised brows, lookUp/
-//! Down/Left/Right from the gaze. Head and neck: VRM humanoid bones, else nodes named like `head`
-//! and `neck`.
+//! and any `prefix.` ignored; "Perfect Sync") follows that value. VRM expressions (1.0 presets and
+//! custom ones, 0.x blend shape groups) are driven from the ARKit values by the one table shared
+//! with VMC ([`crate::rig::expressions`]); a custom expression named after an ARKit blendshape
+//! follows that value. Their binds move morph targets, material colours and texture transforms.
+//!
+//! Bones: the rig's rotations live in VRM 1.0 *normalized* space (every bone's rest frame aligned
+//! with the root, the avatar facing +Z). A humanoid bone with rest world rotation `W` whose parent
+//! node rests at world rotation `P` gets the raw local rotation `P⁻¹ · q · W` for the rig's local
+//! rotation `q` (what three-vrm's normalized rig does). VRM 0.x models face -Z and are turned 180
+//! degrees about +Y above their root, so `W` and `P` include that turn and both versions face the
+//! camera. While the rig drives neither head nor neck, the head follows the state's yaw, pitch and
+//! roll (half at the neck when the model has one).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,41 +24,12 @@ use glam::{Mat4, Quat, Vec3};
 use image::RgbaImage;
 use serde_json::Value;
 
+use super::gltf::{array, index, Gltf};
+pub use super::material::{AlphaMode, Material, OutlineWidth, Toon, UvTransform};
 use super::state::AvatarState;
+use super::vrm::{self, ColorKind, Expression, LookAt, LookAtKind, GAZE_DEGREES};
 use crate::error::{Error, Result};
-use crate::rig::find_preset;
-
-/// How a material lets light through.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum AlphaMode {
-    Opaque,
-    /// Cut out below this alpha.
-    Mask(f32),
-    Blend,
-}
-
-/// A material: base colour factor (linear) and texture, lit or unlit.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Material {
-    pub base_color: [f32; 4],
-    /// Index into [`GltfAvatar::images`].
-    pub texture: Option<usize>,
-    pub unlit: bool,
-    pub alpha: AlphaMode,
-    pub double_sided: bool,
-}
-
-impl Default for Material {
-    fn default() -> Self {
-        Self {
-            base_color: [1.0; 4],
-            texture: None,
-            unlit: false,
-            alpha: AlphaMode::Opaque,
-            double_sided: false,
-        }
-    }
-}
+use crate::rig::{find_preset, HumanBone, ARKIT_NAMES};
 
 /// Position and normal offsets of one morph target (normals empty when it has none).
 pub type MorphTarget = (Vec<[f32; 3]>, Vec<[f32; 3]>);
@@ -93,19 +71,13 @@ struct Skin {
     inverse_bind: Vec<Mat4>,
 }
 
-/// What drives a morph target.
+/// A morph target named after an ARKit blendshape.
 #[derive(Clone, Debug, PartialEq)]
-enum Driver {
-    Arkit(String),
-    Vrm(String),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct Binding {
+struct ArkitTarget {
     mesh: usize,
     target: usize,
-    driver: Driver,
-    weight: f32,
+    /// Lower-cased ARKit name.
+    name: String,
 }
 
 /// One primitive posed for a frame, in world space.
@@ -114,6 +86,31 @@ pub struct Posed<'a> {
     pub primitive: &'a Primitive,
     pub positions: Vec<[f32; 3]>,
     pub normals: Vec<[f32; 3]>,
+}
+
+/// The material values expressions change, for one frame (linear colours).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MaterialFrame {
+    pub base_color: [f32; 4],
+    pub shade: [f32; 3],
+    pub emissive: [f32; 3],
+    pub rim: [f32; 3],
+    pub outline: [f32; 3],
+    pub uv: UvTransform,
+}
+
+impl MaterialFrame {
+    fn rest(m: &Material) -> Self {
+        let toon = m.toon.unwrap_or_default();
+        Self {
+            base_color: m.base_color,
+            shade: toon.shade_color,
+            emissive: m.emissive,
+            rim: toon.rim_color,
+            outline: toon.outline_color,
+            uv: m.uv,
+        }
+    }
 }
 
 /// A loaded glTF 2.0 / VRM avatar, ready to pose.
@@ -127,14 +124,25 @@ pub struct GltfAvatar {
     skins: Vec<Skin>,
     pub materials: Vec<Material>,
     pub images: Vec<RgbaImage>,
-    head: Option<usize>,
-    neck: Option<usize>,
-    bindings: Vec<Binding>,
+    /// `HumanBone -> node`: VRM `humanoid.humanBones`, or guessed from node names.
+    humanoid: BTreeMap<HumanBone, usize>,
+    /// Rest world rotation of every node (the VRM 0.x turn included).
+    rest_world: Vec<Quat>,
+    arkit_targets: Vec<ArkitTarget>,
+    expressions: Vec<Expression>,
+    look_at: Option<LookAt>,
+    /// `0` (VRM 0.x), `1` (VRM 1.0) or `None` (plain glTF).
+    vrm_version: Option<u8>,
     /// Applied above the root: VRM 0.x models face -Z and are turned to face the camera.
     root: Mat4,
+    /// Why nothing in the model follows the face, when nothing does.
+    still: Option<String>,
     /// Head centre and height (world units, rest pose): what is framed to the tracked face.
     pub head_center: Vec3,
     pub head_height: f32,
+    /// The farthest rest vertex from `head_center` (world units): what the camera's depth range
+    /// must hold whichever way the model turns.
+    pub radius: f32,
 }
 
 fn input(path: &Path, message: impl Into<String>) -> Error {
@@ -151,277 +159,214 @@ fn target_key(name: &str) -> String {
         .to_ascii_lowercase()
 }
 
-/// ARKit blendshape names (lower-cased) the avatar state provides.
-const ARKIT: [&str; 24] = [
-    "eyeblinkleft",
-    "eyeblinkright",
-    "jawopen",
-    "mouthsmileleft",
-    "mouthsmileright",
-    "mouthstretchleft",
-    "mouthstretchright",
-    "browinnerup",
-    "browouterupleft",
-    "browouterupright",
-    "browdownleft",
-    "browdownright",
-    "eyelookinleft",
-    "eyelookinright",
-    "eyelookoutleft",
-    "eyelookoutright",
-    "eyelookupleft",
-    "eyelookupright",
-    "eyelookdownleft",
-    "eyelookdownright",
-    "mouthpucker",
-    "mouthfunnel",
-    "mouthfrownleft",
-    "mouthfrownright",
-];
-
-/// Component types (glTF `componentType`) each vertex attribute may have, by name prefix; the gltf
-/// crate's readers panic on others.
-const ATTRIBUTE_TYPES: [(&str, &[u64]); 5] = [
-    ("JOINTS_", &[5121, 5123]),
-    ("WEIGHTS_", &[5121, 5123, 5126]),
-    ("TEXCOORD_", &[5121, 5123, 5126]),
-    ("COLOR_", &[5121, 5123, 5126]),
-    ("indices", &[5121, 5123, 5125]),
-];
-
-/// Checks what the gltf crate's validation leaves to its readers: every accessor a mesh primitive
-/// names (attributes, indices, morph targets) exists and has a component type its reader handles,
-/// and every image has the `mimeType` or `uri` its source needs.
-fn check_structure(json: &Value) -> std::result::Result<(), String> {
-    let accessors: &[Value] = json
-        .get("accessors")
+/// `mesh.extras.targetNames` of mesh `i` (or `""` per target without a name).
+fn target_names(json: &Value, mesh: usize) -> Vec<String> {
+    json.pointer(&format!("/meshes/{mesh}/extras/targetNames"))
         .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice);
-    let count = accessors.len();
-    let check = |what: String, index: &Value| -> std::result::Result<(), String> {
-        let Some(accessor) = index.as_u64().and_then(|i| accessors.get(i as usize)) else {
-            return Err(format!(
-                "{what} names accessor {index}, but the file has {count} accessors"
-            ));
-        };
-        let name = what.rsplit(' ').next().unwrap_or_default();
-        if let Some((_, allowed)) = ATTRIBUTE_TYPES.iter().find(|(p, _)| name.starts_with(p)) {
-            let kind = accessor.get("componentType").and_then(Value::as_u64);
-            if !kind.is_some_and(|k| allowed.contains(&k)) {
-                return Err(format!(
-                    "{what}: accessor {index} has componentType {}, expected one of {allowed:?}",
-                    kind.map_or("none".to_string(), |k| k.to_string())
-                ));
-            }
-        }
-        Ok(())
-    };
-    let meshes = json.get("meshes").and_then(Value::as_array);
-    for (m, mesh) in meshes.into_iter().flatten().enumerate() {
-        let primitives = mesh.get("primitives").and_then(Value::as_array);
-        for (p, prim) in primitives.into_iter().flatten().enumerate() {
-            let at = format!("mesh {m} primitive {p}");
-            let maps = prim.get("attributes").into_iter().chain(
-                prim.get("targets")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten(),
-            );
-            for map in maps {
-                for (name, index) in map.as_object().into_iter().flatten() {
-                    check(format!("{at} {name}"), index)?;
-                }
-            }
-            if let Some(index) = prim.get("indices") {
-                check(format!("{at} indices"), index)?;
-            }
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Value of a VRM expression from the ARKit values (`a` takes lower-case names): an expression
+/// named after an ARKit blendshape follows it, a preset follows the table shared with VMC
+/// ([`crate::rig::expressions`]); 0 otherwise.
+fn vrm_value(name: &str, a: &dyn Fn(&str) -> f32) -> f32 {
+    if let Some(arkit) = vrm::arkit_name(name) {
+        return a(&arkit.to_ascii_lowercase());
+    }
+    find_preset(name).map_or(0.0, |p| p.value(|n| a(&n.to_ascii_lowercase())))
+}
+
+/// A node's local transform from `matrix` or `translation`/`rotation`/`scale`.
+fn node_transform(n: &Value) -> (Vec3, Quat, Vec3) {
+    if let Some(m) = super::gltf::numbers::<16>(n, "matrix") {
+        let (s, r, t) = Mat4::from_cols_array(&m).to_scale_rotation_translation();
+        if s.is_finite() && r.is_finite() && t.is_finite() {
+            return (t, r.normalize(), s);
         }
     }
-    let images = json.get("images").and_then(Value::as_array);
-    for (i, image) in images.into_iter().flatten().enumerate() {
-        let has = |key: &str| image.get(key).is_some_and(Value::is_string);
-        let ok = if image.get("bufferView").is_some() {
-            has("mimeType")
+    let t = super::gltf::numbers::<3>(n, "translation").map_or(Vec3::ZERO, Vec3::from);
+    let r = super::gltf::numbers::<4>(n, "rotation")
+        .map(Quat::from_array)
+        .filter(|q| q.is_finite() && q.length() > 1e-6)
+        .map_or(Quat::IDENTITY, Quat::normalize);
+    let s = super::gltf::numbers::<3>(n, "scale").map_or(Vec3::ONE, Vec3::from);
+    (t, r, s)
+}
+
+/// The triangle primitives of mesh `m` (`at` names it in errors).
+fn read_mesh(
+    g: &Gltf,
+    mesh: &Value,
+    at: &str,
+    default_material: usize,
+) -> std::result::Result<Mesh, String> {
+    let mut primitives = Vec::new();
+    for (p, prim) in array(mesh, "primitives").iter().enumerate() {
+        let at = format!("{at} primitive {p}");
+        // Points and lines are not drawn (mode 4 = triangles, the default).
+        if index(prim, "mode").unwrap_or(4) != 4 {
+            continue;
+        }
+        let attrs = prim.get("attributes").unwrap_or(&Value::Null);
+        let attr = |name: &str| index(attrs, name);
+        let Some(pos) = attr("POSITION") else {
+            continue;
+        };
+        let err = |what: &str, e: String| format!("{at} {what}: {e}");
+        let positions = g.vecs::<3>(pos).map_err(|e| err("POSITION", e))?;
+        let n = positions.len();
+        let indices: Vec<u32> = match index(prim, "indices") {
+            Some(i) => g.integers(i).map_err(|e| err("indices", e))?.0,
+            None => (0..n as u32).collect(),
+        };
+        if let Some(bad) = indices.iter().find(|&&i| i as usize >= n) {
+            return Err(format!("{at} has index {bad} past its {n} vertices"));
+        }
+        let indices: Vec<u32> = indices[..indices.len() / 3 * 3].to_vec();
+        let same = |v: &Vec<[f32; 3]>| v.len() == n;
+        let normals = match attr("NORMAL") {
+            Some(i) => Some(g.vecs::<3>(i).map_err(|e| err("NORMAL", e))?),
+            None => None,
+        }
+        .filter(same)
+        .unwrap_or_else(|| flat_normals(&positions, &indices));
+        let uvs = match attr("TEXCOORD_0") {
+            Some(i) => g.vecs::<2>(i).map_err(|e| err("TEXCOORD_0", e))?,
+            None => Vec::new(),
+        };
+        let uvs = if uvs.len() == n {
+            uvs
         } else {
-            has("uri")
+            vec![[0.0; 2]; n]
         };
-        if !ok {
-            return Err(format!(
-                "image {i} needs a uri, or a bufferView with a mimeType"
+        let mut targets = Vec::new();
+        for (t, target) in array(prim, "targets").iter().enumerate() {
+            let read = |name: &str| -> std::result::Result<Vec<[f32; 3]>, String> {
+                match index(target, name) {
+                    Some(i) => g
+                        .vecs::<3>(i)
+                        .map_err(|e| err(&format!("target {t} {name}"), e)),
+                    None => Ok(Vec::new()),
+                }
+            };
+            let dp = read("POSITION")?;
+            let dn = read("NORMAL")?;
+            targets.push((
+                if dp.len() == n { dp } else { vec![[0.0; 3]; n] },
+                if dn.len() == n { dn } else { Vec::new() },
             ));
         }
+        let joints: Vec<[u16; 4]> = match attr("JOINTS_0") {
+            Some(i) => {
+                let (j, comps) = g.integers(i).map_err(|e| err("JOINTS_0", e))?;
+                if comps != 4 {
+                    return Err(format!("{at} JOINTS_0 has {comps} components, expected 4"));
+                }
+                j.chunks_exact(4)
+                    .map(|c| [c[0], c[1], c[2], c[3]].map(|x| x.min(u32::from(u16::MAX)) as u16))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let weights = match attr("WEIGHTS_0") {
+            Some(i) => g.vecs::<4>(i).map_err(|e| err("WEIGHTS_0", e))?,
+            None => Vec::new(),
+        };
+        let (joints, weights) = if joints.len() == n && weights.len() == n {
+            (joints, weights)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        primitives.push(Primitive {
+            positions,
+            normals,
+            uvs,
+            indices,
+            targets,
+            material: index(prim, "material").unwrap_or(default_material),
+            joints,
+            weights,
+        });
     }
-    Ok(())
+    let default_weights = mesh
+        .get("weights")
+        .and_then(Value::as_array)
+        .map(|w| w.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect())
+        .unwrap_or_default();
+    Ok(Mesh {
+        primitives,
+        default_weights,
+    })
 }
 
 impl GltfAvatar {
     /// Loads `path` (`.glb`, `.gltf` or `.vrm`).
     ///
     /// # Errors
-    /// [`Error::Input`] naming the file when it is missing, is not glTF 2.0, has no mesh, or has no
-    /// morph target that a face value drives (with the target names it found).
+    /// [`Error::Input`] naming the file and what is wrong when it is missing, is not glTF 2.0
+    /// (truncated, another format), requires an extension doppel does not read, has a broken
+    /// accessor, buffer or image, or has no triangle mesh. A model that nothing in it follows the
+    /// face loads; [`GltfAvatar::still`] says why.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let json: Value = if bytes.starts_with(b"glTF") {
-            let glb = gltf::Glb::from_slice(&bytes).map_err(|e| {
-                input(
-                    path,
-                    format!("not a valid glTF 2.0 binary (.glb/.vrm): {e}"),
-                )
-            })?;
-            serde_json::from_slice(&glb.json)
-        } else {
-            serde_json::from_slice(&bytes)
-        }
-        .map_err(|e| {
-            input(
-                path,
-                format!("not a glTF 2.0 file (expected a .glb/.vrm binary or .gltf JSON): {e}"),
-            )
-        })?;
-        check_structure(&json).map_err(|m| input(path, m))?;
-        // The gltf crate trusts what its validation does not check (it indexes, unwraps and hits
-        // `unreachable!` on such files: found by pipeline/tests/fuzz.rs). What it was seen to trip on
-        // is checked above; a panic on anything else still becomes an error naming the file rather
-        // than ending the stage's thread.
-        std::panic::catch_unwind(|| {
-            let (doc, buffers, images) = gltf::import(path)
-                .map_err(|e| input(path, format!("not a valid glTF 2.0 file: {e}")))?;
-            Self::build(path, &json, &doc, &buffers, &images)
-        })
-        .unwrap_or_else(|_| {
-            Err(input(
-                path,
-                "not a valid glTF 2.0 file: the glTF reader failed on its structure",
-            ))
-        })
+        let g = Gltf::parse(path, &bytes).map_err(|m| input(path, m))?;
+        Self::build(path, &g).map_err(|m| input(path, m))
     }
 
-    fn build(
-        path: &Path,
-        json: &Value,
-        doc: &gltf::Document,
-        buffers: &[gltf::buffer::Data],
-        images: &[gltf::image::Data],
-    ) -> Result<Self> {
-        let images: Vec<RgbaImage> = images.iter().map(to_rgba).collect();
-        let mut materials: Vec<Material> = doc
-            .materials()
-            .map(|m| {
-                let pbr = m.pbr_metallic_roughness();
-                Material {
-                    base_color: pbr.base_color_factor(),
-                    texture: pbr
-                        .base_color_texture()
-                        .map(|t| t.texture().source().index())
-                        .filter(|&i| i < images.len()),
-                    unlit: m.unlit(),
-                    alpha: match m.alpha_mode() {
-                        gltf::material::AlphaMode::Opaque => AlphaMode::Opaque,
-                        gltf::material::AlphaMode::Mask => {
-                            AlphaMode::Mask(m.alpha_cutoff().unwrap_or(0.5))
-                        }
-                        gltf::material::AlphaMode::Blend => AlphaMode::Blend,
-                    },
-                    double_sided: m.double_sided(),
-                }
-            })
-            .collect();
-        let default_material = materials.len();
-        materials.push(Material::default());
-
+    fn build(path: &Path, g: &Gltf) -> std::result::Result<Self, String> {
+        let json = &g.json;
+        let images = g.images(path)?;
+        let materials = super::material::materials(g, images.len());
+        let default_material = materials.len() - 1;
         let mut meshes = Vec::new();
-        for mesh in doc.meshes() {
-            let mut primitives = Vec::new();
-            for prim in mesh.primitives() {
-                if prim.mode() != gltf::mesh::Mode::Triangles {
-                    continue;
+        for (m, mesh) in array(json, "meshes").iter().enumerate() {
+            let name = mesh.get("name").and_then(Value::as_str).unwrap_or("");
+            meshes.push(read_mesh(
+                g,
+                mesh,
+                &format!("mesh {m} '{name}'"),
+                default_material,
+            )?);
+        }
+        for mesh in &mut meshes {
+            for p in &mut mesh.primitives {
+                if p.material >= materials.len() {
+                    p.material = default_material;
                 }
-                let reader = prim.reader(|b| buffers.get(b.index()).map(|d| &d.0[..]));
-                let Some(positions) = reader.read_positions().map(|p| p.collect::<Vec<_>>()) else {
-                    continue;
-                };
-                let n = positions.len();
-                let indices: Vec<u32> = match reader.read_indices() {
-                    Some(i) => i.into_u32().collect(),
-                    None => (0..n as u32).collect(),
-                };
-                if indices.iter().any(|&i| i as usize >= n) {
-                    return Err(input(
-                        path,
-                        format!(
-                            "mesh '{}' has an index past its {n} vertices",
-                            mesh.name().unwrap_or("?")
-                        ),
-                    ));
-                }
-                let normals = reader
-                    .read_normals()
-                    .map(|v| v.collect::<Vec<_>>())
-                    .filter(|v| v.len() == n)
-                    .unwrap_or_else(|| flat_normals(&positions, &indices));
-                let uvs = reader
-                    .read_tex_coords(0)
-                    .map(|t| t.into_f32().collect::<Vec<_>>())
-                    .filter(|v| v.len() == n)
-                    .unwrap_or_else(|| vec![[0.0; 2]; n]);
-                let targets = reader
-                    .read_morph_targets()
-                    .map(|(p, nrm, _)| {
-                        let p = p.map(|p| p.collect::<Vec<_>>()).unwrap_or_default();
-                        let p = if p.len() == n { p } else { vec![[0.0; 3]; n] };
-                        let nrm = nrm.map(|v| v.collect::<Vec<_>>()).unwrap_or_default();
-                        let nrm = if nrm.len() == n { nrm } else { Vec::new() };
-                        (p, nrm)
-                    })
-                    .collect();
-                let joints = reader
-                    .read_joints(0)
-                    .map(|j| j.into_u16().collect::<Vec<_>>())
-                    .filter(|v| v.len() == n)
-                    .unwrap_or_default();
-                let weights = reader
-                    .read_weights(0)
-                    .map(|w| w.into_f32().collect::<Vec<_>>())
-                    .filter(|v| v.len() == n)
-                    .unwrap_or_default();
-                primitives.push(Primitive {
-                    positions,
-                    normals,
-                    uvs,
-                    indices,
-                    targets,
-                    material: prim.material().index().unwrap_or(default_material),
-                    joints,
-                    weights,
-                });
             }
-            meshes.push(Mesh {
-                primitives,
-                default_weights: mesh.weights().map(<[f32]>::to_vec).unwrap_or_default(),
-            });
         }
         if meshes.iter().all(|m| m.primitives.is_empty()) {
-            return Err(input(path, "has no triangle mesh to draw"));
+            return Err(format!(
+                "has no triangle mesh to draw ({} meshes, none with triangles)",
+                meshes.len()
+            ));
         }
 
-        let mut nodes: Vec<Node> = doc
-            .nodes()
+        let json_nodes = array(json, "nodes");
+        let mut nodes: Vec<Node> = json_nodes
+            .iter()
             .map(|n| {
-                let (t, r, s) = n.transform().decomposed();
+                let (translation, rotation, scale) = node_transform(n);
                 Node {
                     parent: None,
-                    translation: Vec3::from(t),
-                    rotation: Quat::from_array(r).normalize(),
-                    scale: Vec3::from(s),
-                    mesh: n.mesh().map(|m| m.index()),
-                    skin: n.skin().map(|s| s.index()),
+                    translation,
+                    rotation,
+                    scale,
+                    mesh: index(n, "mesh").filter(|&m| m < meshes.len()),
+                    skin: index(n, "skin"),
                 }
             })
             .collect();
-        for n in doc.nodes() {
-            for c in n.children() {
-                nodes[c.index()].parent = Some(n.index());
+        for (i, n) in json_nodes.iter().enumerate() {
+            for c in array(n, "children") {
+                if let Some(c) = c.as_u64().map(|c| c as usize).filter(|&c| c < nodes.len()) {
+                    nodes[c].parent = Some(i);
+                }
             }
         }
         // glTF requires the nodes to form trees; a file whose parents loop would hang every walk
@@ -432,116 +377,139 @@ impl GltfAvatar {
             while let Some(c) = cur {
                 steps += 1;
                 if steps > nodes.len() {
-                    return Err(input(
-                        path,
-                        format!("node {start}'s parents form a cycle; glTF nodes must form trees"),
+                    return Err(format!(
+                        "node {start}'s parents form a cycle; glTF nodes must form trees"
                     ));
                 }
                 cur = nodes[c].parent;
             }
         }
-        let scene = doc.default_scene().or_else(|| doc.scenes().next());
-        let mut order = Vec::new();
-        let mut stack: Vec<usize> = match &scene {
-            Some(s) => s.nodes().map(|n| n.index()).collect(),
+        let scene = index(json, "scene")
+            .and_then(|s| array(json, "scenes").get(s))
+            .or_else(|| array(json, "scenes").first());
+        let mut stack: Vec<usize> = match scene {
+            Some(s) => array(s, "nodes")
+                .iter()
+                .filter_map(|n| n.as_u64().map(|n| n as usize))
+                .filter(|&n| n < nodes.len())
+                .collect(),
             None => (0..nodes.len())
                 .filter(|&i| nodes[i].parent.is_none())
                 .collect(),
         };
         stack.reverse();
+        let mut seen = vec![false; nodes.len()];
+        let mut order = Vec::new();
         while let Some(i) = stack.pop() {
-            if order.contains(&i) {
+            if std::mem::replace(&mut seen[i], true) {
                 continue;
             }
             order.push(i);
-            if let Some(n) = doc.nodes().nth(i) {
-                let mut kids: Vec<usize> = n.children().map(|c| c.index()).collect();
-                kids.reverse();
-                stack.extend(kids);
-            }
+            let mut kids: Vec<usize> = array(&json_nodes[i], "children")
+                .iter()
+                .filter_map(|c| c.as_u64().map(|c| c as usize))
+                .filter(|&c| c < nodes.len() && nodes[c].parent == Some(i))
+                .collect();
+            kids.reverse();
+            stack.extend(kids);
         }
 
-        let skins = doc
-            .skins()
-            .map(|s| {
-                let reader = s.reader(|b| buffers.get(b.index()).map(|d| &d.0[..]));
-                let joints: Vec<usize> = s.joints().map(|j| j.index()).collect();
-                let mut inverse_bind: Vec<Mat4> = reader
-                    .read_inverse_bind_matrices()
-                    .map(|m| m.map(|c| Mat4::from_cols_array_2d(&c)).collect())
-                    .unwrap_or_default();
-                inverse_bind.resize(joints.len(), Mat4::IDENTITY);
-                Skin {
-                    joints,
-                    inverse_bind,
+        let mut skins = Vec::new();
+        for (s, skin) in array(json, "skins").iter().enumerate() {
+            let mut joints = Vec::new();
+            for j in array(skin, "joints") {
+                match j.as_u64().map(|j| j as usize).filter(|&j| j < nodes.len()) {
+                    Some(j) => joints.push(j),
+                    None => {
+                        return Err(format!(
+                            "skin {s} names joint {j}, expected a node index below {}",
+                            nodes.len()
+                        ))
+                    }
                 }
-            })
-            .collect();
+            }
+            let mut inverse_bind: Vec<Mat4> = match index(skin, "inverseBindMatrices") {
+                Some(i) => g
+                    .vecs::<16>(i)
+                    .map_err(|e| format!("skin {s} inverseBindMatrices: {e}"))?
+                    .iter()
+                    .map(Mat4::from_cols_array)
+                    .collect(),
+                None => Vec::new(),
+            };
+            inverse_bind.resize(joints.len(), Mat4::IDENTITY);
+            skins.push(Skin {
+                joints,
+                inverse_bind,
+            });
+        }
 
         let ext = json.get("extensions");
-        let vrm0 = ext.and_then(|e| e.get("VRM"));
         let vrm1 = ext.and_then(|e| e.get("VRMC_vrm"));
-        let bone = |name: &str| -> Option<usize> {
-            if let Some(v) = vrm1 {
-                if let Some(i) = v
-                    .pointer(&format!("/humanoid/humanBones/{name}/node"))
-                    .and_then(Value::as_u64)
-                {
-                    return Some(i as usize);
+        let vrm0 = ext.and_then(|e| e.get("VRM")).filter(|_| vrm1.is_none());
+        let names: Vec<String> = json_nodes
+            .iter()
+            .map(|n| {
+                n.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        let humanoid = vrm::humanoid(vrm0, vrm1, &names);
+
+        let mut arkit_targets = Vec::new();
+        let mut all_targets = Vec::new();
+        for (m, mesh) in meshes.iter().enumerate() {
+            let count = mesh
+                .primitives
+                .iter()
+                .map(|p| p.targets.len())
+                .max()
+                .unwrap_or(0);
+            for (t, name) in target_names(json, m).iter().enumerate().take(count) {
+                all_targets.push(name.clone());
+                let key = target_key(name);
+                if ARKIT_NAMES.iter().any(|a| a.eq_ignore_ascii_case(&key)) {
+                    arkit_targets.push(ArkitTarget {
+                        mesh: m,
+                        target: t,
+                        name: key,
+                    });
                 }
             }
-            vrm0.and_then(|v| v.pointer("/humanoid/humanBones"))
-                .and_then(Value::as_array)
-                .and_then(|bones| {
-                    bones.iter().find_map(|b| {
-                        (b.get("bone").and_then(Value::as_str) == Some(name))
-                            .then(|| b.get("node").and_then(Value::as_u64))
-                            .flatten()
-                    })
-                })
-                .map(|i| i as usize)
+        }
+        let node_mesh = |n: usize| nodes.get(n).and_then(|n| n.mesh);
+        let valid = |mesh: usize, target: usize| {
+            meshes
+                .get(mesh)
+                .is_some_and(|m| m.primitives.iter().any(|p| target < p.targets.len()))
         };
-        let named = |want: &str| {
-            doc.nodes()
-                .find(|n| {
-                    n.name()
-                        .map(|s| {
-                            let s = s.to_ascii_lowercase();
-                            s == want
-                                || s.ends_with(&format!("_{want}"))
-                                || s.ends_with(&format!(":{want}"))
-                        })
-                        .unwrap_or(false)
-                })
-                .map(|n| n.index())
-        };
-        let head = bone("head")
-            .or_else(|| named("head"))
-            .filter(|&i| i < nodes.len());
-        let neck = bone("neck")
-            .or_else(|| named("neck"))
-            .filter(|&i| i < nodes.len());
-
-        let bindings = bindings(json, doc, &meshes, vrm0, vrm1);
-        if bindings.is_empty() {
-            let mut names: Vec<String> = Vec::new();
-            for (i, mesh) in meshes.iter().enumerate() {
-                names.extend(target_names(json, i).into_iter().flatten());
-                let _ = mesh;
-            }
-            let found = if names.is_empty() {
+        let material_names: Vec<String> = materials.iter().map(|m| m.name.clone()).collect();
+        let mut expressions = vrm::expressions(vrm0, vrm1, &node_mesh, &material_names, &valid);
+        for e in &mut expressions {
+            e.colors.retain(|c| c.material < materials.len());
+            e.uvs.retain(|u| u.material < materials.len());
+        }
+        let look_at = vrm::LookAt::parse(vrm0, vrm1);
+        let follows = !arkit_targets.is_empty()
+            || expressions.iter().any(|e| !e.is_empty())
+            || humanoid.contains_key(&HumanBone::Head)
+            || humanoid.contains_key(&HumanBone::Neck);
+        // A model nothing drives still loads (a prop, a test cube): it is drawn as it is, and
+        // the stage tells the user why it does not move.
+        let still = (!follows).then(|| {
+            let found = if all_targets.is_empty() {
                 "it has no morph targets at all".to_string()
             } else {
-                format!("its morph targets are: {}", names.join(", "))
+                format!("its morph targets are: {}", all_targets.join(", "))
             };
-            return Err(input(
-                path,
-                format!(
-                    "has no face morph targets: expected targets named after ARKit blendshapes \
-                     (jawOpen, eyeBlinkLeft, …) or VRM expressions (blink, aa, happy, …); {found}"
-                ),
-            ));
-        }
+            format!(
+                "nothing in it follows the face: expected morph targets named after ARKit \
+                 blendshapes (jawOpen, eyeBlinkLeft, …), VRM expressions (blink, aa, happy, …) \
+                 or a head/neck bone (VRM humanoid, or a node named like Head or Neck); {found}"
+            )
+        });
         let root = if vrm0.is_some() {
             Mat4::from_rotation_y(std::f32::consts::PI)
         } else {
@@ -555,41 +523,166 @@ impl GltfAvatar {
             skins,
             materials,
             images,
-            head,
-            neck,
-            bindings,
+            humanoid,
+            rest_world: Vec::new(),
+            arkit_targets,
+            expressions,
+            look_at,
+            vrm_version: if vrm1.is_some() {
+                Some(1)
+            } else if vrm0.is_some() {
+                Some(0)
+            } else {
+                None
+            },
             root,
+            still,
             head_center: Vec3::ZERO,
             head_height: 1.0,
+            radius: 1.0,
         };
+        avatar.rest_world = avatar
+            .transforms(&BTreeMap::new())
+            .iter()
+            .map(|m| m.to_scale_rotation_translation().1)
+            .collect();
         avatar.frame_head();
         Ok(avatar)
     }
 
-    /// Names of the morph targets a face value drives, with what drives them (for `doppel` output).
+    /// What follows the face, for `doppel` output: ARKit-named morph targets, VRM expressions with
+    /// what they bind, the humanoid bones.
     pub fn driven_targets(&self) -> Vec<String> {
-        self.bindings
+        let mut out: Vec<String> = self
+            .arkit_targets
             .iter()
-            .map(|b| match &b.driver {
-                Driver::Arkit(n) => format!("mesh {} target {} <- {n}", b.mesh, b.target),
-                Driver::Vrm(n) => format!("mesh {} target {} <- VRM {n}", b.mesh, b.target),
-            })
+            .map(|b| format!("mesh {} target {} <- {}", b.mesh, b.target, b.name))
+            .collect();
+        for e in self.expressions.iter().filter(|e| !e.is_empty()) {
+            out.push(format!(
+                "VRM expression {} ({} morph, {} colour, {} texture binds)",
+                e.name,
+                e.morphs.len(),
+                e.colors.len(),
+                e.uvs.len()
+            ));
+        }
+        if !self.humanoid.is_empty() {
+            out.push(format!("{} humanoid bones", self.humanoid.len()));
+        }
+        out
+    }
+
+    /// Why the model does not follow the face (it has no ARKit-named morph target, no VRM
+    /// expression with binds and no head or neck bone); `None` when something follows.
+    pub fn still(&self) -> Option<&str> {
+        self.still.as_deref()
+    }
+
+    /// Whether the avatar has a head (or neck) bone that turns with the tracked head.
+    pub fn has_head_bone(&self) -> bool {
+        self.humanoid.contains_key(&HumanBone::Head) || self.humanoid.contains_key(&HumanBone::Neck)
+    }
+
+    /// Vertices of all primitives (what the CPU morphs and skins each frame).
+    pub fn vertex_count(&self) -> usize {
+        self.meshes
+            .iter()
+            .flat_map(|m| &m.primitives)
+            .map(|p| p.positions.len())
+            .sum()
+    }
+
+    /// The humanoid bones the model has, with their node indices.
+    pub fn humanoid(&self) -> &BTreeMap<HumanBone, usize> {
+        &self.humanoid
+    }
+
+    /// The VRM version (`Some(0)` for 0.x, `Some(1)` for 1.0), `None` for plain glTF.
+    pub fn vrm_version(&self) -> Option<u8> {
+        self.vrm_version
+    }
+
+    /// The model's VRM expressions (1.0 presets and custom, 0.x groups).
+    pub fn expressions(&self) -> &[Expression] {
+        &self.expressions
+    }
+
+    /// The model's lookAt, if it declares one.
+    pub fn look_at(&self) -> Option<&LookAt> {
+        self.look_at.as_ref()
+    }
+
+    /// The turn of `bone` from its rest pose for `state`, in world (= normalized) space: its world
+    /// rotation times its rest world rotation's inverse (`None` when the model lacks it).
+    pub fn bone_turn(&self, state: &AvatarState, bone: HumanBone) -> Option<Quat> {
+        let node = *self.humanoid.get(&bone)?;
+        let world = self.world_transforms(state);
+        let rot = world.get(node)?.to_scale_rotation_translation().1;
+        Some(rot * self.rest_world.get(node)?.inverse())
+    }
+
+    /// The world position of `bone` for `state` (`None` when the model lacks it).
+    pub fn bone_position(&self, state: &AvatarState, bone: HumanBone) -> Option<Vec3> {
+        let node = *self.humanoid.get(&bone)?;
+        self.world_transforms(state)
+            .get(node)
+            .map(|m| m.transform_point3(Vec3::ZERO))
+    }
+
+    /// The gaze of `state` in degrees: yaw > 0 towards the avatar's left (the image's right).
+    fn gaze_degrees(state: &AvatarState) -> (f32, f32) {
+        (state.gaze[0] * GAZE_DEGREES, state.gaze[1] * GAZE_DEGREES)
+    }
+
+    /// Every expression's weight for `state` after `isBinary` and the overrides, by name.
+    pub fn expression_weights(&self, state: &AvatarState) -> Vec<(String, f32)> {
+        self.expressions
+            .iter()
+            .zip(self.resolved_weights(state))
+            .map(|(e, w)| (e.name.clone(), w))
             .collect()
     }
 
-    /// Whether the avatar has a head (or neck) node that turns with the tracked head.
-    pub fn has_head_bone(&self) -> bool {
-        self.head.is_some() || self.neck.is_some()
-    }
-
-    /// The morph weights per mesh for `state`: each mesh's defaults, plus the driven targets.
-    pub fn morph_weights(&self, state: &AvatarState) -> Vec<Vec<f32>> {
+    fn resolved_weights(&self, state: &AvatarState) -> Vec<f32> {
+        if self.expressions.is_empty() {
+            return Vec::new();
+        }
         let arkit: BTreeMap<String, f32> = state
             .arkit()
             .into_iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
         let a = |k: &str| arkit.get(k).copied().unwrap_or(0.0);
+        // Expression lookAt: the look expressions follow the gaze through the range maps.
+        let look = self
+            .look_at
+            .filter(|l| l.kind == LookAtKind::Expression)
+            .map(|l| {
+                let (yaw, pitch) = Self::gaze_degrees(state);
+                l.expression_weights(yaw, pitch)
+            });
+        let raw: Vec<f32> = self
+            .expressions
+            .iter()
+            .map(|e| {
+                let looked = look.and_then(|l| {
+                    let preset = find_preset(&e.name)?;
+                    l.iter().find(|(n, _)| *n == preset.vrm1).map(|(_, w)| *w)
+                });
+                looked.unwrap_or_else(|| vrm_value(&e.name, &a))
+            })
+            .collect();
+        vrm::resolve(&self.expressions, &raw)
+    }
+
+    /// The morph weights per mesh for `state`: each mesh's defaults, plus the ARKit-named targets
+    /// and the VRM expressions' binds.
+    pub fn morph_weights(&self, state: &AvatarState) -> Vec<Vec<f32>> {
+        self.morph_weights_with(state, &self.resolved_weights(state))
+    }
+
+    fn morph_weights_with(&self, state: &AvatarState, expr: &[f32]) -> Vec<Vec<f32>> {
         let mut weights: Vec<Vec<f32>> = self
             .meshes
             .iter()
@@ -605,44 +698,154 @@ impl GltfAvatar {
                 w
             })
             .collect();
-        for b in &self.bindings {
-            let value = match &b.driver {
-                Driver::Arkit(name) => a(name),
-                Driver::Vrm(name) => vrm_value(name, &a),
-            };
-            if let Some(w) = weights.get_mut(b.mesh).and_then(|w| w.get_mut(b.target)) {
-                *w = (*w + value * b.weight).clamp(0.0, 1.0);
+        if !self.arkit_targets.is_empty() {
+            let arkit: BTreeMap<String, f32> = state
+                .arkit()
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+            for b in &self.arkit_targets {
+                let v = arkit.get(&b.name).copied().unwrap_or(0.0);
+                if let Some(w) = weights.get_mut(b.mesh).and_then(|w| w.get_mut(b.target)) {
+                    *w = (*w + v).clamp(0.0, 1.0);
+                }
+            }
+        }
+        for (e, &v) in self.expressions.iter().zip(expr) {
+            if v == 0.0 {
+                continue;
+            }
+            for b in &e.morphs {
+                if let Some(w) = weights.get_mut(b.mesh).and_then(|w| w.get_mut(b.target)) {
+                    *w = (*w + v * b.weight).clamp(0.0, 1.0);
+                }
             }
         }
         weights
     }
 
-    /// Local transforms of every node for `state`: the rest pose with the head turned (half of the
-    /// turn at the neck when the model has one).
-    fn world_transforms(&self, state: &AvatarState) -> Vec<Mat4> {
-        // Yaw > 0 turns the nose to the image's right (+X, the camera looks down -Z), pitch > 0 up
-        // (+Y), roll > 0 clockwise on screen (a negative turn about +Z, which points at the viewer).
-        let turn = Quat::from_rotation_y(state.yaw.clamp(-80.0, 80.0).to_radians())
-            * Quat::from_rotation_x(-state.pitch.clamp(-60.0, 60.0).to_radians())
-            * Quat::from_rotation_z(-state.roll.clamp(-60.0, 60.0).to_radians());
-        let split = match (self.neck, self.head) {
-            (Some(_), Some(_)) => Quat::IDENTITY.slerp(turn, 0.5),
-            _ => turn,
-        };
+    /// The material values for `state`: the rest values moved towards the expressions' colour and
+    /// texture transform binds by their weights (one entry per [`GltfAvatar::materials`]).
+    pub fn material_frames(&self, state: &AvatarState) -> Vec<MaterialFrame> {
+        let mut out: Vec<MaterialFrame> = self.materials.iter().map(MaterialFrame::rest).collect();
+        if self
+            .expressions
+            .iter()
+            .all(|e| e.colors.is_empty() && e.uvs.is_empty())
+        {
+            return out;
+        }
+        let rest = out.clone();
+        for (e, w) in self.expressions.iter().zip(self.resolved_weights(state)) {
+            if w == 0.0 {
+                continue;
+            }
+            for c in &e.colors {
+                let (Some(f), Some(r)) = (out.get_mut(c.material), rest.get(c.material)) else {
+                    continue;
+                };
+                let mix = |dst: &mut [f32], base: &[f32]| {
+                    for (k, d) in dst.iter_mut().enumerate() {
+                        *d += (c.target[k] - base[k]) * w;
+                    }
+                };
+                match c.kind {
+                    ColorKind::Base => mix(&mut f.base_color, &r.base_color),
+                    ColorKind::Shade => mix(&mut f.shade, &r.shade),
+                    ColorKind::Emission => mix(&mut f.emissive, &r.emissive),
+                    ColorKind::Rim => mix(&mut f.rim, &r.rim),
+                    ColorKind::Outline => mix(&mut f.outline, &r.outline),
+                }
+            }
+            for u in &e.uvs {
+                let (Some(f), Some(r)) = (out.get_mut(u.material), rest.get(u.material)) else {
+                    continue;
+                };
+                for k in 0..2 {
+                    f.uv.scale[k] += (u.scale[k] - r.uv.scale[k]) * w;
+                    f.uv.offset[k] += (u.offset[k] - r.uv.offset[k]) * w;
+                }
+            }
+        }
+        out
+    }
+
+    /// The normalized-space local rotations for `state`: the rig, plus the head turn while the rig
+    /// drives neither head nor neck, plus bone lookAt while it drives neither eye.
+    fn rig_rotations(&self, state: &AvatarState) -> BTreeMap<HumanBone, Quat> {
+        use HumanBone::{Head, LeftEye, Neck, RightEye};
+        let mut bones = state.rig.bones.clone();
+        if !bones.contains_key(&Head) && !bones.contains_key(&Neck) {
+            // Yaw > 0 turns the nose to the image's right (+X, the camera looks down -Z), pitch
+            // > 0 up (+Y), roll > 0 clockwise on screen (a negative turn about +Z, which points at
+            // the viewer).
+            let turn = Quat::from_rotation_y(state.yaw.clamp(-80.0, 80.0).to_radians())
+                * Quat::from_rotation_x(-state.pitch.clamp(-60.0, 60.0).to_radians())
+                * Quat::from_rotation_z(-state.roll.clamp(-60.0, 60.0).to_radians());
+            if self.humanoid.contains_key(&Neck) && self.humanoid.contains_key(&Head) {
+                let half = Quat::IDENTITY.slerp(turn, 0.5);
+                bones.insert(Neck, half);
+                bones.insert(Head, half);
+            } else if self.humanoid.contains_key(&Head) {
+                bones.insert(Head, turn);
+            } else {
+                bones.insert(Neck, turn);
+            }
+        }
+        if let Some(l) = self.look_at.filter(|l| l.kind == LookAtKind::Bone) {
+            if !bones.contains_key(&LeftEye) && !bones.contains_key(&RightEye) {
+                let (yaw, pitch) = Self::gaze_degrees(state);
+                for (bone, [y, p]) in [LeftEye, RightEye]
+                    .into_iter()
+                    .zip(l.eye_angles(yaw, pitch))
+                {
+                    bones.insert(
+                        bone,
+                        Quat::from_rotation_y(y.to_radians())
+                            * Quat::from_rotation_x(-p.to_radians()),
+                    );
+                }
+            }
+        }
+        bones
+    }
+
+    /// World transforms of every node with the humanoid bones at `rig` (normalized-space local
+    /// rotations; see the module notes). With an empty `rig`, the rest pose.
+    fn transforms(&self, rig: &BTreeMap<HumanBone, Quat>) -> Vec<Mat4> {
+        let mut local: Vec<Quat> = self.nodes.iter().map(|n| n.rotation).collect();
+        let root_rotation = self.root.to_scale_rotation_translation().1;
+        for (&bone, &node) in &self.humanoid {
+            // A rotation of a bone the model lacks is carried by its nearest child it has.
+            let mut q = rig.get(&bone).copied().unwrap_or(Quat::IDENTITY);
+            let mut up = vrm::humanoid_parent(bone);
+            while let Some(b) = up {
+                if self.humanoid.contains_key(&b) {
+                    break;
+                }
+                q = rig.get(&b).copied().unwrap_or(Quat::IDENTITY) * q;
+                up = vrm::humanoid_parent(b);
+            }
+            if q.abs_diff_eq(Quat::IDENTITY, 1e-7) || self.rest_world.len() != self.nodes.len() {
+                continue;
+            }
+            let parent = self.nodes[node]
+                .parent
+                .map_or(root_rotation, |p| self.rest_world[p]);
+            local[node] = (parent.inverse() * q * self.rest_world[node]).normalize();
+        }
         let mut world = vec![Mat4::IDENTITY; self.nodes.len()];
         for &i in &self.order {
             let n = &self.nodes[i];
             let parent = n.parent.map_or(self.root, |p| world[p]);
-            let mut rotation = n.rotation;
-            if Some(i) == self.neck || Some(i) == self.head {
-                // The turn is in world space: conjugate it into the parent's frame.
-                let (_, parent_rot, _) = parent.to_scale_rotation_translation();
-                rotation = parent_rot.inverse() * split * parent_rot * n.rotation;
-            }
             world[i] =
-                parent * Mat4::from_scale_rotation_translation(n.scale, rotation, n.translation);
+                parent * Mat4::from_scale_rotation_translation(n.scale, local[i], n.translation);
         }
         world
+    }
+
+    fn world_transforms(&self, state: &AvatarState) -> Vec<Mat4> {
+        self.transforms(&self.rig_rotations(state))
     }
 
     /// Every primitive posed for `state` (morphs, node transforms, skinning), in world space.
@@ -732,7 +935,7 @@ impl GltfAvatar {
     /// children); without a head node, the top eighth of the model.
     fn frame_head(&mut self) {
         let rest = AvatarState::default();
-        let world = self.world_transforms(&rest);
+        let world = self.transforms(&BTreeMap::new());
         let weights = self.morph_weights(&AvatarState {
             blink: [0.0; 2],
             jaw_open: 0.0,
@@ -740,13 +943,14 @@ impl GltfAvatar {
             ..rest.clone()
         });
         let posed = self.pose_with(&world, &weights);
+        let head = self.humanoid.get(&HumanBone::Head).copied();
         let in_head = |node: usize| {
             let mut cur = Some(node);
             while let Some(c) = cur {
-                if Some(c) == self.head {
+                if Some(c) == head {
                     return true;
                 }
-                cur = self.nodes[c].parent;
+                cur = self.nodes.get(c).and_then(|n| n.parent);
             }
             false
         };
@@ -791,139 +995,34 @@ impl GltfAvatar {
             }
         }
         if !lo.is_finite() || !hi.is_finite() || (hi - lo).y <= 0.0 {
+            // The box of the vertices in the top eighth (not the whole width: the top of a
+            // slanted shape is off its centre).
             let h = (all_hi - all_lo).y;
-            lo = Vec3::new(all_lo.x, all_hi.y - h / 8.0, all_lo.z);
-            hi = all_hi;
+            let floor = all_hi.y - h / 8.0;
+            lo = Vec3::splat(f32::INFINITY);
+            hi = Vec3::splat(f32::NEG_INFINITY);
+            for p in posed.iter().flat_map(|p| &p.positions) {
+                let p = Vec3::from(*p);
+                if p.y >= floor {
+                    lo = lo.min(p);
+                    hi = hi.max(p);
+                }
+            }
+            if !lo.is_finite() || !hi.is_finite() {
+                (lo, hi) = (all_lo, all_hi);
+            }
+            lo.y = lo.y.min(floor);
         }
-        self.head_center = 0.5 * (lo + hi);
-        self.head_height = (hi - lo).y.max(1e-4);
-    }
-}
-
-/// Value of a VRM expression preset from the ARKit values (`a` takes lower-case names), by the
-/// table shared with VMC ([`crate::rig::expressions`]); 0 for a name the table lacks.
-fn vrm_value(preset: &str, a: &dyn Fn(&str) -> f32) -> f32 {
-    find_preset(preset).map_or(0.0, |p| p.value(|name| a(&name.to_ascii_lowercase())))
-}
-
-/// `mesh.extras.targetNames` of mesh `i` (or `None` per target without a name).
-fn target_names(json: &Value, mesh: usize) -> Option<Vec<String>> {
-    json.pointer(&format!("/meshes/{mesh}/extras/targetNames"))
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_str().unwrap_or("").to_string())
-                .collect()
-        })
-}
-
-fn bindings(
-    json: &Value,
-    doc: &gltf::Document,
-    meshes: &[Mesh],
-    vrm0: Option<&Value>,
-    vrm1: Option<&Value>,
-) -> Vec<Binding> {
-    let mut out = Vec::new();
-    for (m, mesh) in meshes.iter().enumerate() {
-        let count = mesh
-            .primitives
+        let center = 0.5 * (lo + hi);
+        let radius = posed
             .iter()
-            .map(|p| p.targets.len())
-            .max()
-            .unwrap_or(0);
-        let names = target_names(json, m).unwrap_or_default();
-        for (t, name) in names.iter().enumerate().take(count) {
-            let key = target_key(name);
-            if let Some(arkit) = ARKIT.iter().find(|k| **k == key) {
-                out.push(Binding {
-                    mesh: m,
-                    target: t,
-                    driver: Driver::Arkit(arkit.to_string()),
-                    weight: 1.0,
-                });
-            }
-        }
+            .flat_map(|p| &p.positions)
+            .map(|p| Vec3::from(*p).distance(center))
+            .fold(0.0, f32::max);
+        self.head_center = center;
+        self.head_height = (hi - lo).y.max(1e-4);
+        self.radius = radius;
     }
-    let valid = |mesh: usize, target: usize| {
-        meshes
-            .get(mesh)
-            .is_some_and(|m| m.primitives.iter().any(|p| target < p.targets.len()))
-    };
-    // VRM 1.0: expressions.preset.<name>.morphTargetBinds[{node, index, weight 0..1}].
-    if let Some(presets) = vrm1
-        .and_then(|v| v.pointer("/expressions/preset"))
-        .and_then(Value::as_object)
-    {
-        for (name, expr) in presets {
-            for bind in expr
-                .get("morphTargetBinds")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let node = bind.get("node").and_then(Value::as_u64).map(|n| n as usize);
-                let mesh = node
-                    .and_then(|n| doc.nodes().nth(n))
-                    .and_then(|n| n.mesh())
-                    .map(|m| m.index());
-                let target = bind
-                    .get("index")
-                    .and_then(Value::as_u64)
-                    .map(|i| i as usize);
-                let weight = bind.get("weight").and_then(Value::as_f64).unwrap_or(1.0) as f32;
-                if let (Some(mesh), Some(target)) = (mesh, target) {
-                    if valid(mesh, target) {
-                        out.push(Binding {
-                            mesh,
-                            target,
-                            driver: Driver::Vrm(name.clone()),
-                            weight,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    // VRM 0.x: blendShapeMaster.blendShapeGroups[{presetName, binds[{mesh, index, weight 0..100}]}].
-    if let Some(groups) = vrm0
-        .and_then(|v| v.pointer("/blendShapeMaster/blendShapeGroups"))
-        .and_then(Value::as_array)
-    {
-        for group in groups {
-            let name = group
-                .get("presetName")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty() && *s != "unknown")
-                .or_else(|| group.get("name").and_then(Value::as_str))
-                .unwrap_or("");
-            for bind in group
-                .get("binds")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let mesh = bind.get("mesh").and_then(Value::as_u64).map(|m| m as usize);
-                let target = bind
-                    .get("index")
-                    .and_then(Value::as_u64)
-                    .map(|i| i as usize);
-                let weight =
-                    bind.get("weight").and_then(Value::as_f64).unwrap_or(100.0) as f32 / 100.0;
-                if let (Some(mesh), Some(target)) = (mesh, target) {
-                    if valid(mesh, target) {
-                        out.push(Binding {
-                            mesh,
-                            target,
-                            driver: Driver::Vrm(name.to_string()),
-                            weight,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Face normals spread to vertices, for primitives without normals.
@@ -939,56 +1038,4 @@ fn flat_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f32; 3]> {
     acc.into_iter()
         .map(|n| n.normalize_or(Vec3::Z).to_array())
         .collect()
-}
-
-/// Any decoded glTF image as RGBA8.
-fn to_rgba(img: &gltf::image::Data) -> RgbaImage {
-    use gltf::image::Format;
-    let (w, h) = (img.width, img.height);
-    let px = &img.pixels;
-    let n = (w * h) as usize;
-    let mut out = Vec::with_capacity(n * 4);
-    match img.format {
-        Format::R8G8B8A8 => out.extend_from_slice(px),
-        Format::R8G8B8 => px
-            .chunks_exact(3)
-            .for_each(|c| out.extend_from_slice(&[c[0], c[1], c[2], 255])),
-        Format::R8G8 => px
-            .chunks_exact(2)
-            .for_each(|c| out.extend_from_slice(&[c[0], c[0], c[0], c[1]])),
-        Format::R8 => px
-            .iter()
-            .for_each(|&c| out.extend_from_slice(&[c, c, c, 255])),
-        // 16-bit and float formats: keep the high byte / scale to 0..255.
-        Format::R16G16B16A16 => px
-            .chunks_exact(8)
-            .for_each(|c| out.extend_from_slice(&[c[1], c[3], c[5], c[7]])),
-        Format::R16G16B16 => px
-            .chunks_exact(6)
-            .for_each(|c| out.extend_from_slice(&[c[1], c[3], c[5], 255])),
-        Format::R16G16 => px
-            .chunks_exact(4)
-            .for_each(|c| out.extend_from_slice(&[c[1], c[1], c[1], c[3]])),
-        Format::R16 => px
-            .chunks_exact(2)
-            .for_each(|c| out.extend_from_slice(&[c[1], c[1], c[1], 255])),
-        Format::R32G32B32FLOAT | Format::R32G32B32A32FLOAT => {
-            let ch = if img.format == Format::R32G32B32FLOAT {
-                3
-            } else {
-                4
-            };
-            for c in px.chunks_exact(4 * ch) {
-                let f = |i: usize| {
-                    let v =
-                        f32::from_le_bytes([c[4 * i], c[4 * i + 1], c[4 * i + 2], c[4 * i + 3]]);
-                    (v.clamp(0.0, 1.0) * 255.0).round() as u8
-                };
-                out.extend_from_slice(&[f(0), f(1), f(2), if ch == 4 { f(3) } else { 255 }]);
-            }
-        }
-    }
-    out.resize(n * 4, 255);
-    RgbaImage::from_raw(w, h, out)
-        .unwrap_or_else(|| RgbaImage::from_pixel(1, 1, image::Rgba([255; 4])))
 }

@@ -10,7 +10,7 @@ use image::{GrayImage, RgbaImage};
 
 use super::builtin::{self, HeadGeometry, Palette, Part, Placement};
 use super::compose::{self, Backdrop, Composition, Prepared, BLUR_DOWNSCALE, BLUR_RADIUS};
-use super::model::{AlphaMode, GltfAvatar};
+use super::model::{AlphaMode, GltfAvatar, Material, MaterialFrame, OutlineWidth};
 use super::state::AvatarState;
 use crate::error::{Error, Result};
 use crate::gpu::blur::{gaussian_blur, GaussianWeights};
@@ -26,6 +26,70 @@ const COLOR_FORMAT: wgpu::TextureFormat = crate::gpu::image::FRAME_FORMAT;
 const DEPTH_FORMAT: wgpu::TextureFormat = wgpu::TextureFormat::Depth32Float;
 /// Bytes of the background uniform block (`Params` in `avatar_background.wgsl`).
 const BG_UNIFORM: u64 = 48;
+/// Floats of a mesh material's uniform block (`MaterialParams` in `avatar_mesh.wgsl`).
+const MATERIAL_FLOATS: usize = 40;
+/// Direction towards the mesh pass's light (world space, the avatar faces +Z).
+pub const LIGHT: [f32; 3] = [-0.4, 0.6, 0.7];
+
+/// The uniform block of material `m` with the values expressions gave it this frame (`f`); the
+/// layout of `MaterialParams` in `avatar_mesh.wgsl`.
+fn material_params(m: &Material, f: &MaterialFrame) -> [f32; MATERIAL_FLOATS] {
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    let toon = m.toon.unwrap_or_default();
+    let (width, mode) = match toon.outline {
+        OutlineWidth::None => (0.0, 0.0),
+        OutlineWidth::World(w) => (w, 1.0),
+        OutlineWidth::Screen(w) => (w, 2.0),
+    };
+    let cutoff = if let AlphaMode::Mask(c) = m.alpha {
+        c.max(1e-3)
+    } else {
+        0.0
+    };
+    let [b0, b1, b2, b3] = f.base_color;
+    [
+        b0,
+        b1,
+        b2,
+        b3,
+        flag(m.unlit),
+        cutoff,
+        flag(m.texture.is_some()),
+        flag(m.alpha == AlphaMode::Opaque),
+        f.shade[0],
+        f.shade[1],
+        f.shade[2],
+        flag(m.toon.is_some()),
+        toon.step[0],
+        toon.step[1],
+        toon.rim_fresnel_power,
+        toon.rim_lift,
+        f.rim[0],
+        f.rim[1],
+        f.rim[2],
+        flag(toon.shade_textured),
+        f.emissive[0],
+        f.emissive[1],
+        f.emissive[2],
+        0.0,
+        f.outline[0],
+        f.outline[1],
+        f.outline[2],
+        toon.outline_lighting_mix,
+        width,
+        mode,
+        0.0,
+        0.0,
+        f.uv.offset[0],
+        f.uv.offset[1],
+        f.uv.scale[0],
+        f.uv.scale[1],
+        f.uv.rotation,
+        0.0,
+        0.0,
+        0.0,
+    ]
+}
 
 /// Which avatar is drawn.
 pub enum AvatarModel {
@@ -108,10 +172,14 @@ struct MeshGpu {
     /// with or without a base colour texture (`fs_textured` / `fs_plain`), back faces culled
     /// unless the material is double-sided (glTF's `doubleSided`).
     pipelines: [[[wgpu::RenderPipeline; 2]; 2]; 2],
+    /// The MToon outline: the inverted hull (front faces culled), `fs_outline`.
+    outline: wgpu::RenderPipeline,
     camera: wgpu::Buffer,
     camera_group: wgpu::BindGroup,
     prims: Vec<PrimGpu>,
     materials: Vec<wgpu::BindGroup>,
+    /// Each material's uniform block and the values last written to it (expressions change them).
+    material_buffers: Vec<(wgpu::Buffer, [f32; MATERIAL_FLOATS])>,
 }
 
 struct PrimGpu {
@@ -125,6 +193,8 @@ struct PrimGpu {
     double_sided: bool,
     /// A cut-out material of one colour whose alpha is below its cutoff: nothing to draw.
     hidden: bool,
+    /// The material is MToon with an outline.
+    outlined: bool,
     /// The posed vertices last written into `vertices` (parts that do not move are not sent again).
     uploaded: Vec<f32>,
 }
@@ -483,7 +553,8 @@ impl Renderer {
                 device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                     label: Some("avatar mesh material"),
                     entries: &[
-                        uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
+                        // The vertex stage places the texture (uv transform) and the outline.
+                        uniform_entry(0, wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT),
                         texture_entry(1),
                         sampler_entry(2),
                     ],
@@ -495,56 +566,67 @@ impl Renderer {
             });
             let attrs_pn = wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3];
             let attrs_uv = wgpu::vertex_attr_array![2 => Float32x2];
+            let pipeline_with =
+                |depth_write: bool, vs: &str, fs: &str, cull: Option<wgpu::Face>| {
+                    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                        label: Some("avatar mesh"),
+                        layout: Some(&pl),
+                        vertex: wgpu::VertexState {
+                            module: &module,
+                            entry_point: Some(vs),
+                            compilation_options: Default::default(),
+                            buffers: &[
+                                Some(wgpu::VertexBufferLayout {
+                                    array_stride: 24,
+                                    step_mode: wgpu::VertexStepMode::Vertex,
+                                    attributes: &attrs_pn,
+                                }),
+                                Some(wgpu::VertexBufferLayout {
+                                    array_stride: 8,
+                                    step_mode: wgpu::VertexStepMode::Vertex,
+                                    attributes: &attrs_uv,
+                                }),
+                            ],
+                        },
+                        // Single sheets (hair cards, lashes) are double-sided materials; closed
+                        // shapes show their front faces only (glTF 2.0, material.doubleSided), which
+                        // also spares shading their hidden back.
+                        primitive: wgpu::PrimitiveState {
+                            cull_mode: cull,
+                            ..Default::default()
+                        },
+                        depth_stencil: Some(wgpu::DepthStencilState {
+                            format: DEPTH_FORMAT,
+                            depth_write_enabled: Some(depth_write),
+                            depth_compare: Some(wgpu::CompareFunction::LessEqual),
+                            stencil: Default::default(),
+                            bias: Default::default(),
+                        }),
+                        multisample: wgpu::MultisampleState::default(),
+                        fragment: Some(wgpu::FragmentState {
+                            module: &module,
+                            entry_point: Some(fs),
+                            compilation_options: Default::default(),
+                            targets: &[Some(wgpu::ColorTargetState {
+                                format: COLOR_FORMAT,
+                                blend: Some(premultiplied_blend()),
+                                write_mask: wgpu::ColorWrites::ALL,
+                            })],
+                        }),
+                        multiview_mask: None,
+                        cache: None,
+                    })
+                };
             let pipeline = |depth_write: bool, fs: &str, double_sided: bool| {
-                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                    label: Some("avatar mesh"),
-                    layout: Some(&pl),
-                    vertex: wgpu::VertexState {
-                        module: &module,
-                        entry_point: Some("vs_main"),
-                        compilation_options: Default::default(),
-                        buffers: &[
-                            Some(wgpu::VertexBufferLayout {
-                                array_stride: 24,
-                                step_mode: wgpu::VertexStepMode::Vertex,
-                                attributes: &attrs_pn,
-                            }),
-                            Some(wgpu::VertexBufferLayout {
-                                array_stride: 8,
-                                step_mode: wgpu::VertexStepMode::Vertex,
-                                attributes: &attrs_uv,
-                            }),
-                        ],
-                    },
-                    // Single sheets (hair cards, lashes) are double-sided materials; closed
-                    // shapes show their front faces only (glTF 2.0, material.doubleSided), which
-                    // also spares shading their hidden back.
-                    primitive: wgpu::PrimitiveState {
-                        cull_mode: (!double_sided).then_some(wgpu::Face::Back),
-                        ..Default::default()
-                    },
-                    depth_stencil: Some(wgpu::DepthStencilState {
-                        format: DEPTH_FORMAT,
-                        depth_write_enabled: Some(depth_write),
-                        depth_compare: Some(wgpu::CompareFunction::LessEqual),
-                        stencil: Default::default(),
-                        bias: Default::default(),
-                    }),
-                    multisample: wgpu::MultisampleState::default(),
-                    fragment: Some(wgpu::FragmentState {
-                        module: &module,
-                        entry_point: Some(fs),
-                        compilation_options: Default::default(),
-                        targets: &[Some(wgpu::ColorTargetState {
-                            format: COLOR_FORMAT,
-                            blend: Some(premultiplied_blend()),
-                            write_mask: wgpu::ColorWrites::ALL,
-                        })],
-                    }),
-                    multiview_mask: None,
-                    cache: None,
-                })
+                pipeline_with(
+                    depth_write,
+                    "vs_main",
+                    fs,
+                    (!double_sided).then_some(wgpu::Face::Back),
+                )
             };
+            // The outline hull shows its back faces only: the front ones would cover the model.
+            let outline = pipeline_with(true, "vs_outline", "fs_outline", Some(wgpu::Face::Front));
             let pipelines = [true, false].map(|depth_write| {
                 ["fs_plain", "fs_textured"]
                     .map(|fs| [false, true].map(|two| pipeline(depth_write, fs, two)))
@@ -584,36 +666,22 @@ impl Renderer {
                 })
                 .collect::<Option<Vec<_>>>()
                 .unwrap_or_default();
+            let frames = avatar.material_frames(&AvatarState::default());
+            let mut material_buffers = Vec::new();
             let materials = avatar
                 .materials
                 .iter()
-                .map(|m| {
-                    let params: [f32; 8] = [
-                        m.base_color[0],
-                        m.base_color[1],
-                        m.base_color[2],
-                        m.base_color[3],
-                        if m.unlit { 1.0 } else { 0.0 },
-                        if let AlphaMode::Mask(c) = m.alpha {
-                            c.max(1e-3)
-                        } else {
-                            0.0
-                        },
-                        if m.texture.is_some() { 1.0 } else { 0.0 },
-                        if m.alpha == AlphaMode::Opaque {
-                            1.0
-                        } else {
-                            0.0
-                        },
-                    ];
-                    let buffer = uniform_buffer(ctx, "avatar material", 32);
+                .zip(&frames)
+                .map(|(m, f)| {
+                    let params = material_params(m, f);
+                    let buffer = uniform_buffer(ctx, "avatar material", 4 * MATERIAL_FLOATS as u64);
                     ctx.queue
                         .write_buffer(&buffer, 0, bytemuck::cast_slice(&params));
                     let view = m
                         .texture
                         .and_then(|t| textures.get(t))
                         .map_or(&self.white.view, |t| &t.view);
-                    device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                         label: Some("avatar material"),
                         layout: &material_layout,
                         entries: &[
@@ -630,7 +698,9 @@ impl Renderer {
                                 resource: wgpu::BindingResource::Sampler(&repeat),
                             },
                         ],
-                    })
+                    });
+                    material_buffers.push((buffer, params));
+                    group
                 })
                 .collect();
             let rest = avatar.pose(&AvatarState::default());
@@ -671,12 +741,17 @@ impl Renderer {
                             m.texture.is_none()
                                 && matches!(m.alpha, AlphaMode::Mask(c) if m.base_color[3] < c)
                         }),
+                        outlined: m.is_some_and(|m| {
+                            m.toon.is_some_and(|t| t.outline != OutlineWidth::None)
+                        }),
                         uploaded: Vec::new(),
                     }
                 })
                 .collect();
             MeshGpu {
                 pipelines,
+                outline,
+                material_buffers,
                 camera,
                 camera_group,
                 prims,
@@ -1005,8 +1080,24 @@ impl Renderer {
             let cam = mesh_camera(&mesh.avatar, state, &place, w, h);
             let mut bytes = Vec::with_capacity(80);
             bytes.extend_from_slice(bytemuck::cast_slice(&cam.to_cols_array()));
-            bytes.extend_from_slice(bytemuck::cast_slice(&[-0.4f32, 0.6, 0.7, 0.0]));
+            let aspect = h as f32 / w.max(1) as f32;
+            bytes.extend_from_slice(bytemuck::cast_slice(&[
+                LIGHT[0], LIGHT[1], LIGHT[2], aspect,
+            ]));
             ctx.queue.write_buffer(&mesh.camera, 0, &bytes);
+            let frames = mesh.avatar.material_frames(state);
+            for ((buffer, uploaded), (m, f)) in mesh
+                .material_buffers
+                .iter_mut()
+                .zip(mesh.avatar.materials.iter().zip(&frames))
+            {
+                let params = material_params(m, f);
+                if params != *uploaded {
+                    ctx.queue
+                        .write_buffer(buffer, 0, bytemuck::cast_slice(&params));
+                    *uploaded = params;
+                }
+            }
             for (gpu, p) in mesh.prims.iter_mut().zip(&posed) {
                 let mut v = Vec::with_capacity(p.positions.len() * 6);
                 for (pos, n) in p.positions.iter().zip(&p.normals) {
@@ -1098,6 +1189,21 @@ impl Renderer {
                         pass.draw_indexed(0..p.count, 0, 0..1);
                     }
                 }
+                pass.set_pipeline(&mesh.outline);
+                for p in mesh
+                    .prims
+                    .iter()
+                    .filter(|p| p.outlined && p.count > 0 && !p.hidden)
+                {
+                    let Some(material) = mesh.materials.get(p.material) else {
+                        continue;
+                    };
+                    pass.set_bind_group(1, material, &[]);
+                    pass.set_vertex_buffer(0, p.vertices.slice(..));
+                    pass.set_vertex_buffer(1, p.uvs.slice(..));
+                    pass.set_index_buffer(p.indices.slice(..), wgpu::IndexFormat::Uint32);
+                    pass.draw_indexed(0..p.count, 0, 0..1);
+                }
             }
             ctx.queue.submit([encoder.finish()]);
         })
@@ -1171,7 +1277,9 @@ pub fn mesh_camera(
     let s = state.scale * place.height / (0.78 * avatar.head_height);
     let c = avatar.head_center;
     let [cx, cy] = head.center;
-    let depth = 4.0 * h;
+    // Deep enough for the whole model however it turns (a model far larger than its head, seen
+    // close up, would otherwise be cut by the near plane).
+    let depth = (4.0 * h).max(2.5 * avatar.radius * s);
     Mat4::from_cols(
         Vec4::new(2.0 * s / w, 0.0, 0.0, 0.0),
         Vec4::new(0.0, 2.0 * s / h, 0.0, 0.0),

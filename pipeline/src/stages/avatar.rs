@@ -6,8 +6,10 @@
 //! Outputs: frames of the same size holding the rendered avatar; meta passes through unchanged.
 //! A frame without a face keeps the last tracked pose (a neutral centred avatar before the first).
 //! Options:
-//! - `model` (builtin): `builtin`, or a `.glb`/`.gltf`/`.vrm` file whose morph targets carry ARKit
-//!   names or VRM expressions. Missing, not glTF, or no face morphs: an error naming the file.
+//! - `model` (builtin): `builtin`, or a `.glb`/`.gltf`/`.vrm` file: VRM 0.x / 1.0 (humanoid bones,
+//!   expressions, lookAt, MToon) or glTF with ARKit-named morph targets or bones named like Head,
+//!   Neck, LeftUpperArm. Missing, not glTF, or broken: an error naming the file; a model nothing in
+//!   it follows the face is drawn still, with a notice.
 //! - `fallback` (false): with a bad `model`, draw the built-in avatar instead (with a build notice).
 //! - `background` (color:#282C3C): `color:#RRGGBB`, `image:PATH` (scaled to cover), `camera`,
 //!   `blur` (the camera frame blurred), `mask` or `mask:#RRGGBB` (the camera frame with the person,
@@ -35,7 +37,8 @@ use crate::stage::{Contract, MetaSet, Stage, StageDoc};
 const MODEL: OptSpec = OptSpec {
     name: "model",
     kind: OptKind::Text { default: "builtin" },
-    help: "builtin | a .glb/.gltf/.vrm file with ARKit-named morph targets or VRM expressions",
+    help:
+        "builtin | a .vrm (0.x/1.0) or .glb/.gltf file (ARKit-named morph targets, humanoid bones)",
 };
 const FALLBACK: OptSpec = OptSpec {
     name: "fallback",
@@ -182,7 +185,12 @@ pub fn load_model(options: &StageOptions, ctx: &BuildContext) -> Result<AvatarMo
         return Ok(AvatarModel::Builtin(Palette::default()));
     }
     match GltfAvatar::load(Path::new(name)) {
-        Ok(model) => Ok(AvatarModel::Gltf(Box::new(model))),
+        Ok(model) => {
+            if let Some(why) = model.still() {
+                ctx.notice(format!("avatar: {name}: {why}; it is drawn without moving"));
+            }
+            Ok(AvatarModel::Gltf(Box::new(model)))
+        }
         Err(e) if options.bool(&FALLBACK)? => {
             ctx.notice(format!(
                 "avatar: {e}; drawing the built-in avatar instead (fallback=true)"

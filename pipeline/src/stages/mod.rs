@@ -15,6 +15,7 @@ pub use resolve::{check, resolve, Resolved};
 pub mod avatar;
 pub mod blur;
 pub mod deglare;
+pub mod hands;
 pub mod lowlight;
 pub mod onnx;
 pub mod overlay;
@@ -121,6 +122,7 @@ pub fn registry() -> Vec<StageEntry> {
         deglare::ENTRY,
         lowlight::ENTRY,
         pose::ENTRY,
+        hands::ENTRY,
         segment::ENTRY,
         overlay::ENTRY,
         superres::ENTRY,

@@ -280,8 +280,8 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// Writes `image` with `hands` drawn by the overlay stage's code.
-fn save_overlay(name: &str, image: &RgbaImage, hands: &[Hand]) {
+/// Writes `image` with `hands` drawn by the overlay stage's code; returns it.
+fn save_overlay(name: &str, image: &RgbaImage, hands: &[Hand]) -> RgbaImage {
     let mut out = image.clone();
     let meta = FrameMeta {
         hands: hands.to_vec(),
@@ -291,6 +291,7 @@ fn save_overlay(name: &str, image: &RgbaImage, hands: &[Hand]) {
     let path = out_dir().join(name);
     out.save(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    out
 }
 
 #[test]
@@ -319,7 +320,7 @@ fn clip_tracking_matches_mediapipe() {
             );
         }
         if [70, 120, 180].contains(&i) {
-            save_overlay(&format!("clip_{i:03}.png"), frame, &hands);
+            let _ = save_overlay(&format!("clip_{i:03}.png"), frame, &hands);
         }
     }
     agreement.check("WolfgangLanger_Pexels.mp4");
@@ -357,7 +358,7 @@ fn two_hands_are_tracked_each_on_its_own() {
         agreement.add(&hands, &references(expected));
         let smoothed = smooth.process_at(frame, t).expect("hands");
         if i == 60 {
-            save_overlay("two_hands_060.png", frame, &smoothed);
+            let _ = save_overlay("two_hands_060.png", frame, &smoothed);
         }
         if hands.len() != 2 || smoothed.len() != 2 {
             continue;
@@ -424,11 +425,24 @@ fn photos_match_mediapipe() {
         tracker.reset();
         let hands = tracker.process(&image).expect("hands");
         let refs = references(&expected["hands"]);
-        save_overlay(
+        let drawn = save_overlay(
             &format!("{}.png", name.split('.').next().unwrap_or(name)),
             &image,
             &hands,
         );
+        // The overlay marks each landmark with a dot in the hand's colour on a white ring.
+        for hand in &hands {
+            let p = hand.landmarks[12];
+            let colour = drawn.get_pixel(p[0] as u32, p[1] as u32).0;
+            let expected = match hand.handedness {
+                Handedness::Left => [255, 140, 0, 255],
+                Handedness::Right => [0, 220, 255, 255],
+            };
+            assert_eq!(colour, expected, "{name}: overlay at the middle fingertip");
+        }
+        if hands.is_empty() {
+            assert_eq!(drawn, image, "{name}: nothing drawn without hands");
+        }
         assert_eq!(
             hands.len(),
             refs.len(),

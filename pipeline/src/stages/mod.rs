@@ -18,6 +18,7 @@ pub mod avatar;
 pub mod blur;
 pub mod deglare;
 pub mod flip;
+pub mod hands;
 pub mod lowlight;
 pub mod onnx;
 pub mod overlay;
@@ -141,6 +142,7 @@ pub fn registry() -> Vec<StageEntry> {
         deglare::ENTRY,
         lowlight::ENTRY,
         pose::ENTRY,
+        hands::ENTRY,
         segment::ENTRY,
         overlay::ENTRY,
         superres::ENTRY,

@@ -1,15 +1,17 @@
 //! `overlay` — draws what the tracking stages found onto the frame, for people to look at (a debugging
 //! view, drawn on the CPU).
 //!
-//! Inputs: any RGBA frame and its meta, as `track`, `pose` and `segment` leave it (absent parts are
-//! simply not drawn).
+//! Inputs: any RGBA frame and its meta, as `track`, `pose`, `hands` and `segment` leave it (absent
+//! parts are simply not drawn).
 //! Outputs: the same frame with, bottom to top: the person mask tinted (`meta.mask`), each body's
 //! skeleton (MediaPipe's 35 pose connections; keypoints at or above `min_visibility` in colour — the
-//! person's left side orange, right side cyan — the others thin and grey), each face's 468 mesh points,
+//! person's left side orange, right side cyan — the others thin and grey), each hand's 21 landmarks
+//! and bones (MediaPipe's 21 hand connections; the person's left hand orange, right cyan), each face's
+//! 468 mesh points,
 //! its box with a face-present score bar above it (green, full width = 1), the detector's six keypoints
 //! (eyes blue, nose red, mouth magenta, ears yellow) and, when `face.pose` is set, the head axes from the
 //! nose tip (x red, y green — up, z blue — towards the camera). Meta unchanged.
-//! Options: `mask`, `body`, `mesh`, `box`, `keypoints`, `axes` (all true): which layers to draw;
+//! Options: `mask`, `body`, `hands`, `mesh`, `box`, `keypoints`, `axes` (all true): which layers to draw;
 //! `mask_opacity` (0.45): tint strength 0..1; `min_visibility` (0.5): body keypoints below it are grey.
 //!
 //! Example: `doppel process talk.mp4 -o debug.mp4 --stages track,pose,segment,overlay:mask_opacity=0.3`
@@ -19,6 +21,7 @@ use image::RgbaImage;
 use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::{Frame, FrameMeta};
+use crate::meta::{Hand, Handedness};
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, MetaSet, Stage, StageDoc};
@@ -34,6 +37,11 @@ const OPT_BODY: OptSpec = OptSpec {
     name: "body",
     kind: OptKind::Bool(true),
     help: "draw body skeletons (from pose)",
+};
+const OPT_HANDS: OptSpec = OptSpec {
+    name: "hands",
+    kind: OptKind::Bool(true),
+    help: "draw hand landmarks and bones (from hands)",
 };
 const OPT_MESH: OptSpec = OptSpec {
     name: "mesh",
@@ -76,10 +84,12 @@ const OPT_MIN_VISIBILITY: OptSpec = OptSpec {
 
 pub const DOC: StageDoc = StageDoc {
     name: "overlay",
-    summary: "draws faces (mesh, box, keypoints, head axes), body skeletons and the person mask",
+    summary:
+        "draws faces (mesh, box, keypoints, head axes), body skeletons, hands and the person mask",
     options: &[
         OPT_MASK,
         OPT_BODY,
+        OPT_HANDS,
         OPT_MESH,
         OPT_BOX,
         OPT_KEYPOINTS,
@@ -105,6 +115,7 @@ fn contract(options: &StageOptions) -> Result<Contract> {
     for (on, meta) in [
         (face_layers, MetaSet::FACES),
         (config.body, MetaSet::BODIES),
+        (config.hands, MetaSet::HANDS),
         (config.mask, MetaSet::MASK),
     ] {
         if on {
@@ -156,6 +167,32 @@ pub const POSE_CONNECTIONS: [(usize, usize); 35] = [
     (28, 32),
 ];
 
+/// MediaPipe's hand connections (pairs of [`crate::meta::HAND_LANDMARK_NAMES`] indices): each
+/// finger from the wrist or palm to its tip, and the palm's outline.
+pub const HAND_CONNECTIONS: [(usize, usize); 21] = [
+    (0, 1),
+    (1, 2),
+    (2, 3),
+    (3, 4),
+    (0, 5),
+    (5, 6),
+    (6, 7),
+    (7, 8),
+    (5, 9),
+    (9, 10),
+    (10, 11),
+    (11, 12),
+    (9, 13),
+    (13, 14),
+    (14, 15),
+    (15, 16),
+    (13, 17),
+    (0, 17),
+    (17, 18),
+    (18, 19),
+    (19, 20),
+];
+
 const LEFT: Colour = [255, 140, 0];
 const RIGHT: Colour = [0, 220, 255];
 const CENTRE: Colour = [255, 255, 255];
@@ -177,6 +214,7 @@ const KEYPOINTS: [Colour; 6] = [
 pub struct OverlayConfig {
     pub mask: bool,
     pub body: bool,
+    pub hands: bool,
     pub mesh: bool,
     pub boxes: bool,
     pub keypoints: bool,
@@ -191,6 +229,7 @@ impl Default for OverlayConfig {
         Self {
             mask: OPT_MASK.kind.default_bool(),
             body: OPT_BODY.kind.default_bool(),
+            hands: OPT_HANDS.kind.default_bool(),
             mesh: OPT_MESH.kind.default_bool(),
             boxes: OPT_BOX.kind.default_bool(),
             keypoints: OPT_KEYPOINTS.kind.default_bool(),
@@ -207,6 +246,7 @@ impl OverlayConfig {
         Ok(Self {
             mask: options.bool(&OPT_MASK)?,
             body: options.bool(&OPT_BODY)?,
+            hands: options.bool(&OPT_HANDS)?,
             mesh: options.bool(&OPT_MESH)?,
             boxes: options.bool(&OPT_BOX)?,
             keypoints: options.bool(&OPT_KEYPOINTS)?,
@@ -243,8 +283,31 @@ pub fn draw(image: &mut RgbaImage, meta: &FrameMeta, config: &OverlayConfig) {
             draw_body(image, body, config.min_visibility, unit);
         }
     }
+    if config.hands {
+        for hand in &meta.hands {
+            draw_hand(image, hand, unit);
+        }
+    }
     for face in &meta.faces {
         draw_face(image, face, config, unit);
+    }
+}
+
+fn draw_hand(image: &mut RgbaImage, hand: &Hand, unit: f32) {
+    let colour = match hand.handedness {
+        Handedness::Left => LEFT,
+        Handedness::Right => RIGHT,
+    };
+    for &(a, b) in &HAND_CONNECTIONS {
+        if let (Some(pa), Some(pb)) = (hand.point(a), hand.point(b)) {
+            line(image, pa, pb, 1.5 * unit, colour);
+        }
+    }
+    for i in 0..hand.landmarks.len() {
+        if let Some(p) = hand.point(i) {
+            disc(image, p, 2.5 * unit, CENTRE);
+            disc(image, p, 1.5 * unit, colour);
+        }
     }
 }
 

@@ -226,14 +226,15 @@ mod tests {
         let err = resolved("overlay", &[]).unwrap_err().to_string();
         assert_eq!(
             err,
-            "pipeline: stage 'overlay' needs faces or bodies or the person mask, which no stage \
-             before it provides; put one of track, pose, segment before it"
+            "pipeline: stage 'overlay' needs faces or bodies or the person mask or hands, which no \
+             stage before it provides; put one of track, pose, segment, hands before it"
         );
         assert!(resolved("segment,overlay", &[]).is_ok());
         assert!(resolved("pose,overlay:mask=false", &[]).is_ok());
+        assert!(resolved("hands,overlay", &[]).is_ok());
         // With only the mask layer on, only segment will do.
         let err = resolved(
-            "track,overlay:body=false:mesh=false:box=false:keypoints=false:axes=false",
+            "track,overlay:body=false:hands=false:mesh=false:box=false:keypoints=false:axes=false",
             &[],
         )
         .unwrap_err()

@@ -48,6 +48,7 @@ pub mod detector;
 pub mod draw;
 pub mod expression;
 pub mod filter;
+pub mod hands;
 pub mod headpose;
 pub mod iris;
 pub mod mesh;

@@ -27,6 +27,10 @@ struct Avatar {
     elbows: vec4<f32>,
     wrists: vec4<f32>,
     arms: vec4<f32>,        // image-left arm, image-right arm (0 none, 1 upper arm, 2 whole arm), torso radius px, neck half width px
+    mood: vec4<f32>,        // frown, pucker, cheek puff, tongue out (0..1)
+    // Fingers: knuckle x, y, tip x, y (px), thumb to little finger, of the image-left hand then
+    // the image-right one.
+    fingers: array<vec4<f32>, 10>,
     skin: vec4<f32>,
     skin_shade: vec4<f32>,
     hair: vec4<f32>,
@@ -127,15 +131,26 @@ const LIGHT: vec3<f32> = vec3<f32>(-0.42, -0.55, 0.72);
 
 // ---- body -------------------------------------------------------------------------------------
 
-// An arm: upper arm (kind 1), plus forearm and hand (kind 2). A part the arm lacks is moved out of
+// An arm: upper arm (kind 1), plus forearm and hand (kind 2); the hand's fingers are
+// `av.fingers[first..first + 5]`. A part the arm lacks is moved out of
 // reach (an infinite distance paints nothing) rather than skipped by a branch: lavapipe compiles a
 // shader again for the uniform values its branches test.
 fn arm(acc: vec4<f32>, p: vec2<f32>, shoulder: vec2<f32>, elbow: vec2<f32>, wrist: vec2<f32>,
-       kind: f32, r: f32, px: f32, w: f32) -> vec4<f32> {
+       kind: f32, r: f32, px: f32, w: f32, first: u32) -> vec4<f32> {
     let whole = kind > 1.5;
     let d_fore = select(1e9, sd_capsule(p, elbow, wrist, r * 0.8), whole);
     var a = outlined(acc, d_fore, px, w, av.skin.rgb);
-    let d_hand = select(1e9, sd_circle(p - wrist, r * 0.95), whole);
+    // The palm from the wrist to the knuckles, and the fingers from their knuckles to their tips.
+    var knuckles = vec2<f32>(0.0);
+    for (var i = 1u; i < 5u; i += 1u) {
+        knuckles += 0.25 * av.fingers[first + i].xy;
+    }
+    var d_palm = sd_capsule(p, wrist, knuckles, r * 0.8);
+    for (var i = 0u; i < 5u; i += 1u) {
+        let f = av.fingers[first + i];
+        d_palm = min(d_palm, sd_capsule(p, f.xy, f.zw, r * 0.28));
+    }
+    let d_hand = select(1e9, d_palm, whole);
     a = outlined(a, d_hand, px, w, av.skin.rgb);
     let d_upper = select(1e9, sd_capsule(p, shoulder, elbow, r), kind > 0.5);
     let along = elbow - shoulder;
@@ -192,8 +207,8 @@ fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
 fn arms(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     let rb = av.arms.z;
     let w = max(av.head.w * av.head.z, 1.5);
-    let a = arm(acc, p, av.shoulders.xy, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w);
-    return arm(a, p, av.shoulders.zw, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w);
+    let a = arm(acc, p, av.shoulders.xy, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w, 0u);
+    return arm(a, p, av.shoulders.zw, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w, 5u);
 }
 
 // ---- face features (head frame) ---------------------------------------------------------------
@@ -250,13 +265,19 @@ fn mouth(acc: vec4<f32>, hxy: vec2<f32>, px: f32) -> vec4<f32> {
     var a = acc;
     let m = hxy - vec2<f32>(0.0, 0.5);
     let open = av.mouth.x;
+    let frown = av.mood.x;
+    let pucker = av.mood.y;
+    let puff = av.mood.z;
+    let tongue_out = av.mood.w;
     let smile_avg = 0.5 * (av.mouth.y + av.mouth.z);
-    let width = 0.19 + 0.09 * av.mouth.w + 0.05 * smile_avg - 0.03 * open;
+    // A pucker (and puffed cheeks, lips pressed) narrow the mouth; a pucker rounds it.
+    let width = (0.19 + 0.09 * av.mouth.w + 0.05 * smile_avg - 0.03 * open) * (1.0 - 0.5 * pucker - 0.3 * puff);
     let t = clamp(m.x / width, -1.0, 1.0);
     let smile = select(av.mouth.z, av.mouth.y, m.x < 0.0);
-    let bend = -smile * 0.11 * t * t + smile_avg * 0.02;
+    // Smiles lift the corners, a frown pulls them down.
+    let bend = -smile * 0.11 * t * t + smile_avg * 0.02 + frown * (0.1 * t * t - 0.02);
     let env = sqrt(max(1.0 - t * t, 0.0));
-    let height = 0.012 + 0.34 * open;
+    let height = 0.012 + 0.34 * open + 0.1 * pucker * (1.0 - open) + 0.08 * tongue_out;
     let top = bend - height * 0.25 * env;
     let bottom = bend + height * env;
     let d = max(max(top - m.y, m.y - bottom), abs(m.x) - width);
@@ -269,6 +290,13 @@ fn mouth(acc: vec4<f32>, hxy: vec2<f32>, px: f32) -> vec4<f32> {
     a = over(a, vec3<f32>(0.94, 0.45, 0.5), cover(d_tongue, px) * inside);
     let teeth = smoothstep(0.08, 0.2, open) * cover(m.y - (top + 0.045 + height * 0.08), px);
     a = over(a, vec3<f32>(1.0, 1.0, 0.98), teeth * inside);
+    // Tongue out: over the lower lip and below it (its upper half stays inside the mouth).
+    let shown = smoothstep(0.05, 0.2, tongue_out);
+    let c_out = vec2<f32>(0.0, bend + height * 0.5);
+    let r_out = vec2<f32>(max(width * 0.55, 0.06), bottom - c_out.y + 0.03 + 0.12 * tongue_out);
+    let d_out = max(sd_ellipse(m - c_out, r_out), c_out.y - m.y);
+    a = over(a, av.line.rgb, cover(d_out, px) * shown);
+    a = over(a, vec3<f32>(0.94, 0.45, 0.5), cover(d_out + 0.02, px) * shown);
     return a;
 }
 
@@ -336,11 +364,16 @@ fn head_base(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
     return outlined(a, s.d_head, px, w, skin_color(s));
 }
 
-// Blush on the cheek of side `k` (-1 image left, +1 image right), a little stronger with a smile.
+// Blush on the cheek of side `k` (-1 image left, +1 image right), a little stronger with a smile;
+// puffed cheeks blush larger and rounder, with a highlight on top.
 fn blush(acc: vec4<f32>, hxy: vec2<f32>, k: f32) -> vec4<f32> {
-    let strength = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z);
-    let b = length((hxy - vec2<f32>(k * 0.52, 0.3)) / vec2<f32>(0.2, 0.11));
-    return over(acc, vec3<f32>(1.0, 0.55, 0.58), strength * (1.0 - smoothstep(0.2, 1.0, b)));
+    let puff = av.mood.z;
+    let strength = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z) + 0.35 * puff;
+    let c = vec2<f32>(k * 0.52, 0.3);
+    let b = length((hxy - c) / vec2<f32>(0.2 + 0.08 * puff, 0.11 + 0.09 * puff));
+    let a = over(acc, vec3<f32>(1.0, 0.55, 0.58), min(strength, 0.9) * (1.0 - smoothstep(0.2, 1.0, b)));
+    let hl = length((hxy - c - vec2<f32>(-k * 0.04, -0.06)) / vec2<f32>(0.09, 0.05));
+    return over(a, vec3<f32>(1.0, 0.95, 0.93), 0.6 * puff * (1.0 - smoothstep(0.3, 1.0, hl)));
 }
 
 // Nose: a small shadow under a highlight.

@@ -145,10 +145,10 @@ fn arm(acc: vec4<f32>, p: vec2<f32>, shoulder: vec2<f32>, elbow: vec2<f32>, wris
     for (var i = 1u; i < 5u; i += 1u) {
         knuckles += 0.25 * av.fingers[first + i].xy;
     }
-    var d_palm = sd_capsule(p, wrist, knuckles, r * 0.8);
+    var d_palm = sd_capsule(p, wrist, knuckles, r * 0.95);
     for (var i = 0u; i < 5u; i += 1u) {
         let f = av.fingers[first + i];
-        d_palm = min(d_palm, sd_capsule(p, f.xy, f.zw, r * 0.28));
+        d_palm = min(d_palm, sd_capsule(p, f.xy, f.zw, r * 0.5));
     }
     let d_hand = select(1e9, d_palm, whole);
     a = outlined(a, d_hand, px, w, av.skin.rgb);
@@ -292,9 +292,12 @@ fn mouth(acc: vec4<f32>, hxy: vec2<f32>, px: f32) -> vec4<f32> {
     a = over(a, vec3<f32>(1.0, 1.0, 0.98), teeth * inside);
     // Tongue out: over the lower lip and below it (its upper half stays inside the mouth).
     let shown = smoothstep(0.05, 0.2, tongue_out);
+    // A capsule (an exact distance, so its anti-aliasing stays within the mouth's quad where the
+    // face turns away) hanging from the middle of the mouth.
     let c_out = vec2<f32>(0.0, bend + height * 0.5);
     let r_out = vec2<f32>(max(width * 0.55, 0.06), bottom - c_out.y + 0.03 + 0.12 * tongue_out);
-    let d_out = max(sd_ellipse(m - c_out, r_out), c_out.y - m.y);
+    let tip = c_out + vec2<f32>(0.0, max(r_out.y - r_out.x, 0.0));
+    let d_out = max(sd_capsule(m, c_out, tip, r_out.x), c_out.y - m.y);
     a = over(a, av.line.rgb, cover(d_out, px) * shown);
     a = over(a, vec3<f32>(0.94, 0.45, 0.5), cover(d_out + 0.02, px) * shown);
     return a;

@@ -42,14 +42,17 @@ fn send_and_receive(frame: &Frame) -> Vec<Msg> {
     assert_eq!(sink.finish().unwrap().frames, 1);
     let mut buf = vec![0u8; 65536];
     let mut out = Vec::new();
+    let mut sizes = Vec::new();
     while out.last().map(|(a, _): &Msg| a.as_str()) != Some("/VMC/Ext/T") {
         let n = receiver.recv(&mut buf).expect("a datagram");
         assert!(n <= MAX_DATAGRAM, "datagram of {n} bytes");
+        sizes.push(n);
         let (rest, packet) = rosc::decoder::decode_udp(&buf[..n]).expect("valid OSC");
         assert!(rest.is_empty());
         assert!(matches!(packet, OscPacket::Bundle(_)), "bundles only");
         flatten(packet, &mut out);
     }
+    eprintln!("datagrams of {sizes:?} bytes");
     out
 }
 

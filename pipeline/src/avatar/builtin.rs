@@ -438,7 +438,8 @@ pub fn layout(
     // Arms: image-left arm is the person's right (index 1). Joints the pose model saw are drawn
     // where it saw them; the rest follow the rig from the shoulder (resting at the sides when no
     // body is seen), with the rest skeleton's proportions scaled to the drawn shoulders.
-    let per_metre = (sr_[0] - sl[0]).hypot(sr_[1] - sl[1]) / shoulder_span();
+    // A cartoon's limbs: 80% of the skeleton's length for the width of its shoulders.
+    let per_metre = 0.8 * (sr_[0] - sl[0]).hypot(sr_[1] - sl[1]) / shoulder_span();
     for (k, person) in [1usize, 0].into_iter().enumerate() {
         let shoulder = if k == 0 { sl } else { sr_ };
         let tracked = state.body.is_some() && body.shoulders[person].is_some();
@@ -480,6 +481,10 @@ pub fn layout(
         }
         if u.arms[k] > 1.5 {
             grow([u.wrists[2 * k], u.wrists[2 * k + 1]], reach);
+            for f in &u.fingers[5 * k..5 * k + 5] {
+                grow([f[0], f[1]], reach);
+                grow([f[2], f[3]], reach);
+            }
         }
     }
     y1 = y1.max(place.y + place.height);

@@ -278,7 +278,7 @@ fn tracked_face_body_and_hand_arrive_as_the_full_vmc_skeleton() {
 
     // Blend values: ARKit names (only real ones), VRM 0.x and VRM 1.0 presets from the one table.
     let blend = blends(&messages);
-    for (k, _) in &blend {
+    for k in blend.keys() {
         let known =
             ARKIT_NAMES.contains(&k.as_str()) || PRESETS.iter().any(|p| p.vrm0 == k || p.vrm1 == k);
         assert!(known, "unknown blend name {k}");

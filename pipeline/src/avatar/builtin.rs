@@ -333,7 +333,7 @@ fn rig_fingers(rig: &Rig, person: usize, wrist: [f32; 2], per_metre: f32) -> [[f
         let mut at = knuckle;
         for b in &bones[1..] {
             at += g * offset(*b);
-            g = g * rig.rotation(*b);
+            g *= rig.rotation(*b);
         }
         // The distal bone's own length: as long as the joint before it.
         let last = offset(bones[2]).length();

@@ -226,10 +226,13 @@ pub fn solve(input: &RigInput) -> Rig {
     rig
 }
 
-/// The head's rotation in the rig's space from [`crate::meta::HeadPose`] angles (degrees): yaw
-/// > 0 (nose to the image's right, the avatar's +x) is a turn about +y; pitch > 0 (nose up) a
-/// negative turn about +x; roll > 0 (clockwise on screen: the top of the head towards the image's
-/// right, +x) a negative turn about +z. Roll first, then pitch, then yaw.
+/// The head's rotation in the rig's space from [`crate::meta::HeadPose`] angles (degrees):
+/// - yaw > 0 (nose to the image's right, the avatar's +x) is a turn about +y;
+/// - pitch > 0 (nose up) a negative turn about +x;
+/// - roll > 0 (clockwise on screen: the top of the head towards the image's right, +x) a
+///   negative turn about +z.
+///
+/// Roll first, then pitch, then yaw.
 pub fn head_rotation(yaw: f32, pitch: f32, roll: f32) -> Quat {
     Quat::from_rotation_y(yaw.to_radians())
         * Quat::from_rotation_x(-pitch.to_radians())

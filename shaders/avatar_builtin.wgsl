@@ -131,31 +131,34 @@ const LIGHT: vec3<f32> = vec3<f32>(-0.42, -0.55, 0.72);
 
 // ---- body -------------------------------------------------------------------------------------
 
-// An arm: upper arm (kind 1), plus forearm and hand (kind 2); the hand's fingers are
-// `av.fingers[first..first + 5]`. A part the arm lacks is moved out of
+// An arm: upper arm (kind 1), plus forearm (kind 2). A part the arm lacks is moved out of
 // reach (an infinite distance paints nothing) rather than skipped by a branch: lavapipe compiles a
 // shader again for the uniform values its branches test.
 fn arm(acc: vec4<f32>, p: vec2<f32>, shoulder: vec2<f32>, elbow: vec2<f32>, wrist: vec2<f32>,
-       kind: f32, r: f32, px: f32, w: f32, first: u32) -> vec4<f32> {
+       kind: f32, r: f32, px: f32, w: f32) -> vec4<f32> {
     let whole = kind > 1.5;
     let d_fore = select(1e9, sd_capsule(p, elbow, wrist, r * 0.8), whole);
-    var a = outlined(acc, d_fore, px, w, av.skin.rgb);
-    // The palm from the wrist to the knuckles, and the fingers from their knuckles to their tips.
-    var knuckles = vec2<f32>(0.0);
-    for (var i = 1u; i < 5u; i += 1u) {
-        knuckles += 0.25 * av.fingers[first + i].xy;
-    }
-    var d_palm = sd_capsule(p, wrist, knuckles, r * 0.95);
-    for (var i = 0u; i < 5u; i += 1u) {
-        let f = av.fingers[first + i];
-        d_palm = min(d_palm, sd_capsule(p, f.xy, f.zw, r * 0.5));
-    }
-    let d_hand = select(1e9, d_palm, whole);
-    a = outlined(a, d_hand, px, w, av.skin.rgb);
+    let a = outlined(acc, d_fore, px, w, av.skin.rgb);
     let d_upper = select(1e9, sd_capsule(p, shoulder, elbow, r), kind > 0.5);
     let along = elbow - shoulder;
     let lit = toon(av.shirt.rgb, av.shirt_shade.rgb, dot(along / max(length(along), 1e-6), vec2<f32>(0.0, -1.0)) + 0.3);
     return outlined(a, d_upper, px, w, lit);
+}
+
+// A hand (with a whole arm): the palm from the wrist to the knuckles and the fingers from their
+// knuckles to their tips, `av.fingers[first..first + 5]`.
+fn hand(acc: vec4<f32>, p: vec2<f32>, wrist: vec2<f32>, kind: f32, r: f32, px: f32, w: f32,
+        first: u32) -> vec4<f32> {
+    var knuckles = vec2<f32>(0.0);
+    for (var i = 1u; i < 5u; i += 1u) {
+        knuckles += 0.25 * av.fingers[first + i].xy;
+    }
+    var d = sd_capsule(p, wrist, knuckles, r * 0.95);
+    for (var i = 0u; i < 5u; i += 1u) {
+        let f = av.fingers[first + i];
+        d = min(d, sd_capsule(p, f.xy, f.zw, r * 0.5));
+    }
+    return outlined(acc, select(1e9, d, kind > 1.5), px, w, av.skin.rgb);
 }
 
 // The neck: from inside the head down to the shoulder line.
@@ -203,12 +206,30 @@ fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     return torso(neck(acc, p), p);
 }
 
-// Both arms (nothing where they are not tracked).
-fn arms(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
-    let rb = av.arms.z;
+// One arm or hand: `k` = -1 the image-left one, +1 the image-right one (picked per fragment by
+// `select`, not by a branch on a uniform).
+fn side_arm(acc: vec4<f32>, p: vec2<f32>, k: f32) -> vec4<f32> {
     let w = max(av.head.w * av.head.z, 1.5);
-    let a = arm(acc, p, av.shoulders.xy, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w, 0u);
-    return arm(a, p, av.shoulders.zw, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w, 5u);
+    let left = k < 0.0;
+    let shoulder = select(av.shoulders.zw, av.shoulders.xy, left);
+    let elbow = select(av.elbows.zw, av.elbows.xy, left);
+    let wrist = select(av.wrists.zw, av.wrists.xy, left);
+    let kind = select(av.arms.y, av.arms.x, left);
+    return arm(acc, p, shoulder, elbow, wrist, kind, av.arms.z * 0.62, 1.0, w);
+}
+
+fn side_hand(acc: vec4<f32>, p: vec2<f32>, k: f32) -> vec4<f32> {
+    let w = max(av.head.w * av.head.z, 1.5);
+    let left = k < 0.0;
+    let wrist = select(av.wrists.zw, av.wrists.xy, left);
+    let kind = select(av.arms.y, av.arms.x, left);
+    return hand(acc, p, wrist, kind, av.arms.z * 0.62, 1.0, w, select(5u, 0u, left));
+}
+
+// Both arms, the image-left one first, then both hands (in front of the arms).
+fn arms(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    let a = side_arm(side_arm(acc, p, -1.0), p, 1.0);
+    return side_hand(side_hand(a, p, -1.0), p, 1.0);
 }
 
 // ---- face features (head frame) ---------------------------------------------------------------
@@ -455,7 +476,7 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 }
 
 // The split passes, each over its own quads (`parts`), blended over one another in the order of
-// `Part` in builtin.rs: neck, torso, arms, head, blush, nose, mouth, eyes, brows, front hair. Every
+// `Part` in builtin.rs: neck, torso, arms, hands, head, blush, nose, mouth, eyes, brows, front hair. Every
 // part is "over" the ones before, so the sum equals fs_main. The `*_fill` passes cover only the
 // inside of an opaque shape (quads the CPU proves lie there) with its colour alone: what the full
 // pass computes there, without the shapes it hides.
@@ -482,9 +503,17 @@ fn fs_torso_fill(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 }
 
 @fragment
-fn fs_arms(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    if in_body(pos.xy) {
-        return arms(vec4<f32>(0.0), pos.xy);
+fn fs_arms(in: VsOut) -> @location(0) vec4<f32> {
+    if in_body(in.pos.xy) {
+        return side_arm(vec4<f32>(0.0), in.pos.xy, in.side);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_hands(in: VsOut) -> @location(0) vec4<f32> {
+    if in_body(in.pos.xy) {
+        return side_hand(vec4<f32>(0.0), in.pos.xy, in.side);
     }
     return vec4<f32>(0.0);
 }

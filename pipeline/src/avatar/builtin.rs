@@ -87,8 +87,10 @@ pub enum Part {
     Torso,
     /// Inside the torso: the shirt's colour only.
     TorsoFill,
-    /// The tracked arms (nothing when none is).
+    /// One arm (the quad's side), resting or tracked.
     Arms,
+    /// One hand (the quad's side): palm and fingers.
+    Hands,
     /// Back hair, ears and the head's skin, outside [`Part::HeadFill`].
     Head,
     /// Inside the head's outline: the skin's colour only.
@@ -106,11 +108,12 @@ pub enum Part {
 }
 
 impl Part {
-    pub const ALL: [Part; 12] = [
+    pub const ALL: [Part; 13] = [
         Part::Neck,
         Part::Torso,
         Part::TorsoFill,
         Part::Arms,
+        Part::Hands,
         Part::Head,
         Part::HeadFill,
         Part::Blush,
@@ -128,6 +131,7 @@ impl Part {
             Part::Torso => "fs_torso",
             Part::TorsoFill => "fs_torso_fill",
             Part::Arms => "fs_arms",
+            Part::Hands => "fs_hands",
             Part::Head => "fs_head",
             Part::HeadFill => "fs_head_fill",
             Part::Blush => "fs_blush",
@@ -764,24 +768,34 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
     ];
     quads.with_inside(Part::Torso, Part::TorsoFill, torso, inside);
 
-    // Arms: shoulders, elbows and wrists with the upper arm's reach, when an arm is tracked.
-    if arms_tracked {
-        let reach = rb * 0.62 + w + 2.0;
-        let mut arms = EMPTY;
-        for k in 0..2 {
-            if arms_kind[k] > 0.5 {
-                grow(&mut arms, s[2 * k], s[2 * k + 1], reach);
-                grow(&mut arms, elbows[2 * k], elbows[2 * k + 1], reach);
-            }
-            if arms_kind[k] > 1.5 {
-                grow(&mut arms, wrists[2 * k], wrists[2 * k + 1], reach);
-                for f in &fingers[5 * k..5 * k + 5] {
-                    grow(&mut arms, f[0], f[1], reach);
-                    grow(&mut arms, f[2], f[3], reach);
-                }
-            }
+    // Arms: one quad per arm (its side picks the arm) around the shoulder, elbow and wrist with
+    // the upper arm's reach, the image-left arm first as the one pass draws them; then one quad per
+    // hand around the wrist and the fingers.
+    let reach = rb * 0.62 + w + 2.0;
+    let side = |k: usize| if k == 0 { -1.0 } else { 1.0 };
+    for k in 0..2 {
+        let mut arm = EMPTY;
+        if arms_kind[k] > 0.5 {
+            grow(&mut arm, s[2 * k], s[2 * k + 1], reach);
+            grow(&mut arm, elbows[2 * k], elbows[2 * k + 1], reach);
         }
-        quads.push(Part::Arms, arms, 0.0);
+        if arms_kind[k] > 1.5 {
+            grow(&mut arm, wrists[2 * k], wrists[2 * k + 1], reach);
+        }
+        if arm[2] > arm[0] {
+            quads.push(Part::Arms, arm, side(k));
+        }
+    }
+    for k in 0..2 {
+        if arms_kind[k] > 1.5 {
+            let mut hand = EMPTY;
+            grow(&mut hand, wrists[2 * k], wrists[2 * k + 1], reach);
+            for f in &fingers[5 * k..5 * k + 5] {
+                grow(&mut hand, f[0], f[1], reach);
+                grow(&mut hand, f[2], f[3], reach);
+            }
+            quads.push(Part::Hands, hand, side(k));
+        }
     }
 
     // Head: back hair (around x = -jaw x / 2), ears and the skin (sphere joined with the jaw), in

@@ -669,6 +669,53 @@ impl Quads<'_> {
     }
 }
 
+/// Horizontal slabs an arm's quad is cut into: a slanted arm fills a fraction of its bounding box.
+const ARM_SLABS: usize = 4;
+
+/// Quads (whole pixels, disjoint) covering every point within `reach` of the polyline `points`:
+/// its bounding box cut into `n` horizontal slabs, each as wide as the polyline within `reach` of
+/// the slab's rows.
+fn polyline_slabs(points: &[[f32; 2]], reach: f32, n: usize) -> Vec<[f32; 4]> {
+    let mut bounds = EMPTY;
+    for p in points {
+        grow(&mut bounds, p[0], p[1], reach);
+    }
+    if bounds[2] < bounds[0] || n == 0 {
+        return Vec::new();
+    }
+    let (y0, y1) = (bounds[1].floor(), bounds[3].ceil());
+    let rows: Vec<f32> = (0..=n)
+        .map(|j| (y0 + (y1 - y0) * j as f32 / n as f32).round())
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for pair in rows.windows(2) {
+        let (lo, hi) = (pair[0] - reach, pair[1] + reach);
+        let mut xs = EMPTY;
+        for seg in points.windows(2) {
+            let ([ax, ay], [bx, by]) = (seg[0], seg[1]);
+            if ay.max(by) < lo || ay.min(by) > hi {
+                continue;
+            }
+            let dy = by - ay;
+            let (t0, t1) = if dy.abs() < 1e-6 {
+                (0.0, 1.0)
+            } else {
+                (
+                    ((lo - ay) / dy).clamp(0.0, 1.0),
+                    ((hi - ay) / dy).clamp(0.0, 1.0),
+                )
+            };
+            for t in [t0, t1] {
+                grow(&mut xs, ax + (bx - ax) * t, lo, 0.0);
+            }
+        }
+        if xs[2] >= xs[0] && pair[1] > pair[0] {
+            out.push([xs[0] - reach, pair[0], xs[2] + reach, pair[1]]);
+        }
+    }
+    out
+}
+
 fn grow(b: &mut [f32; 4], x: f32, y: f32, pad: f32) {
     b[0] = b[0].min(x - pad);
     b[1] = b[1].min(y - pad);
@@ -774,16 +821,16 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
     let reach = rb * 0.62 + w + 2.0;
     let side = |k: usize| if k == 0 { -1.0 } else { 1.0 };
     for k in 0..2 {
-        let mut arm = EMPTY;
+        let mut points = Vec::new();
         if arms_kind[k] > 0.5 {
-            grow(&mut arm, s[2 * k], s[2 * k + 1], reach);
-            grow(&mut arm, elbows[2 * k], elbows[2 * k + 1], reach);
+            points.push([s[2 * k], s[2 * k + 1]]);
+            points.push([elbows[2 * k], elbows[2 * k + 1]]);
         }
         if arms_kind[k] > 1.5 {
-            grow(&mut arm, wrists[2 * k], wrists[2 * k + 1], reach);
+            points.push([wrists[2 * k], wrists[2 * k + 1]]);
         }
-        if arm[2] > arm[0] {
-            quads.push(Part::Arms, arm, side(k));
+        for slab in polyline_slabs(&points, reach, ARM_SLABS) {
+            quads.push(Part::Arms, slab, side(k));
         }
     }
     for k in 0..2 {
@@ -1118,6 +1165,33 @@ fn frame_box(rot: [[f32; 4]; 3], jaw: [f32; 2], b: [f32; 4], r: f32) -> [f32; 4]
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slabs_cover_a_slanted_arm_and_less_than_its_box() {
+        let points = [[100.0, 100.0], [200.0, 300.0], [150.0, 420.0]];
+        let reach = 10.0;
+        let slabs = polyline_slabs(&points, reach, ARM_SLABS);
+        assert_eq!(slabs.len(), ARM_SLABS);
+        // Every point within reach of the polyline is in one slab.
+        let inside = |x: f32, y: f32| {
+            slabs
+                .iter()
+                .filter(|q| x >= q[0] && x <= q[2] && y >= q[1] && y < q[3])
+                .count()
+        };
+        for seg in points.windows(2) {
+            for i in 0..=50 {
+                let t = i as f32 / 50.0;
+                let x = seg[0][0] + (seg[1][0] - seg[0][0]) * t;
+                let y = seg[0][1] + (seg[1][1] - seg[0][1]) * t;
+                for (dx, dy) in [(reach, 0.0), (-reach, 0.0), (0.0, 0.0), (0.0, reach * 0.99)] {
+                    assert_eq!(inside(x + dx, y + dy), 1, "({x}, {y}) + ({dx}, {dy})");
+                }
+            }
+        }
+        let area: f32 = slabs.iter().map(|q| (q[2] - q[0]) * (q[3] - q[1])).sum();
+        assert!(area < 0.8 * 120.0 * 340.0, "{area}");
+    }
 
     #[test]
     fn parts_are_listed_in_declaration_order() {

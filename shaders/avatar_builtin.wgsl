@@ -27,6 +27,10 @@ struct Avatar {
     elbows: vec4<f32>,
     wrists: vec4<f32>,
     arms: vec4<f32>,        // image-left arm, image-right arm (0 none, 1 upper arm, 2 whole arm), torso radius px, neck half width px
+    mood: vec4<f32>,        // frown, pucker, cheek puff, tongue out (0..1)
+    // Fingers: knuckle x, y, tip x, y (px), thumb to little finger, of the image-left hand then
+    // the image-right one.
+    fingers: array<vec4<f32>, 10>,
     skin: vec4<f32>,
     skin_shade: vec4<f32>,
     hair: vec4<f32>,
@@ -127,20 +131,34 @@ const LIGHT: vec3<f32> = vec3<f32>(-0.42, -0.55, 0.72);
 
 // ---- body -------------------------------------------------------------------------------------
 
-// An arm: upper arm (kind 1), plus forearm and hand (kind 2). A part the arm lacks is moved out of
+// An arm: upper arm (kind 1), plus forearm (kind 2). A part the arm lacks is moved out of
 // reach (an infinite distance paints nothing) rather than skipped by a branch: lavapipe compiles a
 // shader again for the uniform values its branches test.
 fn arm(acc: vec4<f32>, p: vec2<f32>, shoulder: vec2<f32>, elbow: vec2<f32>, wrist: vec2<f32>,
        kind: f32, r: f32, px: f32, w: f32) -> vec4<f32> {
     let whole = kind > 1.5;
     let d_fore = select(1e9, sd_capsule(p, elbow, wrist, r * 0.8), whole);
-    var a = outlined(acc, d_fore, px, w, av.skin.rgb);
-    let d_hand = select(1e9, sd_circle(p - wrist, r * 0.95), whole);
-    a = outlined(a, d_hand, px, w, av.skin.rgb);
+    let a = outlined(acc, d_fore, px, w, av.skin.rgb);
     let d_upper = select(1e9, sd_capsule(p, shoulder, elbow, r), kind > 0.5);
     let along = elbow - shoulder;
     let lit = toon(av.shirt.rgb, av.shirt_shade.rgb, dot(along / max(length(along), 1e-6), vec2<f32>(0.0, -1.0)) + 0.3);
     return outlined(a, d_upper, px, w, lit);
+}
+
+// A hand (with a whole arm): the palm from the wrist to the knuckles and the fingers from their
+// knuckles to their tips, `av.fingers[first..first + 5]`.
+fn hand(acc: vec4<f32>, p: vec2<f32>, wrist: vec2<f32>, kind: f32, r: f32, px: f32, w: f32,
+        first: u32) -> vec4<f32> {
+    var knuckles = vec2<f32>(0.0);
+    for (var i = 1u; i < 5u; i += 1u) {
+        knuckles += 0.25 * av.fingers[first + i].xy;
+    }
+    var d = sd_capsule(p, wrist, knuckles, r * 0.95);
+    for (var i = 0u; i < 5u; i += 1u) {
+        let f = av.fingers[first + i];
+        d = min(d, sd_capsule(p, f.xy, f.zw, r * 0.5));
+    }
+    return outlined(acc, select(1e9, d, kind > 1.5), px, w, av.skin.rgb);
 }
 
 // The neck: from inside the head down to the shoulder line.
@@ -188,12 +206,30 @@ fn body(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
     return torso(neck(acc, p), p);
 }
 
-// Both arms (nothing where they are not tracked).
-fn arms(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
-    let rb = av.arms.z;
+// One arm or hand: `k` = -1 the image-left one, +1 the image-right one (picked per fragment by
+// `select`, not by a branch on a uniform).
+fn side_arm(acc: vec4<f32>, p: vec2<f32>, k: f32) -> vec4<f32> {
     let w = max(av.head.w * av.head.z, 1.5);
-    let a = arm(acc, p, av.shoulders.xy, av.elbows.xy, av.wrists.xy, av.arms.x, rb * 0.62, 1.0, w);
-    return arm(a, p, av.shoulders.zw, av.elbows.zw, av.wrists.zw, av.arms.y, rb * 0.62, 1.0, w);
+    let left = k < 0.0;
+    let shoulder = select(av.shoulders.zw, av.shoulders.xy, left);
+    let elbow = select(av.elbows.zw, av.elbows.xy, left);
+    let wrist = select(av.wrists.zw, av.wrists.xy, left);
+    let kind = select(av.arms.y, av.arms.x, left);
+    return arm(acc, p, shoulder, elbow, wrist, kind, av.arms.z * 0.62, 1.0, w);
+}
+
+fn side_hand(acc: vec4<f32>, p: vec2<f32>, k: f32) -> vec4<f32> {
+    let w = max(av.head.w * av.head.z, 1.5);
+    let left = k < 0.0;
+    let wrist = select(av.wrists.zw, av.wrists.xy, left);
+    let kind = select(av.arms.y, av.arms.x, left);
+    return hand(acc, p, wrist, kind, av.arms.z * 0.62, 1.0, w, select(5u, 0u, left));
+}
+
+// Both arms, the image-left one first, then both hands (in front of the arms).
+fn arms(acc: vec4<f32>, p: vec2<f32>) -> vec4<f32> {
+    let a = side_arm(side_arm(acc, p, -1.0), p, 1.0);
+    return side_hand(side_hand(a, p, -1.0), p, 1.0);
 }
 
 // ---- face features (head frame) ---------------------------------------------------------------
@@ -250,13 +286,19 @@ fn mouth(acc: vec4<f32>, hxy: vec2<f32>, px: f32) -> vec4<f32> {
     var a = acc;
     let m = hxy - vec2<f32>(0.0, 0.5);
     let open = av.mouth.x;
+    let frown = av.mood.x;
+    let pucker = av.mood.y;
+    let puff = av.mood.z;
+    let tongue_out = av.mood.w;
     let smile_avg = 0.5 * (av.mouth.y + av.mouth.z);
-    let width = 0.19 + 0.09 * av.mouth.w + 0.05 * smile_avg - 0.03 * open;
+    // A pucker (and puffed cheeks, lips pressed) narrow the mouth; a pucker rounds it.
+    let width = (0.19 + 0.09 * av.mouth.w + 0.05 * smile_avg - 0.03 * open) * (1.0 - 0.5 * pucker - 0.3 * puff);
     let t = clamp(m.x / width, -1.0, 1.0);
     let smile = select(av.mouth.z, av.mouth.y, m.x < 0.0);
-    let bend = -smile * 0.11 * t * t + smile_avg * 0.02;
+    // Smiles lift the corners, a frown pulls them down.
+    let bend = -smile * 0.11 * t * t + smile_avg * 0.02 + frown * (0.1 * t * t - 0.02);
     let env = sqrt(max(1.0 - t * t, 0.0));
-    let height = 0.012 + 0.34 * open;
+    let height = 0.012 + 0.34 * open + 0.1 * pucker * (1.0 - open) + 0.08 * tongue_out;
     let top = bend - height * 0.25 * env;
     let bottom = bend + height * env;
     let d = max(max(top - m.y, m.y - bottom), abs(m.x) - width);
@@ -269,6 +311,16 @@ fn mouth(acc: vec4<f32>, hxy: vec2<f32>, px: f32) -> vec4<f32> {
     a = over(a, vec3<f32>(0.94, 0.45, 0.5), cover(d_tongue, px) * inside);
     let teeth = smoothstep(0.08, 0.2, open) * cover(m.y - (top + 0.045 + height * 0.08), px);
     a = over(a, vec3<f32>(1.0, 1.0, 0.98), teeth * inside);
+    // Tongue out: over the lower lip and below it (its upper half stays inside the mouth).
+    let shown = smoothstep(0.05, 0.2, tongue_out);
+    // A capsule (an exact distance, so its anti-aliasing stays within the mouth's quad where the
+    // face turns away) hanging from the middle of the mouth.
+    let c_out = vec2<f32>(0.0, bend + height * 0.5);
+    let r_out = vec2<f32>(max(width * 0.55, 0.06), bottom - c_out.y + 0.03 + 0.12 * tongue_out);
+    let tip = c_out + vec2<f32>(0.0, max(r_out.y - r_out.x, 0.0));
+    let d_out = max(sd_capsule(m, c_out, tip, r_out.x), c_out.y - m.y);
+    a = over(a, av.line.rgb, cover(d_out, px) * shown);
+    a = over(a, vec3<f32>(0.94, 0.45, 0.5), cover(d_out + 0.02, px) * shown);
     return a;
 }
 
@@ -336,11 +388,16 @@ fn head_base(acc: vec4<f32>, s: HeadSpace) -> vec4<f32> {
     return outlined(a, s.d_head, px, w, skin_color(s));
 }
 
-// Blush on the cheek of side `k` (-1 image left, +1 image right), a little stronger with a smile.
+// Blush on the cheek of side `k` (-1 image left, +1 image right), a little stronger with a smile;
+// puffed cheeks blush larger and rounder, with a highlight on top.
 fn blush(acc: vec4<f32>, hxy: vec2<f32>, k: f32) -> vec4<f32> {
-    let strength = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z);
-    let b = length((hxy - vec2<f32>(k * 0.52, 0.3)) / vec2<f32>(0.2, 0.11));
-    return over(acc, vec3<f32>(1.0, 0.55, 0.58), strength * (1.0 - smoothstep(0.2, 1.0, b)));
+    let puff = av.mood.z;
+    let strength = 0.32 + 0.3 * 0.5 * (av.mouth.y + av.mouth.z) + 0.35 * puff;
+    let c = vec2<f32>(k * 0.52, 0.3);
+    let b = length((hxy - c) / vec2<f32>(0.2 + 0.08 * puff, 0.11 + 0.09 * puff));
+    let a = over(acc, vec3<f32>(1.0, 0.55, 0.58), min(strength, 0.9) * (1.0 - smoothstep(0.2, 1.0, b)));
+    let hl = length((hxy - c - vec2<f32>(-k * 0.04, -0.06)) / vec2<f32>(0.09, 0.05));
+    return over(a, vec3<f32>(1.0, 0.95, 0.93), 0.6 * puff * (1.0 - smoothstep(0.3, 1.0, hl)));
 }
 
 // Nose: a small shadow under a highlight.
@@ -419,7 +476,7 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 }
 
 // The split passes, each over its own quads (`parts`), blended over one another in the order of
-// `Part` in builtin.rs: neck, torso, arms, head, blush, nose, mouth, eyes, brows, front hair. Every
+// `Part` in builtin.rs: neck, torso, arms, hands, head, blush, nose, mouth, eyes, brows, front hair. Every
 // part is "over" the ones before, so the sum equals fs_main. The `*_fill` passes cover only the
 // inside of an opaque shape (quads the CPU proves lie there) with its colour alone: what the full
 // pass computes there, without the shapes it hides.
@@ -446,9 +503,17 @@ fn fs_torso_fill(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
 }
 
 @fragment
-fn fs_arms(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
-    if in_body(pos.xy) {
-        return arms(vec4<f32>(0.0), pos.xy);
+fn fs_arms(in: VsOut) -> @location(0) vec4<f32> {
+    if in_body(in.pos.xy) {
+        return side_arm(vec4<f32>(0.0), in.pos.xy, in.side);
+    }
+    return vec4<f32>(0.0);
+}
+
+@fragment
+fn fs_hands(in: VsOut) -> @location(0) vec4<f32> {
+    if in_body(in.pos.xy) {
+        return side_hand(vec4<f32>(0.0), in.pos.xy, in.side);
     }
     return vec4<f32>(0.0);
 }

@@ -280,8 +280,23 @@ fn receive(socket: &UdpSocket, until: Duration) -> Vec<Vec<(String, Vec<Value>)>
     bundles
 }
 
+/// The received bundles grouped into frames: a frame's messages end with `/VMC/Ext/T` (a frame
+/// goes out as a few bundles of at most 4 KB, in order).
+fn frames(bundles: Vec<Vec<(String, Vec<Value>)>>) -> Vec<Vec<(String, Vec<Value>)>> {
+    let mut out = Vec::new();
+    let mut frame = Vec::new();
+    for b in bundles {
+        frame.extend(b);
+        if frame.last().is_some_and(|(a, _)| a == "/VMC/Ext/T") {
+            out.push(std::mem::take(&mut frame));
+        }
+    }
+    assert!(frame.is_empty(), "a frame without /VMC/Ext/T: {frame:?}");
+    out
+}
+
 #[test]
-fn vmc_sends_one_bundle_per_frame() {
+fn vmc_sends_every_frame() {
     let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = receiver.local_addr().unwrap().port();
     let child = Command::new(DOPPEL)
@@ -310,10 +325,11 @@ fn vmc_sends_one_bundle_per_frame() {
         1,
         "{err}"
     );
-    assert_eq!(bundles.len(), 12, "one bundle per frame");
+    let frames = frames(bundles);
+    assert_eq!(frames.len(), 12, "every frame");
     let mut last_t = -1.0f32;
     let mut tracked_frames = 0;
-    for b in &bundles {
+    for b in &frames {
         let addresses: Vec<&str> = b.iter().map(|(a, _)| a.as_str()).collect();
         let n = addresses.len();
         assert_eq!(addresses[0], "/VMC/Ext/Root/Pos");
@@ -321,14 +337,20 @@ fn vmc_sends_one_bundle_per_frame() {
         let mut root = vec![Value::S("root".into())];
         root.extend([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0].map(Value::F));
         assert_eq!(b[0].1, root);
-        // A frame with a face (the synthetic figure is one) sends the head bone and blendshapes
-        // and tracking status 1; one without sends neither and status 0.
-        let tracked = addresses.contains(&"/VMC/Ext/Bone/Pos");
+        // Every frame sends the skeleton (arms resting without a body); a frame with a face (the
+        // synthetic figure is one) sends blendshapes and tracking status 1, one without sends
+        // none and status 0.
+        let bones = addresses
+            .iter()
+            .filter(|a| **a == "/VMC/Ext/Bone/Pos")
+            .count();
+        assert_eq!(bones, 45, "{addresses:?}");
+        let tracked = b[n - 2].1[3] == Value::I(1);
         if tracked {
             tracked_frames += 1;
             assert!(addresses.contains(&"/VMC/Ext/Blend/Apply"), "{addresses:?}");
         } else {
-            assert_eq!(n, 3, "{addresses:?}");
+            assert!(!addresses.contains(&"/VMC/Ext/Blend/Val"), "{addresses:?}");
         }
         assert_eq!(b[n - 2].1, [1, 3, 0, i32::from(tracked)].map(Value::I));
         let Value::F(t) = b[n - 1].1[0] else {
@@ -372,18 +394,22 @@ fn vmc_reports_a_tracked_face() {
     let bundles = receive(&receiver, Duration::from_secs(8));
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(bundles.len(), 3);
-    for b in &bundles {
+    let frames = frames(bundles);
+    assert_eq!(frames.len(), 3);
+    for b in &frames {
         let ok = b
             .iter()
             .find(|(a, _)| a == "/VMC/Ext/OK")
             .expect("OK message");
         assert_eq!(ok.1[3], Value::I(1), "a face is tracked");
-        // A face is present: the blendshape block ends with Apply (values arrive once the tracker
-        // computes expressions; a head bone once it computes the pose).
+        // A face is present: the blendshape block ends with Apply, and the head bone carries a
+        // unit quaternion.
         assert!(b.iter().any(|(a, _)| a == "/VMC/Ext/Blend/Apply"));
-        if let Some((_, head)) = b.iter().find(|(a, _)| a == "/VMC/Ext/Bone/Pos") {
-            assert_eq!(head[0], Value::S("Head".into()));
+        let head = b
+            .iter()
+            .find(|(a, args)| a == "/VMC/Ext/Bone/Pos" && args[0] == Value::S("Head".into()))
+            .map(|(_, args)| args);
+        if let Some(head) = head {
             let q: Vec<f32> = head[4..]
                 .iter()
                 .map(|v| match v {

@@ -227,6 +227,227 @@ fn brows_rise_and_pupils_follow_gaze() {
     );
 }
 
+/// PNGs of the built-in avatar's expressions go to `target/test-output/builtin/`.
+fn save_builtin(name: &str, img: &RgbaImage) {
+    let dir = root().join("target/test-output/builtin");
+    std::fs::create_dir_all(&dir).expect("create target/test-output/builtin");
+    img.save(dir.join(name)).expect("write PNG");
+}
+
+/// The neutral state with ARKit-named expression values.
+fn with_expressions(values: &[(&str, f32)]) -> AvatarState {
+    let mut s = AvatarState::default();
+    for (k, v) in values {
+        s.expressions.insert(k.to_string(), *v);
+    }
+    s
+}
+
+/// Frown, pucker, cheek puff, brow down, tongue out and gaze each change their own feature (and
+/// not the others), and the arms rest at the sides or rise with the rig.
+#[test]
+fn builtin_expressions_change_their_features() {
+    let mut r = renderer();
+    let neutral = AvatarState::default();
+    let g = HeadGeometry::new(&neutral, &place());
+    let rr = g.radius;
+    let at = |p: [f32; 2]| g.face_point(&neutral, p);
+    let (mouth, eyes) = (at([0.0, 0.5]), [at([-0.36, 0.04]), at([0.36, 0.04])]);
+    let a = draw(&mut r, &neutral);
+    save_builtin("neutral.png", &a);
+    let cases: [(&str, AvatarState); 8] = [
+        (
+            "frown",
+            with_expressions(&[("mouthFrownLeft", 1.0), ("mouthFrownRight", 1.0)]),
+        ),
+        ("pucker", with_expressions(&[("mouthPucker", 1.0)])),
+        ("cheek_puff", with_expressions(&[("cheekPuff", 1.0)])),
+        (
+            "brow_down",
+            with_expressions(&[("browDownLeft", 1.0), ("browDownRight", 1.0)]),
+        ),
+        ("tongue_out", with_expressions(&[("tongueOut", 1.0)])),
+        (
+            "gaze_left",
+            AvatarState {
+                gaze: [-1.0, 0.0],
+                ..AvatarState::default()
+            },
+        ),
+        (
+            "gaze_right",
+            AvatarState {
+                gaze: [1.0, 0.0],
+                ..AvatarState::default()
+            },
+        ),
+        ("neutral_again", AvatarState::default()),
+    ];
+    let mut images = Vec::new();
+    for (name, state) in &cases {
+        let img = draw(&mut r, state);
+        save_builtin(&format!("{name}.png"), &img);
+        let near_mouth = changed_near(&a, &img, [mouth[0], mouth[1] + 0.1 * rr], 0.3 * rr);
+        let near_eyes: usize = eyes
+            .iter()
+            .map(|e| changed_near(&a, &img, *e, 0.2 * rr))
+            .sum();
+        let near_cheeks: usize = [at([-0.52, 0.3]), at([0.52, 0.3])]
+            .iter()
+            .map(|c| changed_near(&a, &img, *c, 0.12 * rr))
+            .sum();
+        let near_brows: usize = [at([-0.37, -0.3]), at([0.37, -0.3])]
+            .iter()
+            .map(|c| changed_near(&a, &img, *c, 0.15 * rr))
+            .sum();
+        let below_mouth = changed_near(&a, &img, at([0.0, 0.68]), 0.08 * rr);
+        eprintln!(
+            "{name}: mouth {near_mouth}, eyes {near_eyes}, cheeks {near_cheeks}, brows \
+             {near_brows}, below the mouth {below_mouth}"
+        );
+        match *name {
+            "frown" | "pucker" => {
+                assert!(near_mouth > 40, "{name}: mouth {near_mouth}");
+                assert_eq!(near_eyes + near_brows, 0, "{name}");
+            }
+            "cheek_puff" => {
+                assert!(near_cheeks > 100, "{name}: cheeks {near_cheeks}");
+                assert_eq!(near_brows, 0, "{name}");
+            }
+            "brow_down" => {
+                assert!(near_brows > 40, "{name}: brows {near_brows}");
+                assert_eq!(near_mouth + near_cheeks, 0, "{name}");
+            }
+            "tongue_out" => {
+                assert!(below_mouth > 40, "{name}: below the mouth {below_mouth}");
+                assert_eq!(near_eyes + near_brows, 0, "{name}");
+            }
+            "gaze_left" | "gaze_right" => {
+                assert!(near_eyes > 40, "{name}: eyes {near_eyes}");
+                assert_eq!(near_mouth, 0, "{name}");
+            }
+            _ => assert_eq!(changed(&a, &img).0, 0, "the same state draws the same"),
+        }
+        images.push(img);
+    }
+    let refs: Vec<&RgbaImage> = images.iter().collect();
+    save_builtin("expressions.png", &side_by_side(&refs));
+
+    // The tongue is pink below the lips.
+    let tongue = &images[4];
+    let below = at([0.0, 0.64]);
+    let pink = tongue.get_pixel(below[0] as u32, below[1] as u32);
+    assert!(pink[0] > 200 && pink[1] < 160, "tongue pixel {pink:?}");
+    // The pupils move towards the gaze: left of centre looking left, right looking right.
+    let pupil_x = |img: &RgbaImage| {
+        let (mut sum, mut n) = (0.0f32, 0.0f32);
+        for y in (eyes[1][1] - 0.15 * rr) as u32..(eyes[1][1] + 0.15 * rr) as u32 {
+            for x in (eyes[1][0] - 0.2 * rr) as u32..(eyes[1][0] + 0.2 * rr) as u32 {
+                let p = img.get_pixel(x, y);
+                if u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]) < 150 {
+                    sum += x as f32;
+                    n += 1.0;
+                }
+            }
+        }
+        sum / n.max(1.0)
+    };
+    let (left, rest, right) = (pupil_x(&images[5]), pupil_x(&a), pupil_x(&images[6]));
+    assert!(
+        left + 0.02 * rr < rest && right > rest + 0.02 * rr,
+        "pupil x {left} < {rest} < {right}"
+    );
+}
+
+#[test]
+fn builtin_arms_rest_without_a_body_and_rise_with_the_rig() {
+    use doppel_pipeline::avatar::builtin::{layout, Palette};
+    use doppel_pipeline::rig::HumanBone;
+    let mut r = renderer();
+    // A smaller head, so that more of the arms is in the frame.
+    let resting = AvatarState {
+        scale: 0.15,
+        center: [0.5, 0.3],
+        ..AvatarState::default()
+    };
+    let mut raised = resting.clone();
+    // The T-pose for the person's left arm (image right), the right arm straight up.
+    raised
+        .rig
+        .bones
+        .insert(HumanBone::LeftUpperArm, glam::Quat::IDENTITY);
+    raised
+        .rig
+        .bones
+        .insert(HumanBone::LeftLowerArm, glam::Quat::IDENTITY);
+    raised.rig.bones.insert(
+        HumanBone::RightUpperArm,
+        glam::Quat::from_rotation_z(-90f32.to_radians()),
+    );
+    raised
+        .rig
+        .bones
+        .insert(HumanBone::RightLowerArm, glam::Quat::IDENTITY);
+    let (a, b) = (draw(&mut r, &resting), draw(&mut r, &raised));
+    save_builtin("arms_resting.png", &a);
+    save_builtin("arms_raised.png", &b);
+    let u = |s: &AvatarState| layout(s, &place(), &Palette::default(), W, H).uniform;
+    let (ur, uu) = (u(&resting), u(&raised));
+    let bg = Rgba([40, 44, 60, 255]);
+    // Resting: each elbow below and outside its shoulder, drawn (not backdrop) half way down the
+    // upper arm.
+    for k in 0..2 {
+        let (s, e) = (
+            [ur.shoulders[2 * k], ur.shoulders[2 * k + 1]],
+            [ur.elbows[2 * k], ur.elbows[2 * k + 1]],
+        );
+        let outward = if k == 0 { s[0] - e[0] } else { e[0] - s[0] };
+        assert!(
+            e[1] > s[1] + 20.0 && outward > 5.0,
+            "arm {k}: {s:?} -> {e:?}"
+        );
+        let mid = [0.5 * (s[0] + e[0]), 0.5 * (s[1] + e[1])];
+        if mid[1] < H as f32 {
+            assert_ne!(a.get_pixel(mid[0] as u32, mid[1] as u32), &bg, "arm {k}");
+        }
+    }
+    // Raised: the image-right hand (the person's left) level with the shoulder, far out; the
+    // image-left hand above the head.
+    let (wrist_r, wrist_l) = ([uu.wrists[2], uu.wrists[3]], [uu.wrists[0], uu.wrists[1]]);
+    assert!((wrist_r[1] - uu.shoulders[3]).abs() < 2.0, "{wrist_r:?}");
+    assert!(wrist_l[1] < uu.head[1], "{wrist_l:?}");
+    for w in [wrist_r, wrist_l] {
+        if w[0] >= 0.0 && w[0] < W as f32 && w[1] >= 0.0 {
+            assert_eq!(a.get_pixel(w[0] as u32, w[1] as u32), &bg);
+            assert_ne!(b.get_pixel(w[0] as u32, w[1] as u32), &bg, "hand at {w:?}");
+        }
+    }
+    // A fist: the person's left fingers (image right, palm down in the T-pose) curl down and back
+    // towards the palm; the hand's pixels change, the face's do not.
+    let mut fist = raised.clone();
+    for f in ["Index", "Middle", "Ring", "Little"] {
+        for j in ["Proximal", "Intermediate", "Distal"] {
+            let bone = HumanBone::ALL
+                .into_iter()
+                .find(|b| b.unity_name() == format!("Left{f}{j}"))
+                .expect("finger bone");
+            fist.rig
+                .bones
+                .insert(bone, glam::Quat::from_rotation_z(-80f32.to_radians()));
+        }
+    }
+    let c = draw(&mut r, &fist);
+    save_builtin("hand_open_fist.png", &side_by_side(&[&b, &c]));
+    let hand = [uu.wrists[2] + 0.15 * uu.head[2], uu.wrists[3]];
+    let moved = changed_near(&b, &c, hand, 0.4 * uu.head[2]);
+    assert!(moved > 30, "the fist changes {moved} pixels at the hand");
+    assert_eq!(
+        changed_near(&b, &c, [uu.head[0], uu.head[1]], uu.head[2]),
+        0
+    );
+    save_builtin("arms.png", &side_by_side(&[&a, &b]));
+}
+
 /// Centroid x of the mouth: pixels matching `is_mouth` in the band around the mouth (head units
 /// y 0.3..0.7, |x| < 0.6), clear of the hair at the sides.
 fn mouth_x(img: &RgbaImage, g: &HeadGeometry, is_mouth: fn(&Rgba<u8>) -> bool) -> f32 {
@@ -330,10 +551,14 @@ fn head_moves_and_scales_with_the_face_and_arms_follow_the_body() {
 /// the same shapes drawn in one pass over the whole avatar, over many poses: a part clipped by a
 /// quad that is too small would show as a large difference along the quad's edge. Each split pass
 /// is blended in 8-bit units, so the sum may round differently by a few steps where several parts
-/// (head, blush, eye, hair) stack up on one pixel.
+/// (head, blush, eye, hair) stack up on one pixel: up to about one step per layer (the layer's
+/// colour and its alpha each rounded). A clipped part differs by tens of steps. Puffed cheeks (a
+/// stronger blush with a highlight, at the head's outline on a face turned 67°) took one random
+/// pose to 6 on 2 pixels; the blush's quad grown by 0.1 head units left that unchanged, so it is
+/// rounding, not clipping.
 #[test]
 fn split_passes_match_the_one_pass_reference() {
-    const TOLERANCE: u8 = 4;
+    const TOLERANCE: u8 = 6;
     let mut r = renderer();
     let arms = BodyPose {
         shoulders: [Some([0.72, 0.8]), Some([0.28, 0.82])],
@@ -365,6 +590,16 @@ fn split_passes_match_the_one_pass_reference() {
             ..AvatarState::default()
         });
     }
+    // Every new expression at full strength at once.
+    states.push(with_expressions(&[
+        ("mouthFrownLeft", 1.0),
+        ("mouthFrownRight", 1.0),
+        ("mouthPucker", 1.0),
+        ("cheekPuff", 1.0),
+        ("tongueOut", 1.0),
+        ("browDownLeft", 1.0),
+        ("browDownRight", 0.5),
+    ]));
     states.push(AvatarState {
         center: [0.1, 0.9],
         scale: 0.7,
@@ -395,7 +630,31 @@ fn split_passes_match_the_one_pass_reference() {
             elbows: [point(0.85, 0.6), point(0.15, 0.9)],
             wrists: [point(0.75, 0.3), None],
         });
+        let mut expressions = std::collections::BTreeMap::new();
+        for name in [
+            "mouthFrownLeft",
+            "mouthFrownRight",
+            "mouthPucker",
+            "cheekPuff",
+            "tongueOut",
+            "browDownLeft",
+            "browDownRight",
+        ] {
+            expressions.insert(name.to_string(), rand(0.0, 1.0).powi(2));
+        }
+        let mut rig = AvatarState::default().rig;
+        if body.is_none() {
+            use doppel_pipeline::rig::HumanBone::*;
+            for bone in [LeftUpperArm, LeftLowerArm, RightUpperArm, RightLowerArm] {
+                let axis = glam::Vec3::new(rand(-1.0, 1.0), rand(-1.0, 1.0), rand(-1.0, 1.0));
+                let turn =
+                    glam::Quat::from_axis_angle(axis.normalize_or(glam::Vec3::Z), rand(-2.0, 2.0));
+                rig.bones.insert(bone, turn);
+            }
+        }
         states.push(AvatarState {
+            expressions,
+            rig,
             center: [rand(0.2, 0.8), rand(0.2, 0.8)],
             scale: rand(0.1, 0.8),
             yaw: rand(-80.0, 80.0),
@@ -439,6 +698,19 @@ fn split_passes_match_the_one_pass_reference() {
                 .max()
                 .unwrap_or(0);
             worst_all = worst_all.max(worst);
+            if worst > TOLERANCE {
+                save("split_passes_failed.png", &side_by_side(&[&one, &split]));
+                let at: Vec<(u32, u32)> = one
+                    .enumerate_pixels()
+                    .filter(|(x, y, p)| {
+                        let q = split.get_pixel(*x, *y);
+                        p.0.iter().zip(q.0).any(|(a, b)| a.abs_diff(b) > TOLERANCE)
+                    })
+                    .map(|(x, y, _)| (x, y))
+                    .take(20)
+                    .collect();
+                eprintln!("state {i}: differing pixels at {at:?}");
+            }
             off_by_more += one
                 .pixels()
                 .zip(split.pixels())
@@ -450,7 +722,8 @@ fn split_passes_match_the_one_pass_reference() {
             }
             assert!(
                 worst <= TOLERANCE,
-                "state {i} ({s:?}), pip {:?}: split and one-pass differ by {worst}",
+                "state {i} ({s:?}), pip {:?}: split and one-pass differ by {worst} (see \
+                 split_passes_failed.png)",
                 comp.pip
             );
             assert!(

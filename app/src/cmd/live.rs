@@ -63,8 +63,9 @@ pub struct LiveArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=240))]
     pub vcam_fps: Option<u32>,
 
-    /// Send head pose and blendshapes as VMC protocol (OSC over UDP) to HOST:PORT (port 39539 when
-    /// omitted), for VSeeFace, VNyan, Warudo and other VTuber apps.
+    /// Send the skeleton (head, eyes, spine, arms, hands, fingers) and blendshapes (52 ARKit, VRM
+    /// 0.x and 1.0 presets) as VMC protocol (OSC over UDP) to HOST:PORT (port 39539 when omitted),
+    /// for VSeeFace, VNyan, Warudo and other VTuber apps.
     #[arg(long)]
     pub vmc: Option<String>,
 

@@ -5,6 +5,7 @@
 use bytemuck::{Pod, Zeroable};
 
 use super::state::AvatarState;
+use crate::rig::{skeleton, HumanBone, Rig};
 
 /// Colours of the built-in avatar (sRGB bytes).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,6 +56,11 @@ pub struct BuiltinUniform {
     pub elbows: [f32; 4],
     pub wrists: [f32; 4],
     pub arms: [f32; 4],
+    /// Frown, pucker, cheek puff, tongue out (0..1), as the shader's `mood`.
+    pub mood: [f32; 4],
+    /// Knuckle and tip of each finger (target pixels), thumb first, image-left hand then
+    /// image-right.
+    pub fingers: [[f32; 4]; 10],
     pub colors: [[f32; 4]; 8],
     /// Quads of the split passes, `[x0, y0, x1, y1]` in target pixels: see [`Draw`].
     pub parts: [[f32; 4]; MAX_QUADS],
@@ -81,8 +87,10 @@ pub enum Part {
     Torso,
     /// Inside the torso: the shirt's colour only.
     TorsoFill,
-    /// The tracked arms (nothing when none is).
+    /// One arm (the quad's side), resting or tracked.
     Arms,
+    /// One hand (the quad's side): palm and fingers.
+    Hands,
     /// Back hair, ears and the head's skin, outside [`Part::HeadFill`].
     Head,
     /// Inside the head's outline: the skin's colour only.
@@ -100,11 +108,12 @@ pub enum Part {
 }
 
 impl Part {
-    pub const ALL: [Part; 12] = [
+    pub const ALL: [Part; 13] = [
         Part::Neck,
         Part::Torso,
         Part::TorsoFill,
         Part::Arms,
+        Part::Hands,
         Part::Head,
         Part::HeadFill,
         Part::Blush,
@@ -122,6 +131,7 @@ impl Part {
             Part::Torso => "fs_torso",
             Part::TorsoFill => "fs_torso_fill",
             Part::Arms => "fs_arms",
+            Part::Hands => "fs_hands",
             Part::Head => "fs_head",
             Part::HeadFill => "fs_head_fill",
             Part::Blush => "fs_blush",
@@ -235,6 +245,110 @@ fn head_rotation(state: &AvatarState) -> [[f32; 3]; 3] {
     ]
 }
 
+/// The distance between the upper arms' joints of the rest skeleton (metres).
+fn shoulder_span() -> f32 {
+    let x = |b: HumanBone| skeleton::local_position(b).map_or(0.0, |p| p[0]);
+    2.0 * (x(HumanBone::LeftShoulder) + x(HumanBone::LeftUpperArm))
+}
+
+/// One arm from the rig (`person` 0 = the person's left, 1 = right), drawn from `shoulder`
+/// (target pixels) at `per_metre` pixels per metre of the rest skeleton: the elbow, and the
+/// forearm's vector from the elbow to the wrist. The rig's +x is the image's right, +y up.
+fn rig_arm(rig: &Rig, person: usize, shoulder: [f32; 2], per_metre: f32) -> ([f32; 2], [f32; 2]) {
+    let (bones, _, rest) = arm_bones(person);
+    let length = |b: HumanBone| skeleton::local_position(b).map_or(0.0, |p| p[0].abs());
+    let a = project(
+        arm_global(rig, &bones, 1) * rest * length(bones[2]),
+        per_metre,
+    );
+    let b = project(
+        arm_global(rig, &bones, 2) * rest * length(bones[3]),
+        per_metre,
+    );
+    ([shoulder[0] + a[0], shoulder[1] + a[1]], b)
+}
+
+/// The bones of one arm (`person` 0 = the person's left): shoulder, upper arm, lower arm, hand,
+/// then each finger's three bones, thumb first; and the arm's rest direction in the rig.
+fn arm_bones(person: usize) -> ([HumanBone; 4], [[HumanBone; 3]; 5], glam::Vec3) {
+    use HumanBone::*;
+    if person == 0 {
+        (
+            [LeftShoulder, LeftUpperArm, LeftLowerArm, LeftHand],
+            [
+                [LeftThumbProximal, LeftThumbIntermediate, LeftThumbDistal],
+                [LeftIndexProximal, LeftIndexIntermediate, LeftIndexDistal],
+                [LeftMiddleProximal, LeftMiddleIntermediate, LeftMiddleDistal],
+                [LeftRingProximal, LeftRingIntermediate, LeftRingDistal],
+                [LeftLittleProximal, LeftLittleIntermediate, LeftLittleDistal],
+            ],
+            glam::Vec3::X,
+        )
+    } else {
+        (
+            [RightShoulder, RightUpperArm, RightLowerArm, RightHand],
+            [
+                [RightThumbProximal, RightThumbIntermediate, RightThumbDistal],
+                [RightIndexProximal, RightIndexIntermediate, RightIndexDistal],
+                [
+                    RightMiddleProximal,
+                    RightMiddleIntermediate,
+                    RightMiddleDistal,
+                ],
+                [RightRingProximal, RightRingIntermediate, RightRingDistal],
+                [
+                    RightLittleProximal,
+                    RightLittleIntermediate,
+                    RightLittleDistal,
+                ],
+            ],
+            -glam::Vec3::X,
+        )
+    }
+}
+
+/// The global rotation of the arm's `n`-th bone (0 shoulder .. 3 hand) from the rig.
+fn arm_global(rig: &Rig, bones: &[HumanBone; 4], n: usize) -> glam::Quat {
+    bones[..=n].iter().fold(
+        rig.rotation(HumanBone::Spine) * rig.rotation(HumanBone::Chest),
+        |g, b| g * rig.rotation(*b),
+    )
+}
+
+/// A rig-space vector (x = the image's right, y up) as target pixels at `per_metre`.
+fn project(v: glam::Vec3, per_metre: f32) -> [f32; 2] {
+    [v.x * per_metre, -v.y * per_metre]
+}
+
+/// Each finger of one hand (`person` 0 = the person's left) from the rig, drawn from the `wrist`
+/// (target pixels) with the rest skeleton's proportions: `[knuckle x, y, tip x, y]`, thumb first.
+/// A curled finger's tip comes back towards its knuckle.
+fn rig_fingers(rig: &Rig, person: usize, wrist: [f32; 2], per_metre: f32) -> [[f32; 4]; 5] {
+    let (arm, fingers, rest) = arm_bones(person);
+    let hand = arm_global(rig, &arm, 3);
+    let offset = |b: HumanBone| {
+        let p = skeleton::local_position(b).unwrap_or([0.0; 3]);
+        glam::Vec3::from(p)
+    };
+    let mut out = [[0.0; 4]; 5];
+    for (f, bones) in fingers.iter().enumerate() {
+        let knuckle = hand * offset(bones[0]);
+        let mut g = hand * rig.rotation(bones[0]);
+        let mut at = knuckle;
+        for b in &bones[1..] {
+            at += g * offset(*b);
+            g *= rig.rotation(*b);
+        }
+        // The distal bone's own length: as long as the joint before it.
+        let last = offset(bones[2]).length();
+        let tip = at + g * rest * last;
+        let [kx, ky] = project(knuckle, per_metre);
+        let [tx, ty] = project(tip, per_metre);
+        out[f] = [wrist[0] + kx, wrist[1] + ky, wrist[0] + tx, wrist[1] + ty];
+    }
+    out
+}
+
 fn color(c: [u8; 3]) -> [f32; 4] {
     [
         f32::from(c[0]) / 255.0,
@@ -277,11 +391,16 @@ pub fn layout(
         state.gaze[0],
         state.gaze[1],
     ];
+    // Brows lower (mostly at the inner end: an angry slant) with `browDown`.
+    let down = [
+        state.expression("browDownLeft"),
+        state.expression("browDownRight"),
+    ];
     u.brows = [
-        state.brow_inner_up,
-        state.brow_outer_up[1],
-        state.brow_inner_up,
-        state.brow_outer_up[0],
+        state.brow_inner_up - 0.8 * down[1],
+        state.brow_outer_up[1] - 0.25 * down[1],
+        state.brow_inner_up - 0.8 * down[0],
+        state.brow_outer_up[0] - 0.25 * down[0],
     ]
     .map(|b| b.clamp(-1.0, 1.0));
     u.mouth = [
@@ -289,6 +408,12 @@ pub fn layout(
         state.smile[1].clamp(0.0, 1.0),
         state.smile[0].clamp(0.0, 1.0),
         (0.5 * (state.stretch[0] + state.stretch[1])).clamp(0.0, 1.0),
+    ];
+    u.mood = [
+        0.5 * (state.expression("mouthFrownLeft") + state.expression("mouthFrownRight")),
+        state.expression("mouthPucker"),
+        state.expression("cheekPuff"),
+        state.expression("tongueOut"),
     ];
     // Ears: on the sides of the head, a little behind the centre; narrower as they turn away.
     for (k, side) in [-1.0f32, 1.0].into_iter().enumerate() {
@@ -314,22 +439,30 @@ pub fn layout(
     let torso_r = (0.45 * ((sr_[0] - sl[0]).hypot(sr_[1] - sl[1])) / 3.5).clamp(0.4 * r, 1.2 * r);
     u.arms[2] = torso_r;
     u.arms[3] = 0.3 * r;
-    // Arms: image-left arm is the person's right (index 1).
+    // Arms: image-left arm is the person's right (index 1). Joints the pose model saw are drawn
+    // where it saw them; the rest follow the rig from the shoulder (resting at the sides when no
+    // body is seen), with the rest skeleton's proportions scaled to the drawn shoulders.
+    // A cartoon's limbs: 80% of the skeleton's length for the width of its shoulders.
+    let per_metre = 0.8 * (sr_[0] - sl[0]).hypot(sr_[1] - sl[1]) / shoulder_span();
     for (k, person) in [1usize, 0].into_iter().enumerate() {
+        let shoulder = if k == 0 { sl } else { sr_ };
         let tracked = state.body.is_some() && body.shoulders[person].is_some();
-        let (Some(elbow), true) = (body.elbows[person], tracked) else {
-            continue;
+        let (fk_elbow, fk_forearm) = rig_arm(&state.rig, person, shoulder, per_metre);
+        let e = match (tracked, body.elbows[person]) {
+            (true, Some(elbow)) => place.point(elbow),
+            _ => fk_elbow,
         };
-        let e = place.point(elbow);
+        let w = match (tracked, body.wrists[person]) {
+            (true, Some(wrist)) => place.point(wrist),
+            _ => [e[0] + fk_forearm[0], e[1] + fk_forearm[1]],
+        };
         u.elbows[2 * k] = e[0];
         u.elbows[2 * k + 1] = e[1];
-        u.arms[k] = 1.0;
-        if let Some(wrist) = body.wrists[person] {
-            let w = place.point(wrist);
-            u.wrists[2 * k] = w[0];
-            u.wrists[2 * k + 1] = w[1];
-            u.arms[k] = 2.0;
-        }
+        u.wrists[2 * k] = w[0];
+        u.wrists[2 * k + 1] = w[1];
+        u.arms[k] = 2.0;
+        let fingers = rig_fingers(&state.rig, person, w, per_metre);
+        u.fingers[5 * k..5 * k + 5].copy_from_slice(&fingers);
     }
 
     // The quad: the head with its hair, plus the body down to the bottom of the placement.
@@ -352,6 +485,10 @@ pub fn layout(
         }
         if u.arms[k] > 1.5 {
             grow([u.wrists[2 * k], u.wrists[2 * k + 1]], reach);
+            for f in &u.fingers[5 * k..5 * k + 5] {
+                grow([f[0], f[1]], reach);
+                grow([f[2], f[3]], reach);
+            }
         }
     }
     y1 = y1.max(place.y + place.height);
@@ -382,19 +519,30 @@ pub fn layout(
 /// shader's `blush`, `nose`, `mouth`, `eye` and `brow` can paint (outlines included; anti-aliasing
 /// is added by [`frame_box`]).
 fn features(u: &BuiltinUniform) -> [(Part, f32, [f32; 4]); 8] {
-    // Mouth: `width` and `height` as the shader's, the corners bent by the smiles.
+    // Mouth: `width` and `height` as the shader's, the corners bent by the smiles and the frown;
+    // the tongue hangs below the lower lip.
     let [open, smile_l, smile_r, widen] = u.mouth;
+    let [frown, pucker, puff, tongue] = u.mood;
     let avg = 0.5 * (smile_l + smile_r);
-    let width = 0.19 + 0.09 * widen + 0.05 * avg - 0.03 * open;
-    let height = 0.012 + 0.34 * open;
-    let bend_lo = avg * 0.02 - 0.11 * smile_l.max(smile_r);
-    let bend_hi = avg * 0.02;
+    let width =
+        (0.19 + 0.09 * widen + 0.05 * avg - 0.03 * open) * (1.0 - 0.5 * pucker - 0.3 * puff);
+    let height = 0.012 + 0.34 * open + 0.1 * pucker * (1.0 - open) + 0.08 * tongue;
+    let bend_lo = avg * 0.02 - 0.11 * smile_l.max(smile_r) - 0.02 * frown;
+    let bend_hi = avg * 0.02 + 0.1 * frown;
+    let tongue_low = if tongue > 0.0 {
+        0.02 + 0.03 + 0.12 * tongue
+    } else {
+        0.0
+    };
     let mouth = [
-        -width - 0.01,
+        -width.max(0.06) - 0.01,
         0.5 + bend_lo - 0.25 * height - 0.01,
-        width + 0.01,
-        0.5 + bend_hi + height + 0.01,
+        width.max(0.06) + 0.01,
+        0.5 + bend_hi + height + tongue_low + 0.01,
     ];
+    // Blush: an ellipse that grows with the cheek puff.
+    let (bx, by) = (0.2 + 0.08 * puff, 0.11 + 0.09 * puff);
+    let blush = |s: f32| [s * 0.52 - bx, 0.3 - by, s * 0.52 + bx, 0.3 + by];
     // Eyes, in the eye's own frame (x towards the nose, y down): the outlined ellipse and the lash
     // flick at the outer corner while open enough, the closed arc while nearly shut.
     let eye = |s: f32, open: f32| {
@@ -433,8 +581,8 @@ fn features(u: &BuiltinUniform) -> [(Part, f32, [f32; 4]); 8] {
         [x0, -0.3 + lo, x1, -0.3 + hi]
     };
     [
-        (Part::Blush, -1.0, [-0.72, 0.19, -0.32, 0.41]),
-        (Part::Blush, 1.0, [0.32, 0.19, 0.72, 0.41]),
+        (Part::Blush, -1.0, blush(-1.0)),
+        (Part::Blush, 1.0, blush(1.0)),
         (Part::Nose, 0.0, [-0.05, 0.16, 0.08, 0.29]),
         (Part::Mouth, 0.0, mouth),
         (Part::Eye, -1.0, eye(-1.0, u.eyes[0])),
@@ -521,6 +669,53 @@ impl Quads<'_> {
     }
 }
 
+/// Horizontal slabs an arm's quad is cut into: a slanted arm fills a fraction of its bounding box.
+const ARM_SLABS: usize = 4;
+
+/// Quads (whole pixels, disjoint) covering every point within `reach` of the polyline `points`:
+/// its bounding box cut into `n` horizontal slabs, each as wide as the polyline within `reach` of
+/// the slab's rows.
+fn polyline_slabs(points: &[[f32; 2]], reach: f32, n: usize) -> Vec<[f32; 4]> {
+    let mut bounds = EMPTY;
+    for p in points {
+        grow(&mut bounds, p[0], p[1], reach);
+    }
+    if bounds[2] < bounds[0] || n == 0 {
+        return Vec::new();
+    }
+    let (y0, y1) = (bounds[1].floor(), bounds[3].ceil());
+    let rows: Vec<f32> = (0..=n)
+        .map(|j| (y0 + (y1 - y0) * j as f32 / n as f32).round())
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for pair in rows.windows(2) {
+        let (lo, hi) = (pair[0] - reach, pair[1] + reach);
+        let mut xs = EMPTY;
+        for seg in points.windows(2) {
+            let ([ax, ay], [bx, by]) = (seg[0], seg[1]);
+            if ay.max(by) < lo || ay.min(by) > hi {
+                continue;
+            }
+            let dy = by - ay;
+            let (t0, t1) = if dy.abs() < 1e-6 {
+                (0.0, 1.0)
+            } else {
+                (
+                    ((lo - ay) / dy).clamp(0.0, 1.0),
+                    ((hi - ay) / dy).clamp(0.0, 1.0),
+                )
+            };
+            for t in [t0, t1] {
+                grow(&mut xs, ax + (bx - ax) * t, lo, 0.0);
+            }
+        }
+        if xs[2] >= xs[0] && pair[1] > pair[0] {
+            out.push([xs[0] - reach, pair[0], xs[2] + reach, pair[1]]);
+        }
+    }
+    out
+}
+
 fn grow(b: &mut [f32; 4], x: f32, y: f32, pad: f32) {
     b[0] = b[0].min(x - pad);
     b[1] = b[1].min(y - pad);
@@ -578,6 +773,7 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
     let (rb, nw) = (u.arms[2], u.arms[3]);
     let elbows = u.elbows;
     let wrists = u.wrists;
+    let fingers = u.fingers;
     let arms_kind = [u.arms[0], u.arms[1]];
     let (ears, ear_width, rot) = (u.ears, u.ear_width, u.rot);
     // The body's outline width (pixels), as the shader's.
@@ -619,20 +815,34 @@ fn split(u: &mut BuiltinUniform, place: &Placement) -> Vec<Draw> {
     ];
     quads.with_inside(Part::Torso, Part::TorsoFill, torso, inside);
 
-    // Arms: shoulders, elbows and wrists with the upper arm's reach, when an arm is tracked.
-    if arms_tracked {
-        let reach = rb * 0.62 + w + 2.0;
-        let mut arms = EMPTY;
-        for k in 0..2 {
-            if arms_kind[k] > 0.5 {
-                grow(&mut arms, s[2 * k], s[2 * k + 1], reach);
-                grow(&mut arms, elbows[2 * k], elbows[2 * k + 1], reach);
-            }
-            if arms_kind[k] > 1.5 {
-                grow(&mut arms, wrists[2 * k], wrists[2 * k + 1], reach);
-            }
+    // Arms: one quad per arm (its side picks the arm) around the shoulder, elbow and wrist with
+    // the upper arm's reach, the image-left arm first as the one pass draws them; then one quad per
+    // hand around the wrist and the fingers.
+    let reach = rb * 0.62 + w + 2.0;
+    let side = |k: usize| if k == 0 { -1.0 } else { 1.0 };
+    for k in 0..2 {
+        let mut points = Vec::new();
+        if arms_kind[k] > 0.5 {
+            points.push([s[2 * k], s[2 * k + 1]]);
+            points.push([elbows[2 * k], elbows[2 * k + 1]]);
         }
-        quads.push(Part::Arms, arms, 0.0);
+        if arms_kind[k] > 1.5 {
+            points.push([wrists[2 * k], wrists[2 * k + 1]]);
+        }
+        for slab in polyline_slabs(&points, reach, ARM_SLABS) {
+            quads.push(Part::Arms, slab, side(k));
+        }
+    }
+    for k in 0..2 {
+        if arms_kind[k] > 1.5 {
+            let mut hand = EMPTY;
+            grow(&mut hand, wrists[2 * k], wrists[2 * k + 1], reach);
+            for f in &fingers[5 * k..5 * k + 5] {
+                grow(&mut hand, f[0], f[1], reach);
+                grow(&mut hand, f[2], f[3], reach);
+            }
+            quads.push(Part::Hands, hand, side(k));
+        }
     }
 
     // Head: back hair (around x = -jaw x / 2), ears and the skin (sphere joined with the jaw), in
@@ -957,6 +1167,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn slabs_cover_a_slanted_arm_and_less_than_its_box() {
+        let points = [[100.0, 100.0], [200.0, 300.0], [150.0, 420.0]];
+        let reach = 10.0;
+        let slabs = polyline_slabs(&points, reach, ARM_SLABS);
+        assert_eq!(slabs.len(), ARM_SLABS);
+        // Every point within reach of the polyline is in one slab.
+        let inside = |x: f32, y: f32| {
+            slabs
+                .iter()
+                .filter(|q| x >= q[0] && x <= q[2] && y >= q[1] && y < q[3])
+                .count()
+        };
+        for seg in points.windows(2) {
+            for i in 0..=50 {
+                let t = i as f32 / 50.0;
+                let x = seg[0][0] + (seg[1][0] - seg[0][0]) * t;
+                let y = seg[0][1] + (seg[1][1] - seg[0][1]) * t;
+                for (dx, dy) in [(reach, 0.0), (-reach, 0.0), (0.0, 0.0), (0.0, reach * 0.99)] {
+                    assert_eq!(inside(x + dx, y + dy), 1, "({x}, {y}) + ({dx}, {dy})");
+                }
+            }
+        }
+        let area: f32 = slabs.iter().map(|q| (q[2] - q[0]) * (q[3] - q[1])).sum();
+        assert!(area < 0.8 * 120.0 * 340.0, "{area}");
+    }
+
+    #[test]
     fn parts_are_listed_in_declaration_order() {
         for (i, part) in Part::ALL.iter().enumerate() {
             assert_eq!(part.index(), i, "{part:?}");
@@ -965,10 +1202,11 @@ mod tests {
 
     #[test]
     fn uniform_matches_the_shader_block_size() {
-        // 13 vec4 fields + 3 rotation rows + 8 colours + the quads and their sides, 16 bytes each.
+        // 14 vec4 fields + 3 rotation rows + 8 colours + 10 fingers + the quads and their sides,
+        // 16 bytes each.
         assert_eq!(
             std::mem::size_of::<BuiltinUniform>(),
-            (24 + MAX_QUADS + MAX_QUADS / 4) * 16
+            (35 + MAX_QUADS + MAX_QUADS / 4) * 16
         );
     }
 

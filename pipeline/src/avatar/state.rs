@@ -7,12 +7,13 @@
 use std::collections::BTreeMap;
 
 use crate::frame::FrameMeta;
-use crate::rig::Rig;
+use crate::rig::solve::{self, RigInput};
+use crate::rig::{HumanBone, Rig};
 use crate::track::types::{LEFT_EYE, RIGHT_EYE};
 use crate::track::{Body, Face};
 
 /// Visibility a body keypoint needs before the avatar's arms and shoulders follow it.
-pub const MIN_VISIBILITY: f32 = 0.5;
+pub use crate::rig::solve::MIN_VISIBILITY;
 
 /// Shoulders, elbows and wrists in normalised frame coordinates (0..1, x right, y down); a joint is
 /// `None` when the pose model did not see it.
@@ -55,10 +56,12 @@ pub struct AvatarState {
     pub stretch: [f32; 2],
     /// Shoulders and arms, when a body was tracked.
     pub body: Option<BodyPose>,
-    /// Every ARKit value the tracker gave, for avatars with morph targets beyond the fields above.
+    /// Every ARKit value the tracker gave (and those measured from the mesh), for avatars with
+    /// morph targets beyond the fields above; read with [`AvatarState::expression`].
     pub expressions: BTreeMap<String, f32>,
     /// Humanoid bone rotations (head, neck, spine, eyes, arms, hands, fingers) for avatars with a
-    /// skeleton and for VMC; see [`crate::rig`].
+    /// skeleton, the built-in avatar's arms and VMC; see [`crate::rig`] and
+    /// [`crate::rig::solve`]. Without a body the arms rest at the sides ([`solve::resting`]).
     pub rig: Rig,
 }
 
@@ -81,7 +84,7 @@ impl Default for AvatarState {
             stretch: [0.0; 2],
             body: None,
             expressions: BTreeMap::new(),
-            rig: Rig::default(),
+            rig: solve::resting(),
         }
     }
 }
@@ -111,16 +114,31 @@ impl AvatarState {
     pub fn from_meta(meta: &FrameMeta, width: u32, height: u32) -> Self {
         let (w, h) = (width.max(1) as f32, height.max(1) as f32);
         let mut state = Self::default();
-        if let Some(body) = meta.bodies.first() {
+        let body = meta.bodies.first();
+        if let Some(body) = body {
             state.body = Some(body_pose(body, w, h));
         }
-        let Some(face) = meta
+        if let Some(face) = meta
             .faces
             .iter()
             .max_by(|a, b| a.rect.area().total_cmp(&b.rect.area()))
-        else {
-            return state;
-        };
+        {
+            state.follow_face(face, w, h);
+        }
+        state.rig = solve::solve(&RigInput {
+            head: state
+                .tracked
+                .then_some([state.yaw, state.pitch, state.roll]),
+            gaze: state.gaze,
+            body,
+            hands: &meta.hands,
+        });
+        state
+    }
+
+    /// Head placement, pose and expression values from `face` in a `w` x `h` frame.
+    fn follow_face(&mut self, face: &Face, w: f32, h: f32) {
+        let state = self;
         state.tracked = true;
         let centre = face.rect.center();
         state.center = [centre.x / w, centre.y / h];
@@ -166,7 +184,30 @@ impl AvatarState {
         for (k, v) in &face.expressions {
             state.expressions.insert(k.clone(), *v);
         }
-        state
+    }
+
+    /// An ARKit-named expression value (0..1) of this state; 0 when the tracker gave none.
+    pub fn expression(&self, name: &str) -> f32 {
+        self.expressions
+            .get(name)
+            .copied()
+            .unwrap_or(0.0)
+            .clamp(0.0, 1.0)
+    }
+
+    /// Takes `target`'s body and the bones the body and hands drive (spine, chest, arms, hands,
+    /// fingers), keeping this state's face, head and eyes: how the avatar follows a body while no
+    /// face is tracked.
+    pub fn follow_body(&mut self, target: &AvatarState) {
+        self.body = target.body;
+        for (bone, q) in &target.rig.bones {
+            if !matches!(
+                bone,
+                HumanBone::Neck | HumanBone::Head | HumanBone::LeftEye | HumanBone::RightEye
+            ) {
+                self.rig.bones.insert(*bone, *q);
+            }
+        }
     }
 
     /// The ARKit-named values of this state (the fields above, plus any other values the tracker
@@ -220,7 +261,20 @@ impl AvatarState {
         lerp(&mut self.jaw_open, target.jaw_open);
         self.tracked = target.tracked;
         self.body = target.body;
-        self.expressions = target.expressions.clone();
+        // Values the target lacks are dropped; new ones start from 0.
+        let mut expressions = BTreeMap::new();
+        for (name, to) in &target.expressions {
+            let mut v = self.expressions.get(name).copied().unwrap_or(0.0);
+            lerp(&mut v, *to);
+            expressions.insert(name.clone(), v);
+        }
+        self.expressions = expressions;
+        // Bones turn along the shortest arc (slerp); a bone the target lacks goes back to rest.
+        let mut bones = BTreeMap::new();
+        for (bone, to) in &target.rig.bones {
+            bones.insert(*bone, self.rig.rotation(*bone).slerp(*to, k).normalize());
+        }
+        self.rig.bones = bones;
     }
 }
 
@@ -449,5 +503,67 @@ mod tests {
         assert_eq!((s.yaw, s.jaw_open), (5.0, 0.5));
         s.smooth_towards(&t, 0.0);
         assert_eq!(s.yaw, 10.0);
+    }
+
+    #[test]
+    fn the_rig_follows_the_face_and_rests_without_a_body() {
+        let mut f = face(Rect::new(100.0, 50.0, 300.0, 290.0));
+        f.pose = Some(HeadPose {
+            yaw: 30.0,
+            pitch: 0.0,
+            roll: 0.0,
+            translation: [200.0, 170.0, 50.0],
+        });
+        let meta = FrameMeta {
+            faces: vec![f],
+            ..FrameMeta::default()
+        };
+        let s = AvatarState::from_meta(&meta, 400, 400);
+        let head = s.rig.rotation(HumanBone::Neck) * s.rig.rotation(HumanBone::Head);
+        assert!(((head * glam::Vec3::Z).x - 0.5).abs() < 1e-4);
+        // No body: the arms rest as in the default state (never the T-pose).
+        let rest = AvatarState::default().rig;
+        assert_eq!(
+            s.rig.rotation(HumanBone::LeftUpperArm),
+            rest.rotation(HumanBone::LeftUpperArm)
+        );
+        assert!(
+            rest.rotation(HumanBone::LeftUpperArm)
+                .angle_between(glam::Quat::IDENTITY)
+                > 1.0
+        );
+    }
+
+    #[test]
+    fn smoothing_turns_bones_part_way_and_eases_expressions() {
+        let mut s = AvatarState::default();
+        let mut t = AvatarState::default();
+        let turned = glam::Quat::from_rotation_y(40f32.to_radians());
+        t.rig.bones.insert(HumanBone::Head, turned);
+        t.expressions.insert("cheekPuff".into(), 1.0);
+        s.smooth_towards(&t, 0.5);
+        let half = s
+            .rig
+            .rotation(HumanBone::Head)
+            .angle_between(glam::Quat::IDENTITY);
+        assert!(
+            (half.to_degrees() - 20.0).abs() < 1e-3,
+            "{}",
+            half.to_degrees()
+        );
+        assert_eq!(s.expression("cheekPuff"), 0.5);
+        s.smooth_towards(&t, 0.0);
+        assert!(s.rig.rotation(HumanBone::Head).abs_diff_eq(turned, 1e-6));
+        // Following a body keeps the head.
+        let mut body = AvatarState::default();
+        body.rig
+            .bones
+            .insert(HumanBone::LeftUpperArm, glam::Quat::IDENTITY);
+        s.follow_body(&body);
+        assert!(s.rig.rotation(HumanBone::Head).abs_diff_eq(turned, 1e-6));
+        assert_eq!(
+            s.rig.rotation(HumanBone::LeftUpperArm),
+            glam::Quat::IDENTITY
+        );
     }
 }

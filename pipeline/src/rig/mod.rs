@@ -2,7 +2,8 @@
 //! shared by every consumer (the VRM/glTF renderer, the built-in avatar, the VMC sender):
 //! - [`bones`]: the humanoid bones by Unity, VRM 0.x and VRM 1.0 names;
 //! - [`expressions`]: the 52 ARKit names and the one table from them to VRM expressions;
-//! - [`Rig`]: local bone rotations for one frame.
+//! - [`Rig`]: local bone rotations for one frame;
+//! - [`solve`]: the rig from tracking; [`skeleton`]: a rest skeleton's bone positions.
 //!
 //! # Conventions of [`Rig`]
 //! glTF / VRM 1.0 "normalized" space: right-handed, +Y up, the avatar faces +Z (towards the
@@ -15,6 +16,8 @@
 
 pub mod bones;
 pub mod expressions;
+pub mod skeleton;
+pub mod solve;
 
 use std::collections::BTreeMap;
 

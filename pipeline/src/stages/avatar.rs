@@ -256,9 +256,10 @@ impl Stage for Avatar {
                 _ => self.state = Some(target),
             }
         } else {
-            // Keep the last pose (a neutral one before the first face); follow the body alone.
+            // Keep the last pose (a neutral one before the first face); follow the body and hands
+            // alone.
             let s = self.state.get_or_insert_with(AvatarState::default);
-            s.body = target.body;
+            s.follow_body(&target);
         }
         let state = self.state.clone().unwrap_or_default();
         let mask = frame.meta.mask.clone();

@@ -77,6 +77,41 @@ pub fn encode_bundle(messages: &[Message], time_tag: u64, out: &mut Vec<u8>) {
     }
 }
 
+/// Encodes `messages` in order as bundles of at most `max_bytes` bytes each (a message too large
+/// for one goes alone in its own), reusing the buffers of `out` (truncated to the bundles made).
+pub fn encode_bundles(
+    messages: &[Message],
+    time_tag: u64,
+    max_bytes: usize,
+    out: &mut Vec<Vec<u8>>,
+) {
+    // Bundle header: "#bundle" (8 bytes) and the time tag (8); each element: a size (4) and bytes.
+    const HEADER: usize = 16;
+    let mut used = 0;
+    let mut scratch = Vec::new();
+    for message in messages {
+        scratch.clear();
+        message.encode_into(&mut scratch);
+        let fits = used > 0 && out[used - 1].len() + 4 + scratch.len() <= max_bytes;
+        if !fits {
+            if out.len() == used {
+                out.push(Vec::new());
+            }
+            let b = &mut out[used];
+            b.clear();
+            push_string(b, "#bundle");
+            b.extend_from_slice(&time_tag.to_be_bytes());
+            debug_assert_eq!(b.len(), HEADER);
+            used += 1;
+        }
+        let b = &mut out[used - 1];
+        // Message sizes are small (a UDP datagram holds at most 64 KiB), so the size fits an i32.
+        b.extend_from_slice(&(scratch.len() as i32).to_be_bytes());
+        b.extend_from_slice(&scratch);
+    }
+    out.truncate(used);
+}
+
 /// An OSC-string: the bytes, a NUL, then NULs up to a multiple of 4. Non-ASCII characters are
 /// replaced by `?` (OSC 1.0 strings are ASCII).
 fn push_string(out: &mut Vec<u8>, s: &str) {
@@ -142,5 +177,23 @@ mod tests {
         assert_eq!(&rest[..4], &(eb.len() as i32).to_be_bytes());
         assert_eq!(&rest[4..], &eb[..]);
         assert_eq!(out.len() % 4, 0);
+    }
+
+    #[test]
+    fn bundles_split_at_the_size_limit_in_order() {
+        let messages: Vec<Message> = (0..10)
+            .map(|i| Message::new("/abc", vec![Arg::Int(i)]))
+            .collect();
+        // Each message is 16 bytes, 20 with its size; a bundle of 64 bytes holds two.
+        let mut out = vec![Vec::new(); 7];
+        encode_bundles(&messages, IMMEDIATELY, 64, &mut out);
+        assert_eq!(out.len(), 5);
+        for (k, b) in out.iter().enumerate() {
+            let mut want = Vec::new();
+            encode_bundle(&messages[2 * k..2 * k + 2], IMMEDIATELY, &mut want);
+            assert_eq!(b, &want);
+        }
+        encode_bundles(&messages, IMMEDIATELY, 1 << 16, &mut out);
+        assert_eq!(out.len(), 1);
     }
 }

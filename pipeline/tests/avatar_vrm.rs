@@ -86,10 +86,12 @@ fn drawn(img: &RgbaImage) -> usize {
 }
 
 /// The whole figure in frame: the head small, a little above the centre.
+/// The whole model in view, in its T-pose (an empty rig: the default state rests the arms).
 fn whole_body() -> AvatarState {
     AvatarState {
         scale: 0.08,
         center: [0.5, 0.3],
+        rig: Rig::default(),
         ..AvatarState::default()
     }
 }

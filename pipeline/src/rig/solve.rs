@@ -160,10 +160,9 @@ fn to_rig(x: f32, y: f32, z: f32) -> Vec3 {
 /// The rig with nothing tracked: arms hanging at the sides, elbows slightly bent, everything else
 /// at rest.
 pub fn resting() -> Rig {
+    // Only the arms: a bone left out is at rest (identity) for every consumer, and a renderer can
+    // tell "no head in the rig" (a state built by hand from yaw/pitch/roll) from "head straight".
     let mut rig = Rig::default();
-    for bone in driven_bones() {
-        rig.bones.insert(bone, Quat::IDENTITY);
-    }
     for side in [Side::Left, Side::Right] {
         rest_arm(&mut rig, side);
     }

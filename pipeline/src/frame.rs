@@ -69,6 +69,8 @@ pub struct FrameMeta {
     /// usually one left and one right, but the handedness of each is the model's own call); empty
     /// when none (or not tracked).
     pub hands: Vec<crate::meta::Hand>,
+    /// The face tracker's neutral-face calibration; `None` when no `track` stage ran.
+    pub calibration: Option<crate::meta::Calibration>,
     /// Person mask at frame size (255 = person), from the segmentation stage; `None` when not run.
     #[serde(skip)]
     pub mask: Option<std::sync::Arc<image::GrayImage>>,

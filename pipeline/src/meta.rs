@@ -366,3 +366,15 @@ impl Hand {
         self.landmarks.get(i).map(|p| Point::new(p[0], p[1]))
     }
 }
+
+/// Whose neutral face expression values are measured from (see `track`'s `calibrate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Calibration {
+    /// A typical relaxed face: the person has not calibrated.
+    Typical,
+    /// A calibration is collecting frames.
+    Calibrating,
+    /// The person's own neutral face.
+    Personal,
+}

@@ -170,6 +170,7 @@ fn blends(messages: &[Msg]) -> BTreeMap<String, f32> {
 #[test]
 fn tracked_face_body_and_hand_arrive_as_the_full_vmc_skeleton() {
     let mut f = frame();
+    f.meta.calibration = Some(doppel_pipeline::meta::Calibration::Personal);
     f.meta.faces.push(face(
         HeadPose {
             yaw: 30.0,
@@ -335,7 +336,8 @@ fn tracked_face_body_and_hand_arrive_as_the_full_vmc_skeleton() {
     near("U", 0.3);
     near("Angry", 0.8);
 
-    // OK: loaded, calibrated, normal mode, tracking; T: the frame's time.
+    // OK: loaded, calibrated (the frame says the person's own neutral face), normal mode,
+    // tracking; T: the frame's time.
     assert_eq!(
         messages[apply + 1].1,
         [1, 3, 0, 1].map(OscType::Int).to_vec()
@@ -363,5 +365,6 @@ fn without_a_face_or_body_the_arms_rest_and_tracking_is_off() {
         .iter()
         .find(|(a, _)| a == "/VMC/Ext/OK")
         .expect("OK");
-    assert_eq!(ok.1, [1, 3, 0, 0].map(OscType::Int).to_vec());
+    // No tracker ran: uncalibrated.
+    assert_eq!(ok.1, [1, 0, 0, 0].map(OscType::Int).to_vec());
 }

@@ -55,6 +55,7 @@ use crate::error::Result;
 use crate::frame::Frame;
 use crate::graph::Inbox;
 use crate::infer::SessionConfig;
+use crate::meta::Calibration;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, MetaSet, Stage, StageCommand, StageDoc};
@@ -354,6 +355,13 @@ impl Stage for Track {
         frame.meta.faces = self
             .tracker
             .process_at(frame.pixels.image()?, frame.pts.seconds())?;
+        frame.meta.calibration = Some(if self.tracker.is_calibrating() {
+            Calibration::Calibrating
+        } else if self.tracker.neutral().is_some() {
+            Calibration::Personal
+        } else {
+            Calibration::Typical
+        });
         Ok(frame)
     }
 

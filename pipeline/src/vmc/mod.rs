@@ -19,9 +19,9 @@
 //!   name (`A`, `Blink_L`, `Joy`, `Sorrow`, `LookUp`, …) and its VRM 1.0 name (`aa`, `blinkLeft`,
 //!   `happy`, `sad`, `lookUp`, …); then `/VMC/Ext/Blend/Apply`;
 //! - `/VMC/Ext/OK` loaded calibration_state calibration_mode tracking (v2.7's four ints):
-//!   loaded = 1 (doppel always has its rig), calibration state 3 = calibrated (the rig needs no
-//!   T-pose calibration; the face tracker's neutral-face calibration is not in the frame meta),
-//!   calibration mode 0 = normal, tracking = 1 when a face was tracked this frame, else 0; and
+//!   loaded = 1 (doppel always has its rig), calibration state from the face tracker's neutral-face
+//!   calibration in the frame meta ([`calibration_state`]: 0 uncalibrated = typical neutral face
+//!   or no tracker, 2 calibrating, 3 calibrated = the person's own), calibration mode 0 = normal, tracking = 1 when a face was tracked this frame, else 0; and
 //!   `/VMC/Ext/T` time in seconds (the frame's timestamp).
 //!
 //! Coordinates are Unity's (left-handed: x right, y up, z forward; an avatar faces +z towards the
@@ -36,6 +36,7 @@ use glam::Quat;
 
 use crate::avatar::AvatarState;
 use crate::frame::Frame;
+use crate::meta::Calibration;
 use crate::rig::{ARKIT_NAMES, PRESETS};
 use osc::{Arg, Message};
 
@@ -81,8 +82,22 @@ fn transform(address: &str, name: &str, position: [f32; 3], rotation: [f32; 4]) 
     Message::new(address, args)
 }
 
+/// VMC's calibration state (0 uncalibrated, 1 waiting, 2 calibrating, 3 calibrated) for the face
+/// tracker's calibration.
+pub fn calibration_state(calibration: Option<Calibration>) -> i32 {
+    match calibration {
+        None | Some(Calibration::Typical) => 0,
+        Some(Calibration::Calibrating) => 2,
+        Some(Calibration::Personal) => 3,
+    }
+}
+
 /// The messages of one frame, in the order listed in the module notes.
-pub fn frame_messages(state: &AvatarState, seconds: f64) -> Vec<Message> {
+pub fn frame_messages(
+    state: &AvatarState,
+    calibration: Option<Calibration>,
+    seconds: f64,
+) -> Vec<Message> {
     let mut out = vec![transform(
         "/VMC/Ext/Root/Pos",
         "root",
@@ -109,7 +124,7 @@ pub fn frame_messages(state: &AvatarState, seconds: f64) -> Vec<Message> {
         "/VMC/Ext/OK",
         vec![
             Arg::Int(1),
-            Arg::Int(3),
+            Arg::Int(calibration_state(calibration)),
             Arg::Int(0),
             Arg::Int(i32::from(state.tracked)),
         ],
@@ -121,7 +136,7 @@ pub fn frame_messages(state: &AvatarState, seconds: f64) -> Vec<Message> {
 /// The messages of one frame from its meta (see [`AvatarState::from_meta`]).
 pub fn messages_for(frame: &Frame) -> Vec<Message> {
     let state = AvatarState::from_meta(&frame.meta, frame.width(), frame.height());
-    frame_messages(&state, frame.pts.seconds())
+    frame_messages(&state, frame.meta.calibration, frame.pts.seconds())
 }
 
 #[cfg(test)]
@@ -155,7 +170,7 @@ mod tests {
         assert!((v["Joy"] - 0.4).abs() < 1e-6 && (v["happy"] - 0.4).abs() < 1e-6);
         assert!((v["Sorrow"] - 0.6).abs() < 1e-6 && (v["sad"] - 0.6).abs() < 1e-6);
         assert!(!v.contains_key("Neutral"));
-        let msgs = frame_messages(&s, 0.0);
+        let msgs = frame_messages(&s, None, 0.0);
         let bones = msgs
             .iter()
             .filter(|m| m.address == "/VMC/Ext/Bone/Pos")

@@ -352,7 +352,9 @@ fn vmc_sends_every_frame() {
         } else {
             assert!(!addresses.contains(&"/VMC/Ext/Blend/Val"), "{addresses:?}");
         }
-        assert_eq!(b[n - 2].1, [1, 3, 0, i32::from(tracked)].map(Value::I));
+        // Calibration state 0: the tracker measures from a typical neutral face (no calibration
+        // was asked for).
+        assert_eq!(b[n - 2].1, [1, 0, 0, i32::from(tracked)].map(Value::I));
         let Value::F(t) = b[n - 1].1[0] else {
             panic!("time is a float")
         };

@@ -182,6 +182,17 @@ impl Affine {
         )
     }
 
+    /// The same map applied half an input pixel earlier, `(x - 0.5, y - 0.5)`: what doppel's warp
+    /// (which reads input pixel u at u + 0.5) needs to sample as a map whose input pixel centres
+    /// are whole numbers (MediaPipe's crops and letterboxes) does.
+    pub fn half_pixel_back(&self) -> Affine {
+        Affine {
+            c: self.c - 0.5 * (self.a + self.b),
+            f: self.f - 0.5 * (self.d + self.e),
+            ..*self
+        }
+    }
+
     /// How many frame pixels one unit of the input spans (the scale of a similarity transform).
     pub fn scale(&self) -> f32 {
         self.a.hypot(self.d)

@@ -439,11 +439,7 @@ impl FaceDetector {
             f: to_frame.f + 0.5,
             ..to_frame
         };
-        let sample = Affine {
-            c: mediapipe.c - 0.5 * mediapipe.a,
-            f: mediapipe.f - 0.5 * mediapipe.e,
-            ..mediapipe
-        };
+        let sample = mediapipe.half_pixel_back();
         warp_to_tensor_with(
             image,
             &sample,

@@ -67,11 +67,7 @@ impl MeshVersion {
     fn sampling(self, map: &Affine) -> (Affine, Sampling) {
         // warp_to_tensor_with samples at (u + 0.5, v + 0.5): move the map back by half a crop pixel.
         (
-            Affine {
-                c: map.c - 0.5 * (map.a + map.b),
-                f: map.f - 0.5 * (map.d + map.e),
-                ..*map
-            },
+            map.half_pixel_back(),
             Sampling {
                 k: supersampling(map.scale()),
                 border: Border::Replicate,

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::infer::{Model, SessionConfig, TensorView};
 use crate::meta::{Handedness, HAND_LANDMARK_NAMES};
 use crate::track::mesh::{supersampling, warp_to_tensor_with, Border, Sampling};
-use crate::track::types::{Affine, Point, Roi};
+use crate::track::types::{Point, Roi};
 
 /// Input side of the landmark models.
 pub const INPUT_SIZE: u32 = 224;
@@ -172,11 +172,7 @@ impl HandLandmarker {
         // `map` takes them to frame pixels); doppel's warp samples crop pixel u at u + 0.5, so it
         // gets the map moved by half a crop pixel, and the crop is MediaPipe's.
         let map = roi.to_frame(INPUT_SIZE);
-        let sampling = Affine {
-            c: map.c - 0.5 * (map.a + map.b),
-            f: map.f - 0.5 * (map.d + map.e),
-            ..map
-        };
+        let sampling = map.half_pixel_back();
         warp_to_tensor_with(
             image,
             &sampling,

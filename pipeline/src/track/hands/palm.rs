@@ -185,12 +185,7 @@ impl PalmDetector {
         let to_frame = letterbox_map(w, h);
         // Tensor pixel u samples the frame where the map sends u + 0.5 (doppel's crop pixel centre),
         // so that the crop is MediaPipe's (see `letterbox_map`).
-        let half = to_frame.apply(-0.5, -0.5);
-        let sampling = Affine {
-            c: half.x,
-            f: half.y,
-            ..to_frame
-        };
+        let sampling = to_frame.half_pixel_back();
         warp_to_tensor_with(
             image,
             &sampling,

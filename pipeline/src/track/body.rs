@@ -35,9 +35,10 @@ use std::path::{Path, PathBuf};
 use fast_image_resize::Resizer;
 use image::RgbaImage;
 
-use super::detector::{decode_ssd, letterbox_tensor, ssd_anchors, weighted_nms_ssd, SsdDetection};
+use super::detector::letterbox_tensor;
 use super::filter::{OneEuroParams, VectorFilter, FALLBACK_DT};
 use super::mesh::{supersampling, warp_to_tensor_with, Border, Sampling};
+use super::ssd::{ssd_anchors, SsdDetection, SsdModel};
 use super::types::{Body, BodyKeypoint, Point, Rect, Roi, BODY_KEYPOINT_NAMES};
 use crate::error::{Error, Result};
 use crate::infer::{Model, SessionConfig, TensorInfo, TensorView};
@@ -153,14 +154,8 @@ fn shapes(list: &[TensorInfo]) -> String {
 
 /// The person detector: one ONNX Runtime session and its anchors, built once.
 pub struct PoseDetector {
-    model: Model,
-    input_name: String,
-    regressors: usize,
-    logits: usize,
-    anchors: Vec<Point>,
-    tensor: Vec<f32>,
+    ssd: SsdModel<DETECTOR_KEYPOINTS>,
     resizer: Resizer,
-    runs: u64,
 }
 
 impl PoseDetector {
@@ -170,43 +165,23 @@ impl PoseDetector {
     /// [`Error::Model`] naming the file when it is missing, not ONNX, or shaped differently;
     /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
     pub fn load(path: impl AsRef<Path>, config: &SessionConfig) -> Result<Self> {
-        let path = path.as_ref();
-        let model = Model::load(path, config)?;
-        let anchors = pose_anchors();
-        let n = DETECTOR_INPUT as usize;
-        let input =
-            model.single_input(&[Some(1), Some(n), Some(n), Some(3)], "the pose detector")?;
-        let values = 4 + 2 * DETECTOR_KEYPOINTS;
-        let find = |last: usize| {
-            model.outputs().iter().position(|o| {
-                o.dims.len() == 3 && o.dims[1] == Some(anchors.len()) && o.dims[2] == Some(last)
-            })
-        };
-        let (Some(regressors), Some(logits)) = (find(values), find(1)) else {
-            return Err(Error::model(
-                path,
-                format!(
-                    "not the pose detector: expected outputs [1,{0},{values}] and [1,{0},1], found {1}",
-                    anchors.len(),
-                    shapes(model.outputs())
-                ),
-            ));
-        };
-        Ok(Self {
+        let model = Model::load(path.as_ref(), config)?;
+        let ssd = SsdModel::new(
             model,
-            input_name: input,
-            regressors,
-            logits,
-            anchors,
-            tensor: vec![0.0; n * n * 3],
+            DETECTOR_INPUT,
+            pose_anchors(),
+            NMS_IOU,
+            "the pose detector",
+        )?;
+        Ok(Self {
+            ssd,
             resizer: Resizer::new(),
-            runs: 0,
         })
     }
 
     /// How many times the model has run.
     pub fn runs(&self) -> u64 {
-        self.runs
+        self.ssd.runs()
     }
 
     /// People scoring at least `min_score` in `image`, best first; boxes and keypoints in frame pixels.
@@ -221,39 +196,13 @@ impl PoseDetector {
         if image.width() == 0 || image.height() == 0 {
             return Ok(Vec::new());
         }
-        let fit = letterbox_tensor(&mut self.resizer, image, DETECTOR_INPUT, &mut self.tensor)?;
-        let n = DETECTOR_INPUT as usize;
-        let shape = [1, n, n, 3];
-        let outputs = self.model.run(&[TensorView {
-            name: &self.input_name,
-            shape: &shape,
-            data: &self.tensor,
-        }])?;
-        self.runs += 1;
-        let (Some(reg), Some(log)) = (outputs.get(self.regressors), outputs.get(self.logits))
-        else {
-            return Err(Error::model(
-                self.model.path(),
-                "ONNX Runtime returned fewer outputs than the model declares",
-            ));
-        };
-        let raw = decode_ssd::<DETECTOR_KEYPOINTS>(
-            &reg.data,
-            &log.data,
-            &self.anchors,
+        let fit = letterbox_tensor(
+            &mut self.resizer,
+            image,
             DETECTOR_INPUT,
-            min_score,
+            self.ssd.tensor_mut(),
         )?;
-        let mut people = weighted_nms_ssd(raw, NMS_IOU);
-        for d in &mut people {
-            let a = fit.to_frame(Point::new(d.rect.x0, d.rect.y0));
-            let b = fit.to_frame(Point::new(d.rect.x1, d.rect.y1));
-            d.rect = Rect::new(a.x, a.y, b.x, b.y);
-            for k in &mut d.keypoints {
-                *k = fit.to_frame(*k);
-            }
-        }
-        Ok(people)
+        self.ssd.detect(min_score, &fit.to_frame_map())
     }
 }
 

@@ -14,17 +14,16 @@ use fast_image_resize::Resizer;
 use image::RgbaImage;
 
 use super::mesh::{warp_to_tensor_with, Border, Sampling};
-use super::types::{Affine, Detection, Point, Rect};
+use super::ssd::{ssd_anchors, SsdDetection, SsdModel};
+use super::types::{Affine, Detection, Point};
 use crate::error::{Error, Result};
 use crate::imageops::{resize_rgba, Filter};
-use crate::infer::{Model, SessionConfig, TensorView};
+use crate::infer::{Model, SessionConfig};
 
 /// Input side of the short-range detector.
 pub const INPUT_SIZE: u32 = 128;
 /// Input side of the full-range detector.
 pub const FULL_RANGE_INPUT_SIZE: u32 = 192;
-/// Values per anchor in the regressor output: 4 box values + 6 keypoints x 2.
-const VALUES: usize = 16;
 /// IoU above which two detections are merged.
 const NMS_IOU: f32 = 0.3;
 
@@ -77,46 +76,6 @@ impl Range {
     }
 }
 
-/// SSD anchor centres for an `input` x `input` model with one layer per stride and `per_layer`
-/// anchors per cell (consecutive layers of equal stride merged, as MediaPipe does).
-pub fn ssd_anchors(input: u32, strides: &[u32], per_layer: usize) -> Vec<Point> {
-    let mut anchors = Vec::new();
-    let mut i = 0;
-    while i < strides.len() {
-        let stride = strides[i];
-        let mut repeats = 0;
-        while i < strides.len() && strides[i] == stride {
-            repeats += 1;
-            i += 1;
-        }
-        let cells = input.div_ceil(stride);
-        for y in 0..cells {
-            for x in 0..cells {
-                let centre = Point::new(
-                    (x as f32 + 0.5) / cells as f32,
-                    (y as f32 + 0.5) / cells as f32,
-                );
-                anchors.extend(std::iter::repeat_n(centre, repeats * per_layer));
-            }
-        }
-    }
-    anchors
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x.clamp(-100.0, 100.0)).exp())
-}
-
-/// One SSD detection with `K` keypoints, before it becomes a face [`Detection`] (the pose detector
-/// has 4 keypoints, the face detector 6).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SsdDetection<const K: usize> {
-    pub rect: Rect,
-    /// Sigmoid of the score logit, 0..1.
-    pub score: f32,
-    pub keypoints: [Point; K],
-}
-
 impl From<SsdDetection<6>> for Detection {
     fn from(d: SsdDetection<6>) -> Self {
         Detection {
@@ -125,126 +84,6 @@ impl From<SsdDetection<6>> for Detection {
             keypoints: d.keypoints,
         }
     }
-}
-
-/// Decodes raw SSD outputs with `K` keypoints per anchor (MediaPipe's `TensorsToDetectionsCalculator`
-/// with `reverse_output_order`, a fixed anchor size and `x_scale` = `w_scale` = `input`): per anchor box
-/// centre x, y, width, height, then `K` keypoints x, y, all in input pixels relative to the anchor
-/// centre. Keeps scores above `min_score`, in model-input pixels (0..`input`); not yet suppressed.
-///
-/// # Errors
-/// [`Error::Spec`] when the output lengths do not match the anchors.
-pub fn decode_ssd<const K: usize>(
-    regressors: &[f32],
-    logits: &[f32],
-    anchors: &[Point],
-    input: u32,
-    min_score: f32,
-) -> Result<Vec<SsdDetection<K>>> {
-    let values = 4 + 2 * K;
-    if regressors.len() != anchors.len() * values || logits.len() != anchors.len() {
-        return Err(Error::Spec(format!(
-            "detector outputs do not fit {} anchors: {} regressor values (expected {}), {} scores",
-            anchors.len(),
-            regressors.len(),
-            anchors.len() * values,
-            logits.len()
-        )));
-    }
-    let s = input as f32;
-    let mut out = Vec::new();
-    for (i, (anchor, &logit)) in anchors.iter().zip(logits).enumerate() {
-        let score = sigmoid(logit);
-        if score < min_score {
-            continue;
-        }
-        let r = &regressors[i * values..(i + 1) * values];
-        let cx = r[0] + anchor.x * s;
-        let cy = r[1] + anchor.y * s;
-        let (w, h) = (r[2], r[3]);
-        let mut keypoints = [Point::default(); K];
-        for (k, kp) in keypoints.iter_mut().enumerate() {
-            *kp = Point::new(r[4 + 2 * k] + anchor.x * s, r[5 + 2 * k] + anchor.y * s);
-        }
-        out.push(SsdDetection {
-            rect: Rect::new(cx - w * 0.5, cy - h * 0.5, cx + w * 0.5, cy + h * 0.5),
-            score,
-            keypoints,
-        });
-    }
-    Ok(out)
-}
-
-/// Decodes the face detector's raw outputs (box + 6 keypoints per anchor) into detections in
-/// model-input pixels (0..`input`), keeping scores above `min_score`; not yet suppressed.
-///
-/// # Errors
-/// [`Error::Spec`] when the output lengths do not match the anchors.
-pub fn decode(
-    regressors: &[f32],
-    logits: &[f32],
-    anchors: &[Point],
-    input: u32,
-    min_score: f32,
-) -> Result<Vec<Detection>> {
-    Ok(
-        decode_ssd::<6>(regressors, logits, anchors, input, min_score)?
-            .into_iter()
-            .map(Detection::from)
-            .collect(),
-    )
-}
-
-/// [`weighted_nms_ssd`] for face detections.
-pub fn weighted_nms(detections: Vec<Detection>, iou: f32) -> Vec<Detection> {
-    let ssd = detections
-        .into_iter()
-        .map(|d| SsdDetection {
-            rect: d.rect,
-            score: d.score,
-            keypoints: d.keypoints,
-        })
-        .collect();
-    weighted_nms_ssd::<6>(ssd, iou)
-        .into_iter()
-        .map(Detection::from)
-        .collect()
-}
-
-/// Weighted non-maximum suppression (MediaPipe's `WEIGHTED` algorithm): detections overlapping the
-/// best remaining one by more than `iou` are merged into it, box and keypoints averaged by score; the
-/// merged detection keeps the best score. Result sorted by score, best first.
-pub fn weighted_nms_ssd<const K: usize>(
-    mut detections: Vec<SsdDetection<K>>,
-    iou: f32,
-) -> Vec<SsdDetection<K>> {
-    detections.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut out = Vec::new();
-    while let Some(top) = detections.first().cloned() {
-        let (group, rest): (Vec<SsdDetection<K>>, Vec<SsdDetection<K>>) = detections
-            .into_iter()
-            .partition(|d| top.rect.iou(&d.rect) > iou);
-        detections = rest;
-        let total: f32 = group.iter().map(|d| d.score).sum();
-        let mut merged = SsdDetection {
-            rect: Rect::default(),
-            score: top.score,
-            keypoints: [Point::default(); K],
-        };
-        for d in &group {
-            let w = d.score / total;
-            merged.rect.x0 += d.rect.x0 * w;
-            merged.rect.y0 += d.rect.y0 * w;
-            merged.rect.x1 += d.rect.x1 * w;
-            merged.rect.y1 += d.rect.y1 * w;
-            for (m, k) in merged.keypoints.iter_mut().zip(&d.keypoints) {
-                m.x += k.x * w;
-                m.y += k.y * w;
-            }
-        }
-        out.push(merged);
-    }
-    out
 }
 
 /// Where a frame sits inside the square model input: scaled by `sx`, `sy` and shifted by `pad_x`,
@@ -337,14 +176,8 @@ pub fn letterbox_tensor(
 
 /// The face detector: one ONNX Runtime session and its anchors, built once.
 pub struct FaceDetector {
-    model: Model,
+    ssd: SsdModel<6>,
     range: Range,
-    input_name: String,
-    regressors: usize,
-    logits: usize,
-    anchors: Vec<Point>,
-    tensor: Vec<f32>,
-    runs: u64,
 }
 
 impl FaceDetector {
@@ -355,45 +188,20 @@ impl FaceDetector {
     /// [`Error::Model`] naming the file when it is missing, not ONNX, or shaped differently;
     /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
     pub fn load(path: impl AsRef<Path>, config: &SessionConfig) -> Result<Self> {
-        let path = path.as_ref();
-        let model = Model::load(path, config)?;
+        let model = Model::load(path.as_ref(), config)?;
         let side = |n: u32| Some(n as usize);
         let range = match model.inputs().first().map(|i| i.dims.as_slice()) {
             Some([_, h, w, _]) if *h == side(FULL_RANGE_INPUT_SIZE) && *w == *h => Range::Full,
             _ => Range::Short,
         };
-        let anchors = range.anchors();
-        let n = range.input() as usize;
-        let input = model.single_input(
-            &[Some(1), Some(n), Some(n), Some(3)],
+        let ssd = SsdModel::new(
+            model,
+            range.input(),
+            range.anchors(),
+            NMS_IOU,
             "a BlazeFace face detector (short range 128x128 or full range 192x192)",
         )?;
-        let find = |last: usize| {
-            model.outputs().iter().position(|o| {
-                o.dims.len() == 3 && o.dims[1] == Some(anchors.len()) && o.dims[2] == Some(last)
-            })
-        };
-        let (Some(regressors), Some(logits)) = (find(VALUES), find(1)) else {
-            let shapes: Vec<String> = model.outputs().iter().map(ToString::to_string).collect();
-            return Err(Error::model(
-                path,
-                format!(
-                    "not a BlazeFace face detector: expected outputs [1,{0},{VALUES}] and [1,{0},1] for its {n}x{n} input, found {1}",
-                    anchors.len(),
-                    shapes.join(", ")
-                ),
-            ));
-        };
-        Ok(Self {
-            model,
-            range,
-            input_name: input,
-            regressors,
-            logits,
-            anchors,
-            tensor: vec![0.0; n * n * 3],
-            runs: 0,
-        })
+        Ok(Self { ssd, range })
     }
 
     /// Which model this is.
@@ -406,12 +214,12 @@ impl FaceDetector {
     /// # Errors
     /// [`Error::Model`] when inference fails.
     pub fn warm_up(&mut self) -> Result<()> {
-        self.model.warm_up()
+        self.ssd.warm_up()
     }
 
     /// How many times the model has run.
     pub fn runs(&self) -> u64 {
-        self.runs
+        self.ssd.runs()
     }
 
     /// Finds faces scoring at least `min_score` in `image`; boxes and keypoints in frame pixels, best
@@ -425,24 +233,21 @@ impl FaceDetector {
             return Ok(Vec::new());
         }
         let input = self.range.input();
-        let fit = Letterbox::fit(w, h, input);
-        let n = input as usize;
         // Plain bilinear sampling through the letterbox map, as MediaPipe's ImageToTensorCalculator
         // does (an antialiased resize gives a different input, and borderline faces then score
         // differently); padding is black (-1). MediaPipe's map puts input pixel u (not its centre
         // u + 0.5) at frame position `u / scale - pad` in its coordinates, whose pixel centres are
         // integers (doppel's: + 0.5): the same samples here, and the same map back for the boxes, so
         // that the face crops that follow match MediaPipe's (the mesh v2 and blendshape fixtures).
-        let to_frame = fit.to_frame_map();
+        let to_frame = Letterbox::fit(w, h, input).to_frame_map();
         let mediapipe = Affine {
             c: to_frame.c + 0.5,
             f: to_frame.f + 0.5,
             ..to_frame
         };
-        let sample = mediapipe.half_pixel_back();
         warp_to_tensor_with(
             image,
-            &sample,
+            &mediapipe.half_pixel_back(),
             input,
             2.0,
             -1.0,
@@ -450,33 +255,10 @@ impl FaceDetector {
                 k: 1,
                 border: Border::Zero,
             },
-            &mut self.tensor,
+            self.ssd.tensor_mut(),
         )?;
-        let shape = [1, n, n, 3];
-        let outputs = self.model.run(&[TensorView {
-            name: &self.input_name,
-            shape: &shape,
-            data: &self.tensor,
-        }])?;
-        self.runs += 1;
-        let (Some(reg), Some(log)) = (outputs.get(self.regressors), outputs.get(self.logits))
-        else {
-            return Err(Error::model(
-                self.model.path(),
-                "ONNX Runtime returned fewer outputs than the model declares",
-            ));
-        };
-        let raw = decode(&reg.data, &log.data, &self.anchors, input, min_score)?;
-        let mut faces = weighted_nms(raw, NMS_IOU);
-        for d in &mut faces {
-            let a = mediapipe.apply(d.rect.x0, d.rect.y0);
-            let b = mediapipe.apply(d.rect.x1, d.rect.y1);
-            d.rect = Rect::new(a.x, a.y, b.x, b.y);
-            for k in &mut d.keypoints {
-                *k = mediapipe.apply(k.x, k.y);
-            }
-        }
-        Ok(faces)
+        let faces = self.ssd.detect(min_score, &mediapipe)?;
+        Ok(faces.into_iter().map(Detection::from).collect())
     }
 }
 
@@ -505,22 +287,6 @@ mod tests {
         assert_eq!(a[1], Point::new(1.5 / 48.0, 0.5 / 48.0));
         assert_eq!(a[48], Point::new(0.5 / 48.0, 1.5 / 48.0));
         assert_eq!(a[2303], Point::new(47.5 / 48.0, 47.5 / 48.0));
-    }
-
-    #[test]
-    fn weighted_nms_merges_overlaps_by_score() {
-        let det = |x: f32, score: f32| Detection {
-            rect: Rect::new(x, 0.0, x + 10.0, 10.0),
-            score,
-            keypoints: [Point::new(x, 0.0); 6],
-        };
-        let out = weighted_nms(vec![det(0.0, 0.6), det(2.0, 0.9), det(50.0, 0.7)], 0.3);
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].score, 0.9);
-        let x = (2.0 * 0.9 + 0.0 * 0.6) / 1.5;
-        assert!((out[0].rect.x0 - x).abs() < 1e-5);
-        assert!((out[0].keypoints[3].x - x).abs() < 1e-5);
-        assert_eq!(out[1].rect.x0, 50.0);
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub mod headpose;
 pub mod iris;
 pub mod mesh;
 pub mod segment;
+pub mod ssd;
 /// The plain data the tracker writes into frames lives in [`crate::meta`] (so that the frame type
 /// does not depend on tracking); this keeps the old `track::types` paths working.
 pub use crate::meta as types;

@@ -4,17 +4,17 @@
 //! 0..1 (the frame letterboxed, black border), outputs `regressors` [1,2016,18] (per anchor box centre
 //! x, y, width, height, then 7 keypoints x, y, input pixels relative to the anchor centre) and `scores`
 //! [1,2016,1] logits. Keypoint 0 is the wrist centre, 2 the middle-finger MCP. Decoding, suppression and
-//! letterboxing are the face detector's ([`crate::track::detector`]), with the palm's anchors.
+//! the session are [`crate::track::ssd`]'s, with the palm's anchors.
 
 use std::path::Path;
 
 use image::RgbaImage;
 
-use crate::error::{Error, Result};
-use crate::infer::{Model, SessionConfig, TensorView};
-use crate::track::detector::{decode_ssd, ssd_anchors, weighted_nms_ssd, SsdDetection};
+use crate::error::Result;
+use crate::infer::{Model, SessionConfig};
 use crate::track::mesh::{warp_to_tensor_with, Border, Sampling};
-use crate::track::types::{Affine, Point, Rect, Roi};
+use crate::track::ssd::{ssd_anchors, SsdDetection, SsdModel};
+use crate::track::types::{Affine, Point, Roi};
 
 /// Input side of the palm detector.
 pub const INPUT_SIZE: u32 = 192;
@@ -109,13 +109,7 @@ pub fn roi_from_palm(palm: &Palm) -> Option<Roi> {
 
 /// The palm detector: one ONNX Runtime session and its anchors, built once.
 pub struct PalmDetector {
-    model: Model,
-    input_name: String,
-    regressors: usize,
-    logits: usize,
-    anchors: Vec<Point>,
-    tensor: Vec<f32>,
-    runs: u64,
+    ssd: SsdModel<KEYPOINTS>,
 }
 
 impl PalmDetector {
@@ -126,43 +120,20 @@ impl PalmDetector {
     /// [`Error::Model`] naming the file when it is missing, not ONNX, or shaped differently;
     /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
     pub fn load(path: impl AsRef<Path>, config: &SessionConfig) -> Result<Self> {
-        let path = path.as_ref();
-        let model = Model::load(path, config)?;
-        let anchors = palm_anchors();
-        let n = INPUT_SIZE as usize;
-        let input =
-            model.single_input(&[Some(1), Some(n), Some(n), Some(3)], "the palm detector")?;
-        let values = 4 + 2 * KEYPOINTS;
-        let find = |last: usize| {
-            model.outputs().iter().position(|o| {
-                o.dims.len() == 3 && o.dims[1] == Some(anchors.len()) && o.dims[2] == Some(last)
-            })
-        };
-        let (Some(regressors), Some(logits)) = (find(values), find(1)) else {
-            let shapes: Vec<String> = model.outputs().iter().map(ToString::to_string).collect();
-            return Err(Error::model(
-                path,
-                format!(
-                    "not the palm detector: expected outputs [1,{0},{values}] and [1,{0},1], found {1}",
-                    anchors.len(),
-                    shapes.join(", ")
-                ),
-            ));
-        };
-        Ok(Self {
+        let model = Model::load(path.as_ref(), config)?;
+        let ssd = SsdModel::new(
             model,
-            input_name: input,
-            regressors,
-            logits,
-            anchors,
-            tensor: vec![0.0; n * n * 3],
-            runs: 0,
-        })
+            INPUT_SIZE,
+            palm_anchors(),
+            NMS_IOU,
+            "the palm detector",
+        )?;
+        Ok(Self { ssd })
     }
 
     /// How many times the model has run.
     pub fn runs(&self) -> u64 {
-        self.runs
+        self.ssd.runs()
     }
 
     /// Runs the model once on zeros, not counted in [`Self::runs`].
@@ -170,7 +141,7 @@ impl PalmDetector {
     /// # Errors
     /// [`Error::Model`] when inference fails.
     pub fn warm_up(&mut self) -> Result<()> {
-        self.model.warm_up()
+        self.ssd.warm_up()
     }
 
     /// Palms scoring at least `min_score` in `image`, best first; boxes and keypoints in frame pixels.
@@ -185,10 +156,9 @@ impl PalmDetector {
         let to_frame = letterbox_map(w, h);
         // Tensor pixel u samples the frame where the map sends u + 0.5 (doppel's crop pixel centre),
         // so that the crop is MediaPipe's (see `letterbox_map`).
-        let sampling = to_frame.half_pixel_back();
         warp_to_tensor_with(
             image,
-            &sampling,
+            &to_frame.half_pixel_back(),
             INPUT_SIZE,
             1.0,
             0.0,
@@ -196,41 +166,16 @@ impl PalmDetector {
                 k: 1,
                 border: Border::Zero,
             },
-            &mut self.tensor,
+            self.ssd.tensor_mut(),
         )?;
-        let n = INPUT_SIZE as usize;
-        let shape = [1, n, n, 3];
-        let outputs = self.model.run(&[TensorView {
-            name: &self.input_name,
-            shape: &shape,
-            data: &self.tensor,
-        }])?;
-        self.runs += 1;
-        let (Some(reg), Some(log)) = (outputs.get(self.regressors), outputs.get(self.logits))
-        else {
-            return Err(Error::model(
-                self.model.path(),
-                "ONNX Runtime returned fewer outputs than the model declares",
-            ));
-        };
-        let raw =
-            decode_ssd::<KEYPOINTS>(&reg.data, &log.data, &self.anchors, INPUT_SIZE, min_score)?;
-        let mut palms = weighted_nms_ssd(raw, NMS_IOU);
-        for d in &mut palms {
-            let a = to_frame.apply(d.rect.x0, d.rect.y0);
-            let b = to_frame.apply(d.rect.x1, d.rect.y1);
-            d.rect = Rect::new(a.x, a.y, b.x, b.y);
-            for k in &mut d.keypoints {
-                *k = to_frame.apply(k.x, k.y);
-            }
-        }
-        Ok(palms)
+        self.ssd.detect(min_score, &to_frame)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::track::types::Rect;
 
     #[test]
     fn anchors_match_mediapipe_palm_detection() {

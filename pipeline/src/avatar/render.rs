@@ -2,7 +2,6 @@
 //! frame only uploads the posed data (a uniform block for the built-in avatar, posed vertices for
 //! glTF) and the backdrop pixels, renders offscreen and reads the RGBA8 frame back.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use glam::{Mat4, Vec4};
@@ -14,6 +13,9 @@ use super::model::{AlphaMode, GltfAvatar, Material, MaterialFrame, OutlineWidth}
 use super::state::AvatarState;
 use crate::error::{Error, Result};
 use crate::gpu::blur::{gaussian_blur, GaussianWeights};
+use crate::gpu::render::{
+    self, premultiplied_blend, sampler_entry, texture_entry, uniform_entry, Depth, RenderDesc,
+};
 use crate::gpu::{color_pass, GpuContext, GpuImage, Upload};
 use crate::imageops::{resize_rgba, Filter, Upscaler};
 
@@ -236,50 +238,6 @@ pub struct Renderer {
     mesh: Option<MeshGpu>,
 }
 
-fn premultiplied_blend() -> wgpu::BlendState {
-    let c = wgpu::BlendComponent {
-        src_factor: wgpu::BlendFactor::One,
-        dst_factor: wgpu::BlendFactor::OneMinusSrcAlpha,
-        operation: wgpu::BlendOperation::Add,
-    };
-    wgpu::BlendState { color: c, alpha: c }
-}
-
-fn uniform_entry(binding: u32, visibility: wgpu::ShaderStages) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-fn texture_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::FRAGMENT,
-        ty: wgpu::BindingType::Texture {
-            sample_type: wgpu::TextureSampleType::Float { filterable: true },
-            view_dimension: wgpu::TextureViewDimension::D2,
-            multisampled: false,
-        },
-        count: None,
-    }
-}
-
-fn sampler_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::FRAGMENT,
-        ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-        count: None,
-    }
-}
-
 fn uniform_buffer(ctx: &GpuContext, label: &str, size: u64) -> wgpu::Buffer {
     ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
@@ -299,66 +257,47 @@ impl Renderer {
         ctx.check_size(width, height)?;
         let device = &ctx.device;
         let built = ctx.checked("building the avatar renderer", || {
-            let module = |label: &str, src: &'static str| {
-                device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(label),
-                    source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(src)),
-                })
-            };
-            let bg_module = module("avatar_background.wgsl", BACKGROUND_SHADER);
-            let builtin_module = module("avatar_builtin.wgsl", BUILTIN_SHADER);
-            let bg_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("avatar background"),
-                entries: &[
+            let bg_module = render::module(device, "avatar_background.wgsl", BACKGROUND_SHADER);
+            let builtin_module = render::module(device, "avatar_builtin.wgsl", BUILTIN_SHADER);
+            let bg_layout = render::layout(
+                device,
+                "avatar background",
+                &[
                     uniform_entry(0, wgpu::ShaderStages::FRAGMENT),
                     texture_entry(1),
                     texture_entry(2),
                     sampler_entry(3),
                 ],
-            });
-            let builtin_layout =
-                device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label: Some("avatar builtin"),
-                    entries: &[uniform_entry(
-                        0,
-                        wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
-                    )],
-                });
+            );
+            let builtin_layout = render::layout(
+                device,
+                "avatar builtin",
+                &[uniform_entry(
+                    0,
+                    wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
+                )],
+            );
             let pipeline = |label: &str,
                             m: &wgpu::ShaderModule,
                             fs: &str,
                             layout: &wgpu::BindGroupLayout,
                             blend: Option<wgpu::BlendState>| {
-                let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                    label: Some(label),
-                    bind_group_layouts: &[Some(layout)],
-                    immediate_size: 0,
-                });
-                device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                    label: Some(label),
-                    layout: Some(&pl),
-                    vertex: wgpu::VertexState {
+                let pl = render::pipeline_layout(device, label, &[layout]);
+                render::pipeline(
+                    device,
+                    &pl,
+                    &RenderDesc {
+                        label,
                         module: m,
-                        entry_point: Some("vs_main"),
-                        compilation_options: Default::default(),
+                        vs: "vs_main",
+                        fs,
                         buffers: &[],
+                        target: COLOR_FORMAT,
+                        blend,
+                        cull: None,
+                        depth: None,
                     },
-                    primitive: wgpu::PrimitiveState::default(),
-                    depth_stencil: None,
-                    multisample: wgpu::MultisampleState::default(),
-                    fragment: Some(wgpu::FragmentState {
-                        module: m,
-                        entry_point: Some(fs),
-                        compilation_options: Default::default(),
-                        targets: &[Some(wgpu::ColorTargetState {
-                            format: COLOR_FORMAT,
-                            blend,
-                            write_mask: wgpu::ColorWrites::ALL,
-                        })],
-                    }),
-                    multiview_mask: None,
-                    cache: None,
-                })
+                )
             };
             let bg_pipelines = ["fs_fill", "fs_texture", "fs_masked"]
                 .map(|fs| pipeline("avatar background", &bg_module, fs, &bg_layout, None));
@@ -538,84 +477,64 @@ impl Renderer {
         let ctx = &self.ctx;
         let device = &ctx.device;
         ctx.checked("building the glTF avatar", || {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("avatar_mesh.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(MESH_SHADER)),
-            });
-            let camera_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("avatar mesh camera"),
-                entries: &[uniform_entry(
+            let module = render::module(device, "avatar_mesh.wgsl", MESH_SHADER);
+            let camera_layout = render::layout(
+                device,
+                "avatar mesh camera",
+                &[uniform_entry(
                     0,
                     wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT,
                 )],
-            });
-            let material_layout =
-                device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label: Some("avatar mesh material"),
-                    entries: &[
-                        // The vertex stage places the texture (uv transform) and the outline.
-                        uniform_entry(0, wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT),
-                        texture_entry(1),
-                        sampler_entry(2),
-                    ],
-                });
-            let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("avatar mesh"),
-                bind_group_layouts: &[Some(&camera_layout), Some(&material_layout)],
-                immediate_size: 0,
-            });
+            );
+            let material_layout = render::layout(
+                device,
+                "avatar mesh material",
+                &[
+                    // The vertex stage places the texture (uv transform) and the outline.
+                    uniform_entry(0, wgpu::ShaderStages::VERTEX | wgpu::ShaderStages::FRAGMENT),
+                    texture_entry(1),
+                    sampler_entry(2),
+                ],
+            );
+            let pl =
+                render::pipeline_layout(device, "avatar mesh", &[&camera_layout, &material_layout]);
             let attrs_pn = wgpu::vertex_attr_array![0 => Float32x3, 1 => Float32x3];
             let attrs_uv = wgpu::vertex_attr_array![2 => Float32x2];
+            let buffers = [
+                Some(wgpu::VertexBufferLayout {
+                    array_stride: 24,
+                    step_mode: wgpu::VertexStepMode::Vertex,
+                    attributes: &attrs_pn,
+                }),
+                Some(wgpu::VertexBufferLayout {
+                    array_stride: 8,
+                    step_mode: wgpu::VertexStepMode::Vertex,
+                    attributes: &attrs_uv,
+                }),
+            ];
+            // Single sheets (hair cards, lashes) are double-sided materials; closed shapes show
+            // their front faces only (glTF 2.0, material.doubleSided), which also spares shading
+            // their hidden back.
             let pipeline_with =
                 |depth_write: bool, vs: &str, fs: &str, cull: Option<wgpu::Face>| {
-                    device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                        label: Some("avatar mesh"),
-                        layout: Some(&pl),
-                        vertex: wgpu::VertexState {
+                    render::pipeline(
+                        device,
+                        &pl,
+                        &RenderDesc {
+                            label: "avatar mesh",
                             module: &module,
-                            entry_point: Some(vs),
-                            compilation_options: Default::default(),
-                            buffers: &[
-                                Some(wgpu::VertexBufferLayout {
-                                    array_stride: 24,
-                                    step_mode: wgpu::VertexStepMode::Vertex,
-                                    attributes: &attrs_pn,
-                                }),
-                                Some(wgpu::VertexBufferLayout {
-                                    array_stride: 8,
-                                    step_mode: wgpu::VertexStepMode::Vertex,
-                                    attributes: &attrs_uv,
-                                }),
-                            ],
+                            vs,
+                            fs,
+                            buffers: &buffers,
+                            target: COLOR_FORMAT,
+                            blend: Some(premultiplied_blend()),
+                            cull,
+                            depth: Some(Depth {
+                                format: DEPTH_FORMAT,
+                                write: depth_write,
+                            }),
                         },
-                        // Single sheets (hair cards, lashes) are double-sided materials; closed
-                        // shapes show their front faces only (glTF 2.0, material.doubleSided), which
-                        // also spares shading their hidden back.
-                        primitive: wgpu::PrimitiveState {
-                            cull_mode: cull,
-                            ..Default::default()
-                        },
-                        depth_stencil: Some(wgpu::DepthStencilState {
-                            format: DEPTH_FORMAT,
-                            depth_write_enabled: Some(depth_write),
-                            depth_compare: Some(wgpu::CompareFunction::LessEqual),
-                            stencil: Default::default(),
-                            bias: Default::default(),
-                        }),
-                        multisample: wgpu::MultisampleState::default(),
-                        fragment: Some(wgpu::FragmentState {
-                            module: &module,
-                            entry_point: Some(fs),
-                            compilation_options: Default::default(),
-                            targets: &[Some(wgpu::ColorTargetState {
-                                format: COLOR_FORMAT,
-                                blend: Some(premultiplied_blend()),
-                                write_mask: wgpu::ColorWrites::ALL,
-                            })],
-                        }),
-                        multiview_mask: None,
-                        cache: None,
-                    })
+                    )
                 };
             let pipeline = |depth_write: bool, fs: &str, double_sided: bool| {
                 pipeline_with(

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 pub mod blur;
 pub mod image;
 pub mod kernel;
+pub mod render;
 pub mod resample;
 
 pub use self::image::GpuImage;

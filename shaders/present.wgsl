@@ -13,6 +13,8 @@ struct Params {
     frame_rect: vec4<f32>,
     // Where the display goes; empty (x1 <= x0) when it is hidden.
     osd_rect: vec4<f32>,
+    // x > 0.5: the frame is shown mirrored left to right (the preview's mirror; the display is not).
+    mirror: vec4<f32>,
 }
 
 @group(0) @binding(0) var frame_tex: texture_2d<f32>;
@@ -43,7 +45,10 @@ fn fs_main(@builtin(position) pos: vec4<f32>) -> @location(0) vec4<f32> {
         }
     }
     if inside(p, params.frame_rect) {
-        let uv = (p - params.frame_rect.xy) / (params.frame_rect.zw - params.frame_rect.xy);
+        var uv = (p - params.frame_rect.xy) / (params.frame_rect.zw - params.frame_rect.xy);
+        if params.mirror.x > 0.5 {
+            uv.x = 1.0 - uv.x;
+        }
         // An explicit level: sampling in non-uniform control flow needs no derivatives then.
         let c = textureSampleLevel(frame_tex, frame_sampler, uv, 0.0);
         return vec4<f32>(c.rgb, 1.0);

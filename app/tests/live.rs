@@ -136,6 +136,61 @@ fn window_shows_the_frame_with_the_display() {
     assert!(err.contains("capture-to-display latency p50"), "{err}");
 }
 
+/// `--mirror` mirrors the preview (a selfie view) but not the display drawn over it, and not
+/// what the pipeline hands to sinks.
+#[test]
+fn window_mirrors_the_preview_only() {
+    assert_display();
+    let shot = output_dir().join("window_mirrored.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = doppel(&[
+        "live",
+        "--source",
+        "synthetic:width=320:height=180:fps=30",
+        "--frames",
+        "30",
+        "--mirror",
+        "--screenshot",
+        shot.to_str().unwrap(),
+        "--screenshot-at",
+        "15",
+    ]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let seq = screenshot_frame(&err);
+    let picture = image::open(&shot).expect("screenshot PNG").to_rgba8();
+    let config = SyntheticConfig {
+        width: 320,
+        height: 180,
+        fps: 30,
+        frames: None,
+        live: false,
+    };
+    let frame = render(&config, seq);
+    let (mut mirrored, mut straight) = (0u8, 0u8);
+    for y in 90..180 {
+        for x in 0..320 {
+            let a = picture.get_pixel(x, y);
+            let (m, s) = (frame.get_pixel(319 - x, y), frame.get_pixel(x, y));
+            for c in 0..3 {
+                mirrored = mirrored.max(a[c].abs_diff(m[c]));
+                straight = straight.max(a[c].abs_diff(s[c]));
+            }
+        }
+    }
+    assert!(
+        mirrored <= 1,
+        "differs from mirrored frame {seq} by up to {mirrored}"
+    );
+    assert!(straight > 50, "the frame is not mirrored: {straight}");
+    // The display still reads left to right: its box and text are at the top-left.
+    let ink = (8..30)
+        .flat_map(|y| (8..200).map(move |x| (x, y)))
+        .filter(|&(x, y)| picture.get_pixel(x, y).0[..3] == [255, 255, 255])
+        .count();
+    assert!(ink > 200, "display text {ink} px");
+}
+
 #[test]
 fn window_letterboxes_another_aspect() {
     assert_display();
@@ -594,27 +649,33 @@ fn avatar_frames_reach_a_window_on_the_shared_device_without_readback() {
         let err = stderr(&out);
         assert!(out.status.success(), "{device}: {err}");
         let s = stats(&json);
-        let readbacks: u64 = s["nodes"]
-            .as_array()
-            .expect("nodes")
+        let nodes = s["nodes"].as_array().expect("nodes");
+        let readbacks: u64 = nodes
             .iter()
             .map(|n| n["readbacks"].as_u64().unwrap_or(0))
             .sum();
+        // Frames the sink took: 40, or one more that was on its way when the run stopped.
+        let sunk = nodes
+            .last()
+            .and_then(|n| n["frames"].as_u64())
+            .expect("sink frames");
+        assert!((40..=41).contains(&sunk), "{s}");
         assert_eq!(s["display"]["shared_device"], device == "shared", "{s}");
         assert!(s["display"]["presented"].as_u64().unwrap() >= 20, "{s}");
         (
             readbacks,
+            sunk,
             image::open(&shot).expect("screenshot").to_rgba8(),
         )
     };
-    let (shared_readbacks, shared) = run("shared");
-    let (own_readbacks, own) = run("own");
+    let (shared_readbacks, _, shared) = run("shared");
+    let (own_readbacks, own_frames, own) = run("own");
     assert_eq!(
         shared_readbacks, 0,
         "the shared-device window reads nothing back"
     );
     assert_eq!(
-        own_readbacks, 40,
+        own_readbacks, own_frames,
         "one readback a frame for a window of its own"
     );
     // Same picture (the avatar's pose differs a little between frames): a colour-space slip on

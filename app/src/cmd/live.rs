@@ -108,6 +108,12 @@ pub struct LiveArgs {
     /// Hide the on-screen display (the `o` key toggles it).
     #[arg(long)]
     pub no_osd: bool,
+
+    /// Show the window's preview mirrored, as a selfie view (the `m` key toggles it). Only the
+    /// window: recordings, the virtual camera and VMC are not mirrored (the `flip` stage mirrors
+    /// every output).
+    #[arg(long)]
+    pub mirror: bool,
 }
 
 /// Everything `--stats-json` writes.
@@ -511,6 +517,7 @@ fn run_window(args: &LiveArgs, specs: &[StageSpec]) -> anyhow::Result<ExitCode> 
             screenshot_at: args.screenshot_at,
             screenshot_dir: args.screenshot_dir.clone(),
             osd: !args.no_osd,
+            mirror: args.mirror,
             shared_device,
         },
         slot,
@@ -611,6 +618,7 @@ mod tests {
             screenshot_dir: ".".into(),
             window_size: None,
             no_osd: false,
+            mirror: false,
         }
     }
 

@@ -7,14 +7,16 @@
 //! drawn ([`Presenter::encode_osd`]). A software rasteriser (lavapipe) would otherwise shade every
 //! pixel of the window once more per frame.
 //!
+//! The frame can be shown mirrored (a selfie preview, key M in the window): the shader flips its
+//! sampling, the fast path writes each row's texels in reverse; the display is never mirrored.
+//!
 //! [`compose_cpu`] is the CPU reference of the shader (nearest sampling: it matches the shader
 //! exactly when the frame is shown at its own size, the case the tests check).
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use doppel_pipeline::gpu::{color_pass, extent, GpuContext, GpuImage, Readback, Upload};
+use doppel_pipeline::gpu::{color_pass, extent, render, GpuContext, GpuImage, Readback, Upload};
 use image::{Rgba, RgbaImage};
 
 pub const SHADER: &str = doppel_shaders::PRESENT;
@@ -61,6 +63,7 @@ pub fn compose_cpu(
     osd: Option<&RgbaImage>,
     width: u32,
     height: u32,
+    mirror: bool,
 ) -> RgbaImage {
     let fr = letterbox(frame.dimensions(), (width, height));
     let or = osd.map(|o| osd_rect(o.dimensions(), (width, height)));
@@ -75,7 +78,10 @@ pub fn compose_cpu(
         }
         if inside(x, y, &fr) {
             // The pixel centre mapped into the frame, as the shader's uv does.
-            let u = (f64::from(x - fr[0]) + 0.5) / f64::from(fr[2] - fr[0]);
+            let mut u = (f64::from(x - fr[0]) + 0.5) / f64::from(fr[2] - fr[0]);
+            if mirror {
+                u = 1.0 - u;
+            }
             let v = (f64::from(y - fr[1]) + 0.5) / f64::from(fr[3] - fr[1]);
             let fx = ((u * f64::from(frame.width())) as u32).min(frame.width() - 1);
             let fy = ((v * f64::from(frame.height())) as u32).min(frame.height() - 1);
@@ -132,80 +138,42 @@ pub struct Presenter {
     /// The frame in the target's channel order, for targets that store blue first.
     /// The fast path's upload buffer (the last frame size).
     upload: Option<Upload>,
+    /// Show the frame mirrored left to right.
+    mirror: bool,
 }
 
 impl Presenter {
     /// A presenter drawing into targets of `target` format (8-bit RGBA or BGRA, sRGB or not).
     pub fn new(ctx: Arc<GpuContext>, target: wgpu::TextureFormat) -> anyhow::Result<Self> {
         let device = &ctx.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("present.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(SHADER)),
-        });
-        let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::FRAGMENT,
-            ty: wgpu::BindingType::Texture {
-                sample_type: wgpu::TextureSampleType::Float { filterable: true },
-                view_dimension: wgpu::TextureViewDimension::D2,
-                multisampled: false,
-            },
-            count: None,
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("present"),
-            entries: &[
-                texture_entry(0),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 1,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Sampler(wgpu::SamplerBindingType::Filtering),
-                    count: None,
-                },
-                texture_entry(2),
-                wgpu::BindGroupLayoutEntry {
-                    binding: 3,
-                    visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Uniform,
-                        has_dynamic_offset: false,
-                        min_binding_size: wgpu::BufferSize::new(32),
-                    },
-                    count: None,
-                },
+        let module = render::module(device, "present.wgsl", SHADER);
+        let layout = render::layout(
+            device,
+            "present",
+            &[
+                render::texture_entry(0),
+                render::sampler_entry(1),
+                render::texture_entry(2),
+                render::uniform_entry(3, wgpu::ShaderStages::FRAGMENT),
             ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("present"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
+        );
+        let pipeline_layout = render::pipeline_layout(device, "present", &[&layout]);
         let make_pipeline = |fs: &str| {
-            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-                label: Some("present"),
-                layout: Some(&pipeline_layout),
-                vertex: wgpu::VertexState {
+            render::pipeline(
+                device,
+                &pipeline_layout,
+                &render::RenderDesc {
+                    label: "present",
                     module: &module,
-                    entry_point: Some("vs_main"),
-                    compilation_options: Default::default(),
+                    vs: "vs_main",
+                    fs,
                     buffers: &[],
+                    target,
+                    blend: None,
+                    cull: None,
+                    depth: None,
                 },
-                primitive: wgpu::PrimitiveState::default(),
-                depth_stencil: None,
-                multisample: wgpu::MultisampleState::default(),
-                fragment: Some(wgpu::FragmentState {
-                    module: &module,
-                    entry_point: Some(fs),
-                    compilation_options: Default::default(),
-                    targets: &[Some(wgpu::ColorTargetState {
-                        format: target,
-                        blend: None,
-                        write_mask: wgpu::ColorWrites::ALL,
-                    })],
-                }),
-                multiview_mask: None,
-                cache: None,
-            })
+            )
         };
         let (pipeline, osd_pipeline) = ctx.checked("present pipeline", || {
             (make_pipeline("fs_main"), make_pipeline("fs_osd"))
@@ -220,7 +188,7 @@ impl Presenter {
         });
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("present params"),
-            size: 32,
+            size: 48,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -254,6 +222,7 @@ impl Presenter {
             no_osd,
             bind_group: None,
             upload: None,
+            mirror: false,
             ctx,
         })
     }
@@ -385,6 +354,11 @@ impl Presenter {
         bg
     }
 
+    /// Shows the frame mirrored left to right (or not) from the next draw on.
+    pub fn set_mirror(&mut self, mirror: bool) {
+        self.mirror = mirror;
+    }
+
     /// Whether a `frame`-sized picture can take the fast path into a `target`-sized texture of
     /// `usage`: same size, and the texture accepts copies.
     pub fn can_write_direct(
@@ -417,19 +391,35 @@ impl Presenter {
         }
         let upload = Upload::sized(&mut self.upload, &self.ctx, w, h);
         let bgra = is_bgra(texture.format());
+        let mirror = self.mirror;
         let row = 4 * w as usize;
         let src = image.as_raw();
         upload.write(&self.ctx, |y, dst| {
             let line = &src[y * row..(y + 1) * row];
-            if bgra {
-                // Red and blue swapped on whole texels (a form the compiler vectorises).
-                for (d, s) in dst.chunks_exact_mut(4).zip(line.chunks_exact(4)) {
-                    let x = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                    let y = (x & 0xFF00_FF00) | ((x & 0xFF) << 16) | ((x >> 16) & 0xFF);
-                    d.copy_from_slice(&y.to_le_bytes());
+            // Whole texels (forms the compiler vectorises): red and blue swapped for BGRA targets,
+            // the row's order reversed for a mirrored preview.
+            let swap = |s: &[u8]| {
+                let x = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+                let x = if bgra {
+                    (x & 0xFF00_FF00) | ((x & 0xFF) << 16) | ((x >> 16) & 0xFF)
+                } else {
+                    x
+                };
+                x.to_le_bytes()
+            };
+            let texels = dst.chunks_exact_mut(4);
+            match (mirror, bgra) {
+                (false, false) => dst.copy_from_slice(line),
+                (false, true) => {
+                    for (d, s) in texels.zip(line.chunks_exact(4)) {
+                        d.copy_from_slice(&swap(s));
+                    }
                 }
-            } else {
-                dst.copy_from_slice(line);
+                (true, _) => {
+                    for (d, s) in texels.zip(line.chunks_exact(4).rev()) {
+                        d.copy_from_slice(&swap(s));
+                    }
+                }
             }
         })?;
         upload.encode_copy(encoder, texture);
@@ -462,7 +452,8 @@ impl Presenter {
     }
 
     fn write_params(&self, fr: Rect, or: Rect) {
-        let params: [f32; 8] = [
+        let mirror = if self.mirror { 1.0 } else { 0.0 };
+        let params: [f32; 12] = [
             fr[0] as f32,
             fr[1] as f32,
             fr[2] as f32,
@@ -471,6 +462,10 @@ impl Presenter {
             or[1] as f32,
             or[2] as f32,
             or[3] as f32,
+            mirror,
+            0.0,
+            0.0,
+            0.0,
         ];
         self.ctx
             .queue
@@ -594,17 +589,24 @@ mod tests {
             let mut p = Presenter::new(ctx.clone(), format).unwrap();
             p.set_frame(&frame).unwrap();
             p.set_osd(osd.as_ref()).unwrap();
-            for (w, h) in [(96, 54), (96, 80)] {
-                let gpu = p.render_offscreen(w, h).unwrap();
-                let cpu = compose_cpu(&frame, osd.as_ref(), w, h);
-                let worst = gpu
-                    .pixels()
-                    .zip(cpu.pixels())
-                    .flat_map(|(a, b)| (0..4).map(move |c| a[c].abs_diff(b[c])))
-                    .max()
-                    .unwrap_or(0);
-                assert!(worst <= 1, "{format:?} {w}x{h}: max difference {worst}");
+            for mirror in [false, true] {
+                p.set_mirror(mirror);
+                for (w, h) in [(96, 54), (96, 80)] {
+                    let gpu = p.render_offscreen(w, h).unwrap();
+                    let cpu = compose_cpu(&frame, osd.as_ref(), w, h, mirror);
+                    let worst = gpu
+                        .pixels()
+                        .zip(cpu.pixels())
+                        .flat_map(|(a, b)| (0..4).map(move |c| a[c].abs_diff(b[c])))
+                        .max()
+                        .unwrap_or(0);
+                    assert!(
+                        worst <= 1,
+                        "{format:?} {w}x{h} mirror {mirror}: max difference {worst}"
+                    );
+                }
             }
+            p.set_mirror(false);
             // The fast path (frame written into the target, display drawn over its box) gives
             // the same picture.
             let ctx = p.ctx().clone();
@@ -616,21 +618,25 @@ mod tests {
             assert!(!Presenter::can_write_direct((w, h), (w, h + 1), usage));
             let texture = ctx.create_texture("direct", w, h, format, usage);
             let view = texture.create_view(&Default::default());
-            let mut encoder = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-            p.write_direct(&mut encoder, &texture, &frame).unwrap();
-            p.encode_osd(&mut encoder, &view, w, h);
-            let direct = p.read_back(encoder, &texture).unwrap();
-            assert_eq!(
-                direct,
-                compose_cpu(&frame, osd.as_ref(), w, h),
-                "{format:?}: fast path"
-            );
+            for mirror in [false, true] {
+                p.set_mirror(mirror);
+                let mut encoder = ctx
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+                p.write_direct(&mut encoder, &texture, &frame).unwrap();
+                p.encode_osd(&mut encoder, &view, w, h);
+                let direct = p.read_back(encoder, &texture).unwrap();
+                assert_eq!(
+                    direct,
+                    compose_cpu(&frame, osd.as_ref(), w, h, mirror),
+                    "{format:?}: fast path, mirror {mirror}"
+                );
+            }
+            p.set_mirror(false);
             // Hiding the display shows the frame there again.
             p.set_osd(None).unwrap();
             let gpu = p.render_offscreen(96, 54).unwrap();
-            assert_eq!(gpu, compose_cpu(&frame, None, 96, 54), "{format:?}");
+            assert_eq!(gpu, compose_cpu(&frame, None, 96, 54, false), "{format:?}");
         }
     }
 }

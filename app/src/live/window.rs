@@ -55,6 +55,8 @@ pub struct WindowConfig {
     /// Where `s` writes screenshots.
     pub screenshot_dir: PathBuf,
     pub osd: bool,
+    /// Show the preview mirrored left to right (key M toggles it).
+    pub mirror: bool,
     /// Present on the pipeline's shared device (GPU frames drawn without a readback) rather than
     /// on a device of its own; see [`shares_pipeline_device`].
     pub shared_device: bool,
@@ -292,7 +294,8 @@ impl App {
         ctx.checked("configuring the window surface", || {
             surface.configure(&ctx.device, &config)
         })?;
-        let presenter = Presenter::new(ctx, format)?;
+        let mut presenter = Presenter::new(ctx, format)?;
+        presenter.set_mirror(self.config.mirror);
         self.report.surface_format = format!("{format:?}");
         self.report.present_mode = format!("{present_mode:?}");
         self.report.shared_device = self.config.shared_device;
@@ -355,7 +358,7 @@ impl App {
         }
         if self.started.elapsed() < HELP_FOR {
             lines.push(Line::plain(
-                "KEYS 1-9 STAGE N NEXT C CALIB S SHOT O OSD Q QUIT",
+                "KEYS 1-9 STAGE N NEXT C CALIB M MIRROR S SHOT O OSD Q QUIT",
             ));
         }
         lines
@@ -590,6 +593,16 @@ impl App {
                 }
                 "n" | "N" => self.command(StageCommand::Next),
                 "c" | "C" => self.command(StageCommand::Calibrate),
+                "m" | "M" => {
+                    // Only the preview: what the sinks get is not mirrored.
+                    self.config.mirror = !self.config.mirror;
+                    if let Some(g) = &mut self.gfx {
+                        g.presenter.set_mirror(self.config.mirror);
+                        g.window.request_redraw();
+                    }
+                    let on = if self.config.mirror { "on" } else { "off" };
+                    self.say(format!("mirrored preview {on}"));
+                }
                 "o" | "O" => {
                     self.show_osd = !self.show_osd;
                     self.osd_drawn = None;

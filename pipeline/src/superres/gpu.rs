@@ -8,9 +8,9 @@
 //! kernels are generated straight-line code with the weights as literals ([`super::kernel`]). All
 //! arithmetic is f32 as in ONNX Runtime; only the summation order differs, so outputs agree with the
 //! ONNX backend within 1/255 (a value within ~1e-5 of a rounding boundary may round the other way).
-//! Pipelines and weights live as long as the net; buffers and bind groups are kept per frame size.
+//! Each layer slice is a [`Kernel`] of its own (its generated source, the shared bindings); kernels and
+//! weights live as long as the net; buffers and bind groups are kept per frame size.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use image::RgbaImage;
 use super::kernel::{conv_source, head_source, TILE};
 use super::net::FastNet;
 use crate::error::{Error, Result};
-use crate::gpu::kernel as gpu_kernel;
+use crate::gpu::kernel::{self as gpu_kernel, Entry, Kernel, KernelDesc};
 use crate::gpu::GpuContext;
 
 /// vec4 accumulators per invocation in the body convs, and phase quads per invocation in the head
@@ -31,10 +31,9 @@ use crate::gpu::GpuContext;
 const CONV_GROUPS: usize = 6;
 const HEAD_QUADS: usize = 4;
 
-/// One dispatch of a frame.
+/// One dispatch of a frame: layer `layer`'s kernel over this size's buffers.
 struct Step {
-    name: &'static str,
-    pipeline: wgpu::ComputePipeline,
+    layer: usize,
     bind_group: wgpu::BindGroup,
 }
 
@@ -53,14 +52,23 @@ struct Layer {
     name: &'static str,
     /// 0..3: conv1..conv3, the head.
     index: usize,
-    pipeline: wgpu::ComputePipeline,
+    kernel: Kernel,
 }
+
+/// Every layer's bindings: its size, the input pixels (RGBA8 packed in u32), the features it reads
+/// and writes, the output pixels.
+const BINDINGS: [(u32, wgpu::BindingType); 5] = [
+    (0, gpu_kernel::uniform(0)),
+    (1, gpu_kernel::storage(true)),
+    (2, gpu_kernel::storage(true)),
+    (3, gpu_kernel::storage(false)),
+    (4, gpu_kernel::storage(false)),
+];
 
 /// The net on the GPU. Build once per stream.
 pub struct GpuSuperRes {
     ctx: Arc<GpuContext>,
     net: FastNet,
-    layout: wgpu::BindGroupLayout,
     /// Slices of conv1, conv2, conv3 and the head (conv4 + skip), in dispatch order.
     layers: Vec<Layer>,
     /// Buffers for the last few sizes, most recent last: tiled frames alternate between a few tile
@@ -70,13 +78,6 @@ pub struct GpuSuperRes {
 
 /// Sizes whose buffers are kept.
 const KEPT_SIZES: usize = 4;
-
-fn entry(binding: u32, buffer: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry {
-        binding,
-        resource: buffer.as_entire_binding(),
-    }
-}
 
 /// Why `net` does not fit the shader's fixed budgets, if it does not.
 fn check_fits(net: &FastNet) -> std::result::Result<(), String> {
@@ -109,62 +110,48 @@ impl GpuSuperRes {
     /// even scale) or the device rejects a shader or buffer.
     pub fn new(ctx: Arc<GpuContext>, net: FastNet) -> Result<Self> {
         check_fits(&net).map_err(|e| Error::Gpu(format!("superres GPU kernels: {e}")))?;
-        let device = &ctx.device;
-        let built = ctx.checked("building the superres kernels", || {
-            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("superres"),
-                entries: &[
-                    gpu_kernel::entry(0, gpu_kernel::uniform(0)),
-                    gpu_kernel::entry(1, gpu_kernel::storage(true)),
-                    gpu_kernel::entry(2, gpu_kernel::storage(true)),
-                    gpu_kernel::entry(3, gpu_kernel::storage(false)),
-                    gpu_kernel::entry(4, gpu_kernel::storage(false)),
-                ],
-            });
-            let pipeline = |name, source: String| {
-                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(Cow::Owned(source)),
-                });
-                let options = wgpu::PipelineCompilationOptions {
+        let kernel = |name: &str, source: String| {
+            Kernel::new(
+                &ctx,
+                &KernelDesc {
+                    label: name,
+                    shader: &source,
+                    entries: &[Entry {
+                        name: "main",
+                        bindings: &BINDINGS,
+                    }],
                     constants: &[],
-                    // Every staged value is written before the barrier.
-                    zero_initialize_workgroup_memory: false,
-                };
-                gpu_kernel::compute_pipeline(device, &layout, &module, "main", options)
-            };
-            let mut layers = Vec::new();
-            for (i, name) in ["conv1", "conv2", "conv3"].into_iter().enumerate() {
-                let conv = &net.body[i];
-                for start in (0..conv.cout / 4).step_by(CONV_GROUPS) {
-                    let groups = start..(start + CONV_GROUPS).min(conv.cout / 4);
-                    layers.push(Layer {
-                        name,
-                        index: i,
-                        pipeline: pipeline(name, conv_source(conv, i == 0, true, groups)),
-                    });
-                }
-            }
-            let last = &net.body[3];
-            let quads = (net.scale * net.scale / 4) as usize;
-            for start in (0..quads).step_by(HEAD_QUADS) {
-                let slice = start..(start + HEAD_QUADS).min(quads);
+                },
+            )
+        };
+        let mut layers = Vec::new();
+        for (i, name) in ["conv1", "conv2", "conv3"].into_iter().enumerate() {
+            let conv = &net.body[i];
+            for start in (0..conv.cout / 4).step_by(CONV_GROUPS) {
+                let groups = start..(start + CONV_GROUPS).min(conv.cout / 4);
                 layers.push(Layer {
-                    name: "conv4+skip+shuffle",
-                    index: 3,
-                    pipeline: pipeline(
-                        "superres head",
-                        head_source(last, &net.skip, net.scale, slice),
-                    ),
+                    name,
+                    index: i,
+                    kernel: kernel(name, conv_source(conv, i == 0, true, groups))?,
                 });
             }
-            (layout, layers)
-        })?;
-        let (layout, layers) = built;
+        }
+        let last = &net.body[3];
+        let quads = (net.scale * net.scale / 4) as usize;
+        for start in (0..quads).step_by(HEAD_QUADS) {
+            let slice = start..(start + HEAD_QUADS).min(quads);
+            layers.push(Layer {
+                name: "conv4+skip+shuffle",
+                index: 3,
+                kernel: kernel(
+                    "superres head",
+                    head_source(last, &net.skip, net.scale, slice),
+                )?,
+            });
+        }
         Ok(Self {
             ctx,
             net,
-            layout,
             layers,
             targets: Vec::new(),
         })
@@ -218,7 +205,7 @@ impl GpuSuperRes {
                     timestamp_writes: None,
                 });
                 for step in &t.steps {
-                    record(&mut pass, step, w, h);
+                    self.record(&mut pass, step, w, h);
                 }
             }
             encoder.copy_buffer_to_buffer(&t.pixels_out, 0, &t.readback, 0, t.readback.size());
@@ -257,17 +244,18 @@ impl GpuSuperRes {
         wait(ctx.queue.submit([]))?;
         times.push(("upload", start.elapsed()));
         for step in &t.steps {
+            let name = self.layers.get(step.layer).map_or("?", |l| l.name);
             let start = Instant::now();
             let submission = ctx.checked("running a superres kernel", || {
                 let mut encoder = ctx.device.create_command_encoder(&Default::default());
                 {
                     let mut pass = encoder.begin_compute_pass(&Default::default());
-                    record(&mut pass, step, w, h);
+                    self.record(&mut pass, step, w, h);
                 }
                 ctx.queue.submit([encoder.finish()])
             })?;
             wait(submission)?;
-            times.push((step.name, start.elapsed()));
+            times.push((name, start.elapsed()));
         }
         let start = Instant::now();
         let mut encoder = ctx.device.create_command_encoder(&Default::default());
@@ -276,6 +264,14 @@ impl GpuSuperRes {
         let out = self.read_out(submission)?;
         times.push(("readback", start.elapsed()));
         Ok((out, times))
+    }
+
+    /// Records `step` for a `width` x `height` frame into `pass`.
+    fn record(&self, pass: &mut wgpu::ComputePass<'_>, step: &Step, width: u32, height: u32) {
+        if let Some(layer) = self.layers.get(step.layer) {
+            let groups = gpu_kernel::groups_2d(width, height, TILE);
+            layer.kernel.dispatch(pass, 0, &step.bind_group, groups);
+        }
     }
 
     /// Makes the buffers for `src`'s size the most recent [`Targets`], creating them if needed.
@@ -367,21 +363,22 @@ impl GpuSuperRes {
         let steps = self
             .layers
             .iter()
-            .map(|layer| (layer, features[layer.index]))
-            .map(|(layer, (from, to))| Step {
-                name: layer.name,
-                pipeline: layer.pipeline.clone(),
-                bind_group: device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some(layer.name),
-                    layout: &self.layout,
-                    entries: &[
-                        entry(0, &params),
-                        entry(1, &pixels_in),
-                        entry(2, from),
-                        entry(3, to),
-                        entry(4, &pixels_out),
-                    ],
-                }),
+            .enumerate()
+            .map(|(at, layer)| {
+                let (from, to) = features[layer.index];
+                Step {
+                    layer: at,
+                    bind_group: layer.kernel.bind(
+                        0,
+                        &[
+                            (0, params.as_entire_binding()),
+                            (1, pixels_in.as_entire_binding()),
+                            (2, from.as_entire_binding()),
+                            (3, to.as_entire_binding()),
+                            (4, pixels_out.as_entire_binding()),
+                        ],
+                    ),
+                }
             })
             .collect();
         Targets {
@@ -393,11 +390,4 @@ impl GpuSuperRes {
             steps,
         }
     }
-}
-
-/// Records `step` for a `width` x `height` frame into `pass`.
-fn record(pass: &mut wgpu::ComputePass<'_>, step: &Step, width: u32, height: u32) {
-    pass.set_pipeline(&step.pipeline);
-    pass.set_bind_group(0, &step.bind_group, &[]);
-    pass.dispatch_workgroups(width.div_ceil(TILE), height.div_ceil(TILE), 1);
 }

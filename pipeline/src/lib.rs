@@ -12,6 +12,7 @@ pub mod avatar;
 pub mod bufpool;
 pub mod enhance;
 pub mod error;
+pub mod font;
 pub mod frame;
 pub mod gpu;
 pub mod graph;

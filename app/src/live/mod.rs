@@ -6,7 +6,6 @@
 //! the window. The window runs on the main thread (winit's event loop) and presents each frame as a
 //! texture as soon as it arrives ([`present`]), with the on-screen display ([`osd`]).
 
-pub mod font;
 pub mod osd;
 pub mod present;
 pub mod window;

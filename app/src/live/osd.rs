@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use image::{Rgba, RgbaImage};
 
-use super::font::{glyph, CELL_H, CELL_W, GLYPH_H, GLYPH_W};
+use doppel_pipeline::font::{self, CELL_H, CELL_W};
 
 /// The box colour (opaque, so the shader needs no blending and the CPU reference is exact).
 pub const BACKGROUND: Rgba<u8> = Rgba([16, 16, 16, 255]);
@@ -55,22 +55,14 @@ pub fn render(lines: &[Line], scale: u32, max_width: u32) -> Option<RgbaImage> {
     for (row, line) in lines.iter().enumerate() {
         let colour = if line.warn { WARN } else { INK };
         let y0 = PAD * scale + row as u32 * CELL_H * scale;
-        for (col, c) in line.text.chars().take(cols as usize).enumerate() {
-            let x0 = PAD * scale + col as u32 * cell_w;
-            let rows = glyph(c);
-            for gy in 0..GLYPH_H {
-                for gx in 0..GLYPH_W {
-                    if rows[gy as usize] & (1 << (GLYPH_W - 1 - gx)) == 0 {
-                        continue;
-                    }
-                    for dy in 0..scale {
-                        for dx in 0..scale {
-                            img.put_pixel(x0 + gx * scale + dx, y0 + gy * scale + dy, colour);
-                        }
-                    }
-                }
-            }
-        }
+        font::draw(
+            &mut img,
+            (PAD * scale, y0),
+            &line.text,
+            scale,
+            cols as usize,
+            colour,
+        );
     }
     Some(img)
 }

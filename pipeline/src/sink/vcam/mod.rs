@@ -7,16 +7,19 @@
 //! rate. Each frame is resized to the negotiated size when it differs, converted, and written with
 //! one `write(2)`.
 //!
+//! A writer thread ([`keeper`]) owns the device: it writes the frames, a placeholder with a message
+//! while the pipeline stalls, and rides out a reader opening or closing the device.
+//!
 //! Errors say what to do: a missing device gives the `modprobe` line; a device that is not a
 //! loopback output says what it is.
 //!
 //! Example: `doppel live --source camera --stages track,avatar --vcam /dev/video10 --no-window`
 
 pub mod convert;
+pub mod keeper;
 pub mod v4l2;
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fast_image_resize::Resizer;
@@ -46,12 +49,10 @@ pub struct VcamSettings {
 /// The virtual-camera sink.
 pub struct VcamSink {
     device: PathBuf,
-    file: File,
+    keeper: keeper::Keeper,
     negotiated: Negotiated,
     card: String,
-    buffer: Vec<u8>,
     resizer: Resizer,
-    written: u64,
 }
 
 fn device_error(device: &Path, message: impl Into<String>) -> Error {
@@ -189,15 +190,27 @@ impl VcamSink {
         let mut parm = v4l2::request_fps(settings.fps);
         let _ = ioctl(&file, v4l2::VIDIOC_S_PARM, &mut parm);
 
+        let keeper = keeper::Keeper::start(
+            Box::new(file),
+            negotiated,
+            settings.fps,
+            keeper::DEFAULT_STALL,
+        )
+        .map_err(|e| device_error(device, format!("cannot start its writer thread: {e}")))?;
         Ok(Self {
             device: device.to_path_buf(),
-            file,
-            buffer: vec![0; negotiated.frame_bytes as usize],
+            keeper,
             negotiated,
             card: kind.card,
             resizer: Resizer::new(),
-            written: 0,
         })
+    }
+
+    fn write_error(&self, message: &str) -> Error {
+        device_error(
+            &self.device,
+            format!("cannot write a frame: {message} (was the v4l2loopback module removed?)"),
+        )
     }
 
     pub fn negotiated(&self) -> Negotiated {
@@ -255,7 +268,8 @@ impl Sink for VcamSink {
             )?;
             &resized
         };
-        if !convert_into(image, &n, &mut self.buffer) {
+        let mut buffer = vec![0; n.frame_bytes as usize];
+        if !convert_into(image, &n, &mut buffer) {
             return Err(device_error(
                 &self.device,
                 format!(
@@ -268,20 +282,24 @@ impl Sink for VcamSink {
                 ),
             ));
         }
-        self.file.write_all(&self.buffer).map_err(|e| {
-            device_error(
-                &self.device,
-                format!("cannot write a frame: {e} (was the v4l2loopback module removed?)"),
-            )
-        })?;
-        self.written += 1;
-        Ok(())
+        self.keeper
+            .send(buffer, image)
+            .map_err(|e| self.write_error(&e))
     }
 
     fn finish(&mut self) -> Result<SinkSummary> {
+        let counts = self.keeper.finish().map_err(|e| self.write_error(&e))?;
+        let mut target = format!("{} ({})", self.device.display(), self.card);
+        if counts.placeholders > 0 || counts.skipped > 0 {
+            target.push_str(&format!(
+                "; {} placeholder frames while the pipeline stalled, {} frames skipped while the \
+                 device was busy",
+                counts.placeholders, counts.skipped
+            ));
+        }
         Ok(SinkSummary {
-            frames: self.written,
-            target: format!("{} ({})", self.device.display(), self.card),
+            frames: counts.frames,
+            target,
         })
     }
 }

@@ -1,5 +1,8 @@
-//! A 5x7 bitmap font (doppel's own, drawn for the on-screen display): capital letters, digits and
-//! the punctuation the display uses. Lower-case text is drawn in capitals; other characters as `?`.
+//! A 5x7 bitmap font (doppel's own, drawn for the live window's on-screen display and the virtual
+//! camera's placeholder frame): capital letters, digits and the punctuation they use. Lower-case
+//! text is drawn in capitals; other characters as `?`.
+
+use image::{Rgba, RgbaImage};
 
 /// Glyph width and height in font pixels.
 pub const GLYPH_W: u32 = 5;
@@ -382,6 +385,39 @@ pub fn glyph(c: char) -> [u8; 7] {
             .fold(0u8, |acc, b| (acc << 1) | u8::from(b == b'#'));
     }
     out
+}
+
+/// Draws `text` into `img` with its first cell's top-left corner at (`x0`, `y0`), `scale` image pixels
+/// per font pixel, at most `max_chars` characters; ink outside the image is clipped.
+pub fn draw(
+    img: &mut RgbaImage,
+    (x0, y0): (u32, u32),
+    text: &str,
+    scale: u32,
+    max_chars: usize,
+    colour: Rgba<u8>,
+) {
+    let scale = scale.max(1);
+    let (w, h) = img.dimensions();
+    for (col, c) in text.chars().take(max_chars).enumerate() {
+        let cx = x0 + col as u32 * CELL_W * scale;
+        let rows = glyph(c);
+        for gy in 0..GLYPH_H {
+            for gx in 0..GLYPH_W {
+                if rows[gy as usize] & (1 << (GLYPH_W - 1 - gx)) == 0 {
+                    continue;
+                }
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        let (x, y) = (cx + gx * scale + dx, y0 + gy * scale + dy);
+                        if x < w && y < h {
+                            img.put_pixel(x, y, colour);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,14 @@ pub trait Stage: Send {
     fn warm_up(&mut self, _width: u32, _height: u32) -> Result<()> {
         Ok(())
     }
+
+    /// `Some(meta)` when the stage only reads the pixels and writes `meta` into the frame's meta,
+    /// needing no meta from the stages before it (`track`, `hands`, `pose`, `segment`): a live run
+    /// then runs consecutive such stages side by side ([`crate::graph::parallel`]). The default is
+    /// `None`: the stage runs in its place in the order.
+    fn analysis(&self) -> Option<MetaSet> {
+        None
+    }
 }
 
 /// Commands a live run can send to its stages (through [`crate::graph::RunHandle`]; a stage that

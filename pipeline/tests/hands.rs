@@ -585,3 +585,55 @@ fn motion(a: &[[f32; 3]], b: &[[f32; 3]]) -> f32 {
         .map(|(p, q)| (p[0] - q[0]).hypot(p[1] - q[1]))
         .sum()
 }
+
+/// In a live run `track,hands,pose` run side by side on each frame (`graph::parallel`): the
+/// merged meta is what the three give in turn.
+#[test]
+fn analysis_stages_side_by_side_match_them_in_turn() {
+    use doppel_pipeline::graph::parallel::group;
+    use doppel_pipeline::spec::parse_stages;
+    use doppel_pipeline::stages::build_all;
+
+    let specs = parse_stages("track:threads=1,hands:threads=1,pose:threads=1").expect("spec");
+    let mut in_turn = build_all(&specs, &BuildContext::new(Mode::Offline)).expect("stages");
+    let built = build_all(&specs, &BuildContext::new(Mode::Live)).expect("stages");
+    let mut grouped = group(built).expect("group");
+    assert_eq!(grouped.len(), 1, "one node");
+    assert_eq!(grouped[0].name(), "track+hands+pose");
+    for (dir, name) in [("hands", "right04.jpg"), ("faces", "astronaut.png")] {
+        let image = photo(dir, name);
+        let frame = |seq| Frame::new(seq, Timestamp::new(0, Rational::new(1, 30)), image.clone());
+        let mut expected = frame(0);
+        for stage in &mut in_turn {
+            expected = stage.process(expected).expect("in turn");
+        }
+        let got = grouped[0].process(frame(0)).expect("side by side");
+        let (e, g) = (&expected.meta, &got.meta);
+        assert_eq!(g.faces.len(), e.faces.len(), "{name}: faces");
+        assert_eq!(g.hands.len(), e.hands.len(), "{name}: hands");
+        assert_eq!(g.bodies.len(), e.bodies.len(), "{name}: bodies");
+        assert_eq!(g.calibration, e.calibration, "{name}: calibration");
+        let close = |a: &[[f32; 3]], b: &[[f32; 3]]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(p, q)| (p[0] - q[0]).abs() < 0.01 && (p[1] - q[1]).abs() < 0.01)
+        };
+        for (a, b) in g.faces.iter().zip(&e.faces) {
+            assert!(close(&a.mesh, &b.mesh), "{name}: face mesh");
+        }
+        for (a, b) in g.hands.iter().zip(&e.hands) {
+            assert!(close(&a.landmarks, &b.landmarks), "{name}: hand landmarks");
+        }
+        for (a, b) in g.bodies.iter().zip(&e.bodies) {
+            assert!((a.rect.x0 - b.rect.x0).abs() < 0.01, "{name}: body box");
+        }
+        // Each kind came from its own stage: the astronaut's face, the hand in right04.jpg.
+        match name {
+            "astronaut.png" => assert!(!g.faces.is_empty(), "{name}: no face"),
+            _ => assert!(!g.hands.is_empty(), "{name}: no hand"),
+        }
+        // The frame's pixels are the ones given, once on the CPU.
+        assert_eq!(got.cpu_image().expect("pixels").as_raw(), image.as_raw());
+    }
+}

@@ -15,6 +15,7 @@
 
 pub mod handle;
 pub mod newest;
+pub mod parallel;
 pub mod sketch;
 pub mod stats;
 
@@ -158,7 +159,6 @@ pub fn run(
     let started = Instant::now();
     let mode = config.mode;
     let pace = mode == Mode::Live && !info.live;
-    let sink_slot = stages.len() + 1;
 
     let mut handles: Vec<(String, NodeKind, thread::JoinHandle<Recorder>)> = Vec::new();
 
@@ -176,6 +176,19 @@ pub fn run(
             break;
         }
     }
+
+    // Live: consecutive analysis stages side by side (after their warm-up, on this thread).
+    let stages = match mode {
+        Mode::Live => match parallel::group(stages) {
+            Ok(grouped) => grouped,
+            Err(e) => {
+                control.fail(1, e);
+                Vec::new()
+            }
+        },
+        Mode::Offline => stages,
+    };
+    let sink_slot = stages.len() + 1;
 
     // Live admission: one token per frame allowed in flight; the sink gives tokens back.
     let capacity = match mode {

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::graph::RunHandle;
+use crate::stage::MetaSet;
 use crate::{Frame, Result, Stage};
 
 /// A stage that can be switched off.
@@ -38,6 +39,10 @@ impl Stage for Toggle {
 
     fn warm_up(&mut self, width: u32, height: u32) -> Result<()> {
         self.inner.warm_up(width, height)
+    }
+
+    fn analysis(&self) -> Option<MetaSet> {
+        self.inner.analysis()
     }
 }
 

@@ -189,6 +189,10 @@ impl Stage for Hands {
         DOC.name
     }
 
+    fn analysis(&self) -> Option<MetaSet> {
+        Some(MetaSet::HANDS)
+    }
+
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         frame.meta.hands = self
             .tracker

@@ -141,6 +141,10 @@ impl Stage for Pose {
         DOC.name
     }
 
+    fn analysis(&self) -> Option<MetaSet> {
+        Some(MetaSet::BODIES)
+    }
+
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let body = self
             .tracker

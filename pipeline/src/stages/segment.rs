@@ -138,6 +138,10 @@ impl Stage for Segment {
         DOC.name
     }
 
+    fn analysis(&self) -> Option<MetaSet> {
+        Some(MetaSet::MASK)
+    }
+
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         let mask = self.segmenter.process(frame.pixels.image()?)?;
         frame.meta.mask = Some(Arc::new(mask));

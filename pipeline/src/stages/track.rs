@@ -341,6 +341,10 @@ impl Stage for Track {
         DOC.name
     }
 
+    fn analysis(&self) -> Option<MetaSet> {
+        Some(MetaSet::FACES)
+    }
+
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
         if let Some(inbox) = &self.inbox {
             let tracker = &mut self.tracker;

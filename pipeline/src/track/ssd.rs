@@ -4,8 +4,6 @@
 //! letterbox convention, the anchors, the keypoint count) is given by the caller; the rest is here
 //! once.
 
-use std::path::Path;
-
 use super::types::{Affine, Point, Rect};
 use crate::error::{Error, Result};
 use crate::infer::{Model, TensorView};
@@ -40,7 +38,7 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x.clamp(-100.0, 100.0)).exp())
 }
 
-/// One SSD detection with `K` keypoints, before it becomes a face [`Detection`] (the pose detector
+/// One SSD detection with `K` keypoints, before it becomes a face [`crate::meta::Detection`] (the pose detector
 /// has 4 keypoints, the face detector 6).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SsdDetection<const K: usize> {
@@ -207,11 +205,6 @@ impl<const K: usize> SsdModel<K> {
             tensor: vec![0.0; n * n * 3],
             runs: 0,
         })
-    }
-
-    /// The model file.
-    pub fn path(&self) -> &Path {
-        self.model.path()
     }
 
     /// The input side in pixels.

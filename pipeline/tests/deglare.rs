@@ -230,9 +230,12 @@ fn deglare_improves_psnr_on_the_held_out_synthetic_set() {
     println!(
         "held-out synthetic mean PSNR: input {before:.2} dB, gpu {after_gpu:.2} dB, onnx {after_onnx:.2} dB"
     );
+    // Since issue 18 the learned layer is held under the shader method's estimate (no harm on
+    // real photos without glare): measured +0.6 dB, as the shader method (uncapped it gained
+    // +3.1 dB here but smeared up to 87 levels into a white cup).
     assert!(
-        after_onnx >= before + 1.0,
-        "the learned model should gain >= 1 dB: {before:.2} -> {after_onnx:.2}"
+        after_onnx >= before + 0.3,
+        "the learned model should gain >= 0.3 dB: {before:.2} -> {after_onnx:.2}"
     );
     assert!(
         after_gpu >= before + 0.3,
@@ -275,14 +278,14 @@ fn deglare_reduces_halo_energy_on_real_photos_with_lights() {
         reductions.push((name, r_gpu, r_onnx));
     }
     // Thresholds: these are daylight photos whose rings lie on bright sky or walls (0.28..0.39
-    // linear on average). Both methods remove at most bound * knee = 0.02 linear there by design
-    // (no dark patch on a bright sky, no harm to bright objects without glare: issue 18), i.e. at
-    // most 5..7% of the ring energy: each must achieve at least 3.5% on each photo (measured: gpu
-    // 3.7..4.9%, onnx 4.3..5.0%). Before issue 18 (knee 0.05, the learned layer uncapped): gpu
-    // 4.2..5.7%, onnx 9..11%, at the price of up to 87 levels of dark smear on a white cup.
+    // linear on average). Both methods remove at most bound * knee = 0.015 linear there by
+    // design (no dark patch on a bright sky, no harm to bright objects without glare: issue 18),
+    // i.e. at most 4..5.5% of the ring energy: each must achieve at least 2.5% on each photo.
+    // Before issue 18 (knee 0.05, the learned layer uncapped): gpu 4.2..5.7%, onnx 9..11%, at
+    // the price of up to 87 levels of dark smear on a white cup (`tests/night.rs`).
     for (name, r_gpu, r_onnx) in reductions {
         assert!(
-            r_gpu >= 0.035 && r_onnx >= 0.035,
+            r_gpu >= 0.025 && r_onnx >= 0.025,
             "{name}: halo energy reduced by only {:.1}% (gpu), {:.1}% (onnx)",
             100.0 * r_gpu,
             100.0 * r_onnx
@@ -331,8 +334,8 @@ fn luminance(p: &Rgba<u8>) -> f64 {
 
 /// On a bright sky the shader method must compress, not cut into it: around the setting sun,
 /// bright background pixels (linear luminance >= 0.2, not light cores) keep >= 85% of their
-/// luminance (1st percentile). Its cap (`glare_cap`: at most bound * knee = 0.02 linear removed
-/// on a bright background) allows at most 10% at luminance 0.2; before the cap it removed up to
+/// luminance (1st percentile). Its cap (`glare_cap`: at most bound * knee = 0.015 linear removed
+/// on a bright background) allows at most 7.5% at luminance 0.2; before the cap it removed up to
 /// half the sky's light, a dark disc around the sun. The learned model's layer has the same
 /// ceiling since issue 18 (`enhance::deglare::constrain_layer`; measured 90.7%, before 75%+), so
 /// it is held to 85% too.

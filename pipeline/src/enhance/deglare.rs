@@ -21,7 +21,7 @@
 //! 5. **Subtract** (`apply`, full size): `out = encode(c - min(strength * G(x, y) * (1 - h),
 //!    max_darken * c))`, `G` sampled bilinearly; light cores (`h` = 1) are kept, and no pixel loses
 //!    more than `max_darken` ([`MAX_DARKEN`], 25%) of its light: with `G <= bound * knee` this
-//!    bounds the change of any pixel outside the cores ([`max_change`]: 12 levels of 255 for the
+//!    bounds the change of any pixel outside the cores ([`max_change`]: 9 levels of 255 for the
 //!    defaults), whatever the estimate, so no dark structure can appear.
 //!
 //! A frame with no pixel above `threshold` gets `G = 0` and comes back unchanged.
@@ -91,7 +91,7 @@ impl Default for GlareParams {
             threshold: 0.95,
             gain: 20.0,
             bound: 0.5,
-            knee: 0.04,
+            knee: 0.03,
             strength: 1.0,
             max_darken: MAX_DARKEN,
             psf: Psf::default(),
@@ -372,11 +372,10 @@ fn subtract_glare(
 }
 
 /// The largest change in 8-bit sRGB levels that removing at most `min(max_darken * v, bound *
-/// knee)` of a linear value `v` can make (a light core excluded): the do-no-harm bound of a
-/// method, whatever its estimate. For the defaults: 11 levels for the shader method
-/// (`max_darken` 0.25, at `v` = 0.08, sRGB 79), 17 for the learned one (`max_darken`
-/// [`LEARNED_MAX_DARKEN`]).
-pub fn max_change(params: &GlareParams, max_darken: f32) -> u8 {
+/// knee)` of a linear value `v` can make (a light core excluded): the do-no-harm bound of both
+/// methods, whatever the estimate (9 levels for the defaults, at `v` = 0.06, sRGB 69).
+pub fn max_change(params: &GlareParams) -> u8 {
+    let max_darken = params.max_darken;
     let cap = params.bound * params.knee;
     (0..=255u8)
         .map(|b| {
@@ -480,6 +479,8 @@ pub struct GlareModel {
     tensor: Vec<f32>,
     /// The frame in linear light (RGBA), reused.
     lin: Vec<f32>,
+    /// The shader method's buffers, for its estimate on the working-size copy.
+    shader: GlareScratch,
 }
 
 /// The default model file, relative to the working directory.
@@ -517,6 +518,7 @@ impl GlareModel {
             resizer: Resizer::new(),
             tensor: Vec::new(),
             lin: Vec::new(),
+            shader: GlareScratch::default(),
         })
     }
 
@@ -562,7 +564,12 @@ impl GlareModel {
                     format!("no output of shape {shape:?} for input {shape:?}"),
                 )
             })?;
-        let layer = constrain_layer(&small, &out.data, &mask, params);
+        // the shader method's estimate on the same copy: the ceiling of the learned layer
+        let mut shaded = crate::bufpool::image(iw, ih);
+        deglare_cpu(&small, &mut shaded, params, &mut self.shader)?;
+        crate::bufpool::recycle(shaded.into_raw());
+        let (_, sw, sh) = grid(iw, ih);
+        let layer = constrain_layer(&small, &out.data, &mask, (&self.shader.glare, sw, sh));
         crate::bufpool::recycle(small.into_raw());
         Ok((layer, iw, ih))
     }
@@ -584,10 +591,6 @@ impl GlareModel {
         self.lin.clear();
         self.lin
             .extend(src.as_raw().iter().map(|&b| lut[usize::from(b)]));
-        let learned = GlareParams {
-            max_darken: LEARNED_MAX_DARKEN,
-            ..params.clone()
-        };
         subtract_glare(
             src,
             dst,
@@ -596,7 +599,7 @@ impl GlareModel {
             gh,
             &self.lin,
             linear_threshold(params.threshold),
-            &learned,
+            params,
         )
     }
 }
@@ -607,39 +610,29 @@ fn srgb_lut() -> Vec<f32> {
         .collect()
 }
 
-/// The learned layer may reach this fraction of the local lower envelope (the shader method's
-/// `bound` is 0.5): glare is part of the floor it lifts, so it cannot exceed it, and the model,
-/// unlike the PSF estimate, knows how much of a dark floor is glare (on the held-out synthetic
-/// set, capping it at the shader's 0.5 cost 2.5 dB).
-pub const LEARNED_BOUND: f32 = 0.9;
-/// The learned path's `max_darken`: at most half of a pixel's light (the shader method: 25%).
-pub const LEARNED_MAX_DARKEN: f32 = 0.5;
-
 /// Smoothing of the learned glare layer, in pixels of the working size (8 px at 1280): glare is
 /// low-frequency, so what the model puts into finer structure (texture of a lit object) is not.
 pub const LAYER_SIGMA: f32 = 2.0;
-/// Radius of the learned path's lower-envelope minimum filter, in pixels of the working size (20
-/// px at 1280, as the shader method's 5x5 cells of 8 px).
-pub const LAYER_MIN_RADIUS: usize = 5;
 
-/// Makes the learned layer safe (issue 18: it painted a dark smear into a lit paper lantern):
-/// `raw` is the model's planar sRGB-unit output at the size of `small`, `mask` its glare mask.
+/// Makes the learned layer safe (issue 18: uncapped, it painted a dark smear into a lit paper
+/// lantern and up to 87 levels into a white cup): `raw` is the model's planar sRGB-unit output at
+/// the size of `small`, `mask` its glare mask, `ceiling` the shader method's estimate `G` on the
+/// same copy (its small grid, `gw` x `gh`).
 /// 1. The layer in linear light: what subtracting `raw * mask` in sRGB would remove from `small`.
 /// 2. Low-pass: a Gaussian of [`LAYER_SIGMA`] along x and y (replicated borders).
-/// 3. Capped: at most [`LEARNED_BOUND`] of the lower envelope `E` (the minimum of `small` in linear
-///    light over a `2 LAYER_MIN_RADIUS + 1` square, smoothed by the same Gaussian), and at most
-///    `bound * knee` (the shader method's ceiling on bright backgrounds). Glare is light added
-///    over the darkest nearby value, so a bright, textured object (lantern, screen, white cup)
-///    whose dark parts are near its bright ones gets little, and a bright surface loses at most
-///    the ceiling.
+/// 3. At most `G` (bilinear): the model decides where, within what the lights can have caused
+///    and the local lower envelope allows (`glare_cap`: a bright textured object, whose dark parts
+///    are near its bright ones, gets little; a bright surface at most `bound * knee`).
 ///
-/// The subtraction ([`GlareModel::deglare`]) then removes at most [`LEARNED_MAX_DARKEN`] of any
-/// pixel's light: [`max_change`] bounds the result.
+/// [`GlareModel::deglare`] then subtracts it with step 5 of the shader method, so both share the
+/// bound of [`max_change`]. Looser ceilings were tried (the envelope fraction 0.9 instead of 0.5,
+/// 1.5 G, `max_darken` 0.5): they kept more of the model's gain on the synthetic pairs (+1.1 dB
+/// instead of +0.6) but changed real photos without glare down to 35..38.5 dB.
 pub fn constrain_layer(
     small: &RgbaImage,
     raw: &[f32],
     mask: &[f32],
-    params: &GlareParams,
+    ceiling: (&[[f32; 3]], u32, u32),
 ) -> Vec<[f32; 3]> {
     let (w, h) = (small.width() as usize, small.height() as usize);
     let n = w * h;
@@ -656,18 +649,19 @@ pub fn constrain_layer(
             g
         })
         .collect();
-    let taps = gauss_taps(LAYER_SIGMA);
-    convolve(&mut layer, w, h, &taps);
-    // lower envelope
-    let mut env: Vec<[f32; 3]> = (0..n)
-        .map(|i| [0, 1, 2].map(|k| lut[usize::from(px[4 * i + k])]))
-        .collect();
-    min_filter(&mut env, w, h, LAYER_MIN_RADIUS);
-    convolve(&mut env, w, h, &taps);
-    let ceiling = params.bound * params.knee;
-    for (g, e) in layer.iter_mut().zip(&env) {
-        for k in 0..3 {
-            g[k] = g[k].min((LEARNED_BOUND * e[k]).min(ceiling));
+    convolve(&mut layer, w, h, &gauss_taps(LAYER_SIGMA));
+    let (g, gw, gh) = ceiling;
+    let gwu = gw as usize;
+    for y in 0..h {
+        let (y0, y1, fy) = bilinear_taps(y as u32, h as u32, gh);
+        for x in 0..w {
+            let (x0, x1, fx) = bilinear_taps(x as u32, w as u32, gw);
+            let l = &mut layer[y * w + x];
+            for k in 0..3 {
+                let left = g[y0 * gwu + x0][k] + (g[y1 * gwu + x0][k] - g[y0 * gwu + x0][k]) * fy;
+                let right = g[y0 * gwu + x1][k] + (g[y1 * gwu + x1][k] - g[y0 * gwu + x1][k]) * fy;
+                l[k] = l[k].min(left + (right - left) * fx);
+            }
         }
     }
     layer
@@ -711,35 +705,6 @@ fn convolve(data: &mut [[f32; 3]], w: usize, h: usize, taps: &[f32]) {
                 }
             }
             data[y * w + x] = acc;
-        }
-    }
-}
-
-/// Separable minimum over a `(2 r + 1)²` square (per channel), borders clamped.
-fn min_filter(data: &mut [[f32; 3]], w: usize, h: usize, r: usize) {
-    let mut tmp = vec![[0.0f32; 3]; data.len()];
-    for y in 0..h {
-        for x in 0..w {
-            let mut m = [f32::INFINITY; 3];
-            for xx in x.saturating_sub(r)..=(x + r).min(w - 1) {
-                let v = data[y * w + xx];
-                for c in 0..3 {
-                    m[c] = m[c].min(v[c]);
-                }
-            }
-            tmp[y * w + x] = m;
-        }
-    }
-    for y in 0..h {
-        for x in 0..w {
-            let mut m = [f32::INFINITY; 3];
-            for yy in y.saturating_sub(r)..=(y + r).min(h - 1) {
-                let v = tmp[yy * w + x];
-                for c in 0..3 {
-                    m[c] = m[c].min(v[c]);
-                }
-            }
-            data[y * w + x] = m;
         }
     }
 }

@@ -9,12 +9,12 @@
 //!   `shaders/deglare.wgsl`), `cpu` its CPU reference (same output within ±1), `onnx` the learned
 //!   model `models/deglare.onnx` at a working size, its glare layer smoothed, capped like the
 //!   shader method's and subtracted at full size. Every backend removes at most 25% of a pixel's
-//!   light and keeps light cores, so a photo without glare changes by at most 12 levels of 255
+//!   light and keeps light cores, so a photo without glare changes by at most 9 levels of 255
 //!   outside its lights.
 //! - `strength` 0..=1 (default 1): fraction of the estimated glare removed.
 //! - `threshold` (gpu/cpu; default 0.95): sRGB level above which a pixel is a light source.
 //! - `gain` (gpu/cpu; default 20): how much glare the PSF lets each light cause.
-//! - `knee` (gpu/cpu/onnx; default 0.04): linear background level above which the removal levels off
+//! - `knee` (default 0.03): linear background level above which the removal levels off
 //!   (at most `0.5 * knee` is taken from a bright sky: compressed, not cut into).
 //! - `model`, `size`, `threads` (onnx): model file, working long side (default 320), intra-op
 //!   threads.
@@ -72,7 +72,7 @@ const GAIN: OptSpec = OptSpec {
 const KNEE: OptSpec = OptSpec {
     name: "knee",
     kind: OptKind::F32 {
-        default: 0.04,
+        default: 0.03,
         min: 0.001,
         max: 1.0,
     },

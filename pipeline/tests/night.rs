@@ -29,7 +29,7 @@ use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::stages::deglare::Deglare;
 use doppel_pipeline::stages::lowlight::Lowlight;
 use doppel_pipeline::stages::BuildContext;
-use doppel_pipeline::Mode;
+use doppel_pipeline::{Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 
 /// Light cores are dilated by this many pixels (at 1280 px): the glare layer is upsampled
@@ -399,6 +399,7 @@ fn night_table_lowlight_keeps_exposed_night_photos() {
     let mut failures = Vec::new();
     for backend in ["gpu", "cpu"] {
         let mut stage = lowlight(backend);
+        let mut sum_back = 0.0;
         println!(
             "lowlight {backend} | photo | luminance factor | grey cast in -> out (shift) | \
              noise/signal in -> out | under-exposed PSNR in -> out"
@@ -416,9 +417,13 @@ fn night_table_lowlight_keeps_exposed_night_photos() {
             let under = exposed(&input, 0.25, 0.0);
             let back = stage.apply(&under).unwrap();
             let (p_under, p_back) = (psnr(&under, &input), psnr(&back, &input));
+            // where it brightens, greys stay grey: the cast of the photo's greys in the result
+            let c_back = cast(&back, &grey);
+            let shift_back = ((c_back.0 - c_in.0).powi(2) + (c_back.1 - c_in.1).powi(2)).sqrt();
             println!(
                 "lowlight {backend} | {name} | {factor:.3} | ({:.1},{:.1}) -> ({:.1},{:.1}) ({shift:.1}, \
-                 {n_grey} px) | {n_in:.4} -> {n_out:.4} ({} blocks) | {p_under:.1} -> {p_back:.1} dB",
+                 {n_grey} px) | {n_in:.4} -> {n_out:.4} ({} blocks) | {p_under:.1} -> {p_back:.1} dB \
+                 (grey cast shift {shift_back:.1})",
                 c_in.0,
                 c_in.1,
                 c_out.0,
@@ -435,24 +440,128 @@ fn night_table_lowlight_keeps_exposed_night_photos() {
             if factor > MAX_FACTOR {
                 failures.push(format!("{name} {backend}: luminance x{factor:.3}"));
             }
-            if n_grey >= 1000 && shift > MAX_GREY_SHIFT {
+            if n_grey >= 1000 && shift.max(shift_back) > MAX_GREY_SHIFT {
                 failures.push(format!("{name} {backend}: grey cast moves {shift:.1}"));
             }
             if !blocks.is_empty() && n_out > n_in * 1.02 {
                 failures.push(format!("{name} {backend}: noise {n_in:.4} -> {n_out:.4}"));
             }
-            let today = TODAY_UNDER_PSNR
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or(0.0, |(_, p)| *p);
-            if p_back <= today {
+            if p_back < p_under {
                 failures.push(format!(
-                    "{name} {backend}: under-exposed copy back at {p_back:.1} dB, today {today:.1} dB"
+                    "{name} {backend}: under-exposed copy further away: {p_under:.1} -> {p_back:.1} dB"
+                ));
+            }
+            sum_back += p_back;
+        }
+        // Per photo the stage before issue 18 sometimes landed closer by brightening everything:
+        // summer1am's copy 2 stops darker still has the exposure index of an exposed night scene
+        // (0.10 against darkesthour's 0.126 as it is), so it gets little gain. The mean must be
+        // better.
+        let mean = sum_back / EXPOSED_NIGHT.len() as f64;
+        let today = TODAY_UNDER_PSNR.iter().map(|(_, p)| p).sum::<f64>() / 4.0;
+        println!("lowlight {backend}: under-exposed copies back at {mean:.1} dB on average, before issue 18 {today:.1} dB");
+        if mean <= today + 3.0 {
+            failures.push(format!(
+                "{backend}: under-exposed copies back at {mean:.1} dB, before {today:.1} dB"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "lowlight: {failures:#?}");
+}
+
+/// Sensor-like noise on an under-exposed copy (Gaussian, sigma 0.003 linear): noise over signal
+/// in its flat dark regions must not grow where the stage brightens it.
+#[test]
+fn lowlight_does_not_brighten_noise_more_than_signal() {
+    let mut failures = Vec::new();
+    for backend in ["gpu", "cpu"] {
+        let mut stage = lowlight(backend);
+        for name in ["darkesthour", "rocket"] {
+            let input = photo(name);
+            let clean = exposed(&input, 0.25, 0.0);
+            let noisy = exposed(&input, 0.25, 0.003);
+            let blocks = flat_dark_blocks(&clean);
+            let out = stage.apply(&noisy).unwrap();
+            let (n_in, n_out) = (noise_ratio(&noisy, &blocks), noise_ratio(&out, &blocks));
+            let factor = mean_lum(&out) / mean_lum(&noisy);
+            println!(
+                "lowlight {backend} | {name} 2 stops under + noise | luminance x{factor:.2} | \
+                 noise/signal {n_in:.4} -> {n_out:.4} ({} blocks) | PSNR vs photo {:.1} -> {:.1} dB",
+                blocks.len(),
+                psnr(&noisy, &input),
+                psnr(&out, &input)
+            );
+            if backend == "gpu" {
+                save_sheet(
+                    &format!("{name}_noisy_under_in_out_original"),
+                    &[&noisy, &out, &input],
+                );
+            }
+            if blocks.len() < 100 || factor < 1.5 || n_out > n_in {
+                failures.push(format!(
+                    "{name} {backend}: {} blocks, x{factor:.2}, noise {n_in:.4} -> {n_out:.4}",
+                    blocks.len()
                 ));
             }
         }
     }
-    assert!(failures.is_empty(), "lowlight: {failures:#?}");
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// A clip (24 frames of rocket 2 stops under, fresh noise each frame, panning 2 px a frame)
+/// through the stage as video: the frame-to-frame change of the mean luminance, relative to the
+/// mean, must stay as low as the input's (+0.2%) and below that of the frames brightened one by
+/// one as stills.
+#[test]
+fn lowlight_does_not_flicker_on_video() {
+    let photo = photo("rocket");
+    let (w, h) = (960, photo.height());
+    let frames: Vec<RgbaImage> = (0..24u32)
+        .map(|t| {
+            let crop = image::imageops::crop_imm(&photo, 2 * t, 0, w, h).to_image();
+            exposed(&crop, 0.25, 0.003 + 0.0001 * f64::from(t % 3))
+        })
+        .collect();
+    let flicker = |images: &[RgbaImage]| {
+        let l: Vec<f64> = images.iter().map(mean_lum).collect();
+        let mean = l.iter().sum::<f64>() / l.len() as f64;
+        l.windows(2).map(|p| (p[1] - p[0]).abs()).sum::<f64>() / (l.len() - 1) as f64 / mean
+    };
+    for backend in ["gpu", "cpu"] {
+        let mut video = lowlight(backend);
+        let mut stills = lowlight(backend);
+        let mut out_video = Vec::new();
+        let mut out_stills = Vec::new();
+        for (t, f) in frames.iter().enumerate() {
+            let frame = Frame::new(
+                t as u64,
+                Timestamp::new(t as i64, Rational::new(1, 30)),
+                f.clone(),
+            );
+            let mut done = video.process(frame).unwrap();
+            out_video.push(done.pixels.image().unwrap().clone());
+            out_stills.push(stills.apply(f).unwrap());
+        }
+        let (f_in, f_video, f_stills) = (
+            flicker(&frames),
+            flicker(&out_video),
+            flicker(&out_stills),
+        );
+        println!(
+            "lowlight {backend} flicker (mean |dL| / L per frame): input {:.3}%, video {:.3}%, \
+             stills {:.3}%",
+            100.0 * f_in,
+            100.0 * f_video,
+            100.0 * f_stills
+        );
+        assert!(
+            f_video <= f_in + 0.002 && f_video <= f_stills + 1e-9,
+            "{backend}: flicker input {f_in:.4}, video {f_video:.4}, stills {f_stills:.4}"
+        );
+        if backend == "gpu" {
+            save_sheet("clip_first_last_in_out", &[&frames[23], &out_video[23]]);
+        }
+    }
 }
 
 /// The most a correctly exposed night photo's mean luminance may rise.

@@ -276,7 +276,7 @@ fn flat_dark_blocks(input: &RgbaImage) -> Vec<(u32, u32)> {
                 })
                 .sum::<f64>()
                 / 64.0;
-            if mean_srgb >= 64.0 || mean_srgb < 2.0 {
+            if !(2.0..64.0).contains(&mean_srgb) {
                 continue;
             }
             let (smooth, _) = block_stats(input, bx, by);
@@ -392,7 +392,6 @@ fn night_table_deglare_does_no_harm_on_real_photos() {
     }
     assert!(failures.is_empty(), "harm: {failures:#?}");
 }
-
 
 #[test]
 fn night_table_lowlight_keeps_exposed_night_photos() {
@@ -542,11 +541,8 @@ fn lowlight_does_not_flicker_on_video() {
             out_video.push(done.pixels.image().unwrap().clone());
             out_stills.push(stills.apply(f).unwrap());
         }
-        let (f_in, f_video, f_stills) = (
-            flicker(&frames),
-            flicker(&out_video),
-            flicker(&out_stills),
-        );
+        let (f_in, f_video, f_stills) =
+            (flicker(&frames), flicker(&out_video), flicker(&out_stills));
         println!(
             "lowlight {backend} flicker (mean |dL| / L per frame): input {:.3}%, video {:.3}%, \
              stills {:.3}%",

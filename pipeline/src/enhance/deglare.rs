@@ -323,12 +323,12 @@ pub fn deglare_cpu(
     }
 
     // 5. subtract at full size
-    subtract_glare(src, dst, &scratch.glare, sw, sh, lin, t, params)
+    subtract_glare(src, dst, &scratch.glare, sw, sh, lin, params)
 }
 
 /// Step 5 of the module docs, shared by both methods: subtracts the linear glare layer `glare`
 /// (`gw` x `gh`, bilinearly upsampled along y then x) from `src` into `dst`, per pixel at most
-/// `max_darken` of its light and none from light cores (`h` of the linear threshold `t`). `lin` is
+/// `max_darken` of its light and none from light cores (`h` of `params.threshold`). `lin` is
 /// `src` decoded to linear light (RGBA).
 fn subtract_glare(
     src: &RgbaImage,
@@ -337,9 +337,9 @@ fn subtract_glare(
     gw: u32,
     gh: u32,
     lin: &[f32],
-    t: f32,
     params: &GlareParams,
 ) -> Result<()> {
+    let t = linear_threshold(params.threshold);
     let (w, h) = src.dimensions();
     let gwu = gw as usize;
     let px = src.as_raw();
@@ -362,7 +362,8 @@ fn subtract_glare(
                 let left = a[k] + (c[k] - a[k]) * fy;
                 let right = b[k] + (d[k] - b[k]) * fy;
                 let gk = left + (right - left) * fx;
-                let v = lin_px[k] - (params.strength * gk * keep).min(params.max_darken * lin_px[k]);
+                let v =
+                    lin_px[k] - (params.strength * gk * keep).min(params.max_darken * lin_px[k]);
                 out[i + k] = unit_to_byte(linear_to_srgb(v.max(0.0)));
             }
             out[i + 3] = px[i + 3];
@@ -591,16 +592,7 @@ impl GlareModel {
         self.lin.clear();
         self.lin
             .extend(src.as_raw().iter().map(|&b| lut[usize::from(b)]));
-        subtract_glare(
-            src,
-            dst,
-            &layer,
-            gw,
-            gh,
-            &self.lin,
-            linear_threshold(params.threshold),
-            params,
-        )
+        subtract_glare(src, dst, &layer, gw, gh, &self.lin, params)
     }
 }
 

@@ -28,8 +28,9 @@
 //! - **Brighten luminance, keep chroma**: `out = c k'`, `k' = min(k, 1 / max(c))`, the same factor
 //!   on R, G and B, so chroma ratios and the hue of neutral greys stay, and nothing clips into a
 //!   new hue.
+//!
 //! Parity: the GPU kernel and the CPU reference agree within ±1 per channel
-//! (`pipeline/tests/night.rs`).
+//! (`pipeline/tests/deglare.rs`).
 //!
 //! Video: the stage smooths the gain map over time ([`GainMap::follow`]) so that the curve model's
 //! frame-to-frame noise does not flicker.

@@ -23,9 +23,7 @@
 //! Example: `doppel process night.mp4 -o clear.mp4 --stages deglare,lowlight`
 
 use super::{BuildContext, StageEntry};
-use crate::enhance::deglare::{
-    deglare_cpu, GlareModel, GlareParams, GlareScratch, DEFAULT_MODEL,
-};
+use crate::enhance::deglare::{deglare_cpu, GlareModel, GlareParams, GlareScratch, DEFAULT_MODEL};
 use crate::enhance::deglare_gpu::GpuDeglare;
 use crate::error::{Error, Result};
 use crate::frame::Frame;

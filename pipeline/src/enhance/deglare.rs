@@ -758,8 +758,9 @@ mod tests {
         .unwrap();
         assert_eq!(dst.get_pixel(48, 32)[0], 255, "core kept");
         let (before, after) = (src.get_pixel(56, 32)[0], dst.get_pixel(56, 32)[0]);
-        // 87 is 0.095 linear: the cap (`glare_cap` of a ~0.07 envelope) lets about 0.015 go
-        assert!(after + 5 < before, "halo {before} -> {after}");
+        // 87 is 0.095 linear: the cap (`glare_cap` of a ~0.07 envelope, knee 0.03) lets about
+        // 0.01 go, 5 levels
+        assert!(after + 4 <= before, "halo {before} -> {after}");
         assert!(dst.get_pixel(2, 2)[0] <= 20, "background not brightened");
     }
 

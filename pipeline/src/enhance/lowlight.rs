@@ -7,7 +7,9 @@
 //!    `e = sqrt(key * p99)`, `key` the log-average of `Y` (+0.001) and `p99` its 99th percentile. A
 //!    frame with `e >= EXPOSURE_TARGET` is exposed (a night scene may be dark on average if its
 //!    lights and sky use the range, or have no lights if its average is not too low) and gets gain
-//!    1: it is left as it is. Otherwise the gain is `G = EXPOSURE_TARGET / e`, at most [`MAX_GAIN`].
+//!    1: it is left as it is. Otherwise the gain is `G = EXPOSURE_TARGET / e`, at most [`MAX_GAIN`]
+//!    and at most `HEADROOM / p99` (a frame whose lights already reach [`HEADROOM`], a lit
+//!    lantern in a dark room, is exposed too).
 //!    On the test photos (`pipeline/tests/night.rs`) the correctly exposed night scenes have
 //!    `e` = 0.126..0.41; the same scenes 2 stops darker 0.031..0.10.
 //! 2. **Shape** ([`gain_map`]): where `G > 1`, the Zero-DCE curve model
@@ -53,6 +55,9 @@ pub const MAPS: usize = 3 * STEPS;
 pub const DEFAULT_MODEL: &str = "models/zero_dce_curves_neuro.onnx";
 /// Exposure index (`sqrt(key * p99)`, linear) at and above which a frame is left as it is.
 pub const EXPOSURE_TARGET: f32 = 0.12;
+/// The 99th percentile of luminance (linear) the exposure gain may lift a frame to: a frame whose
+/// lights or sky already reach it (a lit lantern in a dark room) is exposed, whatever its average.
+pub const HEADROOM: f32 = 0.5;
 /// The most a frame is brightened (linear factor): 3 stops.
 pub const MAX_GAIN: f32 = 8.0;
 /// Gain at which the dark-region denoise reaches its full amount (`1 + DENOISE_FULL_GAIN`).
@@ -223,7 +228,7 @@ fn luminance(c: [f32; 3]) -> f32 {
 }
 
 /// The exposure gain of a small copy of a frame (module docs, step 1): 1 for an exposed frame,
-/// else `EXPOSURE_TARGET / sqrt(key * p99)` up to [`MAX_GAIN`].
+/// else `min(EXPOSURE_TARGET / sqrt(key * p99), HEADROOM / p99, MAX_GAIN)`.
 pub fn exposure_gain(small: &RgbaImage) -> f32 {
     let n = (small.width() * small.height()) as usize;
     if n == 0 {
@@ -239,11 +244,15 @@ pub fn exposure_gain(small: &RgbaImage) -> f32 {
     let key = (y.iter().map(|v| f64::from(v + 0.001).ln()).sum::<f64>() / n as f64).exp() as f32;
     let k = (n * 99 / 100).min(n - 1);
     let (_, p99, _) = y.select_nth_unstable_by(k, f32::total_cmp);
-    let e = (key * *p99).max(0.0).sqrt();
-    if e >= EXPOSURE_TARGET {
+    let p99 = *p99;
+    let e = (key * p99).max(0.0).sqrt();
+    let gain = (EXPOSURE_TARGET / e.max(1e-6))
+        .min(HEADROOM / p99.max(1e-6))
+        .min(MAX_GAIN);
+    if gain <= 1.0 {
         1.0
     } else {
-        (EXPOSURE_TARGET / e.max(1e-6)).min(MAX_GAIN)
+        gain
     }
 }
 
@@ -499,6 +508,78 @@ mod tests {
         // strength 0: the input
         apply_curves_cpu(&src, &mut dst, &flat(-0.5, 2, 2), 0.0).unwrap();
         assert_eq!(src, dst);
+    }
+
+    #[test]
+    fn exposure_gain_leaves_exposed_frames_and_lifts_dark_ones() {
+        // a dark room with a lit lantern: most pixels dark, the lantern uses the range
+        let lantern = RgbaImage::from_fn(40, 30, |x, y| {
+            let v = if (15..25).contains(&x) && (8..22).contains(&y) {
+                240
+            } else {
+                12
+            };
+            Rgba([v, v, v, 255])
+        });
+        assert_eq!(exposure_gain(&lantern), 1.0);
+        // the same room without the lantern: under-exposed
+        let dark = RgbaImage::from_pixel(40, 30, Rgba([30, 30, 30, 255]));
+        let g = exposure_gain(&dark);
+        assert!(g > 2.0 && g <= MAX_GAIN, "{g}");
+        assert_eq!(exposure_gain(&RgbaImage::new(0, 0)), 1.0);
+    }
+
+    #[test]
+    fn gain_keeps_grey_grey_and_unity_keeps_the_frame() {
+        let src = RgbaImage::from_fn(16, 8, |x, _| {
+            let v = 10 + 6 * x as u8;
+            Rgba([v, v, v, 200])
+        });
+        let mut dst = RgbaImage::new(16, 8);
+        apply_gain_cpu(&src, &mut dst, &GainMap::unity(4, 2), 1.0).unwrap();
+        assert_eq!(src, dst);
+        let map = GainMap {
+            width: 4,
+            height: 2,
+            data: vec![3.0; 8],
+        };
+        apply_gain_cpu(&src, &mut dst, &map, 1.0).unwrap();
+        for (p, q) in src.pixels().zip(dst.pixels()) {
+            assert!(q[0] == q[1] && q[1] == q[2], "{q:?} not grey");
+            assert!(q[0] > p[0] && q[3] == 200, "{p:?} -> {q:?}");
+        }
+        // a coloured pixel keeps its channel ratios (in linear light) and does not clip into a new hue
+        let red = RgbaImage::from_pixel(4, 4, Rgba([200, 60, 30, 255]));
+        let mut out = RgbaImage::new(4, 4);
+        apply_gain_cpu(&red, &mut out, &map, 1.0).unwrap();
+        let q = out.get_pixel(1, 1);
+        assert_eq!(q[0], 255, "brightened to the top: {q:?}");
+        let ratio = |p: &Rgba<u8>| {
+            srgb_to_linear(f32::from(p[1]) / 255.0) / srgb_to_linear(f32::from(p[0]) / 255.0)
+        };
+        assert!(
+            (ratio(q) - ratio(red.get_pixel(1, 1))).abs() < 0.01,
+            "{q:?}"
+        );
+    }
+
+    #[test]
+    fn follow_moves_a_quarter_of_the_way_in_stops() {
+        let mut a = GainMap::unity(2, 1);
+        let b = GainMap {
+            width: 2,
+            height: 1,
+            data: vec![16.0, 1.0],
+        };
+        a.follow(&b);
+        assert!(
+            (a.data[0] - 2.0).abs() < 1e-5 && a.data[1] == 1.0,
+            "{:?}",
+            a.data
+        );
+        let c = GainMap::unity(3, 1);
+        a.follow(&c);
+        assert_eq!(a, c, "a new size starts over");
     }
 
     #[test]

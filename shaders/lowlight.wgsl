@@ -4,8 +4,8 @@
 // light, a 3x3 range-weighted mean of the neighbours mixed in by b = clamp((k - 1) / full_gain, 0, 1)
 // (denoise where brightened); then out = c * min(k, 1 / max(c)), one factor for R, G and B (chroma
 // kept, nothing clips into a new hue).
-// Decoding reads a 256-entry table (the CPU reference's), and the neighbour differences are taken
-// on the 8-bit codes, so both sides see the same numbers up to the final encode.
+// The denoise averages the 8-bit codes (weights from integer differences, as the CPU reference),
+// then one decode per pixel.
 
 struct Params {
     full: vec2<u32>,    // frame width, height
@@ -20,7 +20,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> gain: array<f32>;
 @group(0) @binding(2) var frame: texture_2d<f32>;
 @group(0) @binding(3) var out_tex: texture_storage_2d<rgba8unorm, write>;
-@group(0) @binding(4) var<storage, read> lut: array<f32, 256>;
 
 // As `bilinear_taps` in pipeline/src/enhance/mod.rs: (i0, i1, weight of i1).
 fn taps_of(x: u32, full: u32, small: u32) -> vec3<f32> {
@@ -44,8 +43,17 @@ fn codes(at: vec2<i32>) -> vec3<i32> {
     return vec3<i32>(round(textureLoad(frame, c, 0).rgb * 255.0));
 }
 
-fn decode(q: vec3<i32>) -> vec3<f32> {
-    return vec3<f32>(lut[q.r], lut[q.g], lut[q.b]);
+fn decode1(v: f32) -> f32 {
+    if (v <= 0.04045) {
+        return v / 12.92;
+    }
+    return pow((v + 0.055) / 1.055, 2.4);
+}
+
+// Linear light of (fractional) 8-bit codes.
+fn decode(q: vec3<f32>) -> vec3<f32> {
+    let v = q / 255.0;
+    return vec3<f32>(decode1(v.r), decode1(v.g), decode1(v.b));
 }
 
 @compute @workgroup_size(8, 8, 1)
@@ -66,7 +74,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let at = vec2<i32>(i32(id.x), i32(id.y));
     let alpha = textureLoad(frame, at, 0).a;
     let q = codes(at);
-    var c = decode(q);
+    var code = vec3<f32>(q);
     let b = clamp((k - 1.0) / p.full_gain, 0.0, 1.0);
     if (b > 0.0) {
         var sum = vec3<f32>(0.0);
@@ -77,12 +85,13 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
                 let diff = abs(n - q);
                 let d = f32(max(max(diff.r, diff.g), diff.b));
                 let wt = max(1.0 - d / p.range, 0.0);
-                sum += wt * decode(n);
+                sum += wt * vec3<f32>(n);
                 total += wt;
             }
         }
-        c += b * (sum / total - c);
+        code += b * (sum / total - code);
     }
+    let c = decode(code);
     let m = max(max(c.r, c.g), c.b);
     if (m > 0.0) {
         k = min(k, 1.0 / m);

@@ -202,6 +202,21 @@ pub fn deglare_cpu(
     scratch: &mut GlareScratch,
 ) -> Result<()> {
     check_same(src, dst)?;
+    let (sw, sh) = estimate_glare(src, params, scratch)?;
+    // 5. subtract at full size
+    subtract_glare(src, dst, &scratch.glare, sw, sh, &scratch.lin, params)
+}
+
+/// Steps 1-4 of the module docs: the glare estimate `G` of `src` into `scratch.glare` (and `src`
+/// in linear light into its `lin`); returns the small grid's size.
+///
+/// # Errors
+/// [`Error::Spec`] for an empty frame.
+pub fn estimate_glare(
+    src: &RgbaImage,
+    params: &GlareParams,
+    scratch: &mut GlareScratch,
+) -> Result<(u32, u32)> {
     let (w, h) = src.dimensions();
     super::check_frame("deglare", w, h)?;
     let (f, sw, sh) = grid(w, h);
@@ -322,8 +337,7 @@ pub fn deglare_cpu(
         }
     }
 
-    // 5. subtract at full size
-    subtract_glare(src, dst, &scratch.glare, sw, sh, lin, params)
+    Ok((sw, sh))
 }
 
 /// Step 5 of the module docs, shared by both methods: subtracts the linear glare layer `glare`
@@ -340,6 +354,7 @@ fn subtract_glare(
     params: &GlareParams,
 ) -> Result<()> {
     let t = linear_threshold(params.threshold);
+    let encode = super::Encoder::get();
     let (w, h) = src.dimensions();
     let gwu = gw as usize;
     let px = src.as_raw();
@@ -362,9 +377,13 @@ fn subtract_glare(
                 let left = a[k] + (c[k] - a[k]) * fy;
                 let right = b[k] + (d[k] - b[k]) * fy;
                 let gk = left + (right - left) * fx;
-                let v =
-                    lin_px[k] - (params.strength * gk * keep).min(params.max_darken * lin_px[k]);
-                out[i + k] = unit_to_byte(linear_to_srgb(v.max(0.0)));
+                let r = (params.strength * gk * keep).min(params.max_darken * lin_px[k]);
+                // nothing removed: the byte as it was (decoding and encoding give it back)
+                out[i + k] = if r > 0.0 {
+                    unit_to_byte(encode.srgb((lin_px[k] - r).max(0.0)))
+                } else {
+                    px[i + k]
+                };
             }
             out[i + 3] = px[i + 3];
         }
@@ -566,10 +585,7 @@ impl GlareModel {
                 )
             })?;
         // the shader method's estimate on the same copy: the ceiling of the learned layer
-        let mut shaded = crate::bufpool::image(iw, ih);
-        deglare_cpu(&small, &mut shaded, params, &mut self.shader)?;
-        crate::bufpool::recycle(shaded.into_raw());
-        let (_, sw, sh) = grid(iw, ih);
+        let (sw, sh) = estimate_glare(&small, params, &mut self.shader)?;
         let layer = constrain_layer(&small, &out.data, &mask, (&self.shader.glare, sw, sh));
         crate::bufpool::recycle(small.into_raw());
         Ok((layer, iw, ih))

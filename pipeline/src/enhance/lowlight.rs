@@ -25,8 +25,9 @@
 //! x). In linear light, with `c` the pixel's RGB:
 //! - **Denoise** where brightened: `b = clamp((k - 1) / DENOISE_FULL_GAIN, 0, 1)`; the 3x3
 //!   neighbours `n` (clamped at the edges) weighted by `max(0, 1 - d / DENOISE_RANGE)`, `d` the
-//!   largest channel difference to the centre in 8-bit codes (a range filter: edges and texture above the
-//!   noise keep their weight near 0); `c <- c + b (mean - c)`.
+//!   largest channel difference to the centre in 8-bit codes (a range filter: edges and texture
+//!   above the noise keep their weight near 0); the codes move by `b (weighted mean - centre)`,
+//!   then are decoded to linear `c`.
 //! - **Brighten luminance, keep chroma**: `out = c k'`, `k' = min(k, 1 / max(c))`, the same factor
 //!   on R, G and B, so chroma ratios and the hue of neutral greys stay, and nothing clips into a
 //!   new hue.
@@ -42,7 +43,7 @@ use std::path::Path;
 use fast_image_resize::Resizer;
 use image::RgbaImage;
 
-use super::{bilinear_taps, linear_to_srgb, srgb_to_linear, unit_to_byte, working_size};
+use super::{bilinear_taps, srgb_to_linear, unit_to_byte, working_size};
 use crate::error::{Error, Result};
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::{rgba_to_tensor, Layout, Model, SessionConfig, TensorView, ValueRange};
@@ -364,6 +365,7 @@ pub fn apply_gain_cpu(
     let lut: Vec<f32> = (0..=255u8)
         .map(|b| srgb_to_linear(f32::from(b) / 255.0))
         .collect();
+    let encode = super::Encoder::get();
     let px = src.as_raw();
     let out: &mut [u8] = dst;
     let (wi, hi) = (w as i64, h as i64);
@@ -377,7 +379,8 @@ pub fn apply_gain_cpu(
             let k = 1.0 + strength * (left + (right - left) * fx - 1.0);
             let i = 4 * (y as usize * w as usize + x as usize);
             let centre = [px[i], px[i + 1], px[i + 2]];
-            let mut c = centre.map(|b| lut[usize::from(b)]);
+            // the denoise averages 8-bit codes (one decode per pixel, not nine)
+            let mut code = centre.map(f32::from);
             let b = ((k - 1.0) / DENOISE_FULL_GAIN).clamp(0.0, 1.0);
             if b > 0.0 {
                 let (mut sum, mut total) = ([0.0f32; 3], 0.0f32);
@@ -394,25 +397,34 @@ pub fn apply_gain_cpu(
                             .unwrap_or(0);
                         let wt = range_weight(f32::from(d));
                         for k in 0..3 {
-                            sum[k] += wt * lut[usize::from(px[j + k])];
+                            sum[k] += wt * f32::from(px[j + k]);
                         }
                         total += wt;
                     }
                 }
                 // the centre has weight 1, so total >= 1
                 for k in 0..3 {
-                    c[k] += b * (sum[k] / total - c[k]);
+                    code[k] += b * (sum[k] / total - code[k]);
                 }
             }
+            let c = code.map(|q| decode_code(&lut, q));
             let m = c[0].max(c[1]).max(c[2]);
             let k = if m > 0.0 { k.min(1.0 / m) } else { k };
             for ch in 0..3 {
-                out[i + ch] = unit_to_byte(linear_to_srgb(c[ch] * k));
+                out[i + ch] = unit_to_byte(encode.srgb(c[ch] * k));
             }
             out[i + 3] = px[i + 3];
         }
     }
     Ok(())
+}
+
+/// The linear value of a fractional 8-bit code `q` (0..=255): the table `lut` of the 256 codes,
+/// interpolated (the sRGB curve is smooth at that scale: within 0.01 levels of the exact decode).
+#[inline]
+fn decode_code(lut: &[f32], q: f32) -> f32 {
+    let i = (q.max(0.0) as usize).min(254);
+    lut[i] + (lut[i + 1] - lut[i]) * (q - i as f32)
 }
 
 /// Checks that `curves` holds `MAPS` planes of its size.

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use image::RgbaImage;
 
 use super::lowlight::{check_gain, GainMap, DENOISE_FULL_GAIN, DENOISE_RANGE};
-use super::srgb_to_linear;
 use crate::error::Result;
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
@@ -30,7 +29,6 @@ const ENTRIES: [Entry<'static>; 1] = [Entry {
         (1, storage(true)),
         (2, texture()),
         (3, storage_texture(FRAME_FORMAT)),
-        (4, storage(true)),
     ],
 }];
 
@@ -38,8 +36,6 @@ const ENTRIES: [Entry<'static>; 1] = [Entry {
 pub struct GpuLowlight {
     kernel: Kernel,
     params: HostBuffer,
-    /// The sRGB decoding table (the CPU reference's), uploaded once.
-    lut: HostBuffer,
     /// The gain map, sized for the map in use.
     gain: BySize<usize, HostBuffer>,
 }
@@ -59,14 +55,8 @@ impl GpuLowlight {
                 constants: &[],
             },
         )?;
-        let table: Vec<f32> = (0..=255u8)
-            .map(|b| srgb_to_linear(f32::from(b) / 255.0))
-            .collect();
-        let mut lut = HostBuffer::storage(&ctx, "lowlight srgb table", 256 * 4);
-        lut.set(&ctx, bytemuck::cast_slice(&table));
         Ok(Self {
             params: HostBuffer::uniform(&ctx, "lowlight params", PARAMS_BYTES),
-            lut,
             kernel,
             gain: BySize::default(),
         })
@@ -118,7 +108,6 @@ impl GpuLowlight {
                 (1, buffer.binding()),
                 (2, view(src)),
                 (3, view(dst)),
-                (4, self.lut.binding()),
             ],
         );
         let mut pass = self.kernel.pass(encoder);

@@ -366,9 +366,9 @@ pub fn apply_gain_cpu(
         .map(|b| srgb_to_linear(f32::from(b) / 255.0))
         .collect();
     let encode = super::Encoder::get();
+    let weights: Vec<f32> = (0..=255u8).map(|d| range_weight(f32::from(d))).collect();
     let px = src.as_raw();
     let out: &mut [u8] = dst;
-    let (wi, hi) = (w as i64, h as i64);
     for y in 0..h {
         let (y0, y1, fy) = bilinear_taps(y, h, gh);
         for x in 0..w {
@@ -384,20 +384,21 @@ pub fn apply_gain_cpu(
             let b = ((k - 1.0) / DENOISE_FULL_GAIN).clamp(0.0, 1.0);
             if b > 0.0 {
                 let (mut sum, mut total) = ([0.0f32; 3], 0.0f32);
-                for dy in -1..=1i64 {
-                    for dx in -1..=1i64 {
-                        let (nx, ny) = (
-                            (i64::from(x) + dx).clamp(0, wi - 1),
-                            (i64::from(y) + dy).clamp(0, hi - 1),
-                        );
-                        let j = 4 * (ny * wi + nx) as usize;
-                        let d = (0..3)
-                            .map(|k| px[j + k].abs_diff(centre[k]))
-                            .max()
-                            .unwrap_or(0);
-                        let wt = range_weight(f32::from(d));
+                // clamped neighbour rows and columns, as the shader's `codes`
+                let rows = [y.saturating_sub(1), y, (y + 1).min(h - 1)];
+                let cols = [x.saturating_sub(1), x, (x + 1).min(w - 1)];
+                for ny in rows {
+                    let row = ny as usize * w as usize;
+                    for nx in cols {
+                        let j = 4 * (row + nx as usize);
+                        let n = [px[j], px[j + 1], px[j + 2]];
+                        let d = n[0]
+                            .abs_diff(centre[0])
+                            .max(n[1].abs_diff(centre[1]))
+                            .max(n[2].abs_diff(centre[2]));
+                        let wt = weights[usize::from(d)];
                         for k in 0..3 {
-                            sum[k] += wt * f32::from(px[j + k]);
+                            sum[k] += wt * f32::from(n[k]);
                         }
                         total += wt;
                     }

@@ -1,16 +1,19 @@
-//! Night-photo enhancement: glare suppression ([`deglare`]) and low-light curves ([`lowlight`]).
+//! Night-photo enhancement: glare suppression ([`deglare`]) and low-light gain ([`lowlight`]).
 //!
 //! Both follow one pattern: estimate something smooth on a small copy of the frame (a glare layer, or
-//! Zero-DCE curve maps), then apply it at full size, where the per-pixel work is a bilinear lookup and
-//! a few arithmetic operations: a WGSL compute kernel on the GPU, or its CPU reference, which does the
+//! a gain map), then apply it at full size, where the per-pixel work is a bilinear lookup and a few
+//! arithmetic operations: a WGSL compute kernel on the GPU, or its CPU reference, which does the
 //! same arithmetic in the same order. Frames of any size work: the small copy's size follows the
-//! frame's aspect.
+//! frame's aspect. Both are bounded so that they do no harm on real photos (issue 18).
 //!
 //! ```text
 //!  deglare  backend=gpu|cpu   highlights -> glare PSF spread, bounded by the local minimum and a
 //!                             bright-background knee -> subtract (linear light)
-//!           backend=onnx      models/deglare.onnx at 320 px -> glare layer x glare mask -> subtract (sRGB)
-//!  lowlight backend=gpu|cpu   models/zero_dce_curves_neuro.onnx at 160 px -> 24 curve maps -> 8 curve steps, blend
+//!                             (at most 25% of a pixel's light)
+//!           backend=onnx      models/deglare.onnx at 320 px -> glare layer x glare mask, low-passed,
+//!                             <= the shader estimate -> subtract as above
+//!  lowlight backend=gpu|cpu   160 px copy -> exposure gain (1 if exposed) -> Zero-DCE shape -> gain
+//!                             map (smoothed over time) -> 3x3 denoise + one gain for R, G, B
 //! ```
 
 pub mod deglare;

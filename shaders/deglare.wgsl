@@ -15,7 +15,7 @@ struct Params {
     bound: f32,
     strength: f32,
     knee: f32,              // linear envelope level where the cap is halved again
-    _pad0: u32,
+    max_darken: f32,        // largest fraction of a pixel's linear light removed
     _pad1: u32,
     _pad2: u32,
 };
@@ -212,7 +212,7 @@ fn apply(@builtin(global_invocation_id) id: vec3<u32>) {
         let px = textureLoad(frame, at, 0);
         let lin = decode(px.rgb);
         let keep = 1.0 - highlight(lin);
-        let v = max(lin - p.strength * g * keep, vec3<f32>(0.0));
+        let v = max(lin - min(p.strength * g * keep, p.max_darken * lin), vec3<f32>(0.0));
         textureStore(out_tex, at, vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), px.a));
     }
 }

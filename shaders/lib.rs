@@ -7,7 +7,8 @@
 pub const BLUR: &str = include_str!("blur.wgsl");
 /// Per-pixel blends of two frames (`gpu::blend`: the unsharp mask of `sharpen`).
 pub const BLEND: &str = include_str!("blend.wgsl");
-/// Zero-DCE curve application at full size (`enhance::lowlight_gpu`).
+/// Low-light gain (exposure decided small, Zero-DCE-shaped), denoise and application at full size
+/// (`enhance::lowlight_gpu`).
 pub const LOWLIGHT: &str = include_str!("lowlight.wgsl");
 /// Glare estimation and removal (`enhance::deglare_gpu`).
 pub const DEGLARE: &str = include_str!("deglare.wgsl");

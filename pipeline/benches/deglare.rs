@@ -3,7 +3,8 @@
 //! `cargo bench -p doppel-pipeline --bench deglare` (from the repository root: the models load from
 //! `models/`). Each figure is the whole stage per frame: for `gpu`, upload, dispatches and padded
 //! readback; for `onnx`, resize to the working size, inference, and the full-size subtraction; for
-//! `lowlight`, the curve model at 160 px plus the full-size application. The GPU rows are skipped
+//! `lowlight`, the exposure decision on a 160 px copy plus, on the frame made 2 stops darker
+//! (`lowlight_dark`), the curve model, the gain map and the full-size denoise and gain. The GPU rows are skipped
 //! when no adapter exists. Before timing, the PSNR of each deglare backend on the held-out synthetic
 //! pairs (`pipeline/tests/fixtures/deglare/`) is printed.
 
@@ -107,16 +108,41 @@ fn night(c: &mut Criterion) {
     }
     group.finish();
 
-    let mut group = c.benchmark_group("lowlight_1280x720");
-    group.sample_size(10);
-    for backend in ["gpu", "cpu"] {
-        if let Some(mut s) = lowlight(backend) {
-            group.bench_function(backend, |b| {
-                b.iter(|| s.apply(&frame).map_err(|e| e.to_string()))
-            });
+    // the frame as it is (exposed: the gain is decided and found to be 1) and 2 stops darker
+    // (the whole path: curve model, gain map, denoise and gain at full size)
+    let dark = RgbaImage::from_fn(frame.width(), frame.height(), |x, y| {
+        let p = frame.get_pixel(x, y);
+        let f = |v: u8| {
+            let l = (f32::from(v) / 255.0 + 0.055) / 1.055;
+            let lin = if v <= 10 {
+                f32::from(v) / 255.0 / 12.92
+            } else {
+                l.powf(2.4)
+            } * 0.25;
+            let s = if lin <= 0.003_130_8 {
+                lin * 12.92
+            } else {
+                1.055 * lin.powf(1.0 / 2.4) - 0.055
+            };
+            (s * 255.0).round() as u8
+        };
+        image::Rgba([f(p[0]), f(p[1]), f(p[2]), p[3]])
+    });
+    for (group_name, input) in [
+        ("lowlight_1280x720", &frame),
+        ("lowlight_dark_1280x720", &dark),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        group.sample_size(10);
+        for backend in ["gpu", "cpu"] {
+            if let Some(mut s) = lowlight(backend) {
+                group.bench_function(backend, |b| {
+                    b.iter(|| s.apply(input).map_err(|e| e.to_string()))
+                });
+            }
         }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, night);

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 use doppel_pipeline::enhance::deglare::{deglare_cpu, GlareParams, GlareScratch};
 use doppel_pipeline::enhance::deglare_gpu::GpuDeglare;
-use doppel_pipeline::enhance::lowlight::{apply_curves_cpu, CurveModel};
-use doppel_pipeline::enhance::lowlight_gpu::GpuCurves;
+use doppel_pipeline::enhance::lowlight::{apply_curves_cpu, apply_gain_cpu, CurveModel};
+use doppel_pipeline::enhance::lowlight_gpu::GpuLowlight;
 use doppel_pipeline::gpu::GpuContext;
 use doppel_pipeline::infer::{ImageModel, ImageSpec, SessionConfig};
 use doppel_pipeline::options::StageOptions;
@@ -230,9 +230,12 @@ fn deglare_improves_psnr_on_the_held_out_synthetic_set() {
     println!(
         "held-out synthetic mean PSNR: input {before:.2} dB, gpu {after_gpu:.2} dB, onnx {after_onnx:.2} dB"
     );
+    // Since issue 18 the learned layer is held under the shader method's estimate (no harm on
+    // real photos without glare): measured +0.6 dB, as the shader method (uncapped it gained
+    // +3.1 dB here but smeared up to 87 levels into a white cup).
     assert!(
-        after_onnx >= before + 1.0,
-        "the learned model should gain >= 1 dB: {before:.2} -> {after_onnx:.2}"
+        after_onnx >= before + 0.3,
+        "the learned model should gain >= 0.3 dB: {before:.2} -> {after_onnx:.2}"
     );
     assert!(
         after_gpu >= before + 0.3,
@@ -275,13 +278,14 @@ fn deglare_reduces_halo_energy_on_real_photos_with_lights() {
         reductions.push((name, r_gpu, r_onnx));
     }
     // Thresholds: these are daylight photos whose rings lie on bright sky or walls (0.28..0.39
-    // linear on average). The shader method removes at most bound * knee = 0.025 linear there by
-    // design (no dark patch on a bright sky), i.e. at most 6..9% of the ring energy: it must
-    // achieve at least 3% on each photo (measured 4.2..5.7%). The learned model has no such cap:
-    // at least 5% on each (measured 9..11%; the model before the masked fine-tuning: 1..3%).
+    // linear on average). Both methods remove at most bound * knee = 0.015 linear there by
+    // design (no dark patch on a bright sky, no harm to bright objects without glare: issue 18),
+    // i.e. at most 4..5.5% of the ring energy: each must achieve at least 2.5% on each photo.
+    // Before issue 18 (knee 0.05, the learned layer uncapped): gpu 4.2..5.7%, onnx 9..11%, at
+    // the price of up to 87 levels of dark smear on a white cup (`tests/night.rs`).
     for (name, r_gpu, r_onnx) in reductions {
         assert!(
-            r_gpu >= 0.03 && r_onnx >= 0.05,
+            r_gpu >= 0.025 && r_onnx >= 0.025,
             "{name}: halo energy reduced by only {:.1}% (gpu), {:.1}% (onnx)",
             100.0 * r_gpu,
             100.0 * r_onnx
@@ -330,10 +334,11 @@ fn luminance(p: &Rgba<u8>) -> f64 {
 
 /// On a bright sky the shader method must compress, not cut into it: around the setting sun,
 /// bright background pixels (linear luminance >= 0.2, not light cores) keep >= 85% of their
-/// luminance (1st percentile). Its cap (`glare_cap`: at most bound * knee = 0.025 linear removed
-/// on a bright background) allows at most 12.5% at luminance 0.2; before the cap it removed up to
-/// half the sky's light, a dark disc around the sun. The learned model has no such cap (see
-/// `enhance::deglare`); its figure is printed, and held to 75% so that it cannot get worse.
+/// luminance (1st percentile). Its cap (`glare_cap`: at most bound * knee = 0.015 linear removed
+/// on a bright background) allows at most 7.5% at luminance 0.2; before the cap it removed up to
+/// half the sky's light, a dark disc around the sun. The learned model's layer has the same
+/// ceiling since issue 18 (`enhance::deglare::constrain_layer`; measured 90.7%, before 75%+), so
+/// it is held to 85% too.
 #[test]
 fn bright_sky_around_the_sun_is_compressed_not_cut_into() {
     let input = photo("sunset_by_Aitzol_Berasategi.jpg");
@@ -358,7 +363,7 @@ fn bright_sky_around_the_sun_is_compressed_not_cut_into() {
             100.0 * p1,
             100.0 * ratios[0]
         );
-        let floor = if backend == "gpu" { 0.85 } else { 0.75 };
+        let floor = 0.85;
         assert!(
             p1 >= floor,
             "{backend}: the sky loses up to {:.1}%",
@@ -496,10 +501,10 @@ fn lowlight_brightens_a_dark_frame_without_clipping() {
 }
 
 #[test]
-fn lowlight_gpu_matches_its_cpu_reference_and_the_full_zero_dce_model() {
+fn lowlight_gpu_matches_its_cpu_reference_and_the_curves_the_full_zero_dce_model() {
     let session = SessionConfig::default();
     let ctx = GpuContext::shared().expect("a GPU adapter (lavapipe on CPUs)");
-    let mut gpu = GpuCurves::new(ctx).unwrap();
+    let mut gpu = GpuLowlight::new(ctx).unwrap();
     let mut curves = CurveModel::load(model("zero_dce_curves_neuro.onnx"), &session, 160).unwrap();
     for (name, img) in [
         ("life", darken(&photo("life_by_Aitzol_Berasategi.jpg"))),
@@ -509,15 +514,19 @@ fn lowlight_gpu_matches_its_cpu_reference_and_the_full_zero_dce_model() {
                 &image::imageops::crop_imm(&fixture("wine_0_glare.png"), 1, 2, 301, 77).to_image(),
             ),
         ),
-        // 1280x720: 8x8 pixels per curve cell, each invocation a block, frame edges included
+        // 1280x720, frame edges included
         ("hd", darken(&hd(&fixture("life_0_glare.png")))),
     ] {
-        let c = curves.estimate(&img).unwrap();
+        let map = curves.plan(&img).unwrap();
+        assert!(
+            map.data.iter().any(|&g| g > 2.0),
+            "{name}: a dark frame gets a gain"
+        );
         for strength in [0.0, 0.6, 1.0] {
             let mut on_gpu = RgbaImage::new(img.width(), img.height());
             let mut on_cpu = RgbaImage::new(img.width(), img.height());
-            gpu.run(&img, &mut on_gpu, &c, strength).unwrap();
-            apply_curves_cpu(&img, &mut on_cpu, &c, strength).unwrap();
+            gpu.run(&img, &mut on_gpu, &map, strength).unwrap();
+            apply_gain_cpu(&img, &mut on_cpu, &map, strength).unwrap();
             let d = max_diff(&on_gpu, &on_cpu);
             assert!(
                 d <= TOLERANCE,

@@ -18,8 +18,11 @@
 //!    `cap(E) = bound * E * knee / (knee + E)` ([`glare_cap`]): glare only near lights, never more
 //!    than a fraction of the local floor, and on bright backgrounds (sky around the sun) at most
 //!    `bound * knee`, so that a bright sky is compressed a little rather than cut into.
-//! 5. **Subtract** (`apply`, full size): `out = encode(max(c - strength * G(x, y) * (1 - h), 0))`,
-//!    `G` sampled bilinearly; light cores (`h` = 1) are kept.
+//! 5. **Subtract** (`apply`, full size): `out = encode(c - min(strength * G(x, y) * (1 - h),
+//!    max_darken * c))`, `G` sampled bilinearly; light cores (`h` = 1) are kept, and no pixel loses
+//!    more than `max_darken` ([`MAX_DARKEN`], 25%) of its light: with `G <= bound * knee` this
+//!    bounds the change of any pixel outside the cores ([`max_change`]: 9 levels of 255 for the
+//!    defaults), whatever the estimate, so no dark structure can appear.
 //!
 //! A frame with no pixel above `threshold` gets `G = 0` and comes back unchanged.
 //! Parity: the GPU kernel and [`deglare_cpu`] agree within ±1 per channel (the GPU's `pow` and
@@ -30,13 +33,12 @@
 //! frame at a working size (long side `size`, sides multiples of 8) and gives a non-negative glare
 //! layer in sRGB units. The layer is multiplied by a glare mask ([`glare_mask`]): the frame's
 //! highlights spread by the shader method's PSF and mirrored through the centre (flare ghosts), so
-//! that the model acts only where lights can have caused glare and a frame without bright lights
-//! passes through (the model alone changed daylight frames by up to 35 dB PSNR; it was fine-tuned
-//! through the same mask). [`apply_glare_layer`] upsamples the layer bilinearly and subtracts it
-//! at full size. Unlike the shader method it has no cap on bright backgrounds: the shader method's
-//! cap cost it 2 dB on the held-out synthetic set (night glare is brighter than the local floor),
-//! so on a bright sky it can still darken a flare-ghost-shaped patch (`pipeline/tests/deglare.rs`
-//! reports how much).
+//! that the model acts only where lights can have caused glare. On real photos the model alone
+//! took bright textured objects for glare (issue 18: a dark smear across a lit paper lantern, 87
+//! levels into a white cup), so its layer is constrained ([`constrain_layer`]): converted to linear
+//! light, low-passed, and capped like the shader method's estimate (a fraction of the local lower
+//! envelope, levelling off on bright backgrounds); then step 5 above subtracts it at full size,
+//! with the same `max_darken` and the same bound.
 
 use std::path::Path;
 
@@ -54,6 +56,12 @@ use crate::infer::{rgba_to_tensor, Layout, Model, SessionConfig, TensorView, Val
 pub const GRID_LONG_SIDE: u32 = 160;
 /// Radius of the lower-envelope minimum filter, in cells.
 pub const MIN_RADIUS: u32 = 2;
+/// The largest fraction of a pixel's linear light either method removes: a pixel keeps at least
+/// 75% of its light, so no method can turn a dark detail black next to a light (before this
+/// bound the shader method changed dark pixels beside bright skies by up to 37 levels on photos
+/// without glare, and the learned one painted up to 87-level dark smears into a white cup; see
+/// [`max_change`] for the bound in sRGB levels).
+pub const MAX_DARKEN: f32 = 0.25;
 /// Largest PSF radius in cells (the shader's taps buffer is sized from it).
 pub const MAX_PSF_RADIUS: u32 = 48;
 
@@ -71,6 +79,8 @@ pub struct GlareParams {
     pub knee: f32,
     /// 0 = unchanged, 1 = subtract the whole estimate.
     pub strength: f32,
+    /// The largest fraction of a pixel's linear light that may be removed ([`MAX_DARKEN`]).
+    pub max_darken: f32,
     /// The PSF's profile.
     pub psf: Psf,
 }
@@ -81,8 +91,9 @@ impl Default for GlareParams {
             threshold: 0.95,
             gain: 20.0,
             bound: 0.5,
-            knee: 0.05,
+            knee: 0.03,
             strength: 1.0,
+            max_darken: MAX_DARKEN,
             psf: Psf::default(),
         }
     }
@@ -191,6 +202,21 @@ pub fn deglare_cpu(
     scratch: &mut GlareScratch,
 ) -> Result<()> {
     check_same(src, dst)?;
+    let (sw, sh) = estimate_glare(src, params, scratch)?;
+    // 5. subtract at full size
+    subtract_glare(src, dst, &scratch.glare, sw, sh, &scratch.lin, params)
+}
+
+/// Steps 1-4 of the module docs: the glare estimate `G` of `src` into `scratch.glare` (and `src`
+/// in linear light into its `lin`); returns the small grid's size.
+///
+/// # Errors
+/// [`Error::Spec`] for an empty frame.
+pub fn estimate_glare(
+    src: &RgbaImage,
+    params: &GlareParams,
+    scratch: &mut GlareScratch,
+) -> Result<(u32, u32)> {
     let (w, h) = src.dimensions();
     super::check_frame("deglare", w, h)?;
     let (f, sw, sh) = grid(w, h);
@@ -311,20 +337,39 @@ pub fn deglare_cpu(
         }
     }
 
-    // 5. subtract at full size
+    Ok((sw, sh))
+}
+
+/// Step 5 of the module docs, shared by both methods: subtracts the linear glare layer `glare`
+/// (`gw` x `gh`, bilinearly upsampled along y then x) from `src` into `dst`, per pixel at most
+/// `max_darken` of its light and none from light cores (`h` of `params.threshold`). `lin` is
+/// `src` decoded to linear light (RGBA).
+fn subtract_glare(
+    src: &RgbaImage,
+    dst: &mut RgbaImage,
+    glare: &[[f32; 3]],
+    gw: u32,
+    gh: u32,
+    lin: &[f32],
+    params: &GlareParams,
+) -> Result<()> {
+    let t = linear_threshold(params.threshold);
+    let encode = super::Encoder::get();
+    let (w, h) = src.dimensions();
+    let gwu = gw as usize;
+    let px = src.as_raw();
     let out: &mut [u8] = dst;
     for y in 0..h {
-        let (y0, y1, fy) = bilinear_taps(y, h, sh);
+        let (y0, y1, fy) = bilinear_taps(y, h, gh);
         for x in 0..w {
-            let (x0, x1, fx) = bilinear_taps(x, w, sw);
-            let g = &scratch.glare;
+            let (x0, x1, fx) = bilinear_taps(x, w, gw);
             let (a, b, c, d) = (
-                g[y0 * swu + x0],
-                g[y0 * swu + x1],
-                g[y1 * swu + x0],
-                g[y1 * swu + x1],
+                glare[y0 * gwu + x0],
+                glare[y0 * gwu + x1],
+                glare[y1 * gwu + x0],
+                glare[y1 * gwu + x1],
             );
-            let i = 4 * (y as usize * wu + x as usize);
+            let i = 4 * (y as usize * w as usize + x as usize);
             let lin_px = [lin[i], lin[i + 1], lin[i + 2]];
             let keep = 1.0 - highlight(lin_px, t);
             for k in 0..3 {
@@ -332,13 +377,34 @@ pub fn deglare_cpu(
                 let left = a[k] + (c[k] - a[k]) * fy;
                 let right = b[k] + (d[k] - b[k]) * fy;
                 let gk = left + (right - left) * fx;
-                let v = (lin_px[k] - params.strength * gk * keep).max(0.0);
-                out[i + k] = unit_to_byte(linear_to_srgb(v));
+                let r = (params.strength * gk * keep).min(params.max_darken * lin_px[k]);
+                // nothing removed: the byte as it was (decoding and encoding give it back)
+                out[i + k] = if r > 0.0 {
+                    unit_to_byte(encode.srgb((lin_px[k] - r).max(0.0)))
+                } else {
+                    px[i + k]
+                };
             }
             out[i + 3] = px[i + 3];
         }
     }
     Ok(())
+}
+
+/// The largest change in 8-bit sRGB levels that removing at most `min(max_darken * v, bound *
+/// knee)` of a linear value `v` can make (a light core excluded): the do-no-harm bound of both
+/// methods, whatever the estimate (9 levels for the defaults, at `v` = 0.06, sRGB 69).
+pub fn max_change(params: &GlareParams) -> u8 {
+    let max_darken = params.max_darken;
+    let cap = params.bound * params.knee;
+    (0..=255u8)
+        .map(|b| {
+            let v = srgb_to_linear(f32::from(b) / 255.0);
+            let out = v - (max_darken * v).min(cap);
+            b.saturating_sub(unit_to_byte(linear_to_srgb(out)))
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 fn check_same(src: &RgbaImage, dst: &RgbaImage) -> Result<()> {
@@ -431,6 +497,10 @@ pub struct GlareModel {
     long_side: u32,
     resizer: Resizer,
     tensor: Vec<f32>,
+    /// The frame in linear light (RGBA), reused.
+    lin: Vec<f32>,
+    /// The shader method's buffers, for its estimate on the working-size copy.
+    shader: GlareScratch,
 }
 
 /// The default model file, relative to the working directory.
@@ -467,6 +537,8 @@ impl GlareModel {
             long_side,
             resizer: Resizer::new(),
             tensor: Vec::new(),
+            lin: Vec::new(),
+            shader: GlareScratch::default(),
         })
     }
 
@@ -475,12 +547,16 @@ impl GlareModel {
         working_size(width, height, self.long_side, 8)
     }
 
-    /// The glare layer (sRGB units, planar RGB) of `image` at the working size: `(data, w, h)`,
-    /// the model's output times [`glare_mask`].
+    /// The glare layer of `image` at the working size, `(layer, w, h)`: linear light per pixel,
+    /// the model's output times [`glare_mask`] made safe by [`constrain_layer`].
     ///
     /// # Errors
     /// Inference failures, naming the model file.
-    pub fn estimate(&mut self, image: &RgbaImage) -> Result<(Vec<f32>, u32, u32)> {
+    pub fn estimate(
+        &mut self,
+        image: &RgbaImage,
+        params: &GlareParams,
+    ) -> Result<(Vec<[f32; 3]>, u32, u32)> {
         let (w, h) = image.dimensions();
         super::check_frame("deglare", w, h)?;
         let (iw, ih) = self.working_size(w, h);
@@ -489,18 +565,17 @@ impl GlareModel {
         if mask.iter().all(|&m| m == 0.0) {
             // no light, no glare: skip the model
             crate::bufpool::recycle(small.into_raw());
-            return Ok((vec![0.0; 3 * mask.len()], iw, ih));
+            return Ok((vec![[0.0; 3]; mask.len()], iw, ih));
         }
         let shape = [1, 3, ih as usize, iw as usize];
         self.tensor.resize(3 * (iw * ih) as usize, 0.0);
         rgba_to_tensor(&small, Layout::Nchw, ValueRange::Unit, &mut self.tensor)?;
-        crate::bufpool::recycle(small.into_raw());
         let outputs = self.model.run(&[TensorView {
             name: &self.input,
             shape: &shape,
             data: &self.tensor,
         }])?;
-        let mut out = outputs
+        let out = outputs
             .into_iter()
             .find(|t| t.shape == shape)
             .ok_or_else(|| {
@@ -509,56 +584,137 @@ impl GlareModel {
                     format!("no output of shape {shape:?} for input {shape:?}"),
                 )
             })?;
-        for plane in out.data.chunks_exact_mut(mask.len()) {
-            for (g, m) in plane.iter_mut().zip(&mask) {
-                *g *= m;
-            }
-        }
-        Ok((out.data, iw, ih))
+        // the shader method's estimate on the same copy: the ceiling of the learned layer
+        let (sw, sh) = estimate_glare(&small, params, &mut self.shader)?;
+        let layer = constrain_layer(&small, &out.data, &mask, (&self.shader.glare, sw, sh));
+        crate::bufpool::recycle(small.into_raw());
+        Ok((layer, iw, ih))
+    }
+
+    /// Estimates the glare of `src` and subtracts it into `dst` (same size; alpha copied), as the
+    /// shader method's step 5 does with its own estimate.
+    ///
+    /// # Errors
+    /// [`Error::Size`] when the sizes differ; inference failures.
+    pub fn deglare(
+        &mut self,
+        src: &RgbaImage,
+        dst: &mut RgbaImage,
+        params: &GlareParams,
+    ) -> Result<()> {
+        check_same(src, dst)?;
+        let (layer, gw, gh) = self.estimate(src, params)?;
+        let lut = srgb_lut();
+        self.lin.clear();
+        self.lin
+            .extend(src.as_raw().iter().map(|&b| lut[usize::from(b)]));
+        subtract_glare(src, dst, &layer, gw, gh, &self.lin, params)
     }
 }
 
-/// Subtracts a planar RGB glare layer (`gw` x `gh`, sRGB units) from `src` at full size, bilinearly
-/// upsampled and scaled by `strength`, into `dst` (same size; alpha copied).
+fn srgb_lut() -> Vec<f32> {
+    (0..=255u8)
+        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
+        .collect()
+}
+
+/// Smoothing of the learned glare layer, in pixels of the working size (8 px at 1280): glare is
+/// low-frequency, so what the model puts into finer structure (texture of a lit object) is not.
+pub const LAYER_SIGMA: f32 = 2.0;
+
+/// Makes the learned layer safe (issue 18: uncapped, it painted a dark smear into a lit paper
+/// lantern and up to 87 levels into a white cup): `raw` is the model's planar sRGB-unit output at
+/// the size of `small`, `mask` its glare mask, `ceiling` the shader method's estimate `G` on the
+/// same copy (its small grid, `gw` x `gh`).
+/// 1. The layer in linear light: what subtracting `raw * mask` in sRGB would remove from `small`.
+/// 2. Low-pass: a Gaussian of [`LAYER_SIGMA`] along x and y (replicated borders).
+/// 3. At most `G` (bilinear): the model decides where, within what the lights can have caused
+///    and the local lower envelope allows (`glare_cap`: a bright textured object, whose dark parts
+///    are near its bright ones, gets little; a bright surface at most `bound * knee`).
 ///
-/// # Errors
-/// [`Error::Spec`] when the sizes do not fit.
-pub fn apply_glare_layer(
-    src: &RgbaImage,
-    dst: &mut RgbaImage,
-    glare: &[f32],
-    gw: u32,
-    gh: u32,
-    strength: f32,
-) -> Result<()> {
-    check_same(src, dst)?;
-    let plane = (gw * gh) as usize;
-    if glare.len() != 3 * plane || plane == 0 {
-        return Err(Error::Spec(format!(
-            "deglare: a glare layer of {} values does not fit {gw}x{gh}x3",
-            glare.len()
-        )));
-    }
-    let (w, h) = src.dimensions();
-    let px = src.as_raw();
-    let out: &mut [u8] = dst;
+/// [`GlareModel::deglare`] then subtracts it with step 5 of the shader method, so both share the
+/// bound of [`max_change`]. Looser ceilings were tried (the envelope fraction 0.9 instead of 0.5,
+/// 1.5 G, `max_darken` 0.5): they kept more of the model's gain on the synthetic pairs (+1.1 dB
+/// instead of +0.6) but changed real photos without glare down to 35..38.5 dB.
+pub fn constrain_layer(
+    small: &RgbaImage,
+    raw: &[f32],
+    mask: &[f32],
+    ceiling: (&[[f32; 3]], u32, u32),
+) -> Vec<[f32; 3]> {
+    let (w, h) = (small.width() as usize, small.height() as usize);
+    let n = w * h;
+    let lut = srgb_lut();
+    let px = small.as_raw();
+    let mut layer: Vec<[f32; 3]> = (0..n)
+        .map(|i| {
+            let mut g = [0.0f32; 3];
+            for (k, gk) in g.iter_mut().enumerate() {
+                let x = f32::from(px[4 * i + k]) / 255.0;
+                let s = raw.get(k * n + i).copied().unwrap_or(0.0).max(0.0) * mask[i];
+                *gk = (lut[usize::from(px[4 * i + k])] - srgb_to_linear((x - s).max(0.0))).max(0.0);
+            }
+            g
+        })
+        .collect();
+    convolve(&mut layer, w, h, &gauss_taps(LAYER_SIGMA));
+    let (g, gw, gh) = ceiling;
     let gwu = gw as usize;
     for y in 0..h {
-        let (y0, y1, fy) = bilinear_taps(y, h, gh);
+        let (y0, y1, fy) = bilinear_taps(y as u32, h as u32, gh);
         for x in 0..w {
-            let (x0, x1, fx) = bilinear_taps(x, w, gw);
-            let i = 4 * (y as usize * w as usize + x as usize);
+            let (x0, x1, fx) = bilinear_taps(x as u32, w as u32, gw);
+            let l = &mut layer[y * w + x];
             for k in 0..3 {
-                let p = &glare[k * plane..(k + 1) * plane];
-                let top = p[y0 * gwu + x0] + (p[y0 * gwu + x1] - p[y0 * gwu + x0]) * fx;
-                let bottom = p[y1 * gwu + x0] + (p[y1 * gwu + x1] - p[y1 * gwu + x0]) * fx;
-                let g = (top + (bottom - top) * fy).max(0.0);
-                out[i + k] = unit_to_byte(f32::from(px[i + k]) / 255.0 - strength * g);
+                let left = g[y0 * gwu + x0][k] + (g[y1 * gwu + x0][k] - g[y0 * gwu + x0][k]) * fy;
+                let right = g[y0 * gwu + x1][k] + (g[y1 * gwu + x1][k] - g[y0 * gwu + x1][k]) * fy;
+                l[k] = l[k].min(left + (right - left) * fx);
             }
-            out[i + 3] = px[i + 3];
         }
     }
-    Ok(())
+    layer
+}
+
+/// Normalised Gaussian taps of `sigma`, radius `ceil(3 sigma)`.
+fn gauss_taps(sigma: f32) -> Vec<f32> {
+    let r = (3.0 * sigma).ceil() as i32;
+    let v: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .collect();
+    let total: f32 = v.iter().sum();
+    v.into_iter().map(|x| x / total).collect()
+}
+
+/// Separable convolution of a `w` x `h` RGB plane with symmetric `taps`, replicated borders.
+fn convolve(data: &mut [[f32; 3]], w: usize, h: usize, taps: &[f32]) {
+    let r = (taps.len() / 2) as i64;
+    let mut tmp = vec![[0.0f32; 3]; data.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = [0.0f32; 3];
+            for (k, t) in taps.iter().enumerate() {
+                let xx = (x as i64 + k as i64 - r).clamp(0, w as i64 - 1) as usize;
+                let v = data[y * w + xx];
+                for c in 0..3 {
+                    acc[c] += t * v[c];
+                }
+            }
+            tmp[y * w + x] = acc;
+        }
+    }
+    for y in 0..h {
+        for x in 0..w {
+            let mut acc = [0.0f32; 3];
+            for (k, t) in taps.iter().enumerate() {
+                let yy = (y as i64 + k as i64 - r).clamp(0, h as i64 - 1) as usize;
+                let v = tmp[yy * w + x];
+                for c in 0..3 {
+                    acc[c] += t * v[c];
+                }
+            }
+            data[y * w + x] = acc;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -618,8 +774,9 @@ mod tests {
         .unwrap();
         assert_eq!(dst.get_pixel(48, 32)[0], 255, "core kept");
         let (before, after) = (src.get_pixel(56, 32)[0], dst.get_pixel(56, 32)[0]);
-        // 87 is 0.095 linear: the cap (`glare_cap` of a ~0.07 envelope) lets about 0.015 go
-        assert!(after + 5 < before, "halo {before} -> {after}");
+        // 87 is 0.095 linear: the cap (`glare_cap` of a ~0.07 envelope, knee 0.03) lets about
+        // 0.01 go, 5 levels
+        assert!(after + 4 <= before, "halo {before} -> {after}");
         assert!(dst.get_pixel(2, 2)[0] <= 20, "background not brightened");
     }
 
@@ -662,9 +819,5 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("8x8") && err.contains("8x9"), "{err}");
-        let err = apply_glare_layer(&src, &mut dst, &[0.0; 3], 1, 1, 1.0)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("8x9"), "{err}");
     }
 }

@@ -164,7 +164,7 @@ impl GpuDeglare {
             params.bound.to_bits(),
             params.strength.to_bits(),
             params.knee.to_bits(),
-            0,
+            params.max_darken.to_bits(),
             0,
             0,
         ];

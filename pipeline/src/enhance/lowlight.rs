@@ -1,27 +1,49 @@
-//! Low-light enhancement from Zero-DCE curves: the curve model ([`CurveModel`],
-//! `models/zero_dce_curves_neuro.onnx`) runs on a small copy of the frame; the curves are applied at
-//! full size on the GPU ([`super::lowlight_gpu::GpuCurves`]) or by the CPU reference
-//! ([`apply_curves_cpu`]).
+//! Low-light enhancement that does no harm: an exposure gain decided per frame, shaped by Zero-DCE
+//! curves, applied to luminance (colour kept), with the dark regions denoised as they are
+//! brightened.
 //!
-//! The model gives 24 maps (`[1,24,h,w]`, values in -1..0 from its final tanh): for step `i` in 0..8
-//! and channel `c`, map `3 i + c`. Per pixel and channel, with `x` the sRGB value in 0..1 and `a` the
-//! bilinearly upsampled map value (along y, then x), eight steps `x <- x - a x (1 - x)` (the sign the model was
-//! exported with: its full Zero-DCE++ twin, `models/zero_dce_pp_neuro.onnx`, gives the same image
-//! within 2e-7, checked in `pipeline/tests/deglare.rs`). Since `a <= 0`, each step brightens,
-//! most in the mid-tones, and 0 and 1 stay fixed, so nothing clips by construction.
-//! The result is blended with the input: `out = in + strength (enhanced - in)`. Curves estimated on
-//! a small frame are smooth, so the gain follows regions rather than single pixels; with
-//! `strength` below 1 the gain in the darkest, noisiest pixels stays moderate and colours do not
-//! oversaturate.
+//! # Deciding ([`CurveModel::plan`], on a small copy, long side `size`)
+//! 1. **Exposure** ([`exposure_gain`]): with `Y` the linear luminance of the small copy, the index
+//!    `e = sqrt(key * p99)`, `key` the log-average of `Y` (+0.001) and `p99` its 99th percentile. A
+//!    frame with `e >= EXPOSURE_TARGET` is exposed (a night scene may be dark on average if its
+//!    lights and sky use the range, or have no lights if its average is not too low) and gets gain
+//!    1: it is left as it is. Otherwise the gain is `G = EXPOSURE_TARGET / e`, at most [`MAX_GAIN`]
+//!    and at most `HEADROOM / p99` (a frame whose lights already reach [`HEADROOM`], a lit
+//!    lantern in a dark room, is exposed too).
+//!    On the test photos (`pipeline/tests/night.rs`) the correctly exposed night scenes have
+//!    `e` = 0.126..0.41; the same scenes 2 stops darker 0.031..0.10.
+//! 2. **Shape** ([`gain_map`]): where `G > 1`, the Zero-DCE curve model
+//!    (`models/zero_dce_curves_neuro.onnx`, 24 maps: for step `i` in 0..8 and channel `c`, map
+//!    `3 i + c`, values -1..0; eight steps `x <- x - a x (1 - x)` per sRGB channel) brightens the
+//!    small copy; per cell, `r = Y(curves(x)) / Y(x)` (>= 1: the curves brighten dark cells most
+//!    and keep white) and the cell's gain is `min(r, G)`, then smoothed by a 5-tap binomial filter
+//!    along x and y. So dark regions get the exposure gain and bright ones less (no clipping), and a
+//!    frame that needs none gets none, whatever the model says.
 //!
-//! Parity: GPU and CPU agree within ±1 per channel (`pipeline/tests/deglare.rs`).
+//! # Applying (GPU [`super::lowlight_gpu::GpuLowlight`], CPU reference [`apply_gain_cpu`])
+//! Per pixel, `k = 1 + strength (g - 1)` with `g` the gain map upsampled bilinearly (along y, then
+//! x). In linear light, with `c` the pixel's RGB:
+//! - **Denoise** where brightened: `b = clamp((k - 1) / DENOISE_FULL_GAIN, 0, 1)`; the 3x3
+//!   neighbours `n` (clamped at the edges) weighted by `max(0, 1 - d / DENOISE_RANGE)`, `d` the
+//!   largest channel difference to the centre in 8-bit codes (a range filter: edges and texture
+//!   above the noise keep their weight near 0); the codes move by `b (weighted mean - centre)`,
+//!   then are decoded to linear `c`.
+//! - **Brighten luminance, keep chroma**: `out = c k'`, `k' = min(k, 1 / max(c))`, the same factor
+//!   on R, G and B, so chroma ratios and the hue of neutral greys stay, and nothing clips into a
+//!   new hue.
+//!
+//! Parity: the GPU kernel and the CPU reference agree within ±1 per channel
+//! (`pipeline/tests/deglare.rs`).
+//!
+//! Video: the stage smooths the gain map over time ([`GainMap::follow`]) so that the curve model's
+//! frame-to-frame noise does not flicker.
 
 use std::path::Path;
 
 use fast_image_resize::Resizer;
 use image::RgbaImage;
 
-use super::{bilinear_taps, unit_to_byte, working_size};
+use super::{bilinear_taps, srgb_to_linear, unit_to_byte, working_size};
 use crate::error::{Error, Result};
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::{rgba_to_tensor, Layout, Model, SessionConfig, TensorView, ValueRange};
@@ -32,6 +54,51 @@ pub const STEPS: usize = 8;
 pub const MAPS: usize = 3 * STEPS;
 /// The default model file, relative to the working directory.
 pub const DEFAULT_MODEL: &str = "models/zero_dce_curves_neuro.onnx";
+/// Exposure index (`sqrt(key * p99)`, linear) at and above which a frame is left as it is.
+pub const EXPOSURE_TARGET: f32 = 0.12;
+/// The 99th percentile of luminance (linear) the exposure gain may lift a frame to: a frame whose
+/// lights or sky already reach it (a lit lantern in a dark room) is exposed, whatever its average.
+pub const HEADROOM: f32 = 0.5;
+/// The most a frame is brightened (linear factor): 3 stops.
+pub const MAX_GAIN: f32 = 8.0;
+/// Gain at which the dark-region denoise reaches its full amount (`1 + DENOISE_FULL_GAIN`).
+pub const DENOISE_FULL_GAIN: f32 = 2.0;
+/// Difference in 8-bit sRGB codes at which a neighbour stops counting as the same surface: about
+/// 3x the noise of a dark 8-bit frame, so noise is averaged and edges are not.
+pub const DENOISE_RANGE: f32 = 12.0;
+/// Weight of the newest frame's gain map in the stage's smoothing over time.
+pub const FOLLOW: f32 = 0.25;
+
+/// Per-cell luminance gain (>= 1, before `strength`) at a small size, row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GainMap {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<f32>,
+}
+
+impl GainMap {
+    /// Gain 1 everywhere: the frame is left as it is.
+    pub fn unity(width: u32, height: u32) -> Self {
+        Self {
+            width,
+            height,
+            data: vec![1.0; (width * height) as usize],
+        }
+    }
+
+    /// Moves `self` towards `next` by [`FOLLOW`] in log gain (exposure stops), or takes `next`
+    /// when the size changed: the smoothing over time of a video.
+    pub fn follow(&mut self, next: &GainMap) {
+        if (self.width, self.height) != (next.width, next.height) {
+            *self = next.clone();
+            return;
+        }
+        for (g, n) in self.data.iter_mut().zip(&next.data) {
+            *g = (g.ln() + FOLLOW * (n.ln() - g.ln())).exp();
+        }
+    }
+}
 
 /// Curve maps at a small size: `MAPS` planes of `width` x `height`.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,9 +167,16 @@ impl CurveModel {
         super::check_frame("lowlight", w, h)?;
         let (cw, ch) = self.curve_size(w, h);
         let small = resize_rgba(&mut self.resizer, image, cw, ch, Filter::Bilinear)?;
-        self.tensor.resize(3 * (cw * ch) as usize, 0.0);
-        rgba_to_tensor(&small, Layout::Nchw, ValueRange::Unit, &mut self.tensor)?;
+        let curves = self.run(&small);
         crate::bufpool::recycle(small.into_raw());
+        curves
+    }
+
+    /// The curve maps of `small` at its own size.
+    fn run(&mut self, small: &RgbaImage) -> Result<Curves> {
+        let (cw, ch) = small.dimensions();
+        self.tensor.resize(3 * (cw * ch) as usize, 0.0);
+        rgba_to_tensor(small, Layout::Nchw, ValueRange::Unit, &mut self.tensor)?;
         let shape = [1, 3, ch as usize, cw as usize];
         let outputs = self.model.run(&[TensorView {
             name: &self.input,
@@ -125,6 +199,233 @@ impl CurveModel {
             data: out.data,
         })
     }
+
+    /// The gain map of `image` (module docs, "Deciding"): the exposure gain of a small copy and,
+    /// where it is above 1, the curve model's shape. The model does not run for an exposed frame.
+    ///
+    /// # Errors
+    /// Inference failures, naming the model file.
+    pub fn plan(&mut self, image: &RgbaImage) -> Result<GainMap> {
+        let (w, h) = image.dimensions();
+        super::check_frame("lowlight", w, h)?;
+        let (cw, ch) = self.curve_size(w, h);
+        let small = resize_rgba(&mut self.resizer, image, cw, ch, Filter::Bilinear)?;
+        let gain = exposure_gain(&small);
+        let map = if gain <= 1.0 {
+            GainMap::unity(cw, ch)
+        } else {
+            let curves = self.run(&small)?;
+            gain_map(&small, &curves, gain)?
+        };
+        crate::bufpool::recycle(small.into_raw());
+        Ok(map)
+    }
+}
+
+/// Linear luminance (Rec. 709) of linear RGB.
+#[inline]
+fn luminance(c: [f32; 3]) -> f32 {
+    0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+}
+
+/// The exposure gain of a small copy of a frame (module docs, step 1): 1 for an exposed frame,
+/// else `min(EXPOSURE_TARGET / sqrt(key * p99), HEADROOM / p99, MAX_GAIN)`.
+pub fn exposure_gain(small: &RgbaImage) -> f32 {
+    let n = (small.width() * small.height()) as usize;
+    if n == 0 {
+        return 1.0;
+    }
+    let lut: Vec<f32> = (0..=255u8)
+        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
+        .collect();
+    let mut y: Vec<f32> = small
+        .pixels()
+        .map(|p| luminance([lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]]))
+        .collect();
+    let key = (y.iter().map(|v| f64::from(v + 0.001).ln()).sum::<f64>() / n as f64).exp() as f32;
+    let k = (n * 99 / 100).min(n - 1);
+    let (_, p99, _) = y.select_nth_unstable_by(k, f32::total_cmp);
+    let p99 = *p99;
+    let e = (key * p99).max(0.0).sqrt();
+    let gain = (EXPOSURE_TARGET / e.max(1e-6))
+        .min(HEADROOM / p99.max(1e-6))
+        .min(MAX_GAIN);
+    if gain <= 1.0 {
+        1.0
+    } else {
+        gain
+    }
+}
+
+/// The gain map of a small copy (module docs, step 2): per cell `min(r, gain)` with `r` the
+/// luminance ratio the curves give (`curves` at the copy's size), smoothed by a 5-tap binomial
+/// filter along x and y.
+///
+/// # Errors
+/// [`Error::Spec`] when `curves` is not the size of `small`.
+pub fn gain_map(small: &RgbaImage, curves: &Curves, gain: f32) -> Result<GainMap> {
+    let (w, h) = small.dimensions();
+    if (curves.width, curves.height) != (w, h) {
+        return Err(Error::size(
+            "lowlight curves (must match the small copy)",
+            (w, h),
+            (curves.width, curves.height),
+        ));
+    }
+    let mut bright = RgbaImage::new(w, h);
+    apply_curves_cpu(small, &mut bright, curves, 1.0)?;
+    let lut: Vec<f32> = (0..=255u8)
+        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
+        .collect();
+    let y = |p: &image::Rgba<u8>| {
+        luminance([lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]])
+    };
+    let raw: Vec<f32> = small
+        .pixels()
+        .zip(bright.pixels())
+        .map(|(a, b)| {
+            let (ya, yb) = (y(a), y(b));
+            let r = if ya > 0.0 { yb / ya } else { gain };
+            r.clamp(1.0, gain)
+        })
+        .collect();
+    let (wu, hu) = (w as usize, h as usize);
+    const TAPS: [f32; 5] = [1.0 / 16.0, 4.0 / 16.0, 6.0 / 16.0, 4.0 / 16.0, 1.0 / 16.0];
+    let mut along_x = vec![0.0f32; wu * hu];
+    for yy in 0..hu {
+        for x in 0..wu {
+            along_x[yy * wu + x] = TAPS
+                .iter()
+                .enumerate()
+                .map(|(k, t)| t * raw[yy * wu + (x + k).saturating_sub(2).min(wu - 1)])
+                .sum();
+        }
+    }
+    let mut data = vec![0.0f32; wu * hu];
+    for yy in 0..hu {
+        for x in 0..wu {
+            data[yy * wu + x] = TAPS
+                .iter()
+                .enumerate()
+                .map(|(k, t)| t * along_x[(yy + k).saturating_sub(2).min(hu - 1) * wu + x])
+                .sum();
+        }
+    }
+    Ok(GainMap {
+        width: w,
+        height: h,
+        data,
+    })
+}
+
+/// Checks that `map` holds one value per cell of its size.
+pub fn check_gain(map: &GainMap) -> Result<()> {
+    let plane = map.width as usize * map.height as usize;
+    if plane == 0 || map.data.len() != plane {
+        return Err(Error::Spec(format!(
+            "lowlight: {} gain values do not fit {}x{}",
+            map.data.len(),
+            map.width,
+            map.height
+        )));
+    }
+    Ok(())
+}
+
+/// The denoise weight of a neighbour whose largest channel difference to the centre is `d` 8-bit
+/// codes (module docs).
+#[inline]
+pub fn range_weight(d: f32) -> f32 {
+    (1.0 - d / DENOISE_RANGE).max(0.0)
+}
+
+/// Applies `map` to `src` with `strength` (module docs, "Applying") into `dst` (same size; alpha
+/// copied): the CPU reference of the GPU kernel.
+///
+/// # Errors
+/// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the map does not fit.
+pub fn apply_gain_cpu(
+    src: &RgbaImage,
+    dst: &mut RgbaImage,
+    map: &GainMap,
+    strength: f32,
+) -> Result<()> {
+    if src.dimensions() != dst.dimensions() {
+        return Err(Error::size(
+            "lowlight output (must match the source)",
+            src.dimensions(),
+            dst.dimensions(),
+        ));
+    }
+    check_gain(map)?;
+    let (w, h) = src.dimensions();
+    super::check_frame("lowlight", w, h)?;
+    let (gw, gh) = (map.width, map.height);
+    let gwu = gw as usize;
+    let lut: Vec<f32> = (0..=255u8)
+        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
+        .collect();
+    let encode = super::Encoder::get();
+    let weights: Vec<f32> = (0..=255u8).map(|d| range_weight(f32::from(d))).collect();
+    let px = src.as_raw();
+    let out: &mut [u8] = dst;
+    for y in 0..h {
+        let (y0, y1, fy) = bilinear_taps(y, h, gh);
+        for x in 0..w {
+            let (x0, x1, fx) = bilinear_taps(x, w, gw);
+            let g = &map.data;
+            let left = g[y0 * gwu + x0] + (g[y1 * gwu + x0] - g[y0 * gwu + x0]) * fy;
+            let right = g[y0 * gwu + x1] + (g[y1 * gwu + x1] - g[y0 * gwu + x1]) * fy;
+            let k = 1.0 + strength * (left + (right - left) * fx - 1.0);
+            let i = 4 * (y as usize * w as usize + x as usize);
+            let centre = [px[i], px[i + 1], px[i + 2]];
+            // the denoise averages 8-bit codes (one decode per pixel, not nine)
+            let mut code = centre.map(f32::from);
+            let b = ((k - 1.0) / DENOISE_FULL_GAIN).clamp(0.0, 1.0);
+            if b > 0.0 {
+                let (mut sum, mut total) = ([0.0f32; 3], 0.0f32);
+                // clamped neighbour rows and columns, as the shader's `codes`
+                let rows = [y.saturating_sub(1), y, (y + 1).min(h - 1)];
+                let cols = [x.saturating_sub(1), x, (x + 1).min(w - 1)];
+                for ny in rows {
+                    let row = ny as usize * w as usize;
+                    for nx in cols {
+                        let j = 4 * (row + nx as usize);
+                        let n = [px[j], px[j + 1], px[j + 2]];
+                        let d = n[0]
+                            .abs_diff(centre[0])
+                            .max(n[1].abs_diff(centre[1]))
+                            .max(n[2].abs_diff(centre[2]));
+                        let wt = weights[usize::from(d)];
+                        for k in 0..3 {
+                            sum[k] += wt * f32::from(n[k]);
+                        }
+                        total += wt;
+                    }
+                }
+                // the centre has weight 1, so total >= 1
+                for k in 0..3 {
+                    code[k] += b * (sum[k] / total - code[k]);
+                }
+            }
+            let c = code.map(|q| decode_code(&lut, q));
+            let m = c[0].max(c[1]).max(c[2]);
+            let k = if m > 0.0 { k.min(1.0 / m) } else { k };
+            for ch in 0..3 {
+                out[i + ch] = unit_to_byte(encode.srgb(c[ch] * k));
+            }
+            out[i + 3] = px[i + 3];
+        }
+    }
+    Ok(())
+}
+
+/// The linear value of a fractional 8-bit code `q` (0..=255): the table `lut` of the 256 codes,
+/// interpolated (the sRGB curve is smooth at that scale: within 0.01 levels of the exact decode).
+#[inline]
+fn decode_code(lut: &[f32], q: f32) -> f32 {
+    let i = (q.max(0.0) as usize).min(254);
+    lut[i] + (lut[i + 1] - lut[i]) * (q - i as f32)
 }
 
 /// Checks that `curves` holds `MAPS` planes of its size.
@@ -220,6 +521,78 @@ mod tests {
         // strength 0: the input
         apply_curves_cpu(&src, &mut dst, &flat(-0.5, 2, 2), 0.0).unwrap();
         assert_eq!(src, dst);
+    }
+
+    #[test]
+    fn exposure_gain_leaves_exposed_frames_and_lifts_dark_ones() {
+        // a dark room with a lit lantern: most pixels dark, the lantern uses the range
+        let lantern = RgbaImage::from_fn(40, 30, |x, y| {
+            let v = if (15..25).contains(&x) && (8..22).contains(&y) {
+                240
+            } else {
+                12
+            };
+            Rgba([v, v, v, 255])
+        });
+        assert_eq!(exposure_gain(&lantern), 1.0);
+        // the same room without the lantern: under-exposed
+        let dark = RgbaImage::from_pixel(40, 30, Rgba([30, 30, 30, 255]));
+        let g = exposure_gain(&dark);
+        assert!(g > 2.0 && g <= MAX_GAIN, "{g}");
+        assert_eq!(exposure_gain(&RgbaImage::new(0, 0)), 1.0);
+    }
+
+    #[test]
+    fn gain_keeps_grey_grey_and_unity_keeps_the_frame() {
+        let src = RgbaImage::from_fn(16, 8, |x, _| {
+            let v = 10 + 6 * x as u8;
+            Rgba([v, v, v, 200])
+        });
+        let mut dst = RgbaImage::new(16, 8);
+        apply_gain_cpu(&src, &mut dst, &GainMap::unity(4, 2), 1.0).unwrap();
+        assert_eq!(src, dst);
+        let map = GainMap {
+            width: 4,
+            height: 2,
+            data: vec![3.0; 8],
+        };
+        apply_gain_cpu(&src, &mut dst, &map, 1.0).unwrap();
+        for (p, q) in src.pixels().zip(dst.pixels()) {
+            assert!(q[0] == q[1] && q[1] == q[2], "{q:?} not grey");
+            assert!(q[0] > p[0] && q[3] == 200, "{p:?} -> {q:?}");
+        }
+        // a coloured pixel keeps its channel ratios (in linear light) and does not clip into a new hue
+        let red = RgbaImage::from_pixel(4, 4, Rgba([200, 60, 30, 255]));
+        let mut out = RgbaImage::new(4, 4);
+        apply_gain_cpu(&red, &mut out, &map, 1.0).unwrap();
+        let q = out.get_pixel(1, 1);
+        assert_eq!(q[0], 255, "brightened to the top: {q:?}");
+        let ratio = |p: &Rgba<u8>| {
+            srgb_to_linear(f32::from(p[1]) / 255.0) / srgb_to_linear(f32::from(p[0]) / 255.0)
+        };
+        assert!(
+            (ratio(q) - ratio(red.get_pixel(1, 1))).abs() < 0.01,
+            "{q:?}"
+        );
+    }
+
+    #[test]
+    fn follow_moves_a_quarter_of_the_way_in_stops() {
+        let mut a = GainMap::unity(2, 1);
+        let b = GainMap {
+            width: 2,
+            height: 1,
+            data: vec![16.0, 1.0],
+        };
+        a.follow(&b);
+        assert!(
+            (a.data[0] - 2.0).abs() < 1e-5 && a.data[1] == 1.0,
+            "{:?}",
+            a.data
+        );
+        let c = GainMap::unity(3, 1);
+        a.follow(&c);
+        assert_eq!(a, c, "a new size starts over");
     }
 
     #[test]

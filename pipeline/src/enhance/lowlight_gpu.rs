@@ -1,18 +1,18 @@
-//! Zero-DCE curves applied at full size on the GPU (`shaders/lowlight.wgsl`): upload the frame and
-//! the small curve maps (interleaved per cell, [`interleave`]), one dispatch (an invocation per
-//! curve cell, each the block of pixels it is the top-left tap of: see the shader), padded readback. The CPU reference is
-//! [`super::lowlight::apply_curves_cpu`].
+//! The low-light application of [`super::lowlight`] on the GPU (`shaders/lowlight.wgsl`): upload
+//! the small gain map, one dispatch (an invocation per pixel: gain, 3x3 denoise where brightened,
+//! one factor on R, G and B), then the padded readback. The CPU reference is
+//! [`super::lowlight::apply_gain_cpu`].
 
 use std::sync::Arc;
 
 use image::RgbaImage;
 
-use super::lowlight::{check_curves, Curves, STEPS};
+use super::lowlight::{check_gain, GainMap, DENOISE_FULL_GAIN, DENOISE_RANGE};
 use crate::error::Result;
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
-    into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view, BySize, Entry,
-    HostBuffer, Kernel, KernelDesc,
+    groups_2d, into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view,
+    BySize, Entry, HostBuffer, Kernel, KernelDesc,
 };
 use crate::gpu::{GpuContext, GpuImage};
 
@@ -32,31 +32,15 @@ const ENTRIES: [Entry<'static>; 1] = [Entry {
     ],
 }];
 
-/// The curve maps as the shader reads them: per cell, 8 `[R, G, B, 0]` factors (one per step), so
-/// that a pixel's lookups are vec4 loads. `out` is reused.
-pub fn interleave(curves: &Curves, out: &mut Vec<f32>) {
-    let plane = curves.width as usize * curves.height as usize;
-    out.clear();
-    out.resize(plane * STEPS * 4, 0.0);
-    for (cell, slot) in out.chunks_exact_mut(STEPS * 4).enumerate() {
-        for step in 0..STEPS {
-            for c in 0..3 {
-                slot[4 * step + c] = curves.data[(3 * step + c) * plane + cell];
-            }
-        }
-    }
-}
-
-/// The curve-application kernel.
-pub struct GpuCurves {
+/// The low-light kernel.
+pub struct GpuLowlight {
     kernel: Kernel,
     params: HostBuffer,
-    /// The interleaved curve maps, sized for the curve grid in use.
-    curves: BySize<usize, HostBuffer>,
-    interleaved: Vec<f32>,
+    /// The gain map, sized for the map in use.
+    gain: BySize<usize, HostBuffer>,
 }
 
-impl GpuCurves {
+impl GpuLowlight {
     /// Compiles the shader and builds the pipeline on `ctx`'s device.
     ///
     /// # Errors
@@ -74,8 +58,7 @@ impl GpuCurves {
         Ok(Self {
             params: HostBuffer::uniform(&ctx, "lowlight params", PARAMS_BYTES),
             kernel,
-            curves: BySize::default(),
-            interleaved: Vec::new(),
+            gain: BySize::default(),
         })
     }
 
@@ -83,42 +66,41 @@ impl GpuCurves {
         self.kernel.context()
     }
 
-    /// Records the application of `curves` to `src` into `dst` (same size), blended with
-    /// `strength`; parameters and curves are queued for the next submission.
+    /// Records the application of `map` to `src` into `dst` (same size) with `strength`;
+    /// parameters and the map are queued for the next submission.
     ///
     /// # Errors
-    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the curves do not fit.
+    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the map does not
+    /// fit or the frame is empty.
     pub fn encode(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         src: &GpuImage,
         dst: &GpuImage,
-        curves: &Curves,
+        map: &GainMap,
         strength: f32,
     ) -> Result<()> {
         same_size("lowlight output", src, dst)?;
         let (w, h) = src.size();
         super::check_frame("lowlight", w, h)?;
-        check_curves(curves)?;
+        check_gain(map)?;
         let ctx = self.kernel.context().clone();
         let words: [u32; 8] = [
             w,
             h,
-            curves.width,
-            curves.height,
+            map.width,
+            map.height,
             strength.to_bits(),
-            0,
-            0,
+            DENOISE_FULL_GAIN.to_bits(),
+            DENOISE_RANGE.to_bits(),
             0,
         ];
         self.params.set(&ctx, bytemuck::cast_slice(&words));
-        interleave(curves, &mut self.interleaved);
-        // interleaved: 4 floats per step and cell where the planes hold 3
-        let bytes = (curves.data.len() / 3 * 4 * 4) as u64;
-        let buffer = self.curves.get(curves.data.len(), |_| {
-            Ok(HostBuffer::storage(&ctx, "lowlight curves", bytes))
+        let bytes = (map.data.len() * 4) as u64;
+        let buffer = self.gain.get(map.data.len(), |_| {
+            Ok(HostBuffer::storage(&ctx, "lowlight gain", bytes))
         })?;
-        buffer.set(&ctx, bytemuck::cast_slice(&self.interleaved));
+        buffer.set(&ctx, bytemuck::cast_slice(&map.data));
         let group = self.kernel.bind(
             0,
             &[
@@ -129,43 +111,41 @@ impl GpuCurves {
             ],
         );
         let mut pass = self.kernel.pass(encoder);
-        // one invocation per curve cell: the block of pixels it is the top-left tap of
-        let (cw, ch) = (curves.width, curves.height);
-        let groups = (cw.div_ceil(WORKGROUP), ch.div_ceil(WORKGROUP), 1);
-        self.kernel.dispatch(&mut pass, 0, &group, groups);
+        self.kernel
+            .dispatch(&mut pass, 0, &group, groups_2d(w, h, WORKGROUP));
         Ok(())
     }
 
-    /// Applies `curves` to `src` into a new frame texture (submitted, not waited for).
+    /// Applies `map` to `src` into a new frame texture (submitted, not waited for).
     ///
     /// # Errors
-    /// As [`GpuCurves::encode`].
-    pub fn apply(&mut self, src: &GpuImage, curves: &Curves, strength: f32) -> Result<GpuImage> {
+    /// As [`GpuLowlight::encode`].
+    pub fn apply(&mut self, src: &GpuImage, map: &GainMap, strength: f32) -> Result<GpuImage> {
         let ctx = self.kernel.context().clone();
         into_new_frame(
             &ctx,
             src.size(),
             "running the lowlight kernel",
-            |encoder, dst| self.encode(encoder, src, dst, curves, strength),
+            |encoder, dst| self.encode(encoder, src, dst, map, strength),
         )
     }
 
-    /// Applies `curves` to `src` into `dst` (same size) through the GPU: upload, one dispatch,
+    /// Applies `map` to `src` into `dst` (same size) through the GPU: upload, one dispatch,
     /// readback. For tests and benchmarks; the stage keeps frames on the GPU.
     ///
     /// # Errors
-    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the curves do not fit;
-    /// [`crate::Error::Gpu`] when the frame does not fit the device or a transfer fails.
+    /// [`crate::Error::Size`] when the sizes differ; [`crate::Error::Spec`] when the map does not
+    /// fit; [`crate::Error::Gpu`] when the frame does not fit the device or a transfer fails.
     pub fn run(
         &mut self,
         src: &RgbaImage,
         dst: &mut RgbaImage,
-        curves: &Curves,
+        map: &GainMap,
         strength: f32,
     ) -> Result<()> {
         let ctx = self.kernel.context().clone();
         through_gpu(&ctx, "lowlight output", src, dst, |src| {
-            self.apply(src, curves, strength)
+            self.apply(src, map, strength)
         })
     }
 }

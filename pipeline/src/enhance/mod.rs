@@ -1,16 +1,19 @@
-//! Night-photo enhancement: glare suppression ([`deglare`]) and low-light curves ([`lowlight`]).
+//! Night-photo enhancement: glare suppression ([`deglare`]) and low-light gain ([`lowlight`]).
 //!
 //! Both follow one pattern: estimate something smooth on a small copy of the frame (a glare layer, or
-//! Zero-DCE curve maps), then apply it at full size, where the per-pixel work is a bilinear lookup and
-//! a few arithmetic operations: a WGSL compute kernel on the GPU, or its CPU reference, which does the
+//! a gain map), then apply it at full size, where the per-pixel work is a bilinear lookup and a few
+//! arithmetic operations: a WGSL compute kernel on the GPU, or its CPU reference, which does the
 //! same arithmetic in the same order. Frames of any size work: the small copy's size follows the
-//! frame's aspect.
+//! frame's aspect. Both are bounded so that they do no harm on real photos (issue 18).
 //!
 //! ```text
 //!  deglare  backend=gpu|cpu   highlights -> glare PSF spread, bounded by the local minimum and a
 //!                             bright-background knee -> subtract (linear light)
-//!           backend=onnx      models/deglare.onnx at 320 px -> glare layer x glare mask -> subtract (sRGB)
-//!  lowlight backend=gpu|cpu   models/zero_dce_curves_neuro.onnx at 160 px -> 24 curve maps -> 8 curve steps, blend
+//!                             (at most 25% of a pixel's light)
+//!           backend=onnx      models/deglare.onnx at 320 px -> glare layer x glare mask, low-passed,
+//!                             <= the shader estimate -> subtract as above
+//!  lowlight backend=gpu|cpu   160 px copy -> exposure gain (1 if exposed) -> Zero-DCE shape -> gain
+//!                             map (smoothed over time) -> 3x3 denoise + one gain for R, G, B
 //! ```
 
 pub mod deglare;
@@ -46,6 +49,38 @@ pub fn linear_to_srgb(v: f32) -> f32 {
 #[inline]
 pub fn unit_to_byte(v: f32) -> u8 {
     (v.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+/// sRGB encoding from a table (no `powf` per channel: the CPU paths that encode every pixel of a
+/// frame spent most of their time there): 4097 samples over `sqrt(v)`, interpolated, within 0.01
+/// levels of [`linear_to_srgb`] in 8-bit units.
+pub struct Encoder {
+    table: Vec<f32>,
+}
+
+impl Encoder {
+    const SAMPLES: usize = 4096;
+
+    /// The table, built on first use.
+    pub fn get() -> &'static Encoder {
+        static TABLE: std::sync::OnceLock<Encoder> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| Encoder {
+            table: (0..=Self::SAMPLES)
+                .map(|j| {
+                    let t = j as f32 / Self::SAMPLES as f32;
+                    linear_to_srgb(t * t)
+                })
+                .collect(),
+        })
+    }
+
+    /// `linear_to_srgb(v)`, from the table.
+    #[inline]
+    pub fn srgb(&self, v: f32) -> f32 {
+        let t = v.clamp(0.0, 1.0).sqrt() * Self::SAMPLES as f32;
+        let i = (t as usize).min(Self::SAMPLES - 1);
+        self.table[i] + (self.table[i + 1] - self.table[i]) * (t - i as f32)
+    }
 }
 
 /// The size of the small copy for a `width` x `height` frame: the long side becomes `long_side`

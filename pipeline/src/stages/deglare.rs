@@ -7,11 +7,14 @@
 //! - `backend` = gpu | cpu | onnx (default gpu): `gpu` runs the shader method (highlight detection,
 //!   PSF spread bounded by the local lower envelope, subtraction in linear light;
 //!   `shaders/deglare.wgsl`), `cpu` its CPU reference (same output within ±1), `onnx` the learned
-//!   model `models/deglare.onnx` at a working size, its glare layer subtracted at full size.
+//!   model `models/deglare.onnx` at a working size, its glare layer smoothed, capped like the
+//!   shader method's and subtracted at full size. Every backend removes at most 25% of a pixel's
+//!   light and keeps light cores, so a photo without glare changes by at most 9 levels of 255
+//!   outside its lights.
 //! - `strength` 0..=1 (default 1): fraction of the estimated glare removed.
 //! - `threshold` (gpu/cpu; default 0.95): sRGB level above which a pixel is a light source.
 //! - `gain` (gpu/cpu; default 20): how much glare the PSF lets each light cause.
-//! - `knee` (gpu/cpu; default 0.05): linear background level above which the removal levels off
+//! - `knee` (default 0.03): linear background level above which the removal levels off
 //!   (at most `0.5 * knee` is taken from a bright sky: compressed, not cut into).
 //! - `model`, `size`, `threads` (onnx): model file, working long side (default 320), intra-op
 //!   threads.
@@ -20,9 +23,7 @@
 //! Example: `doppel process night.mp4 -o clear.mp4 --stages deglare,lowlight`
 
 use super::{BuildContext, StageEntry};
-use crate::enhance::deglare::{
-    apply_glare_layer, deglare_cpu, GlareModel, GlareParams, GlareScratch, DEFAULT_MODEL,
-};
+use crate::enhance::deglare::{deglare_cpu, GlareModel, GlareParams, GlareScratch, DEFAULT_MODEL};
 use crate::enhance::deglare_gpu::GpuDeglare;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
@@ -69,11 +70,11 @@ const GAIN: OptSpec = OptSpec {
 const KNEE: OptSpec = OptSpec {
     name: "knee",
     kind: OptKind::F32 {
-        default: 0.05,
+        default: 0.03,
         min: 0.001,
         max: 1.0,
     },
-    help: "gpu/cpu: linear background level above which removal levels off",
+    help: "linear background level above which removal levels off",
 };
 const MODEL: OptSpec = OptSpec {
     name: "model",
@@ -177,10 +178,7 @@ impl Deglare {
         match &mut self.backend {
             Backend::Gpu(gpu) => gpu.run(image, &mut out, &self.params)?,
             Backend::Cpu(scratch) => deglare_cpu(image, &mut out, &self.params, scratch)?,
-            Backend::Onnx(model) => {
-                let (glare, gw, gh) = model.estimate(image)?;
-                apply_glare_layer(image, &mut out, &glare, gw, gh, self.params.strength)?;
-            }
+            Backend::Onnx(model) => model.deglare(image, &mut out, &self.params)?,
         }
         Ok(out)
     }

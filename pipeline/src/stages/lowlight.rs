@@ -1,23 +1,25 @@
-//! `lowlight` — brightens dark frames with Zero-DCE curves.
+//! `lowlight` — brightens under-exposed frames, and leaves exposed ones (night scenes included) as
+//! they are.
 //!
 //! Inputs: any RGBA frame, any size. Outputs: the frame brightened, same size; alpha and meta
-//! unchanged. The curve model (`models/zero_dce_curves_neuro.onnx`) runs on a small copy (long side
-//! `size`); its 24 curve maps are upsampled and applied at full size on the GPU
-//! (`shaders/lowlight.wgsl`) or by the CPU reference (same output within ±1), then blended with the
-//! input by `strength` so that the darkest, noisiest parts are not over-amplified and colours do
-//! not oversaturate. Black and white stay fixed, so nothing clips that was not clipped.
+//! unchanged. On a small copy (long side `size`) it decides an exposure gain (1 for a frame that
+//! is already exposed for its scene) and shapes it with Zero-DCE curves
+//! (`models/zero_dce_curves_neuro.onnx`, run only when a gain is needed); at full size it brightens
+//! luminance with one factor for R, G and B (chroma and greys kept), denoising the regions it
+//! brightens, on the GPU (`shaders/lowlight.wgsl`) or by the CPU reference (same output within
+//! ±1). On video the gain is smoothed over time (no flicker).
 //! Options:
-//! - `backend` = gpu | cpu (default gpu): where the curves are applied.
-//! - `strength` 0..=1 (default 0.7): 0 = unchanged, 1 = the full Zero-DCE result.
-//! - `size` 16..=640 (default 160): long side of the copy the curves are estimated on.
+//! - `backend` = gpu | cpu (default gpu): where the gain is applied.
+//! - `strength` 0..=1 (default 1): fraction of the decided correction applied; 0 = unchanged.
+//! - `size` 16..=640 (default 160): long side of the copy the gain is decided on.
 //! - `model`, `threads`: the curve model and its intra-op threads.
 //!
-//! See [`crate::enhance::lowlight`] for the math.
-//! Example: `doppel process night.mp4 -o bright.mp4 --stages lowlight:strength=0.6,deglare`
+//! See [`crate::enhance::lowlight`] for the method.
+//! Example: `doppel process night.mp4 -o bright.mp4 --stages lowlight,deglare`
 
 use super::{BuildContext, StageEntry};
-use crate::enhance::lowlight::{apply_curves_cpu, CurveModel, DEFAULT_MODEL};
-use crate::enhance::lowlight_gpu::GpuCurves;
+use crate::enhance::lowlight::{apply_gain_cpu, CurveModel, GainMap, DEFAULT_MODEL};
+use crate::enhance::lowlight_gpu::GpuLowlight;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
 use crate::infer::SessionConfig;
@@ -31,16 +33,16 @@ const BACKEND: OptSpec = OptSpec {
         choices: &["gpu", "cpu"],
         default: "gpu",
     },
-    help: "where the curves are applied: gpu (WGSL) or cpu (reference)",
+    help: "where the gain is applied: gpu (WGSL) or cpu (reference)",
 };
 const STRENGTH: OptSpec = OptSpec {
     name: "strength",
     kind: OptKind::F32 {
-        default: 0.7,
+        default: 1.0,
         min: 0.0,
         max: 1.0,
     },
-    help: "blend with the input (1 = full Zero-DCE)",
+    help: "fraction of the decided correction applied (0 = unchanged)",
 };
 const SIZE: OptSpec = OptSpec {
     name: "size",
@@ -49,7 +51,7 @@ const SIZE: OptSpec = OptSpec {
         min: 16,
         max: 640,
     },
-    help: "long side of the copy the curves are estimated on",
+    help: "long side of the copy the gain is decided on",
 };
 const MODEL: OptSpec = OptSpec {
     name: "model",
@@ -62,9 +64,9 @@ use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "lowlight",
-    summary: "brightens dark frames (Zero-DCE curves estimated small, applied at full size)",
+    summary: "brightens under-exposed frames (exposure-aware, colour-preserving, denoised)",
     options: &[BACKEND, STRENGTH, SIZE, MODEL, THREADS],
-    example: "lowlight:strength=0.6,deglare",
+    example: "lowlight,deglare",
     contract: |_| Ok(Contract::NONE),
 };
 
@@ -79,7 +81,9 @@ pub const ENTRY: StageEntry = StageEntry {
 pub struct Lowlight {
     model: CurveModel,
     strength: f32,
-    gpu: Option<Box<GpuCurves>>,
+    gpu: Option<Box<GpuLowlight>>,
+    /// The gain map smoothed over the frames of a stream ([`Stage::process`]).
+    smoothed: Option<GainMap>,
 }
 
 impl Lowlight {
@@ -99,7 +103,7 @@ impl Lowlight {
         let gpu = match options.choice(&BACKEND)? {
             "cpu" => None,
             _ => {
-                Some(Box::new(ctx.gpu().and_then(GpuCurves::new).map_err(
+                Some(Box::new(ctx.gpu().and_then(GpuLowlight::new).map_err(
                     Error::gpu_or("lowlight", "lowlight:backend=cpu"),
                 )?))
             }
@@ -108,6 +112,7 @@ impl Lowlight {
             model,
             strength,
             gpu,
+            smoothed: None,
         })
     }
 
@@ -120,19 +125,32 @@ impl Lowlight {
         }
     }
 
-    /// Brightens one image into a new one.
+    /// Brightens one still image into a new one (no smoothing over time).
     ///
     /// # Errors
     /// Inference or GPU failures.
     pub fn apply(&mut self, image: &image::RgbaImage) -> Result<image::RgbaImage> {
-        let curves = self.model.estimate(image)?;
+        let map = self.model.plan(image)?;
+        self.apply_map(image, &map)
+    }
+
+    fn apply_map(&mut self, image: &image::RgbaImage, map: &GainMap) -> Result<image::RgbaImage> {
+        if is_unity(map, self.strength) {
+            // nothing to brighten: the frame as it is, bit for bit
+            return Ok(image.clone());
+        }
         let mut out = crate::bufpool::image(image.width(), image.height());
         match &mut self.gpu {
-            Some(gpu) => gpu.run(image, &mut out, &curves, self.strength)?,
-            None => apply_curves_cpu(image, &mut out, &curves, self.strength)?,
+            Some(gpu) => gpu.run(image, &mut out, map, self.strength)?,
+            None => apply_gain_cpu(image, &mut out, map, self.strength)?,
         }
         Ok(out)
     }
+}
+
+/// Whether `map` at `strength` leaves every pixel as it is.
+fn is_unity(map: &GainMap, strength: f32) -> bool {
+    strength == 0.0 || map.data.iter().all(|&g| g == 1.0)
 }
 
 impl Stage for Lowlight {
@@ -140,18 +158,28 @@ impl Stage for Lowlight {
         DOC.name
     }
 
-    /// The curve model reads a small copy of the frame on the CPU (a GPU frame is read back for
-    /// it); the GPU backend applies the curves on the GPU and leaves the frame there.
+    /// The gain is decided on a small copy on the CPU (a GPU frame is read back for it) and
+    /// smoothed over time; the GPU backend applies it on the GPU and leaves the frame there.
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        let next = self.model.plan(frame.pixels.image()?)?;
+        let map = match &mut self.smoothed {
+            Some(s) => {
+                s.follow(&next);
+                s.clone()
+            }
+            None => self.smoothed.insert(next).clone(),
+        };
+        if is_unity(&map, self.strength) {
+            return Ok(frame);
+        }
         if let Some(gpu) = &mut self.gpu {
-            let curves = self.model.estimate(frame.pixels.image()?)?;
             let src = frame.pixels.texture(gpu.context())?;
             frame
                 .pixels
-                .set_texture(gpu.apply(&src, &curves, self.strength)?);
+                .set_texture(gpu.apply(&src, &map, self.strength)?);
             return Ok(frame);
         }
-        let out = self.apply(frame.pixels.image()?)?;
+        let out = self.apply_map(frame.pixels.image()?, &map)?;
         frame.pixels.set_image(out);
         Ok(frame)
     }

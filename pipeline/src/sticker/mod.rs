@@ -8,7 +8,9 @@
 //! ```
 
 pub mod anim;
+pub mod cutout;
 pub mod encode;
+pub mod meshwarp;
 
 use std::path::Path;
 
@@ -27,14 +29,17 @@ pub const MAX_SIZE: u32 = 512;
 #[derive(Clone, Debug)]
 pub struct FaceCrop {
     pub image: RgbaImage,
-    /// The 468 mesh points (x, y in crop pixels, z scaled alike).
+    /// The mesh points (468 or 478 with irises; x, y in crop pixels, z scaled alike).
     pub mesh: Vec<[f32; 3]>,
     /// The face box in crop pixels.
     pub face: Rect,
+    /// The square the crop shows, in photo pixels (always inside the photo).
+    pub source: Rect,
 }
 
-/// Finds the largest face in `photo` and crops a `size` x `size` square around it (the face box
-/// grown 1.9x, a little more above for hair; outside the photo, edges repeat).
+/// Finds the largest face in `photo` and crops a `size` x `size` square around it: the face box
+/// grown 1.9x, a little more above for hair, then shrunk to the photo's shorter side and shifted
+/// inside the photo, so the crop never samples outside it (repeated edge pixels read as streaks).
 ///
 /// # Errors
 /// [`Error::Input`] naming `source` (the photo's file) when no face is found; [`Error::Option`] for a
@@ -65,9 +70,11 @@ pub fn crop_face(
         ));
     };
     let r = face.rect;
-    let side = 1.9 * r.width().max(r.height());
+    let (pw, ph) = (photo.width() as f32, photo.height() as f32);
+    let side = (1.9 * r.width().max(r.height())).min(pw.min(ph));
     let centre = Point::new(r.center().x, r.center().y - 0.08 * r.height());
-    let (x0, y0) = (centre.x - side / 2.0, centre.y - side / 2.0);
+    let x0 = (centre.x - side / 2.0).clamp(0.0, pw - side);
+    let y0 = (centre.y - side / 2.0).clamp(0.0, ph - side);
     let k = side / size as f32;
     let image = anim::warp(photo, size, size, |x, y| (x0 + x * k, y0 + y * k));
     let to_crop = |x: f32, y: f32| ((x - x0) / k, (y - y0) / k);
@@ -85,5 +92,6 @@ pub fn crop_face(
         image,
         mesh,
         face: Rect::new(fx0, fy0, fx1, fy1),
+        source: Rect::new(x0, y0, x0 + side, y0 + side),
     })
 }

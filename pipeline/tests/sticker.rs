@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use doppel_pipeline::sticker::anim::{eye_aspect_ratio, frame_at};
 use doppel_pipeline::sticker::cutout::{self, Cutout, Look};
-use doppel_pipeline::sticker::{self, loop_count, Animation, Format};
+use doppel_pipeline::sticker::{self, clip, ffenc, loop_count, Animation, Format, Preset};
 use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
 use doppel_pipeline::track::segment::SegmentConfig;
 use doppel_pipeline::track::{FaceTracker, TrackerConfig};
@@ -478,4 +478,209 @@ fn animations_of(name: &str) -> String {
         .save(out_dir().join(format!("{stem}_animations_sheet.png")))
         .expect("png");
     report
+}
+
+/// The frames of an animated WebP and its total duration in milliseconds.
+fn webp_frames(bytes: &[u8]) -> (Vec<RgbaImage>, u32) {
+    let frames = image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(bytes))
+        .expect("webp")
+        .into_frames()
+        .collect_frames()
+        .expect("frames decode");
+    let ms = frames
+        .iter()
+        .map(|f| {
+            let (n, d) = f.delay().numer_denom_ms();
+            n / d.max(1)
+        })
+        .sum();
+    (
+        frames.into_iter().map(image::Frame::into_buffer).collect(),
+        ms,
+    )
+}
+
+/// Checks a preset file by decoding it: size, frame size, alpha 0 in the corners and opaque at the
+/// face centre, loop flag, duration. Returns a summary line.
+fn check_preset(path: &Path, bytes: &[u8], preset: Preset, frames: usize, delay: u32) -> String {
+    assert!(
+        bytes.len() <= preset.max_bytes(),
+        "{path:?}: {} bytes",
+        bytes.len()
+    );
+    let decoded = match preset {
+        Preset::Whatsapp => {
+            assert_eq!(&bytes[8..12], b"WEBP", "{path:?} is a WebP");
+            assert_eq!(
+                loop_count(bytes, Format::Webp),
+                Some(0),
+                "{path:?} loops forever"
+            );
+            // libwebp merges frames that do not change (the rest pose) into longer ones: the
+            // total duration is what is kept.
+            let (decoded, ms) = webp_frames(bytes);
+            assert!(decoded.len() <= frames, "{path:?}");
+            assert!(
+                ms.abs_diff(frames as u32 * delay) <= frames as u32,
+                "{path:?}: {ms} ms"
+            );
+            decoded
+        }
+        Preset::Telegram => {
+            assert_eq!(
+                &bytes[..4],
+                &[0x1a, 0x45, 0xdf, 0xa3],
+                "{path:?} is EBML (WebM)"
+            );
+            assert!(
+                bytes.windows(4).any(|w| w == b"webm"),
+                "{path:?} doctype webm"
+            );
+            assert!(frames as u32 * delay <= 3000, "{path:?} at most 3 s");
+            let decoded = ffenc::decode_rgba(path).expect("webm decodes");
+            assert_eq!(decoded.len(), frames, "{path:?} frames");
+            decoded
+        }
+    };
+    for f in &decoded {
+        assert_eq!(f.dimensions(), (512, 512), "{path:?}");
+        for (x, y) in [(1, 1), (510, 1)] {
+            // VP9's 4:2:0 alpha is lossy: near zero, not exactly.
+            assert!(
+                f.get_pixel(x, y)[3] <= 8,
+                "{path:?}: corner alpha {}",
+                f.get_pixel(x, y)[3]
+            );
+        }
+        assert!(f.get_pixel(256, 256)[3] >= 240, "{path:?}: centre opaque");
+    }
+    format!(
+        "{}: {} bytes, {} frames of {} ms, {}x{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+        bytes.len(),
+        decoded.len(),
+        delay,
+        decoded[0].width(),
+        decoded[0].height()
+    )
+}
+
+#[test]
+fn messaging_presets_fit_their_limits_with_a_transparent_background() {
+    let input = photo("single_face.jpg");
+    let crop = sticker::crop_face(&input, Path::new("single_face.jpg"), &mut v2_tracker(), 512)
+        .expect("face found");
+    let alpha = cutout().alpha(&crop.image).expect("alpha");
+    let look = Look {
+        background: None,
+        outline: Some(([255, 255, 255], 8.0)),
+    };
+    let mut lines = Vec::new();
+    for (animation, preset) in [
+        (Animation::Wink, Preset::Whatsapp),
+        (Animation::Laugh, Preset::Telegram),
+    ] {
+        let frames =
+            sticker::photo_frames(&crop.image, Some(&alpha), &crop.mesh, animation, 16, &look);
+        let path = out_dir().join(format!(
+            "single_face_{}.{}",
+            animation.name(),
+            preset.extension()
+        ));
+        let encoded = sticker::encode_preset(&path, &frames, 70, preset).expect("encodes");
+        std::fs::write(&path, &encoded.bytes).expect("written");
+        lines.push(format!(
+            "{} (quality {})",
+            check_preset(&path, &encoded.bytes, preset, encoded.frames, 70),
+            encoded.quality
+        ));
+        if animation == Animation::Laugh {
+            sheet(&[frames.iter().step_by(3).cloned().collect()], 200)
+                .save(out_dir().join("single_face_laugh_sticker_sheet.png"))
+                .expect("png");
+        }
+    }
+    eprintln!("{}", lines.join("\n"));
+    std::fs::write(out_dir().join("presets.txt"), lines.join("\n")).expect("report");
+}
+
+/// A sticker from a real clip (a woman crying, her head moving all the time): the loop is chosen
+/// where the ends match; the seam (last frame against first, mean absolute difference of 48x48
+/// thumbnails, 0..255) must be no larger than 1.5x the loop's median frame-to-frame difference, so
+/// the eye sees no jump at the wrap. Where no forward loop wraps that well (this clip's forward best
+/// is 10.2 against steps of 6.0), the loop plays forward and back.
+#[test]
+fn clip_sticker_loops_where_the_ends_match() {
+    let path = root().join("target/test-data/faces/WolfgangLanger_Pexels.mp4");
+    assert!(path.is_file(), "run scripts/fetch-test-faces.sh");
+    let mut source = doppel_pipeline::source::video::VideoSource::open(&path).expect("clip opens");
+    let clip = clip::read_clip(&mut source, &path, 6.0, 15.0).expect("frames");
+    let crops = clip::crop_clip(&clip.frames, &path, &mut tracker(), 512).expect("face found");
+    let max_len = (3000 / clip.delay_ms) as usize;
+    let chosen = clip::best_loop(&crops, max_len / 3, max_len).expect("a loop");
+    let report = format!(
+        "clip: {} frames of {} ms read; loop from {} for {} frames (boomerang {}); seam {:.2}, median step {:.2}",
+        clip.frames.len(),
+        clip.delay_ms,
+        chosen.start,
+        chosen.len,
+        chosen.boomerang,
+        chosen.seam,
+        chosen.step
+    );
+    eprintln!("{report}");
+    assert!(
+        chosen.seam <= 1.5 * chosen.step.max(1.0) && chosen.seam < 6.0,
+        "{report}"
+    );
+    let mut cut = cutout();
+    let frames = sticker::clip_frames(
+        &chosen.take(&crops),
+        Some(&mut cut),
+        &Look {
+            background: None,
+            outline: Some(([255, 255, 255], 8.0)),
+        },
+    )
+    .expect("cut out");
+    let out = out_dir().join("clip_whatsapp.webp");
+    let encoded =
+        sticker::encode_preset(&out, &frames, clip.delay_ms, Preset::Whatsapp).expect("encodes");
+    std::fs::write(&out, &encoded.bytes).expect("written");
+    let line = check_preset(
+        &out,
+        &encoded.bytes,
+        Preset::Whatsapp,
+        frames.len(),
+        clip.delay_ms,
+    );
+    let tg = out_dir().join("clip_telegram.webm");
+    let encoded =
+        sticker::encode_preset(&tg, &frames, clip.delay_ms, Preset::Telegram).expect("encodes");
+    std::fs::write(&tg, &encoded.bytes).expect("written");
+    let line2 = check_preset(
+        &tg,
+        &encoded.bytes,
+        Preset::Telegram,
+        encoded.frames,
+        clip.delay_ms,
+    );
+    std::fs::write(
+        out_dir().join("clip.txt"),
+        format!("{report}\n{line}\n{line2}\n"),
+    )
+    .expect("report");
+    let n = frames.len();
+    sheet(
+        &[vec![
+            frames[0].clone(),
+            frames[n / 4].clone(),
+            frames[n / 2].clone(),
+            frames[3 * n / 4].clone(),
+            frames[n - 1].clone(),
+        ]],
+        200,
+    )
+    .save(out_dir().join("clip_sheet.png"))
+    .expect("png");
 }

@@ -14,7 +14,7 @@ use image::RgbaImage;
 use super::anim::warp;
 
 /// The displacement field is computed every this many pixels and interpolated in between.
-const GRID: usize = 2;
+const GRID: usize = 4;
 
 /// Weight falloff exponent: w = 1 / d^(2 ALPHA). 1.5 keeps a moved eyelid's influence local while
 /// the field stays smooth.

@@ -12,9 +12,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use doppel_pipeline::infer::SessionConfig;
+use doppel_pipeline::locate::Locator;
 use doppel_pipeline::sticker::cutout::parse_color;
 use doppel_pipeline::sticker::{self, clip, Animation, Cutout, Format, Look, Preset};
 use doppel_pipeline::style::colors::keep_colors;
+use doppel_pipeline::style::portrait::{PortraitStylizer, DEFAULT_PORTRAIT};
 use doppel_pipeline::style::{Colors, SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig};
 use doppel_pipeline::track::segment::SegmentConfig;
 use doppel_pipeline::track::{FaceTracker, TrackerConfig};
@@ -38,6 +41,10 @@ pub struct StickerArgs {
     /// VP9, <= 3 s, <= 256 KB); both transparent.
     #[arg(long = "for", value_parser = Preset::NAMES)]
     pub preset: Option<String>,
+    /// Draw the person as a cartoon that keeps their likeness (the portrait model, CartoonGAN
+    /// Shinkai; face-aware).
+    #[arg(long, conflicts_with_all = ["skill", "style"])]
+    pub cartoon: bool,
     /// Draw the person in this skill (see `doppel skills list`).
     #[arg(long, conflicts_with = "style")]
     pub skill: Option<String>,
@@ -161,6 +168,15 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
     }
 
     let stylizer = stylizer(&args)?;
+    let mut portrait = if args.cartoon {
+        Some(PortraitStylizer::load(
+            &Locator::from_env().find_or_keep(DEFAULT_PORTRAIT),
+            &SessionConfig::default(),
+            256,
+        )?)
+    } else {
+        None
+    };
     let mut cutout = if args.keep_background {
         None
     } else {
@@ -187,9 +203,10 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
                 Some(c) => Some(c.alpha(&crop.image)?),
                 None => None,
             };
-            let base = match stylizer {
-                Some((mut s, colors)) => stylize(&mut s, colors, &crop.image)?,
-                None => crop.image.clone(),
+            let base = match (stylizer, portrait.as_mut()) {
+                (Some((mut s, colors)), _) => stylize(&mut s, colors, &crop.image)?,
+                (None, Some(p)) => p.run_with_face(&crop.image, Some(crop.face))?,
+                (None, None) => crop.image.clone(),
             };
             for (animation, target) in animations.iter().zip(&targets) {
                 let frames = sticker::photo_frames(

@@ -131,7 +131,7 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = preset {
         sticker::ffenc::check_encoder(p, &args.output)?;
         if background.is_some() || args.keep_background {
-            eprintln!(
+            errln!(
                 "note: {} stickers are meant to be transparent; writing the background you asked for",
                 Preset::NAMES[p as usize]
             );

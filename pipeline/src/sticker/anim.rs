@@ -253,7 +253,7 @@ fn pose(mesh: &[[f32; 3]], size: (u32, u32), animation: Animation, s: f32, signe
             let lower_face = |p: [f32; 2]| p[1] > c[1] - 0.05 * fh;
             // Corners up and out; points near them follow with a Gaussian falloff.
             let sigma = 0.35 * mw;
-            for i in 0..n {
+            for (i, dest) in to.iter_mut().enumerate().take(n) {
                 let p = xy(i);
                 if !lower_face(p) {
                     continue;
@@ -261,8 +261,8 @@ fn pose(mesh: &[[f32; 3]], size: (u32, u32), animation: Animation, s: f32, signe
                 for (corner, out) in [(r, -1.0f32), (l, 1.0)] {
                     let d2 = (p[0] - corner[0]).powi(2) + (p[1] - corner[1]).powi(2);
                     let g = (-d2 / (2.0 * sigma * sigma)).exp();
-                    to[i][0] += s * g * out * 0.07 * mw;
-                    to[i][1] -= s * g * lift * mw;
+                    dest[0] += s * g * out * 0.07 * mw;
+                    dest[1] -= s * g * lift * mw;
                 }
             }
             if animation == Animation::Laugh {
@@ -271,7 +271,7 @@ fn pose(mesh: &[[f32; 3]], size: (u32, u32), animation: Animation, s: f32, signe
                 let drop = 0.16 * fh * s;
                 let upper: Vec<usize> = INNER_UPPER.iter().chain(&OUTER_UPPER).copied().collect();
                 let lower: Vec<usize> = INNER_LOWER.iter().chain(&OUTER_LOWER).copied().collect();
-                for i in 0..n {
+                for (i, dest) in to.iter_mut().enumerate().take(n) {
                     let p = xy(i);
                     let t = ((p[0] - r[0]) / (l[0] - r[0])).clamp(0.0, 1.0);
                     let line = r[1] + (l[1] - r[1]) * t;
@@ -279,7 +279,7 @@ fn pose(mesh: &[[f32; 3]], size: (u32, u32), animation: Animation, s: f32, signe
                         lower.contains(&i) || (!upper.contains(&i) && p[1] > line + 0.02 * fh);
                     if is_lower {
                         let k = (1.0 - (p[0] - c[0]).abs() / (0.65 * fw)).clamp(0.35, 1.0);
-                        to[i][1] += drop * k;
+                        dest[1] += drop * k;
                     }
                 }
                 // The inner lower lip's rest line stays put (what was above it, teeth or closed

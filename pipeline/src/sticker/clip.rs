@@ -178,7 +178,7 @@ pub fn best_loop(frames: &[RgbaImage], min_len: usize, max_len: usize) -> Result
             frames.len()
         )));
     }
-    let thumbs: Vec<Vec<f32>> = frames.iter().map(|f| thumbnail(f)).collect();
+    let thumbs: Vec<Vec<f32>> = frames.iter().map(thumbnail).collect();
     let mut best: Option<(f32, usize, usize)> = None;
     for start in 0..thumbs.len() {
         for len in min_len..=max_len {

@@ -164,3 +164,74 @@ fn cartoon_portraits_keep_the_face_the_tracker_finds() {
     }
     sheet.save(dir.join("portrait_sheet.png")).expect("png");
 }
+
+/// Flicker on a real talking-head clip (24 frames of `single_face.mp4`, 640x360): the portrait model
+/// face-aware at working size 256 against today's `stylize` (multistyle style 19 at 456x256, brought
+/// back to frame size), both with the stage's default stabilizer (0.8). The figure is the
+/// `FlickerMeter` ratio (output change over static pixels / the input's); the portrait look must
+/// flicker no more than today's stage.
+#[test]
+fn portrait_look_flickers_no_more_than_todays_stage() {
+    use doppel_pipeline::source::Source;
+    use doppel_pipeline::style::{FlickerMeter, Stabilizer};
+    let path = root().join("target/test-data/faces/single_face.mp4");
+    assert!(path.is_file(), "run scripts/fetch-test-faces.sh");
+    let mut source = doppel_pipeline::source::video::VideoSource::open(&path).expect("clip");
+    let mut frames = Vec::new();
+    while frames.len() < 24 {
+        match source.next_frame().expect("decodes") {
+            Some(f) => frames.push(f.into_image().expect("pixels")),
+            None => break,
+        }
+    }
+    let mut portrait = PortraitStylizer::load(
+        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &SessionConfig::default(),
+        256,
+    )
+    .expect("portrait model loads");
+    let mut multistyle = Stylizer::new(StylizerConfig {
+        multistyle_model: root().join("models/multistyle26.onnx"),
+        ..StylizerConfig::default()
+    });
+    multistyle
+        .set_style(&Style::Weights(StyleWeights::one(19).expect("19")))
+        .expect("style");
+    let mut tracker = FaceTracker::load(&TrackerConfig {
+        detector_model: root().join("models/face_detection_short_range.onnx"),
+        mesh_model: root().join("models/face_landmarks_detector.onnx"),
+        blendshape_model: None,
+        ..TrackerConfig::default()
+    })
+    .expect("tracker");
+    let (mut meter_p, mut meter_m) = (FlickerMeter::new(), FlickerMeter::new());
+    let (mut stab_p, mut stab_m) = (
+        Stabilizer::with_strength(0.8),
+        Stabilizer::with_strength(0.8),
+    );
+    let (w, h) = frames[0].dimensions();
+    for f in &frames {
+        let face = tracker.process(f).expect("track").first().map(|x| x.rect);
+        let mut p = portrait.run_with_face(f, face).expect("portrait");
+        stab_p.apply(f, &mut p);
+        meter_p.push(f, &p);
+        let small = image::imageops::resize(f, 456, 256, image::imageops::FilterType::Triangle);
+        let styled = multistyle.run(&small).expect("multistyle");
+        let mut m = image::imageops::resize(&styled, w, h, image::imageops::FilterType::Triangle);
+        stab_m.apply(f, &mut m);
+        meter_m.push(f, &m);
+    }
+    let (rp, rm) = (
+        meter_p.ratio().expect("ratio"),
+        meter_m.ratio().expect("ratio"),
+    );
+    let report = format!(
+        "flicker ratio over {} frames: portrait face-aware {rp:.2}, multistyle 19 (today's stage) {rm:.2}",
+        frames.len()
+    );
+    eprintln!("{report}");
+    let dir = root().join("target/test-output/portrait");
+    std::fs::create_dir_all(&dir).expect("output folder");
+    std::fs::write(dir.join("flicker.txt"), &report).expect("report");
+    assert!(rp <= rm, "{report}");
+}

@@ -492,9 +492,22 @@ mod tests {
             image::Rgba([(x * 4) as u8, (y * 4) as u8, 90, 255])
         });
         // A fake mesh: 468 points spread over the centre.
-        let mesh: Vec<[f32; 3]> = (0..468)
+        let mut mesh: Vec<[f32; 3]> = (0..468)
             .map(|i| [16.0 + (i % 32) as f32, 14.0 + (i / 16) as f32, 0.0])
             .collect();
+        // Open eyes: lids 6 px apart between their corners.
+        for (lids, corners, x0) in [
+            (LEFT_LIDS, LEFT_CORNERS, 36.0),
+            (RIGHT_LIDS, RIGHT_CORNERS, 14.0),
+        ] {
+            mesh[corners.0] = [x0 - 2.0, 23.0, 0.0];
+            mesh[corners.1] = [x0 + 14.0, 23.0, 0.0];
+            for (k, (u, l)) in lids.iter().enumerate() {
+                let x = x0 + 1.5 * k as f32;
+                mesh[*u] = [x, 20.0, 0.0];
+                mesh[*l] = [x, 26.0, 0.0];
+            }
+        }
         for a in Animation::ALL {
             let frames = animate(&base, &mesh, a, 12);
             assert_eq!(frames.len(), 12);

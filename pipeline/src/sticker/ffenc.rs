@@ -238,7 +238,8 @@ fn encode_once(
         Preset::Whatsapp => {
             options.set("lossless", "0");
             options.set("quality", &quality.to_string());
-            options.set("compression_level", "6");
+            // 4 of 0..6: about half the time of 6 for a few percent more bytes.
+            options.set("compression_level", "4");
             // The muxer's default plays once; stickers loop forever.
             header.set("loop", "0");
         }

@@ -607,8 +607,9 @@ fn messaging_presets_fit_their_limits_with_a_transparent_background() {
 /// A sticker from a real clip (a woman crying, her head moving all the time): the loop is chosen
 /// where the ends match; the seam (last frame against first, mean absolute difference of 48x48
 /// thumbnails, 0..255) must be no larger than 1.5x the loop's median frame-to-frame difference, so
-/// the eye sees no jump at the wrap. Where no forward loop wraps that well (this clip's forward best
-/// is 10.2 against steps of 6.0), the loop plays forward and back.
+/// the eye sees no jump at the wrap. Where no forward loop wraps that well (this clip: the person
+/// never comes back to a pose within 3 s), the loop plays forward and back; its two turns are
+/// then the seam.
 #[test]
 fn clip_sticker_loops_where_the_ends_match() {
     let path = root().join("target/test-data/faces/WolfgangLanger_Pexels.mp4");

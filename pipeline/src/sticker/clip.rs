@@ -164,17 +164,20 @@ impl Loop {
     }
 }
 
-/// The loop of `min_len..=max_len` frames whose wrap (its last frame, followed by its first)
-/// changes the picture least; longer loops win ties.
+/// The loop of `min_len..=max_len` frames whose wrap is least visible: the frame just after the
+/// loop matches its first frame best, so going from the last frame back to the first is like an
+/// ordinary step of the clip (a last frame equal to the first would show it twice, a stutter).
+/// Longer loops win ties. When even the best wrap is more than [`SEAM_RATIO`] median steps, the
+/// loop plays forward and back instead.
 ///
 /// # Errors
-/// [`Error::Spec`] when the clip has fewer than `min_len` frames.
+/// [`Error::Spec`] when the clip has fewer than `min_len + 1` frames.
 pub fn best_loop(frames: &[RgbaImage], min_len: usize, max_len: usize) -> Result<Loop> {
     let min_len = min_len.max(2);
-    if frames.len() < min_len {
+    if frames.len() < min_len + 1 {
         return Err(Error::Spec(format!(
             "a looping sticker needs at least {} frames of the clip, it has {}; use a longer clip",
-            min_len,
+            min_len + 1,
             frames.len()
         )));
     }
@@ -182,11 +185,11 @@ pub fn best_loop(frames: &[RgbaImage], min_len: usize, max_len: usize) -> Result
     let mut best: Option<(f32, usize, usize)> = None;
     for start in 0..thumbs.len() {
         for len in min_len..=max_len {
-            let Some(last) = thumbs.get(start + len - 1) else {
+            let Some(after) = thumbs.get(start + len) else {
                 break;
             };
             // A small bonus per frame: of two equally good wraps, the longer loop.
-            let score = difference(&thumbs[start], last) - 0.01 * len as f32;
+            let score = difference(&thumbs[start], after) - 0.01 * len as f32;
             if best.is_none_or(|(s, _, _)| score < s) {
                 best = Some((score, start, len));
             }
@@ -226,4 +229,67 @@ pub fn best_loop(frames: &[RgbaImage], min_len: usize, max_len: usize) -> Result
         step: median_step(start, half),
         boomerang: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bright square circling with a period of 10 frames, 40 frames long.
+    fn circling(n: usize) -> Vec<RgbaImage> {
+        (0..n)
+            .map(|i| {
+                let a = std::f32::consts::TAU * i as f32 / 10.0;
+                let (cx, cy) = (32.0 + 16.0 * a.cos(), 32.0 + 16.0 * a.sin());
+                RgbaImage::from_fn(64, 64, |x, y| {
+                    let inside = (x as f32 - cx).abs() < 8.0 && (y as f32 - cy).abs() < 8.0;
+                    image::Rgba(if inside {
+                        [250, 200, 40, 255]
+                    } else {
+                        [20, 30, 60, 255]
+                    })
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_periodic_clip_loops_forward_over_whole_periods() {
+        let frames = circling(40);
+        let chosen = best_loop(&frames, 6, 25).expect("loop");
+        assert!(!chosen.boomerang, "{chosen:?}");
+        assert_eq!(chosen.len % 10, 0, "{chosen:?}");
+        // The wrap is one ordinary step, not a repeated frame.
+        assert!(
+            (chosen.seam - chosen.step).abs() <= 0.15 * chosen.step,
+            "{chosen:?}"
+        );
+        assert_eq!(chosen.take(&frames).len(), chosen.len);
+    }
+
+    #[test]
+    fn a_clip_that_never_returns_plays_forward_and_back() {
+        // The square moves steadily right and never comes back.
+        let frames: Vec<RgbaImage> = (0..30)
+            .map(|i| {
+                RgbaImage::from_fn(64, 64, |x, _| {
+                    let inside = (x as i32 - 2 * i as i32).abs() < 6;
+                    image::Rgba(if inside {
+                        [250, 250, 250, 255]
+                    } else {
+                        [0, 0, 0, 255]
+                    })
+                })
+            })
+            .collect();
+        let chosen = best_loop(&frames, 6, 20).expect("loop");
+        assert!(chosen.boomerang, "{chosen:?}");
+        let looped = chosen.take(&frames);
+        assert_eq!(looped.len(), 2 * chosen.len - 2);
+        assert!(
+            chosen.seam <= SEAM_RATIO * chosen.step.max(1.0),
+            "{chosen:?}"
+        );
+        assert!(best_loop(&frames[..5], 6, 20).is_err());
+    }
 }

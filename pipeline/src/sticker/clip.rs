@@ -273,7 +273,7 @@ mod tests {
         let frames: Vec<RgbaImage> = (0..30)
             .map(|i| {
                 RgbaImage::from_fn(64, 64, |x, _| {
-                    let inside = (x as i32 - 2 * i as i32).abs() < 6;
+                    let inside = (x as i32 - 2 * i).abs() < 6;
                     image::Rgba(if inside {
                         [250, 250, 250, 255]
                     } else {

@@ -54,7 +54,7 @@ enum Command {
     Track(cmd::track::TrackArgs),
     /// Named styles: list them, or add one from a picture or a blend of built-in styles.
     Skills(cmd::skills::SkillsArgs),
-    /// Make an animated sticker (GIF, APNG, WebP) from a photo of a face.
+    /// Make an animated sticker (GIF, APNG, WebP; WhatsApp or Telegram) from a photo or clip of a face.
     Sticker(cmd::sticker::StickerArgs),
 }
 

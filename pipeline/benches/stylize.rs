@@ -3,6 +3,8 @@
 //!   building a new session for the same style (the cost a reload would pay). Target: switch < 1 ms.
 //! - `multistyle`: one frame through multistyle26 at 256x256 and 360x640, 1 and 2 intra-op threads.
 //! - `arbitrary`: one frame through the arbitrary-style network at the same sizes.
+//! - `portrait`: the portrait cartoon model on a 640x360 frame, alone and face-aware, against
+//!   multistyle26 on the same working picture.
 //!
 //! Run: `cargo bench -p doppel-pipeline --bench stylize` (from the repository root).
 
@@ -109,5 +111,43 @@ fn throughput(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, switch, throughput);
+/// The portrait model (CartoonGAN light) on a 640x360 frame at working size 256 (455x256), alone
+/// and face-aware (a 150-pixel face: its square again at 256x256), against multistyle26 on the
+/// same 455x256 working picture (today's stage at `size=256`), 2 threads.
+fn portrait(c: &mut Criterion) {
+    use doppel_pipeline::style::portrait::PortraitStylizer;
+    use doppel_pipeline::track::Rect;
+    let mut group = c.benchmark_group("stylize");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    let session = SessionConfig {
+        threads: Some(2),
+        ..SessionConfig::default()
+    };
+    let frame640 = frame(640, 360);
+    let working = frame(456, 256);
+    let mut stylizer = Stylizer::new(config(2));
+    let styles = styles(&mut stylizer);
+    stylizer.set_style(&styles[0]).expect("style");
+    group.bench_function("multistyle 456x256 (baseline) 2 threads", |b| {
+        b.iter(|| stylizer.run(&working).expect("run"))
+    });
+    let mut portrait = PortraitStylizer::load(
+        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &session,
+        256,
+    )
+    .expect("portrait model");
+    let face = Rect::new(245.0, 100.0, 395.0, 250.0);
+    group.bench_function("portrait 640x360 at 256, 2 threads", |b| {
+        b.iter(|| portrait.run(&frame640).expect("run"))
+    });
+    group.bench_function("portrait face-aware 640x360 at 256, 2 threads", |b| {
+        b.iter(|| portrait.run_with_face(&frame640, Some(face)).expect("run"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, switch, throughput, portrait);
 criterion_main!(benches);

@@ -1,31 +1,50 @@
-//! Sticker animations: smooth loops of warps driven by the face mesh. Each frame is the still
-//! (stylized) face crop resampled through a displacement field; the loop starts and ends at rest so
-//! it plays seamlessly.
+//! Sticker animations: smooth loops that move the face itself, driven by its mesh. Each frame is the
+//! still (stylized, cut-out) crop warped by moving least squares on the mesh points
+//! ([`super::meshwarp`]): the points of the feature that moves go where the expression puts them,
+//! the rest of the mesh and rings around the head hold everything else still. Every loop starts
+//! and ends at rest so it plays seamlessly.
 //!
-//! - `nod`: the face (an ellipse around the mesh, fading out at its border) dips down and comes
-//!   back, slightly foreshortened as a head pitching forward.
-//! - `wink`: the subject's left eye closes and opens: inside an ellipse around the eye (corners and
-//!   lid points of the mesh), pixels are pulled from above and below towards the lid line, so the
-//!   lids meet.
-//! - `bounce`: the whole picture hops, then squashes on landing.
-//! - `zoom`: a gentle push in on the face and back.
+//! - `wink`: the person's left upper eyelid comes down onto the lower one and goes back up;
+//!   `blink`: both eyes.
+//! - `smile`: the mouth corners rise and widen, the cheeks follow a little.
+//! - `laugh`: the jaw drops (lower lip, chin and jaw line), the mouth opening is drawn dark with a
+//!   row of upper teeth, the corners rise.
+//! - `nod`: the head pitches down and back (3D rotation of the mesh about the neck, so the nose
+//!   moves more than the forehead); `tilt`: the head rolls side to side about the neck.
+//! - `bounce`: the whole picture hops, then squashes on landing; `zoom`: a push in and back.
 
 use image::RgbaImage;
 
+use super::meshwarp::{warp_controls, Control};
 use crate::track::Rect;
 
 /// One animation of a sticker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Animation {
-    Nod,
     Wink,
+    Blink,
+    Smile,
+    Laugh,
+    Nod,
+    Tilt,
     Bounce,
     Zoom,
 }
 
 impl Animation {
-    pub const ALL: [Animation; 4] = [Self::Nod, Self::Wink, Self::Bounce, Self::Zoom];
-    pub const NAMES: [&'static str; 4] = ["nod", "wink", "bounce", "zoom"];
+    pub const ALL: [Animation; 8] = [
+        Self::Wink,
+        Self::Blink,
+        Self::Smile,
+        Self::Laugh,
+        Self::Nod,
+        Self::Tilt,
+        Self::Bounce,
+        Self::Zoom,
+    ];
+    pub const NAMES: [&'static str; 8] = [
+        "wink", "blink", "smile", "laugh", "nod", "tilt", "bounce", "zoom",
+    ];
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::NAMES
@@ -39,9 +58,328 @@ impl Animation {
     }
 }
 
-/// MediaPipe face-mesh indices of the subject's left eye: outer and inner corners, upper and lower
-/// lid centres.
-const LEFT_EYE: [usize; 4] = [263, 362, 386, 374];
+/// MediaPipe face-mesh eyelids (`leftEyeUpper0`/`leftEyeLower0` of the canonical mesh, "left" = the
+/// person's left), as (upper, lower) pairs from the outer to the inner corner, and the crease
+/// (`leftEyeUpper1`) above the lid.
+pub const LEFT_LIDS: [(usize, usize); 7] = [
+    (466, 249),
+    (388, 390),
+    (387, 373),
+    (386, 374),
+    (385, 380),
+    (384, 381),
+    (398, 382),
+];
+pub const LEFT_CREASE: [usize; 7] = [467, 260, 259, 257, 258, 286, 414];
+/// The person's right eye, likewise (`rightEyeUpper0`/`rightEyeLower0`, `rightEyeUpper1`).
+pub const RIGHT_LIDS: [(usize, usize); 7] = [
+    (246, 7),
+    (161, 163),
+    (160, 144),
+    (159, 145),
+    (158, 153),
+    (157, 154),
+    (173, 155),
+];
+pub const RIGHT_CREASE: [usize; 7] = [247, 30, 29, 27, 28, 56, 190];
+/// Eye corners (outer, inner): left 263/362, right 33/133.
+pub const LEFT_CORNERS: (usize, usize) = (263, 362);
+pub const RIGHT_CORNERS: (usize, usize) = (33, 133);
+
+/// Lips: the mouth corners (the person's right, left), the inner contours from corner to corner
+/// (upper through 13, lower through 14) and the outer upper lip.
+const MOUTH_CORNERS: (usize, usize) = (61, 291);
+const INNER_UPPER: [usize; 11] = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308];
+const INNER_LOWER: [usize; 11] = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308];
+const OUTER_UPPER: [usize; 11] = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291];
+const OUTER_LOWER: [usize; 9] = [146, 91, 181, 84, 17, 314, 405, 321, 375];
+
+/// The face oval, around the head.
+const FACE_OVAL: [usize; 36] = [
+    10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152,
+    148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
+];
+const CHIN: usize = 152;
+const MESH_POINTS: usize = 468;
+
+/// The eye aspect ratio of one eye: lid openings at two places over the corner-to-corner width
+/// (Soukupova and Cech, "Real-Time Eye Blink Detection using Facial Landmarks", 2016, on the
+/// MediaPipe mesh's lid points). About 0.25-0.35 open, under 0.1 closed.
+pub fn eye_aspect_ratio(mesh: &[[f32; 3]], left: bool) -> Option<f32> {
+    let (lids, corners) = if left {
+        (LEFT_LIDS, LEFT_CORNERS)
+    } else {
+        (RIGHT_LIDS, RIGHT_CORNERS)
+    };
+    let p = |i: usize| mesh.get(i).map(|p| (p[0], p[1]));
+    let d = |a: usize, b: usize| -> Option<f32> {
+        let (a, b) = (p(a)?, p(b)?);
+        Some((a.0 - b.0).hypot(a.1 - b.1))
+    };
+    let open = d(lids[2].0, lids[2].1)? + d(lids[4].0, lids[4].1)?;
+    let width = d(corners.0, corners.1)?;
+    (width > 0.0).then(|| open / (2.0 * width))
+}
+
+/// An eyelid closing: per column of the eye, the upper lid line comes down to the lower one.
+/// Between the corners each column is remapped piecewise linearly: the skin from a band above
+/// the eye stretches down to the new lid line, the open eye is squeezed between the lid lines,
+/// and below the lower lid nothing moves; at the corners, where the lids meet, the map is the
+/// identity, so the change stays inside the eye's region.
+struct Eyelid {
+    /// (x, upper y, lower y) along the eye, sorted by x.
+    line: Vec<(f32, f32, f32)>,
+    /// Height of the skin band above the eye that stretches.
+    band: f32,
+    closed: f32,
+}
+
+impl Eyelid {
+    fn new(
+        mesh: &[[f32; 3]],
+        lids: &[(usize, usize)],
+        corners: (usize, usize),
+        closed: f32,
+    ) -> Option<Self> {
+        let p = |i: usize| mesh.get(i).map(|p| (p[0], p[1]));
+        let (a, b) = (p(corners.0)?, p(corners.1)?);
+        let mut line = vec![(a.0, a.1, a.1), (b.0, b.1, b.1)];
+        for &(u, l) in lids {
+            let (u, l) = (p(u)?, p(l)?);
+            line.push(((u.0 + l.0) / 2.0, u.1, l.1.max(u.1)));
+        }
+        line.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let gap = line.iter().map(|s| s.2 - s.1).fold(0.0, f32::max);
+        (gap > 0.5 && closed > 0.0).then_some(Self {
+            line,
+            band: 1.5 * gap,
+            closed,
+        })
+    }
+
+    /// Upper and lower lid y at column `x`; `None` outside the eye.
+    fn lids_at(&self, x: f32) -> Option<(f32, f32)> {
+        let i = self
+            .line
+            .windows(2)
+            .position(|w| x >= w[0].0 && x <= w[1].0)?;
+        let (a, b) = (self.line[i], self.line[i + 1]);
+        let t = if b.0 > a.0 {
+            (x - a.0) / (b.0 - a.0)
+        } else {
+            0.0
+        };
+        Some((a.1 + (b.1 - a.1) * t, a.2 + (b.2 - a.2) * t))
+    }
+
+    /// The source point of output point (x, y).
+    fn source(&self, x: f32, y: f32) -> (f32, f32) {
+        let Some((upper, lower)) = self.lids_at(x) else {
+            return (x, y);
+        };
+        let gap = lower - upper;
+        let top = upper - self.band;
+        // The lids meet a little below the middle of the opening, as in a real blink.
+        let new_upper = upper + 0.9 * self.closed * gap;
+        let new_lower = lower - 0.06 * self.closed * gap;
+        let sy = if y <= top || y >= lower {
+            y
+        } else if y <= new_upper {
+            top + (y - top) * (upper - top) / (new_upper - top).max(1e-3)
+        } else if y <= new_lower {
+            upper + (y - new_upper) * gap / (new_lower - new_upper).max(1e-3)
+        } else {
+            new_lower + (y - new_lower) * (lower - new_lower) / (lower - new_lower).max(1e-3)
+        };
+        (x, sy)
+    }
+}
+
+/// The control points of the face at rest and where `animation` at strength `s` (0 = rest, 1 =
+/// full) puts them, plus the parts of the picture to paint afterwards (the open mouth).
+struct Pose {
+    controls: Vec<Control>,
+    mouth: Option<Vec<[f32; 2]>>,
+}
+
+fn pose(mesh: &[[f32; 3]], size: (u32, u32), animation: Animation, s: f32, signed: f32) -> Pose {
+    let (w, h) = (size.0 as f32, size.1 as f32);
+    let n = mesh.len().min(MESH_POINTS);
+    let xy = |i: usize| [mesh[i][0], mesh[i][1]];
+    let face = Rect::bounding(
+        mesh[..n]
+            .iter()
+            .map(|p| crate::track::Point::new(p[0], p[1])),
+    )
+    .unwrap_or(Rect::new(0.0, 0.0, w, h));
+    let c = [face.center().x, face.center().y];
+    let (fw, fh) = (face.width().max(8.0), face.height().max(8.0));
+    let mut to: Vec<[f32; 2]> = (0..n).map(xy).collect();
+    let mut from: Vec<[f32; 2]> = to.clone();
+    // Rings that hold the picture: around the head (hair, ears) moves with the head; further out
+    // and the picture's border stay.
+    let ring = |k: f32| -> Vec<[f32; 2]> {
+        FACE_OVAL
+            .iter()
+            .filter(|&&i| i < n)
+            .map(|&i| {
+                let p = xy(i);
+                [c[0] + (p[0] - c[0]) * k, c[1] + (p[1] - c[1]) * k]
+            })
+            .collect()
+    };
+    let head_ring = ring(1.35);
+    let outer_ring = ring(2.1);
+    let mut border = Vec::new();
+    for i in 0..=8 {
+        let t = i as f32 / 8.0;
+        border.extend([[t * w, 0.0], [t * w, h], [0.0, t * h], [w, t * h]]);
+    }
+    let head_start = to.len();
+    to.extend(head_ring.iter().copied());
+    from.extend(head_ring.iter().copied());
+    let mut mouth = None;
+    let mut extra = Vec::new();
+    let ok = n >= MESH_POINTS;
+    match animation {
+        Animation::Smile | Animation::Laugh if ok => {
+            let (r, l) = (xy(MOUTH_CORNERS.0), xy(MOUTH_CORNERS.1));
+            let mw = (l[0] - r[0]).abs().max(4.0);
+            let lift = if animation == Animation::Smile {
+                0.16
+            } else {
+                0.08
+            };
+            let lower_face = |p: [f32; 2]| p[1] > c[1] - 0.05 * fh;
+            // Corners up and out; points near them follow with a Gaussian falloff.
+            let sigma = 0.35 * mw;
+            for (i, dest) in to.iter_mut().enumerate().take(n) {
+                let p = xy(i);
+                if !lower_face(p) {
+                    continue;
+                }
+                for (corner, out) in [(r, -1.0f32), (l, 1.0)] {
+                    let d2 = (p[0] - corner[0]).powi(2) + (p[1] - corner[1]).powi(2);
+                    let g = (-d2 / (2.0 * sigma * sigma)).exp();
+                    dest[0] += s * g * out * 0.07 * mw;
+                    dest[1] -= s * g * lift * mw;
+                }
+            }
+            if animation == Animation::Laugh {
+                // The jaw drops: everything below the line between the corners (and the lower lip),
+                // most at the middle of the chin, less towards the jaw's hinges.
+                let drop = 0.16 * fh * s;
+                let upper: Vec<usize> = INNER_UPPER.iter().chain(&OUTER_UPPER).copied().collect();
+                let lower: Vec<usize> = INNER_LOWER.iter().chain(&OUTER_LOWER).copied().collect();
+                for (i, dest) in to.iter_mut().enumerate().take(n) {
+                    let p = xy(i);
+                    let t = ((p[0] - r[0]) / (l[0] - r[0])).clamp(0.0, 1.0);
+                    let line = r[1] + (l[1] - r[1]) * t;
+                    let is_lower =
+                        lower.contains(&i) || (!upper.contains(&i) && p[1] > line + 0.02 * fh);
+                    if is_lower {
+                        let k = (1.0 - (p[0] - c[0]).abs() / (0.65 * fw)).clamp(0.35, 1.0);
+                        dest[1] += drop * k;
+                    }
+                }
+                // The inner lower lip's rest line stays put (what was above it, teeth or closed
+                // lips, keeps its size) and the band it opens to the moved lower lip is the mouth
+                // opening, drawn dark.
+                for &i in &INNER_LOWER[1..INNER_LOWER.len() - 1] {
+                    extra.push(Control::fixed(xy(i)));
+                }
+                let rest_line = INNER_LOWER.iter().map(|&i| xy(i));
+                let moved_line = INNER_LOWER.iter().rev().map(|&i| to[i]);
+                mouth = Some(rest_line.chain(moved_line).collect());
+            }
+        }
+        Animation::Nod | Animation::Tilt if ok => {
+            let chin = xy(CHIN);
+            let pivot = [c[0], chin[1] + 0.15 * fh];
+            let zc = mesh[..n].iter().map(|p| p[2]).sum::<f32>() / n as f32;
+            let pivot_z = zc + 0.5 * fw;
+            if animation == Animation::Nod {
+                let a = (14.0f32).to_radians() * s;
+                let (sin, cos) = a.sin_cos();
+                for i in 0..n {
+                    let (y, z) = (mesh[i][1] - pivot[1], mesh[i][2] - pivot_z);
+                    to[i][1] = pivot[1] + y * cos - z * sin;
+                }
+                for (k, p) in head_ring.iter().enumerate() {
+                    let (y, z) = (p[1] - pivot[1], zc - pivot_z);
+                    to[head_start + k][1] = pivot[1] + y * cos - z * sin;
+                }
+            } else {
+                let a = (12.0f32).to_radians() * signed;
+                let (sin, cos) = a.sin_cos();
+                let rot = |p: [f32; 2]| {
+                    let (x, y) = (p[0] - pivot[0], p[1] - pivot[1]);
+                    [pivot[0] + x * cos - y * sin, pivot[1] + x * sin + y * cos]
+                };
+                for p in to.iter_mut() {
+                    *p = rot(*p);
+                }
+            }
+        }
+        _ => {}
+    }
+    let mut controls: Vec<Control> = from
+        .into_iter()
+        .zip(to)
+        .map(|(from, to)| Control { from, to })
+        .collect();
+    controls.extend(outer_ring.into_iter().chain(border).map(Control::fixed));
+    controls.extend(extra);
+    Pose { controls, mouth }
+}
+
+/// Paints `polygon` over `image` in `colour`, with 4x4 supersampled edges; alpha kept.
+fn fill_polygon(image: &mut RgbaImage, polygon: &[[f32; 2]], colour: [u8; 3], opacity: f32) {
+    let Some(bounds) = Rect::bounding(polygon.iter().map(|p| crate::track::Point::new(p[0], p[1])))
+    else {
+        return;
+    };
+    let inside = |x: f32, y: f32| {
+        let mut odd = false;
+        let mut j = polygon.len() - 1;
+        for i in 0..polygon.len() {
+            let (a, b) = (polygon[i], polygon[j]);
+            if (a[1] > y) != (b[1] > y) && x < (b[0] - a[0]) * (y - a[1]) / (b[1] - a[1]) + a[0] {
+                odd = !odd;
+            }
+            j = i;
+        }
+        odd
+    };
+    let (w, h) = image.dimensions();
+    let x0 = bounds.x0.floor().max(0.0) as u32;
+    let y0 = bounds.y0.floor().max(0.0) as u32;
+    let x1 = (bounds.x1.ceil().max(0.0) as u32).min(w);
+    let y1 = (bounds.y1.ceil().max(0.0) as u32).min(h);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let mut hits = 0;
+            for sy in 0..4 {
+                for sx in 0..4 {
+                    if inside(
+                        x as f32 + (sx as f32 + 0.5) / 4.0,
+                        y as f32 + (sy as f32 + 0.5) / 4.0,
+                    ) {
+                        hits += 1;
+                    }
+                }
+            }
+            if hits == 0 {
+                continue;
+            }
+            let k = opacity * hits as f32 / 16.0;
+            let p = image.get_pixel_mut(x, y);
+            for c in 0..3 {
+                p[c] = (f32::from(p[c]) * (1.0 - k) + f32::from(colour[c]) * k).round() as u8;
+            }
+        }
+    }
+}
 
 /// Samples `src` at `map(x, y)` (continuous source pixel coordinates of the output pixel's centre,
 /// bilinear, edges repeat) for every pixel of a `w` x `h` output.
@@ -70,11 +408,6 @@ pub fn warp(src: &RgbaImage, w: u32, h: u32, map: impl Fn(f32, f32) -> (f32, f32
     })
 }
 
-fn smoothstep(e0: f32, e1: f32, x: f32) -> f32 {
-    let t = ((x - e0) / (e1 - e0)).clamp(0.0, 1.0);
-    t * t * (3.0 - 2.0 * t)
-}
-
 /// The frames of `animation` on `base` (a face crop with its `mesh` in crop pixels), `frames` long.
 pub fn animate(
     base: &RgbaImage,
@@ -82,66 +415,71 @@ pub fn animate(
     animation: Animation,
     frames: u32,
 ) -> Vec<RgbaImage> {
+    (0..frames)
+        .map(|i| frame_at(base, mesh, animation, i as f32 / frames.max(1) as f32))
+        .collect()
+}
+
+/// One frame of `animation` at loop time `t` (0..1; 0 is the rest pose).
+pub fn frame_at(base: &RgbaImage, mesh: &[[f32; 3]], animation: Animation, t: f32) -> RgbaImage {
+    use std::f32::consts::{PI, TAU};
     let (w, h) = base.dimensions();
     let face = Rect::bounding(mesh.iter().map(|p| crate::track::Point::new(p[0], p[1])))
         .unwrap_or(Rect::new(0.0, 0.0, w as f32, h as f32));
     let (cx, cy) = (face.center().x, face.center().y);
-    let (fw, fh) = (face.width().max(8.0), face.height().max(8.0));
-    (0..frames)
-        .map(|i| {
-            let t = i as f32 / frames.max(1) as f32;
-            let phase = std::f32::consts::TAU * t;
-            match animation {
-                Animation::Nod => {
-                    // Down and back: 0 at the loop's ends.
-                    let a = 0.07 * fh * (0.5 - 0.5 * phase.cos());
-                    warp(base, w, h, |x, y| {
-                        let r = ((x - cx) / (0.8 * fw)).hypot((y - cy) / (0.85 * fh));
-                        let k = 1.0 - smoothstep(0.8, 1.5, r);
-                        let squash = 1.0 + 0.6 * a / fh * k;
-                        (x, cy + (y - cy) * squash - a * k)
-                    })
-                }
-                Animation::Wink => {
-                    let closed = (1.8 * (std::f32::consts::PI * t).sin().powi(2)).min(1.0);
-                    let eye = |i: usize| mesh.get(LEFT_EYE[i]).copied().unwrap_or([cx, cy, 0.0]);
-                    let (outer, inner, upper, lower) = (eye(0), eye(1), eye(2), eye(3));
-                    let ex = (outer[0] + inner[0]) * 0.5;
-                    let ey = (upper[1] + lower[1]) * 0.5;
-                    let half_w = 0.75 * (outer[0] - inner[0]).abs().max(4.0);
-                    let gap = (lower[1] - upper[1]).abs().max(2.0);
-                    let half_h = (1.6 * gap).max(0.45 * half_w);
-                    warp(base, w, h, |x, y| {
-                        let r = ((x - ex) / half_w).hypot((y - ey) / half_h);
-                        let k = 1.0 - smoothstep(0.5, 1.0, r);
-                        let pull = closed * k * 0.75 * gap;
-                        (x, y + (y - ey).signum() * pull)
-                    })
-                }
-                Animation::Bounce => {
-                    // Up and down in the first 80% of the loop, then a squash on landing.
-                    let (hop, squash) = if t < 0.8 {
-                        ((std::f32::consts::PI * t / 0.8).sin(), 1.0)
-                    } else {
-                        (
-                            0.0,
-                            1.0 + 0.07 * (std::f32::consts::PI * (t - 0.8) / 0.2).sin(),
-                        )
-                    };
-                    let lift = 0.08 * h as f32 * hop;
-                    warp(base, w, h, |x, y| {
-                        let sx = w as f32 / 2.0 + (x - w as f32 / 2.0) / squash;
-                        let sy = h as f32 - (h as f32 - y) * squash;
-                        (sx, sy + lift)
-                    })
-                }
-                Animation::Zoom => {
-                    let s = 1.0 + 0.15 * (0.5 - 0.5 * phase.cos());
-                    warp(base, w, h, |x, y| (cx + (x - cx) / s, cy + (y - cy) / s))
+    // 0 at the loop's ends, held near 1 in the middle.
+    let held = (1.8 * (PI * t).sin().powi(2)).min(1.0);
+    let eased = 0.5 - 0.5 * (TAU * t).cos();
+    match animation {
+        Animation::Wink | Animation::Blink => {
+            let mut eyes = vec![(LEFT_LIDS, LEFT_CORNERS)];
+            if animation == Animation::Blink {
+                eyes.push((RIGHT_LIDS, RIGHT_CORNERS));
+            }
+            let mut out = base.clone();
+            for (lids, corners) in eyes {
+                if let Some(lid) = Eyelid::new(mesh, &lids, corners, held) {
+                    out = warp(&out, w, h, |x, y| lid.source(x, y));
                 }
             }
-        })
-        .collect()
+            out
+        }
+        Animation::Smile | Animation::Laugh => {
+            let p = pose(mesh, (w, h), animation, held, 0.0);
+            let mut out = warp_controls(base, &p.controls);
+            if let Some(mouth) = &p.mouth {
+                fill_polygon(&mut out, mouth, [48, 14, 20], 0.95 * held.min(1.0));
+            }
+            out
+        }
+        Animation::Nod => {
+            // Down and back once in a loop.
+            let s = (PI * t).sin().powi(2);
+            warp_controls(base, &pose(mesh, (w, h), animation, s, 0.0).controls)
+        }
+        Animation::Tilt => {
+            let signed = (TAU * t).sin();
+            warp_controls(base, &pose(mesh, (w, h), animation, 1.0, signed).controls)
+        }
+        Animation::Bounce => {
+            // Up and down in the first 80% of the loop, then a squash on landing.
+            let (hop, squash) = if t < 0.8 {
+                ((PI * t / 0.8).sin(), 1.0)
+            } else {
+                (0.0, 1.0 + 0.07 * (PI * (t - 0.8) / 0.2).sin())
+            };
+            let lift = 0.08 * h as f32 * hop;
+            warp(base, w, h, |x, y| {
+                let sx = w as f32 / 2.0 + (x - w as f32 / 2.0) / squash;
+                let sy = h as f32 - (h as f32 - y) * squash;
+                (sx, sy + lift)
+            })
+        }
+        Animation::Zoom => {
+            let s = 1.0 + 0.15 * eased;
+            warp(base, w, h, |x, y| (cx + (x - cx) / s, cy + (y - cy) / s))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -154,14 +492,27 @@ mod tests {
             image::Rgba([(x * 4) as u8, (y * 4) as u8, 90, 255])
         });
         // A fake mesh: 468 points spread over the centre.
-        let mesh: Vec<[f32; 3]> = (0..468)
+        let mut mesh: Vec<[f32; 3]> = (0..468)
             .map(|i| [16.0 + (i % 32) as f32, 14.0 + (i / 16) as f32, 0.0])
             .collect();
+        // Open eyes: lids 6 px apart between their corners.
+        for (lids, corners, x0) in [
+            (LEFT_LIDS, LEFT_CORNERS, 36.0),
+            (RIGHT_LIDS, RIGHT_CORNERS, 14.0),
+        ] {
+            mesh[corners.0] = [x0 - 2.0, 23.0, 0.0];
+            mesh[corners.1] = [x0 + 14.0, 23.0, 0.0];
+            for (k, (u, l)) in lids.iter().enumerate() {
+                let x = x0 + 1.5 * k as f32;
+                mesh[*u] = [x, 20.0, 0.0];
+                mesh[*l] = [x, 26.0, 0.0];
+            }
+        }
         for a in Animation::ALL {
             let frames = animate(&base, &mesh, a, 12);
             assert_eq!(frames.len(), 12);
             assert_eq!(frames[0], base, "{a:?} starts at rest");
-            assert_ne!(frames[6], base, "{a:?} moves");
+            assert!(frames.iter().any(|f| *f != base), "{a:?} moves");
             assert_eq!(Animation::from_name(a.name()), Some(a));
         }
         assert_eq!(Animation::from_name("spin"), None);

@@ -8,14 +8,20 @@
 //! ```
 
 pub mod anim;
+pub mod clip;
+pub mod cutout;
 pub mod encode;
+pub mod ffenc;
+pub mod meshwarp;
 
 use std::path::Path;
 
-use image::RgbaImage;
+use image::{GrayImage, RgbaImage};
 
 pub use self::anim::{animate, Animation};
+pub use self::cutout::{Cutout, Look};
 pub use self::encode::{encode_animation, loop_count, write_animation, Format};
+pub use self::ffenc::{encode_preset, Preset};
 
 use crate::error::{Error, Result};
 use crate::track::{FaceTracker, Point, Rect};
@@ -27,14 +33,17 @@ pub const MAX_SIZE: u32 = 512;
 #[derive(Clone, Debug)]
 pub struct FaceCrop {
     pub image: RgbaImage,
-    /// The 468 mesh points (x, y in crop pixels, z scaled alike).
+    /// The mesh points (468 or 478 with irises; x, y in crop pixels, z scaled alike).
     pub mesh: Vec<[f32; 3]>,
     /// The face box in crop pixels.
     pub face: Rect,
+    /// The square the crop shows, in photo pixels (always inside the photo).
+    pub source: Rect,
 }
 
-/// Finds the largest face in `photo` and crops a `size` x `size` square around it (the face box
-/// grown 1.9x, a little more above for hair; outside the photo, edges repeat).
+/// Finds the largest face in `photo` and crops a `size` x `size` square around it: the face box
+/// grown 1.9x, a little more above for hair, then shrunk to the photo's shorter side and shifted
+/// inside the photo, so the crop never samples outside it (repeated edge pixels read as streaks).
 ///
 /// # Errors
 /// [`Error::Input`] naming `source` (the photo's file) when no face is found; [`Error::Option`] for a
@@ -65,11 +74,10 @@ pub fn crop_face(
         ));
     };
     let r = face.rect;
-    let side = 1.9 * r.width().max(r.height());
-    let centre = Point::new(r.center().x, r.center().y - 0.08 * r.height());
-    let (x0, y0) = (centre.x - side / 2.0, centre.y - side / 2.0);
-    let k = side / size as f32;
-    let image = anim::warp(photo, size, size, |x, y| (x0 + x * k, y0 + y * k));
+    let square = square_around(r, photo.width(), photo.height());
+    let (x0, y0) = (square.x0, square.y0);
+    let k = square.width() / size as f32;
+    let image = crop_square(photo, square, size);
     let to_crop = |x: f32, y: f32| ((x - x0) / k, (y - y0) / k);
     let mesh: Vec<[f32; 3]> = face
         .mesh
@@ -85,5 +93,67 @@ pub fn crop_face(
         image,
         mesh,
         face: Rect::new(fx0, fy0, fx1, fy1),
+        source: square,
     })
+}
+
+/// The sticker's square around face box `face` in a `width` x `height` picture: the box grown 1.9x,
+/// a little more above for hair, shrunk to the picture's shorter side and shifted inside it.
+pub fn square_around(face: Rect, width: u32, height: u32) -> Rect {
+    let (pw, ph) = (width as f32, height as f32);
+    let side = (1.9 * face.width().max(face.height())).min(pw.min(ph));
+    let centre = Point::new(face.center().x, face.center().y - 0.08 * face.height());
+    let x0 = (centre.x - side / 2.0).clamp(0.0, pw - side);
+    let y0 = (centre.y - side / 2.0).clamp(0.0, ph - side);
+    Rect::new(x0, y0, x0 + side, y0 + side)
+}
+
+/// `square` of `picture` (inside it, see [`square_around`]) resampled to `size` x `size`.
+pub fn crop_square(picture: &RgbaImage, square: Rect, size: u32) -> RgbaImage {
+    let k = square.width() / size as f32;
+    anim::warp(picture, size, size, |x, y| {
+        (square.x0 + x * k, square.y0 + y * k)
+    })
+}
+
+/// The frames of a sticker from a still: `base` (the crop, stylized or not) with the person's
+/// `alpha` (`None`: keep the picture whole), animated by its `mesh`, then put on `look`.
+pub fn photo_frames(
+    base: &RgbaImage,
+    alpha: Option<&GrayImage>,
+    mesh: &[[f32; 3]],
+    animation: Animation,
+    frames: u32,
+    look: &Look,
+) -> Vec<RgbaImage> {
+    let mut cut = base.clone();
+    if let Some(alpha) = alpha {
+        cutout::apply_alpha(&mut cut, alpha);
+    }
+    animate(&cut, mesh, animation, frames)
+        .iter()
+        .map(|f| cutout::compose(f, look))
+        .collect()
+}
+
+/// The frames of a sticker from a clip's crops: each cut out by `cutout` (`None`: kept whole) and
+/// put on `look`.
+///
+/// # Errors
+/// Segmentation errors.
+pub fn clip_frames(
+    crops: &[RgbaImage],
+    mut cutout: Option<&mut Cutout>,
+    look: &Look,
+) -> Result<Vec<RgbaImage>> {
+    crops
+        .iter()
+        .map(|c| {
+            let mut cut = c.clone();
+            if let Some(cutout) = cutout.as_deref_mut() {
+                cutout::apply_alpha(&mut cut, &cutout.alpha(c)?);
+            }
+            Ok(cutout::compose(&cut, look))
+        })
+        .collect()
 }

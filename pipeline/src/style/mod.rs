@@ -18,6 +18,7 @@
 pub mod cache;
 pub mod colors;
 pub mod engine;
+pub mod portrait;
 pub mod skill;
 pub mod temporal;
 pub mod weights;

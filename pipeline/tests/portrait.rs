@@ -1,0 +1,237 @@
+//! The portrait cartoon model (CartoonGAN light, Shinkai) keeps the person: on real portraits the
+//! stylized face is still found by the tracker, its mesh lies within 5% of the inter-ocular distance
+//! (NME, mean over the 468 mesh points) of the mesh on the unstylized picture, and the luminance
+//! SSIM against the original is reported. The same figures for whole-picture stylization only and
+//! for the multistyle net's style 19 show what the face-aware pass adds. Contact sheet:
+//! `target/test-output/portrait/`.
+
+use std::path::{Path, PathBuf};
+
+use doppel_pipeline::infer::SessionConfig;
+use doppel_pipeline::sticker;
+use doppel_pipeline::style::portrait::PortraitStylizer;
+use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
+use doppel_pipeline::track::{FaceTracker, TrackerConfig};
+use image::RgbaImage;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn photo(name: &str) -> RgbaImage {
+    let path = root().join("target/test-data/faces").join(name);
+    assert!(path.is_file(), "run scripts/fetch-test-faces.sh");
+    image::open(&path).expect("photo decodes").to_rgba8()
+}
+
+fn tracker() -> FaceTracker {
+    FaceTracker::load(&TrackerConfig {
+        detector_model: root().join("models/face_detection_short_range.onnx"),
+        mesh_model: root().join("models/face_landmarks_detector.onnx"),
+        blendshape_model: None,
+        smoothing: None,
+        ..TrackerConfig::default()
+    })
+    .expect("tracker loads")
+}
+
+fn mesh_of(tracker: &mut FaceTracker, image: &RgbaImage) -> Option<Vec<[f32; 3]>> {
+    tracker.reset();
+    tracker
+        .process(image)
+        .expect("tracking runs")
+        .into_iter()
+        .max_by(|a, b| a.rect.area().total_cmp(&b.rect.area()))
+        .map(|f| f.mesh)
+}
+
+/// Mean landmark distance over the 468 mesh points, in units of the inter-ocular distance.
+fn nme(a: &[[f32; 3]], b: &[[f32; 3]]) -> f32 {
+    let iod = (a[473][0] - a[468][0]).hypot(a[473][1] - a[468][1]);
+    (0..468)
+        .map(|i| (a[i][0] - b[i][0]).hypot(a[i][1] - b[i][1]))
+        .sum::<f32>()
+        / 468.0
+        / iod
+}
+
+/// Mean SSIM of luminance over 8x8 windows (Wang et al. 2004 constants for 8-bit).
+fn ssim(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    let lum = |p: &image::Rgba<u8>| {
+        0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])
+    };
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let (w, h) = a.dimensions();
+    let mut total = 0.0;
+    let mut n = 0.0;
+    for y in (0..h - 7).step_by(8) {
+        for x in (0..w - 7).step_by(8) {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for j in 0..8 {
+                for i in 0..8 {
+                    let (u, v) = (
+                        lum(a.get_pixel(x + i, y + j)),
+                        lum(b.get_pixel(x + i, y + j)),
+                    );
+                    sa += u;
+                    sb += v;
+                    saa += u * u;
+                    sbb += v * v;
+                    sab += u * v;
+                }
+            }
+            let (ma, mb) = (sa / 64.0, sb / 64.0);
+            let (va, vb, cov) = (
+                saa / 64.0 - ma * ma,
+                sbb / 64.0 - mb * mb,
+                sab / 64.0 - ma * mb,
+            );
+            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2))
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            n += 1.0;
+        }
+    }
+    total / n
+}
+
+#[test]
+fn cartoon_portraits_keep_the_face_the_tracker_finds() {
+    let dir = root().join("target/test-output/portrait");
+    std::fs::create_dir_all(&dir).expect("output folder");
+    let mut portrait = PortraitStylizer::load(
+        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &SessionConfig::default(),
+        256,
+    )
+    .expect("portrait model loads");
+    let mut multistyle = Stylizer::new(StylizerConfig {
+        multistyle_model: root().join("models/multistyle26.onnx"),
+        ..StylizerConfig::default()
+    });
+    multistyle
+        .set_style(&Style::Weights(StyleWeights::one(19).expect("19")))
+        .expect("style");
+    let mut tracker = tracker();
+    let mut report = String::new();
+    let mut rows = Vec::new();
+    for name in ["single_face.jpg", "grace_hopper.jpg", "0-f15-hao-ph.jpg"] {
+        let crop = sticker::crop_face(&photo(name), Path::new(name), &mut tracker, 512)
+            .expect("face found");
+        let rest = mesh_of(&mut tracker, &crop.image).expect("face in the original");
+        let whole = portrait.run(&crop.image).expect("stylize");
+        let aware = portrait
+            .run_with_face(&crop.image, Some(crop.face))
+            .expect("stylize");
+        let toon = multistyle.run(&crop.image).expect("multistyle");
+        let mut line = format!("{name}:");
+        for (what, img) in [
+            ("face-aware", &aware),
+            ("whole only", &whole),
+            ("multistyle 19", &toon),
+        ] {
+            let e = mesh_of(&mut tracker, img).map(|m| nme(&rest, &m));
+            let shown = e.map_or("face not found".to_string(), |e| {
+                format!("NME {:.2}%", 100.0 * e)
+            });
+            line += &format!(" {what}: {shown} SSIM {:.3};", ssim(&crop.image, img));
+            if what == "face-aware" {
+                let e = e.unwrap_or_else(|| panic!("{name}: the stylized face is not found"));
+                assert!(e <= 0.05, "{name}: NME {e:.3} of the IOD");
+            }
+        }
+        report += &line;
+        report.push('\n');
+        rows.push([crop.image.clone(), whole, aware, toon]);
+    }
+    eprintln!("{report}");
+    std::fs::write(dir.join("portrait.txt"), &report).expect("report");
+    let cell = 256;
+    let mut sheet = RgbaImage::new(4 * cell, rows.len() as u32 * cell);
+    for (r, row) in rows.iter().enumerate() {
+        for (c, img) in row.iter().enumerate() {
+            let small =
+                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle);
+            image::imageops::replace(
+                &mut sheet,
+                &small,
+                i64::from(c as u32 * cell),
+                i64::from(r as u32 * cell),
+            );
+        }
+    }
+    sheet.save(dir.join("portrait_sheet.png")).expect("png");
+}
+
+/// Flicker on a real talking-head clip (24 frames of `single_face.mp4`, 640x360): the portrait model
+/// face-aware at working size 256 against today's `stylize` (multistyle style 19 at 456x256, brought
+/// back to frame size), both with the stage's default stabilizer (0.8). The figure is the
+/// `FlickerMeter` ratio (output change over static pixels / the input's); the portrait look must
+/// flicker no more than today's stage.
+#[test]
+fn portrait_look_flickers_no_more_than_todays_stage() {
+    use doppel_pipeline::source::Source;
+    use doppel_pipeline::style::{FlickerMeter, Stabilizer};
+    let path = root().join("target/test-data/faces/single_face.mp4");
+    assert!(path.is_file(), "run scripts/fetch-test-faces.sh");
+    let mut source = doppel_pipeline::source::video::VideoSource::open(&path).expect("clip");
+    let mut frames = Vec::new();
+    while frames.len() < 24 {
+        match source.next_frame().expect("decodes") {
+            Some(f) => frames.push(f.into_image().expect("pixels")),
+            None => break,
+        }
+    }
+    let mut portrait = PortraitStylizer::load(
+        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &SessionConfig::default(),
+        256,
+    )
+    .expect("portrait model loads");
+    let mut multistyle = Stylizer::new(StylizerConfig {
+        multistyle_model: root().join("models/multistyle26.onnx"),
+        ..StylizerConfig::default()
+    });
+    multistyle
+        .set_style(&Style::Weights(StyleWeights::one(19).expect("19")))
+        .expect("style");
+    let mut tracker = FaceTracker::load(&TrackerConfig {
+        detector_model: root().join("models/face_detection_short_range.onnx"),
+        mesh_model: root().join("models/face_landmarks_detector.onnx"),
+        blendshape_model: None,
+        ..TrackerConfig::default()
+    })
+    .expect("tracker");
+    let (mut meter_p, mut meter_m) = (FlickerMeter::new(), FlickerMeter::new());
+    let (mut stab_p, mut stab_m) = (
+        Stabilizer::with_strength(0.8),
+        Stabilizer::with_strength(0.8),
+    );
+    let (w, h) = frames[0].dimensions();
+    for f in &frames {
+        let face = tracker.process(f).expect("track").first().map(|x| x.rect);
+        let mut p = portrait.run_with_face(f, face).expect("portrait");
+        stab_p.apply(f, &mut p);
+        meter_p.push(f, &p);
+        let small = image::imageops::resize(f, 456, 256, image::imageops::FilterType::Triangle);
+        let styled = multistyle.run(&small).expect("multistyle");
+        let mut m = image::imageops::resize(&styled, w, h, image::imageops::FilterType::Triangle);
+        stab_m.apply(f, &mut m);
+        meter_m.push(f, &m);
+    }
+    let (rp, rm) = (
+        meter_p.ratio().expect("ratio"),
+        meter_m.ratio().expect("ratio"),
+    );
+    let report = format!(
+        "flicker ratio over {} frames: portrait face-aware {rp:.2}, multistyle 19 (today's stage) {rm:.2}",
+        frames.len()
+    );
+    eprintln!("{report}");
+    let dir = root().join("target/test-output/portrait");
+    std::fs::create_dir_all(&dir).expect("output folder");
+    std::fs::write(dir.join("flicker.txt"), &report).expect("report");
+    assert!(rp <= rm, "{report}");
+}

@@ -492,3 +492,72 @@ fn every_mode_runs_on_real_frames_and_the_contact_sheet_is_written() {
     }
     sheet("modes_gpu_cpu.png", &rows, 180);
 }
+
+/// `mode=transparent` on 5 real frames written to `output`; the sink's result.
+fn write_transparent(output: &str) -> doppel_pipeline::Result<()> {
+    let path = data(TALK);
+    let mut source = open(&path.display().to_string(), &OpenOptions::default()).expect("clip");
+    let mut info = source.info().clone();
+    // No audio: the test is about the picture.
+    info.path = None;
+    info.has_audio = false;
+    info.frame_count = Some(5);
+    let mut sink = doppel_pipeline::sink::open(output, &info)?;
+    let mut stage = stage(&[("mode", "transparent"), ("backend", "cpu")]).expect("stage");
+    for _ in 0..5 {
+        let frame = source.next_frame().expect("decode").expect("a frame");
+        let mut out = stage.process(frame).expect("process");
+        out.pixels.image().expect("pixels");
+        sink.write(&out)?;
+    }
+    sink.finish().map(drop)
+}
+
+/// What ffprobe says about the first video stream of `path`: codec, pixel format and tags.
+fn probe(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .arg("stream=codec_name,pix_fmt:stream_tags=alpha_mode")
+        .args(["-of", "default=nw=1"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn transparent_frames_keep_alpha_in_png_webm_and_mov_and_mp4_says_it_cannot() {
+    let dir = out_dir().join("transparent");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    // PNG sequence: alpha as is.
+    let pattern = dir.join("%03d.png").display().to_string();
+    write_transparent(&pattern).expect("png sequence");
+    let png = image::open(dir.join("001.png")).expect("png").to_rgba8();
+    assert!(png.pixels().any(|p| p[3] == 0) && png.pixels().any(|p| p[3] == 255));
+    // WebM: VP9 with an alpha plane.
+    let webm = dir.join("person.webm");
+    write_transparent(&webm.display().to_string()).expect("webm");
+    let info = probe(&webm);
+    assert!(
+        info.contains("codec_name=vp9") && info.contains("alpha_mode=1"),
+        "{info}"
+    );
+    // MOV: ProRes 4444.
+    let mov = dir.join("person.mov");
+    write_transparent(&mov.display().to_string()).expect("mov");
+    let info = probe(&mov);
+    assert!(
+        info.contains("codec_name=prores") && info.contains("yuva444p"),
+        "{info}"
+    );
+    // MP4 with H.264: refused, naming the sink.
+    let mp4 = dir.join("person.mp4");
+    let err = write_transparent(&mp4.display().to_string())
+        .expect_err("mp4 cannot hold alpha")
+        .to_string();
+    assert!(
+        err.contains("person.mp4") && err.contains("cannot hold alpha") && err.contains(".webm"),
+        "{err}"
+    );
+}

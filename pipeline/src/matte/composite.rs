@@ -74,44 +74,60 @@ pub fn composite_cpu(
         return Err(Error::Spec("background image is empty".to_string()));
     }
     let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let cells = &grid.cells;
-    let cell = |x: usize, y: usize| &cells[(y * grid.width + x) * CELL..][..CELL];
+    let (bw, bh) = (bw as usize, bh as usize);
     let bg = background.as_raw();
-    let texel = |x: usize, y: usize, c: usize| f32::from(bg[(y * bw as usize + x) * 4 + c]) / 255.0;
     let columns: Vec<_> = (0..w).map(|x| bilinear_index(x, w, grid.width)).collect();
-    let bcolumns: Vec<_> = (0..w).map(|x| bilinear_index(x, w, bw as usize)).collect();
+    let bcolumns: Vec<_> = (0..w).map(|x| bilinear_index(x, w, bw)).collect();
     let src = frame.as_raw();
     let guide = smoothed_luma(frame);
     let out = dst.as_mut();
-    let mut v = [0.0f32; CELL];
+    // Per output row, the grid and the background interpolated between their two nearest rows
+    // once; each pixel then blends two entries of these rows.
+    let mut cell_row = vec![0.0f32; grid.width * CELL];
+    let mut back_row = vec![0.0f32; bw * 3];
     for y in 0..h {
         let (y0, y1, fy) = bilinear_index(y, h, grid.height);
-        let (by0, by1, bfy) = bilinear_index(y, h, bh as usize);
+        let (r0, r1) = (
+            &grid.cells[y0 * grid.width * CELL..][..grid.width * CELL],
+            &grid.cells[y1 * grid.width * CELL..][..grid.width * CELL],
+        );
+        for ((o, &a), &b) in cell_row.iter_mut().zip(r0).zip(r1) {
+            *o = a + (b - a) * fy;
+        }
+        if !params.transparent {
+            let (by0, by1, bfy) = bilinear_index(y, h, bh);
+            let (b0, b1) = (&bg[by0 * bw * 4..][..bw * 4], &bg[by1 * bw * 4..][..bw * 4]);
+            for (i, o) in back_row.chunks_exact_mut(3).enumerate() {
+                for c in 0..3 {
+                    let (a, b) = (
+                        f32::from(b0[i * 4 + c]) / 255.0,
+                        f32::from(b1[i * 4 + c]) / 255.0,
+                    );
+                    o[c] = a + (b - a) * bfy;
+                }
+            }
+        }
         for x in 0..w {
             let (x0, x1, fx) = columns[x];
-            let (c00, c10, c01, c11) = (cell(x0, y0), cell(x1, y0), cell(x0, y1), cell(x1, y1));
-            for k in 0..CELL {
-                let top = c00[k] + (c10[k] - c00[k]) * fx;
-                let bottom = c01[k] + (c11[k] - c01[k]) * fx;
-                v[k] = top + (bottom - top) * fy;
-            }
+            let (c0, c1) = (
+                &cell_row[x0 * CELL..][..CELL],
+                &cell_row[x1 * CELL..][..CELL],
+            );
+            let v = |k: usize| c0[k] + (c1[k] - c0[k]) * fx;
             let at = (y * w + x) * 4;
             let s = [0, 1, 2, 3].map(|c| f32::from(src[at + c]) / 255.0);
-            let luma = guide[y * w + x];
-            let alpha = (v[0] * luma + v[1]).clamp(0.0, 1.0);
+            let alpha = (v(0) * guide[y * w + x] + v(1)).clamp(0.0, 1.0);
             let t = alpha * alpha;
-            let person = [0, 1, 2].map(|c| v[4 + c] + (s[c] - v[4 + c]) * t);
+            let person = [4, 5, 6].map(|k| v(k) + (s[k - 4] - v(k)) * t);
             let result = if params.transparent {
                 [person[0], person[1], person[2], alpha]
             } else {
                 let (bx0, bx1, bfx) = bcolumns[x];
                 let back = [0, 1, 2].map(|c| {
-                    let top = texel(bx0, by0, c) + (texel(bx1, by0, c) - texel(bx0, by0, c)) * bfx;
-                    let bottom =
-                        texel(bx0, by1, c) + (texel(bx1, by1, c) - texel(bx0, by1, c)) * bfx;
-                    top + (bottom - top) * bfy
+                    let (a, b) = (back_row[bx0 * 3 + c], back_row[bx1 * 3 + c]);
+                    a + (b - a) * bfx
                 });
-                let wrap = (params.wrap * alpha * (1.0 - v[2])).clamp(0.0, 1.0);
+                let wrap = (params.wrap * alpha * (1.0 - v(2))).clamp(0.0, 1.0);
                 let c = [0, 1, 2].map(|c| {
                     let over = back[c] + (person[c] - back[c]) * alpha;
                     over + (back[c] - over) * wrap
@@ -131,24 +147,27 @@ pub fn composite_cpu(
 /// a pixel but divides the camera's per-pixel noise by 3, which the matte would multiply by `a`.
 fn smoothed_luma(frame: &RgbaImage) -> Vec<f32> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let src = frame.as_raw();
-    let luma: Vec<f32> = src
+    let luma: Vec<f32> = frame
+        .as_raw()
         .chunks_exact(4)
         .map(|p| LUMA[0] * f32::from(p[0]) + LUMA[1] * f32::from(p[1]) + LUMA[2] * f32::from(p[2]))
         .collect();
+    // Separable, in the shader's order: each row's three neighbours summed left to right, then
+    // the three rows top to bottom.
+    let mut rows = vec![0.0f32; w * h];
+    for y in 0..h {
+        let line = &luma[y * w..(y + 1) * w];
+        for x in 0..w {
+            let left = line[x.saturating_sub(1)];
+            let right = line[(x + 1).min(w - 1)];
+            rows[y * w + x] = ((0.0 + left) + line[x]) + right;
+        }
+    }
     let mut out = vec![0.0f32; w * h];
     for y in 0..h {
+        let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
         for x in 0..w {
-            let mut total = 0.0f32;
-            for dy in [-1isize, 0, 1] {
-                let yy = (y as isize + dy).clamp(0, h as isize - 1) as usize;
-                let mut row = 0.0f32;
-                for dx in [-1isize, 0, 1] {
-                    let xx = (x as isize + dx).clamp(0, w as isize - 1) as usize;
-                    row += luma[yy * w + xx];
-                }
-                total += row;
-            }
+            let total = ((0.0 + rows[up * w + x]) + rows[y * w + x]) + rows[down * w + x];
             out[y * w + x] = total / (9.0 * 255.0);
         }
     }

@@ -287,19 +287,19 @@ pub fn guided_coefficients(guide: &Plane, p: &Plane, r: usize, eps: f32) -> (Pla
 
 /// The colour of `rgb` weighted by `weight` and blurred (two box passes of radius `r`), divided by
 /// the blurred weight: each cell gets the mean colour of the weighted pixels near it. Where no
-/// weight is near, the plain blur is used.
+/// weight is near, the cell's own colour is kept (there the estimate is never seen: the
+/// foreground estimate far from the person is under alpha 0, the background's deep inside it
+/// under alpha 1).
 fn normalised_colour(rgb: &[Plane; 3], weight: &Plane, r: usize) -> [Plane; 3] {
     let blur = |p: &Plane| p.box_mean(r).box_mean(r);
     let total = blur(weight);
     let one = |c: &Plane| {
-        let weighted = blur(&c.zip(weight, |v, w| v * w));
-        let plain = blur(c);
-        let mut out = weighted.clone();
-        for ((o, &t), &p) in out.data.iter_mut().zip(&total.data).zip(&plain.data) {
+        let mut out = blur(&c.zip(weight, |v, w| v * w));
+        for ((o, &t), &v) in out.data.iter_mut().zip(&total.data).zip(&c.data) {
             *o = if t > 1e-3 {
                 (*o / t).clamp(0.0, 1.0)
             } else {
-                p
+                v
             };
         }
         out

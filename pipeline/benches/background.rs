@@ -183,18 +183,25 @@ fn parts(c: &mut Criterion, frames: &[RgbaImage]) {
     let image = &frames[0];
     let mut group = c.benchmark_group("background parts 1280x720");
     group.sample_size(20);
-    let model = root().join(MatteModel::PpHumanSeg.default_path());
+    let model = root().join(MatteModel::Landscape.default_path());
     let mut seg =
-        Segmenter::load(MatteModel::PpHumanSeg, &model, &SessionConfig::default()).expect("model");
-    group.bench_function("network (pphumanseg 256x144)", |b| {
+        Segmenter::load(MatteModel::Landscape, &model, &SessionConfig::default()).expect("model");
+    group.bench_function("network (landscape, the default)", |b| {
         b.iter(|| seg.probability(image).expect("run"))
     });
+    for kind in [MatteModel::PpHumanSeg, MatteModel::Selfie] {
+        let path = root().join(kind.default_path());
+        let mut other = Segmenter::load(kind, &path, &SessionConfig::default()).expect("model");
+        group.bench_function(format!("network ({})", kind.name()), |b| {
+            b.iter(|| other.probability(image).expect("run"))
+        });
+    }
     let probability = seg.probability(image).expect("run");
     let mut refiner = Refiner::new(RefineConfig {
         background_radius: 7,
         ..RefineConfig::default()
     });
-    group.bench_function("refine (grid 320x180, with blur estimate)", |b| {
+    group.bench_function("refine (grid 256x144, with blur estimate)", |b| {
         b.iter(|| refiner.refine(image, &probability).expect("refine"))
     });
     let grid = refiner.refine(image, &probability).expect("refine");

@@ -561,3 +561,50 @@ fn transparent_frames_keep_alpha_in_png_webm_and_mov_and_mp4_says_it_cannot() {
         "{err}"
     );
 }
+
+#[test]
+fn mattes_of_the_real_photos_are_written_for_the_accuracy_check() {
+    // For `scripts/matte_accuracy.py`: each photo's raw network mattes (stretched to the photo, as
+    // `segment` gives them) and the refined one, as grey PNGs. The script scores them against an
+    // offline reference matting model; here only that each matte marks a person.
+    let dir = out_dir().join("accuracy");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let photos = [
+        "single_face.jpg",
+        "grace_hopper.jpg",
+        "multi_face.jpg",
+        "0-f1-su-ph.jpg",
+        "15-f13-anc-ph.jpg",
+        "45-m7-di-ph.jpg",
+    ];
+    let mut segs: Vec<Segmenter> = [
+        MatteModel::PpHumanSeg,
+        MatteModel::Landscape,
+        MatteModel::Selfie,
+    ]
+    .into_iter()
+    .map(segmenter)
+    .collect();
+    for name in photos {
+        let frame = image::open(data(name)).expect("photo").to_rgba8();
+        let stem = name.trim_end_matches(".jpg");
+        frame.save(dir.join(format!("{stem}.png"))).expect("save");
+        for seg in &mut segs {
+            let p = seg.probability(&frame).expect("probability");
+            let raw = p.resized(frame.width() as usize, frame.height() as usize);
+            let mut refiner = Refiner::new(RefineConfig::default());
+            let refined = full_matte(&frame, &refiner.refine(&frame, &p).expect("refine"));
+            let kind = seg.kind().name();
+            for (what, plane) in [("raw", &raw), ("refined", &refined)] {
+                let person = plane.data.iter().filter(|v| **v >= 0.5).count();
+                assert!(
+                    person > plane.data.len() / 50,
+                    "{name} {kind} {what}: no person"
+                );
+                grey(plane)
+                    .save(dir.join(format!("{stem}.{kind}.{what}.png")))
+                    .expect("save");
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  model::Segmenter      frame -> person probability at the network's size (256x144 / 256x256)
-//!  refine::Refiner       -> working grid (~320 wide): stabilised, guided-filter coefficients,
+//!  refine::Refiner       -> working grid (256-511 wide): stabilised, guided-filter coefficients,
 //!                           foreground colour, blurred alpha, background estimate
 //!  composite             -> full resolution: alpha = a*luma + b, decontaminate, composite, wrap
 //!                           (GpuComposite on `gpu::kernel` + shaders/matte.wgsl; composite_cpu)

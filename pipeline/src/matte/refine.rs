@@ -1,5 +1,5 @@
 //! From the network's low-resolution person probability to what the full-resolution composite
-//! needs, all at a working grid of about 320 pixels across (a quarter of 720p):
+//! needs, all at a working grid 256 to 511 pixels across (a fifth of 720p):
 //!
 //! ```text
 //!  frame ─▶ shrink to the grid ─▶ guide (luma) + colour planes
@@ -60,13 +60,15 @@ impl Default for RefineConfig {
     }
 }
 
-/// The widest working grid: frames are shrunk by a whole factor until they fit.
-pub const GRID_MAX: u32 = 384;
+/// The working grid's scale: frames are shrunk by a whole factor to a longer side of
+/// `GRID_SIDE` up to twice that (1280x720 -> 256x144, the networks' own resolution; 640x360 ->
+/// 320x180). The full-resolution detail comes from the frame itself (`alpha = a * luma + b`), so
+/// a finer grid buys little and costs in every box filter.
+pub const GRID_SIDE: u32 = 256;
 
-/// The working grid for a `width` x `height` frame: the frame shrunk by the smallest whole factor
-/// that brings its longer side to at most [`GRID_MAX`].
+/// The working grid for a `width` x `height` frame (see [`GRID_SIDE`]).
 pub fn grid_size(width: u32, height: u32) -> (u32, u32) {
-    let factor = width.max(height).div_ceil(GRID_MAX).max(1);
+    let factor = (width.max(height) / GRID_SIDE).max(1);
     (
         width.div_ceil(factor).max(1),
         height.div_ceil(factor).max(1),
@@ -313,9 +315,9 @@ mod tests {
 
     #[test]
     fn grid_sizes() {
-        assert_eq!(grid_size(1280, 720), (320, 180));
-        assert_eq!(grid_size(1920, 1080), (384, 216));
-        assert_eq!(grid_size(640, 480), (320, 240));
+        assert_eq!(grid_size(1280, 720), (256, 144));
+        assert_eq!(grid_size(1920, 1080), (275, 155));
+        assert_eq!(grid_size(640, 360), (320, 180));
         assert_eq!(grid_size(300, 200), (300, 200));
     }
 

@@ -10,6 +10,10 @@
 //!   encoded as yuv444p at the exact size (High 4:4:4 profile: FFmpeg, VLC and mpv play it, some
 //!   hardware players do not); VP9 takes odd 4:2:0 sizes as they are. The YUV matrix is BT.709 from
 //!   720 lines up and BT.601 below, limited range, and is written into the stream.
+//! - **Alpha**: when the first frame has transparency (`background:mode=transparent`), VP9 is
+//!   encoded as yuva420p (WebM/Matroska keep the alpha plane) and a `.mov` without a chosen codec
+//!   becomes ProRes 4444 (prores_ks, yuva444p10); any other codec is an [`Error::Output`] naming the
+//!   file and the outputs that keep alpha (a PNG sequence, `.webm`, `.mov`).
 //! - **Timing**: the encoder time base is the source's and each frame keeps its `pts`, so
 //!   variable-rate input stays variable-rate and constant-rate input keeps its rate. AVI, which
 //!   stores frame slots at one rate instead of timestamps, gets the source's nominal rate and each

@@ -76,7 +76,7 @@ const COLOR: OptSpec = OptSpec {
     help: "#RRGGBB behind the person (mode=color)",
 };
 /// The default network, chosen by measurement (README "Background").
-pub const DEFAULT_MODEL: &str = "pphumanseg";
+pub const DEFAULT_MODEL: &str = "landscape";
 const MODEL: OptSpec = OptSpec {
     name: "model",
     kind: OptKind::Choice {
@@ -241,7 +241,7 @@ impl Background {
             "transparent" => Behind::Transparent,
             _ => Behind::Blur,
         };
-        let kind = MatteModel::from_name(options.choice(&MODEL)?).unwrap_or(MatteModel::PpHumanSeg);
+        let kind = MatteModel::from_name(options.choice(&MODEL)?).unwrap_or(MatteModel::Landscape);
         let file = match options.opt_path(&FILE)? {
             Some(path) => path,
             None => ctx.locator().find_or_keep(kind.default_path()),

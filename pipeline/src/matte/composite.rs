@@ -80,65 +80,77 @@ pub fn composite_cpu(
     let bcolumns: Vec<_> = (0..w).map(|x| bilinear_index(x, w, bw)).collect();
     let src = frame.as_raw();
     let guide = smoothed_luma(frame);
-    let out = dst.as_mut();
-    // Per output row, the grid and the background interpolated between their two nearest rows
-    // once; each pixel then blends two entries of these rows.
-    let mut cell_row = vec![0.0f32; grid.width * CELL];
-    let mut back_row = vec![0.0f32; bw * 3];
-    for y in 0..h {
-        let (y0, y1, fy) = bilinear_index(y, h, grid.height);
-        let (r0, r1) = (
-            &grid.cells[y0 * grid.width * CELL..][..grid.width * CELL],
-            &grid.cells[y1 * grid.width * CELL..][..grid.width * CELL],
-        );
-        for ((o, &a), &b) in cell_row.iter_mut().zip(r0).zip(r1) {
-            *o = a + (b - a) * fy;
-        }
-        if !params.transparent {
-            let (by0, by1, bfy) = bilinear_index(y, h, bh);
-            let (b0, b1) = (&bg[by0 * bw * 4..][..bw * 4], &bg[by1 * bw * 4..][..bw * 4]);
-            for (i, o) in back_row.chunks_exact_mut(3).enumerate() {
-                for c in 0..3 {
-                    let (a, b) = (
-                        f32::from(b0[i * 4 + c]) / 255.0,
-                        f32::from(b1[i * 4 + c]) / 255.0,
-                    );
-                    o[c] = a + (b - a) * bfy;
+    // Rows are independent: split across the cores (the CPU backend is the one used where
+    // there is no real GPU, and this is its heaviest step).
+    let rows = |first: usize, out: &mut [u8]| {
+        // Per output row, the grid and the background interpolated between their two nearest rows
+        // once; each pixel then blends two entries of these rows.
+        let mut cell_row = vec![0.0f32; grid.width * CELL];
+        let mut back_row = vec![0.0f32; bw * 3];
+        for y in first..first + out.len() / (w * 4) {
+            let (y0, y1, fy) = bilinear_index(y, h, grid.height);
+            let (r0, r1) = (
+                &grid.cells[y0 * grid.width * CELL..][..grid.width * CELL],
+                &grid.cells[y1 * grid.width * CELL..][..grid.width * CELL],
+            );
+            for ((o, &a), &b) in cell_row.iter_mut().zip(r0).zip(r1) {
+                *o = a + (b - a) * fy;
+            }
+            if !params.transparent {
+                let (by0, by1, bfy) = bilinear_index(y, h, bh);
+                let (b0, b1) = (&bg[by0 * bw * 4..][..bw * 4], &bg[by1 * bw * 4..][..bw * 4]);
+                for (i, o) in back_row.chunks_exact_mut(3).enumerate() {
+                    for c in 0..3 {
+                        let (a, b) = (
+                            f32::from(b0[i * 4 + c]) / 255.0,
+                            f32::from(b1[i * 4 + c]) / 255.0,
+                        );
+                        o[c] = a + (b - a) * bfy;
+                    }
+                }
+            }
+            for x in 0..w {
+                let (x0, x1, fx) = columns[x];
+                let (c0, c1) = (
+                    &cell_row[x0 * CELL..][..CELL],
+                    &cell_row[x1 * CELL..][..CELL],
+                );
+                let v = |k: usize| c0[k] + (c1[k] - c0[k]) * fx;
+                let at = (y * w + x) * 4;
+                let s = [0, 1, 2, 3].map(|c| f32::from(src[at + c]) / 255.0);
+                let alpha = (v(0) * guide[y * w + x] + v(1)).clamp(0.0, 1.0);
+                let t = alpha * alpha;
+                let person = [4, 5, 6].map(|k| v(k) + (s[k - 4] - v(k)) * t);
+                let result = if params.transparent {
+                    [person[0], person[1], person[2], alpha]
+                } else {
+                    let (bx0, bx1, bfx) = bcolumns[x];
+                    let back = [0, 1, 2].map(|c| {
+                        let (a, b) = (back_row[bx0 * 3 + c], back_row[bx1 * 3 + c]);
+                        a + (b - a) * bfx
+                    });
+                    let wrap = (params.wrap * alpha * (1.0 - v(2))).clamp(0.0, 1.0);
+                    let c = [0, 1, 2].map(|c| {
+                        let over = back[c] + (person[c] - back[c]) * alpha;
+                        over + (back[c] - over) * wrap
+                    });
+                    [c[0], c[1], c[2], s[3]]
+                };
+                let o = ((y - first) * w + x) * 4;
+                for c in 0..4 {
+                    out[o + c] = (result[c].clamp(0.0, 1.0) * 255.0).round() as u8;
                 }
             }
         }
-        for x in 0..w {
-            let (x0, x1, fx) = columns[x];
-            let (c0, c1) = (
-                &cell_row[x0 * CELL..][..CELL],
-                &cell_row[x1 * CELL..][..CELL],
-            );
-            let v = |k: usize| c0[k] + (c1[k] - c0[k]) * fx;
-            let at = (y * w + x) * 4;
-            let s = [0, 1, 2, 3].map(|c| f32::from(src[at + c]) / 255.0);
-            let alpha = (v(0) * guide[y * w + x] + v(1)).clamp(0.0, 1.0);
-            let t = alpha * alpha;
-            let person = [4, 5, 6].map(|k| v(k) + (s[k - 4] - v(k)) * t);
-            let result = if params.transparent {
-                [person[0], person[1], person[2], alpha]
-            } else {
-                let (bx0, bx1, bfx) = bcolumns[x];
-                let back = [0, 1, 2].map(|c| {
-                    let (a, b) = (back_row[bx0 * 3 + c], back_row[bx1 * 3 + c]);
-                    a + (b - a) * bfx
-                });
-                let wrap = (params.wrap * alpha * (1.0 - v(2))).clamp(0.0, 1.0);
-                let c = [0, 1, 2].map(|c| {
-                    let over = back[c] + (person[c] - back[c]) * alpha;
-                    over + (back[c] - over) * wrap
-                });
-                [c[0], c[1], c[2], s[3]]
-            };
-            for c in 0..4 {
-                out[at + c] = (result[c].clamp(0.0, 1.0) * 255.0).round() as u8;
-            }
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let per = h.div_ceil(threads).max(1) * w * 4;
+    std::thread::scope(|scope| {
+        for (i, chunk) in dst.as_mut().chunks_mut(per).enumerate() {
+            let rows = &rows;
+            scope.spawn(move || rows(i * per / (w * 4), chunk));
         }
-    }
+    });
     Ok(())
 }
 

@@ -14,7 +14,8 @@
 //! - `strength` 0..1 (0.5): blur radius, as a fraction of about a twelfth of the frame width.
 //! - `image=PATH` (mode=image; scaled to cover the frame), `video=PATH` (mode=video; looped,
 //!   scaled to cover), `color=#RRGGBB` (mode=color).
-//! - `model` = selfie | landscape | pphumanseg: the network (`file` overrides its path).
+//! - `model` = selfie | landscape | pphumanseg (landscape: as accurate as the others on portrait
+//!   framing and the cheapest, measured in the README's "Background"); `file` overrides its path.
 //! - `wrap` 0..1 (0.3): light wrap of the new background over the person's rim.
 //! - `hold` 0..0.95 (0.8): temporal stabilisation where the frame is still (0 = off).
 //! - `threads` (cores), `backend` = gpu | cpu (gpu; both give the same pixels within ±1).

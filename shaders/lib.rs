@@ -28,3 +28,5 @@ pub const AVATAR_MESH: &str = concat!(
 pub const AVATAR_BACKGROUND: &str = include_str!("avatar_background.wgsl");
 /// The live window's letterboxing and on-screen display (`app::live::present`).
 pub const PRESENT: &str = include_str!("present.wgsl");
+/// The background composite: guided-filter matte, decontamination, light wrap (`matte::composite`).
+pub const MATTE: &str = include_str!("matte.wgsl");

@@ -20,6 +20,7 @@ pub mod imageops;
 pub mod infer;
 pub mod live;
 pub mod locate;
+pub mod matte;
 pub mod media;
 pub mod meta;
 pub mod onnx_weights;

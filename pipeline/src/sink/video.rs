@@ -10,6 +10,10 @@
 //!   encoded as yuv444p at the exact size (High 4:4:4 profile: FFmpeg, VLC and mpv play it, some
 //!   hardware players do not); VP9 takes odd 4:2:0 sizes as they are. The YUV matrix is BT.709 from
 //!   720 lines up and BT.601 below, limited range, and is written into the stream.
+//! - **Alpha**: when the first frame has transparency (`background:mode=transparent`), VP9 is
+//!   encoded as yuva420p (WebM/Matroska keep the alpha plane) and a `.mov` without a chosen codec
+//!   becomes ProRes 4444 (prores_ks, yuva444p10); any other codec is an [`Error::Output`] naming the
+//!   file and the outputs that keep alpha (a PNG sequence, `.webm`, `.mov`).
 //! - **Timing**: the encoder time base is the source's and each frame keeps its `pts`, so
 //!   variable-rate input stays variable-rate and constant-rate input keeps its rate. AVI, which
 //!   stores frame slots at one rate instead of timestamps, gets the source's nominal rate and each
@@ -379,7 +383,41 @@ impl VideoSink {
     }
 
     /// Adds the streams, opens the encoder for `width`x`height` and writes the header.
-    fn start(&mut self, width: u32, height: u32, frame_tb: Rational) -> Result<()> {
+    /// The pixel format that keeps alpha for this file: VP9 in WebM/Matroska as yuva420p, ProRes
+    /// 4444 as yuva444p10 (a `.mov` without a chosen codec switches from x264 to ProRes for
+    /// this). Other codecs cannot hold alpha: an error naming the file and what to use instead.
+    fn alpha_format(&mut self) -> Result<Pixel> {
+        let container = self
+            .output
+            .as_ref()
+            .map(|o| o.format().name().to_string())
+            .unwrap_or_default();
+        if self.settings.codec.is_none() && container.split(',').any(|c| c == "mov") {
+            if let Some(prores) = encoder::find_by_name("prores_ks") {
+                self.codec = prores;
+                self.codec_name = "prores_ks".to_string();
+            }
+        }
+        match self.codec_name.as_str() {
+            "libvpx" | "libvpx-vp9" => Ok(Pixel::YUVA420P),
+            "prores_ks" => Ok(Pixel::YUVA444P10LE),
+            other => Err(Error::output(
+                &self.path,
+                format!(
+                    "the frames carry transparency (e.g. background:mode=transparent) but this \
+                     video sink ({container}, {other}) cannot hold alpha; write a PNG sequence \
+                     (out/%05d.png), a .webm (VP9 with alpha) or a .mov (ProRes 4444)"
+                ),
+            )),
+        }
+    }
+
+    fn start(&mut self, width: u32, height: u32, frame_tb: Rational, alpha: bool) -> Result<()> {
+        let alpha_pixel = if alpha {
+            Some(self.alpha_format()?)
+        } else {
+            None
+        };
         let path = self.path.clone();
         let fail = |what: &str, e: ffmpeg::Error| {
             Error::output(&path, media::with_log_detail(format!("{what}: {e}")))
@@ -415,7 +453,9 @@ impl VideoSink {
                 .and_then(|v| v.formats())
                 .is_none_or(|mut f| f.any(|x| x == p))
         };
-        let pixel = if odd && !takes_odd_420 && supports(Pixel::YUV444P) {
+        let pixel = if let Some(p) = alpha_pixel {
+            p
+        } else if odd && !takes_odd_420 && supports(Pixel::YUV444P) {
             Pixel::YUV444P
         } else {
             Pixel::YUV420P
@@ -483,6 +523,10 @@ impl VideoSink {
                 options.set("row-mt", "1");
                 let crf = (u32::from(self.settings.crf) + 12).min(63);
                 options.set("crf", &crf.to_string());
+            }
+            "prores_ks" if alpha => {
+                // ProRes 4444 keeps the alpha channel.
+                options.set("profile", "4");
             }
             _ => {}
         }
@@ -789,7 +833,10 @@ impl Sink for VideoSink {
                 ));
             }
             self.start_failed = true;
-            self.start(width, height, frame.pts.time_base)?;
+            // Frames with transparency (e.g. `background:mode=transparent`) keep it where the
+            // codec can: decided on the first frame.
+            let alpha = image.pixels().any(|p| p[3] < 255);
+            self.start(width, height, frame.pts.time_base, alpha)?;
             self.start_failed = false;
         }
         let Some(video) = self.video.as_mut() else {

@@ -15,6 +15,7 @@ pub use resolve::{check, resolve, Resolved};
 
 pub mod autoframe;
 pub mod avatar;
+pub mod background;
 pub mod blur;
 pub mod deglare;
 pub mod flip;
@@ -148,6 +149,7 @@ pub fn registry() -> Vec<StageEntry> {
         superres::ENTRY,
         autoframe::ENTRY,
         avatar::ENTRY,
+        background::ENTRY,
     ]
 }
 

@@ -33,6 +33,16 @@ struct Cli {
     command: Command,
     #[command(flatten)]
     overwrite: outputs::OverwriteArgs,
+    /// Execution provider for every model stage that does not set its own `provider=`: cpu, cuda,
+    /// tensorrt, openvino, xnnpack, rocm, migraphx, directml, coreml or an ONNX Runtime provider name,
+    /// with options after `:` (cuda:device_id=1, openvino:device_type=GPU:strict=true). A provider
+    /// that cannot be used is an error, never a silent CPU fallback.
+    #[arg(long, global = true, value_name = "PROVIDER", value_parser = parse_provider)]
+    provider: Option<doppel_pipeline::infer::ExecutionProvider>,
+}
+
+fn parse_provider(text: &str) -> Result<doppel_pipeline::infer::ExecutionProvider, String> {
+    doppel_pipeline::infer::ExecutionProvider::parse(text)
 }
 
 #[derive(Subcommand)]
@@ -80,6 +90,9 @@ fn main() -> ExitCode {
     quiet_missing_runtime_dir();
     let cli = Cli::parse();
     outputs::set(cli.overwrite);
+    if let Some(provider) = cli.provider {
+        cmd::set_provider(provider);
+    }
     let result = match cli.command {
         Command::Process(args) => cmd::process::run(args),
         Command::Live(args) => cmd::live::run(args),

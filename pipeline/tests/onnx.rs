@@ -399,7 +399,7 @@ fn bad_layout_range_and_provider_values_are_option_errors() {
 #[test]
 fn an_unavailable_execution_provider_fails_instead_of_falling_back() {
     let config = SessionConfig {
-        provider: ExecutionProvider::Cuda { device: 0 },
+        provider: ExecutionProvider::parse("cuda").expect("parse"),
         ..SessionConfig::default()
     };
     let result = Model::load(model("zero_dce_pp_neuro.onnx"), &config);

@@ -20,7 +20,6 @@ use crate::enhance::lowlight::{apply_curves_cpu, CurveModel, DEFAULT_MODEL};
 use crate::enhance::lowlight_gpu::GpuCurves;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageDoc};
@@ -58,12 +57,13 @@ const MODEL: OptSpec = OptSpec {
     },
     help: "the Zero-DCE curve model file",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "lowlight",
     summary: "brightens dark frames (Zero-DCE curves estimated small, applied at full size)",
-    options: &[BACKEND, STRENGTH, SIZE, MODEL, THREADS],
+    options: &[BACKEND, STRENGTH, SIZE, MODEL, THREADS, PROVIDER],
     example: "lowlight:strength=0.6,deglare",
     contract: |_| Ok(Contract::NONE),
 };
@@ -91,10 +91,7 @@ impl Lowlight {
     pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
         let strength = options.f32(&STRENGTH)?;
         let size = options.u32(&SIZE)?;
-        let session = SessionConfig {
-            threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
-            ..SessionConfig::default()
-        };
+        let session = ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?;
         let model = CurveModel::load(options.path(&MODEL, ctx.locator())?, &session, size)?;
         let gpu = match options.choice(&BACKEND)? {
             "cpu" => None,

@@ -66,6 +66,12 @@ enum Command {
     Skills(cmd::skills::SkillsArgs),
     /// Make an animated sticker (GIF, APNG, WebP) from a photo of a face.
     Sticker(cmd::sticker::StickerArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    /// (`doppel completions bash > ~/.local/share/bash-completion/completions/doppel`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) on stdout; the Debian package installs it as doppel(1).
+    #[command(hide = true)]
+    Manpage,
 }
 
 /// Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every GPU start when the
@@ -103,6 +109,8 @@ fn main() -> ExitCode {
         Command::Track(args) => cmd::track::run(args),
         Command::Skills(args) => cmd::skills::run(args),
         Command::Sticker(args) => cmd::sticker::run(args),
+        Command::Completions { shell } => completions(shell),
+        Command::Manpage => manpage(),
     };
     match result {
         Ok(code) => code,
@@ -112,6 +120,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "doppel", &mut out);
+    say::write_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn manpage() -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    say::write_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Paths shown to users are shown as given.

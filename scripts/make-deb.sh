@@ -79,7 +79,7 @@ Description: camera to live avatar, and any video to a processed one
  Models, skills and the ONNX Runtime library are included.
 EOF
 (cd "$pkg" && find usr -type f -exec md5sum {} + >DEBIAN/md5sums)
-dpkg-deb --root-owner-group -Zxz -z3 --build "$pkg" "$pkg.deb" >/dev/null
+dpkg-deb --root-owner-group -Zgzip -z6 --build "$pkg" "$pkg.deb" >/dev/null
 rm -rf "$pkg"
 echo "$pkg.deb"
 dpkg-deb -f "$pkg.deb" Package Version Depends

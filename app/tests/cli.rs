@@ -401,3 +401,106 @@ fn truncated_video_writes_every_decodable_frame_and_fails() {
         stderr(&out)
     );
 }
+
+/// The video codec of a file, as ffprobe names it.
+fn video_codec(path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args(["stream=codec_name", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn process_takes_the_encoder_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = repo().join("assets/bigbuckbunny.mp4").display().to_string();
+    let hevc = dir.path().join("hevc.mkv");
+    let out = doppel(&[
+        "process",
+        &input,
+        "-o",
+        &hevc.display().to_string(),
+        "--stages",
+        "resize:width=320",
+        "--codec",
+        "hevc",
+        "--crf",
+        "32",
+        "--preset",
+        "ultrafast",
+        "--no-audio",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(video_codec(&hevc), "hevc");
+    assert_eq!(probe(&hevc), (132, 320, 180, false));
+    // A lower crf gives a bigger file of the same clip: the option reaches the encoder.
+    let fine = dir.path().join("fine.mkv");
+    let out = doppel(&[
+        "process",
+        &input,
+        "-o",
+        &fine.display().to_string(),
+        "--stages",
+        "resize:width=320",
+        "--codec",
+        "hevc",
+        "--crf",
+        "18",
+        "--preset",
+        "ultrafast",
+        "--no-audio",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&fine) > size(&hevc),
+        "{} vs {}",
+        size(&fine),
+        size(&hevc)
+    );
+    // An encoder FFmpeg lacks is named.
+    let out = doppel(&[
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        &out_path(&dir, "x.mkv"),
+        "--codec",
+        "nosuchenc",
+    ]);
+    assert_clean_failure(&out, &["nosuchenc"]);
+}
+
+#[test]
+fn completions_man_page_and_provider_option() {
+    let out = doppel(&["completions", "bash"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("_doppel") && text.contains("--provider"),
+        "{text}"
+    );
+    let out = doppel(&["manpage"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH doppel 1"));
+    // An unknown provider: the error names it and what the library has; a malformed one is a usage
+    // error before anything runs.
+    let dir = tempfile::tempdir().unwrap();
+    let out = doppel(&[
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        &out_path(&dir, "x.mp4"),
+        "--stages",
+        "track",
+        "--provider",
+        "nosuch",
+    ]);
+    assert_clean_failure(&out, &["nosuchExecutionProvider", "CPUExecutionProvider"]);
+    let out = doppel(&["--provider", "cuda:device_id=x", "stages"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("device_id=x"), "{}", stderr(&out));
+}

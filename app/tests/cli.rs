@@ -180,8 +180,12 @@ fn doctor_names_the_data_folder_and_the_variable_wins() {
         .output()
         .expect("run doppel");
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = format!("data folder:  {} (models/)", dir.path().display());
+    let line = format!(
+        "models:       {} ($DOPPEL_DATA_DIR)",
+        dir.path().join("models").display()
+    );
     assert!(text.contains(&line), "{line} missing from:\n{text}");
+    assert!(text.contains("checksums:  cannot check: no"), "{text}");
     // Without the variable (and an empty XDG data folder), the source tree of the binary is found.
     let out = Command::new(DOPPEL)
         .arg("doctor")
@@ -192,9 +196,45 @@ fn doctor_names_the_data_folder_and_the_variable_wins() {
     let text = String::from_utf8_lossy(&out.stdout);
     let tree = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     assert!(
-        text.contains(&format!("data folder:  {} (models/)", tree.display())),
+        text.contains(&format!("models:       {}", tree.join("models").display())),
         "{text}"
     );
+    // ... and every model there matches models/SHA256SUMS.
+    assert!(text.contains("models match SHA256SUMS"), "{text}");
+    assert!(!text.contains("BAD:"), "{text}");
+}
+
+#[test]
+fn doctor_fails_on_a_damaged_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let good = repo().join("models/face_detection_short_range.onnx");
+    std::fs::copy(&good, models.join("face_detection_short_range.onnx")).unwrap();
+    let mut damaged = std::fs::read(&good).unwrap();
+    damaged[100] ^= 1;
+    std::fs::write(models.join("other.onnx"), damaged).unwrap();
+    let sums = std::fs::read_to_string(repo().join("models/SHA256SUMS")).unwrap();
+    let line = sums
+        .lines()
+        .find(|l| l.ends_with("face_detection_short_range.onnx"))
+        .unwrap();
+    let hash = line.split_whitespace().next().unwrap();
+    std::fs::write(
+        models.join("SHA256SUMS"),
+        format!("{line}\n{hash}  other.onnx\n{hash}  gone.onnx\n"),
+    )
+    .unwrap();
+    let out = Command::new(DOPPEL)
+        .arg("doctor")
+        .env("DOPPEL_DATA_DIR", dir.path())
+        .output()
+        .expect("run doppel");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 of 3 models match"), "{text}");
+    assert!(text.contains("other.onnx: sha256"), "{text}");
+    assert!(text.contains("gone.onnx:"), "{text}");
 }
 
 #[test]

@@ -74,7 +74,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
             )?,
         }
     }
-    if let Some((sums, _)) = find(&locator, "models/SHA256SUMS", false) {
+    // The checksums of the models folder in use (the one shown above), not of another place.
+    let sums = find(&locator, "models", true).map(|(dir, _)| dir.join("SHA256SUMS"));
+    if let Some(sums) = sums.as_ref().filter(|s| !s.is_file()) {
+        outln!("  checksums:  cannot check: no {}", sums.display())?;
+    } else if let Some(sums) = sums {
         match check_models(&sums) {
             Ok(report) if report.bad.is_empty() => outln!(
                 "  checksums:  {} of {} models match SHA256SUMS",

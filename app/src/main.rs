@@ -16,6 +16,7 @@
 mod say;
 mod cmd;
 mod live;
+mod logging;
 mod outputs;
 mod report;
 mod signals;
@@ -39,6 +40,13 @@ struct Cli {
     /// that cannot be used is an error, never a silent CPU fallback.
     #[arg(long, global = true, value_name = "PROVIDER", value_parser = parse_provider)]
     provider: Option<doppel_pipeline::infer::ExecutionProvider>,
+    /// More log messages on stderr (-v info, -vv debug, -vvv trace; ONNX Runtime's and wgpu's too).
+    /// RUST_LOG, when set, chooses instead (e.g. RUST_LOG=ort=debug,wgpu_core=info).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// No progress bar or statistics table, and log messages for errors only (notes still show).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 fn parse_provider(text: &str) -> Result<doppel_pipeline::infer::ExecutionProvider, String> {
@@ -96,6 +104,7 @@ fn main() -> ExitCode {
     quiet_missing_runtime_dir();
     let cli = Cli::parse();
     outputs::set(cli.overwrite);
+    logging::init(cli.verbose, cli.quiet);
     if let Some(provider) = cli.provider {
         cmd::set_provider(provider);
     }

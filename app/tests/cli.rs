@@ -544,3 +544,34 @@ fn completions_man_page_and_provider_option() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("device_id=x"), "{}", stderr(&out));
 }
+
+#[test]
+fn verbose_and_rust_log_choose_the_log_messages() {
+    let run = |args: &[&str], rust_log: Option<&str>| {
+        let mut cmd = Command::new(DOPPEL);
+        cmd.args(args).env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
+        let out = cmd.output().expect("run doppel");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let job = [
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        "null",
+        "--stages",
+        "track",
+        "-q",
+    ];
+    let plain = run(&job, None);
+    assert!(!plain.contains("INFO"), "{plain}");
+    let verbose = run(&[&["-v"], &job[..6]].concat(), None);
+    assert!(verbose.contains("built 1 stage(s): track"), "{verbose}");
+    // ONNX Runtime's own messages come through tracing when asked for.
+    let ort = run(&job, Some("ort=info"));
+    assert!(ort.contains("Loaded ONNX Runtime"), "{ort}");
+    assert!(!ort.contains("built 1 stage"), "{ort}");
+}

@@ -49,5 +49,15 @@ pub fn build_stages(
     for notice in resolved.notices.iter().chain(&ctx.take_notices()) {
         errln!("note: {notice}");
     }
+    tracing::info!(
+        "built {} stage(s): {}",
+        resolved.specs.len(),
+        resolved
+            .specs
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok((resolved.specs, stages))
 }

@@ -58,10 +58,6 @@ pub struct ProcessArgs {
     #[arg(long)]
     pub no_crash_safe: bool,
 
-    /// No progress bar and no statistics table.
-    #[arg(short, long)]
-    pub quiet: bool,
-
     /// Video codec: h264 (libx264, the default), hevc (libx265), vp9 (libvpx-vp9, the default for
     /// .webm), av1 (libsvtav1), or any FFmpeg video encoder by name (`ffmpeg -encoders`), e.g.
     /// h264_nvenc or h264_vaapi where FFmpeg has them.
@@ -145,7 +141,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         "the output",
     )?;
 
-    let bar = if args.quiet {
+    let bar = if crate::logging::quiet() {
         ProgressBar::hidden()
     } else {
         progress_bar(info.frame_count)
@@ -154,7 +150,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         let bar = bar.clone();
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
-    if !args.quiet {
+    if !crate::logging::quiet() {
         errln!(
             "{} ({}x{}{}) -> {} via [{}]",
             info.name,
@@ -184,7 +180,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         Some(_) => false,
     };
     let published = guard.finish(keep);
-    if !args.quiet {
+    if !crate::logging::quiet() {
         report::print(report);
     }
     if let Some(path) = &args.stats_json {
@@ -214,7 +210,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(crate::signals::exit_status()));
     }
-    if !args.quiet {
+    if !crate::logging::quiet() {
         errln!("wrote {} frames to {}", report.frames_out, args.output);
     }
     Ok(ExitCode::SUCCESS)

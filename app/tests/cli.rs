@@ -180,8 +180,12 @@ fn doctor_names_the_data_folder_and_the_variable_wins() {
         .output()
         .expect("run doppel");
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = format!("data folder:  {} (models/)", dir.path().display());
+    let line = format!(
+        "models:       {} ($DOPPEL_DATA_DIR)",
+        dir.path().join("models").display()
+    );
     assert!(text.contains(&line), "{line} missing from:\n{text}");
+    assert!(text.contains("checksums:  cannot check: no"), "{text}");
     // Without the variable (and an empty XDG data folder), the source tree of the binary is found.
     let out = Command::new(DOPPEL)
         .arg("doctor")
@@ -192,9 +196,45 @@ fn doctor_names_the_data_folder_and_the_variable_wins() {
     let text = String::from_utf8_lossy(&out.stdout);
     let tree = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     assert!(
-        text.contains(&format!("data folder:  {} (models/)", tree.display())),
+        text.contains(&format!("models:       {}", tree.join("models").display())),
         "{text}"
     );
+    // ... and every model there matches models/SHA256SUMS.
+    assert!(text.contains("models match SHA256SUMS"), "{text}");
+    assert!(!text.contains("BAD:"), "{text}");
+}
+
+#[test]
+fn doctor_fails_on_a_damaged_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let good = repo().join("models/face_detection_short_range.onnx");
+    std::fs::copy(&good, models.join("face_detection_short_range.onnx")).unwrap();
+    let mut damaged = std::fs::read(&good).unwrap();
+    damaged[100] ^= 1;
+    std::fs::write(models.join("other.onnx"), damaged).unwrap();
+    let sums = std::fs::read_to_string(repo().join("models/SHA256SUMS")).unwrap();
+    let line = sums
+        .lines()
+        .find(|l| l.ends_with("face_detection_short_range.onnx"))
+        .unwrap();
+    let hash = line.split_whitespace().next().unwrap();
+    std::fs::write(
+        models.join("SHA256SUMS"),
+        format!("{line}\n{hash}  other.onnx\n{hash}  gone.onnx\n"),
+    )
+    .unwrap();
+    let out = Command::new(DOPPEL)
+        .arg("doctor")
+        .env("DOPPEL_DATA_DIR", dir.path())
+        .output()
+        .expect("run doppel");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 of 3 models match"), "{text}");
+    assert!(text.contains("other.onnx: sha256"), "{text}");
+    assert!(text.contains("gone.onnx:"), "{text}");
 }
 
 #[test]
@@ -400,4 +440,138 @@ fn truncated_video_writes_every_decodable_frame_and_fails() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The video codec of a file, as ffprobe names it.
+fn video_codec(path: &Path) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args(["stream=codec_name", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("run ffprobe");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn process_takes_the_encoder_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = repo().join("assets/bigbuckbunny.mp4").display().to_string();
+    let hevc = dir.path().join("hevc.mkv");
+    let out = doppel(&[
+        "process",
+        &input,
+        "-o",
+        &hevc.display().to_string(),
+        "--stages",
+        "resize:width=320",
+        "--codec",
+        "hevc",
+        "--crf",
+        "32",
+        "--preset",
+        "ultrafast",
+        "--no-audio",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(video_codec(&hevc), "hevc");
+    assert_eq!(probe(&hevc), (132, 320, 180, false));
+    // A lower crf gives a bigger file of the same clip: the option reaches the encoder.
+    let fine = dir.path().join("fine.mkv");
+    let out = doppel(&[
+        "process",
+        &input,
+        "-o",
+        &fine.display().to_string(),
+        "--stages",
+        "resize:width=320",
+        "--codec",
+        "hevc",
+        "--crf",
+        "18",
+        "--preset",
+        "ultrafast",
+        "--no-audio",
+        "-q",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let size = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert!(
+        size(&fine) > size(&hevc),
+        "{} vs {}",
+        size(&fine),
+        size(&hevc)
+    );
+    // An encoder FFmpeg lacks is named.
+    let out = doppel(&[
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        &out_path(&dir, "x.mkv"),
+        "--codec",
+        "nosuchenc",
+    ]);
+    assert_clean_failure(&out, &["nosuchenc"]);
+}
+
+#[test]
+fn completions_man_page_and_provider_option() {
+    let out = doppel(&["completions", "bash"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("_doppel") && text.contains("--provider"),
+        "{text}"
+    );
+    let out = doppel(&["manpage"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH doppel 1"));
+    // An unknown provider: the error names it and what the library has; a malformed one is a usage
+    // error before anything runs.
+    let dir = tempfile::tempdir().unwrap();
+    let out = doppel(&[
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        &out_path(&dir, "x.mp4"),
+        "--stages",
+        "track",
+        "--provider",
+        "nosuch",
+    ]);
+    assert_clean_failure(&out, &["nosuchExecutionProvider", "CPUExecutionProvider"]);
+    let out = doppel(&["--provider", "cuda:device_id=x", "stages"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("device_id=x"), "{}", stderr(&out));
+}
+
+#[test]
+fn verbose_and_rust_log_choose_the_log_messages() {
+    let run = |args: &[&str], rust_log: Option<&str>| {
+        let mut cmd = Command::new(DOPPEL);
+        cmd.args(args).env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
+        let out = cmd.output().expect("run doppel");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let job = [
+        "process",
+        "synthetic:frames=2",
+        "-o",
+        "null",
+        "--stages",
+        "track",
+        "-q",
+    ];
+    let plain = run(&job, None);
+    assert!(!plain.contains("INFO"), "{plain}");
+    let verbose = run(&[&["-v"], &job[..6]].concat(), None);
+    assert!(verbose.contains("built 1 stage(s): track"), "{verbose}");
+    // ONNX Runtime's own messages come through tracing when asked for.
+    let ort = run(&job, Some("ort=info"));
+    assert!(ort.contains("Loaded ONNX Runtime"), "{ort}");
+    assert!(!ort.contains("built 1 stage"), "{ort}");
 }

@@ -97,6 +97,16 @@ pub const MODEL_THREADS: OptSpec = OptSpec {
     help: "intra-op threads",
 };
 
+/// `provider`: where a stage's model(s) run, one spec for every model stage (see
+/// [`crate::infer::ExecutionProvider::parse`]); empty = the run's `--provider`, else the CPU.
+pub const MODEL_PROVIDER: OptSpec = OptSpec {
+    name: "provider",
+    kind: OptKind::Text { default: "" },
+    help: "cpu | cuda | tensorrt | openvino | xnnpack | rocm | migraphx | directml | coreml | ONNX Runtime \
+           name, options after ';' (cuda;device_id=1;strict=true); default: --provider, else cpu; never \
+           falls back silently",
+};
+
 impl OptSpec {
     /// The default as `doppel stages` shows it; `None` when there is none to show.
     pub fn default_text(&self) -> Option<String> {

@@ -399,7 +399,7 @@ fn bad_layout_range_and_provider_values_are_option_errors() {
 #[test]
 fn an_unavailable_execution_provider_fails_instead_of_falling_back() {
     let config = SessionConfig {
-        provider: ExecutionProvider::Cuda { device: 0 },
+        provider: ExecutionProvider::parse("cuda").expect("parse"),
         ..SessionConfig::default()
     };
     let result = Model::load(model("zero_dce_pp_neuro.onnx"), &config);
@@ -517,8 +517,9 @@ fn child_missing_library() {
     match std::env::var("DOPPEL_ONNX_CHILD").as_deref() {
         Ok("bad-path") => {}
         Ok("no-env") => {
-            // Without ORT_DYLIB_PATH: next to the executable, then <exe dir>/../../.ort (cargo's
-            // target/release layout). A test binary lives in target/release/deps, so neither exists.
+            // Without ORT_DYLIB_PATH: next to the executable, then <exe dir>/../lib/doppel (the
+            // Debian package), then <exe dir>/../../.ort (cargo's target/release layout). A test
+            // binary lives in target/release/deps, so none exists.
             let exe_dir = std::env::current_exe()
                 .unwrap()
                 .parent()
@@ -532,6 +533,7 @@ fn child_missing_library() {
                 paths,
                 [
                     exe_dir.join("libonnxruntime.so"),
+                    exe_dir.join("../lib/doppel/libonnxruntime.so"),
                     exe_dir.join("../../.ort/libonnxruntime.so")
                 ]
             );

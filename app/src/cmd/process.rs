@@ -58,9 +58,35 @@ pub struct ProcessArgs {
     #[arg(long)]
     pub no_crash_safe: bool,
 
-    /// No progress bar and no statistics table.
-    #[arg(short, long)]
-    pub quiet: bool,
+    /// Video codec: h264 (libx264, the default), hevc (libx265), vp9 (libvpx-vp9, the default for
+    /// .webm), av1 (libsvtav1), or any FFmpeg video encoder by name (`ffmpeg -encoders`), e.g.
+    /// h264_nvenc or h264_vaapi where FFmpeg has them.
+    #[arg(long, value_name = "CODEC")]
+    pub codec: Option<String>,
+
+    /// Constant rate factor on x264's scale (0 lossless, 18 visually lossless, 20 the default; VP9
+    /// gets crf+12).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=51))]
+    pub crf: Option<u8>,
+
+    /// Encoder speed preset, ultrafast ... veryslow (x264/x265 names; VP9 maps them to its speeds).
+    #[arg(long, value_parser = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"])]
+    pub preset: Option<String>,
+
+    /// Leave the input's audio out (default: copied when the output can hold it).
+    #[arg(long)]
+    pub no_audio: bool,
+}
+
+/// FFmpeg's encoder for a `--codec` short name; other names are FFmpeg encoder names as given.
+fn encoder_name(codec: &str) -> String {
+    match codec.to_ascii_lowercase().as_str() {
+        "h264" | "avc" | "x264" => "libx264".to_string(),
+        "hevc" | "h265" | "x265" => "libx265".to_string(),
+        "vp9" => "libvpx-vp9".to_string(),
+        "av1" => "libsvtav1".to_string(),
+        _ => codec.to_string(),
+    }
 }
 
 fn load_specs(args: &ProcessArgs) -> anyhow::Result<Vec<StageSpec>> {
@@ -93,10 +119,14 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         },
     )?;
     let info = source.info().clone();
+    let defaults = VideoSettings::default();
     let settings = VideoSettings {
         // A live recording (a camera, a call) cannot be made again: crash-safe unless asked not.
         crash_safe: args.crash_safe || (args.live && !args.no_crash_safe),
-        ..VideoSettings::default()
+        codec: args.codec.as_deref().map(encoder_name),
+        crf: args.crf.unwrap_or(defaults.crf),
+        preset: args.preset.clone().unwrap_or(defaults.preset.clone()),
+        keep_audio: !args.no_audio,
     };
     let sink = sink::open_guarded(&args.output, &info, &settings, &guard)?;
     if let Some(path) = &args.stats_json {
@@ -111,7 +141,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         "the output",
     )?;
 
-    let bar = if args.quiet {
+    let bar = if crate::logging::quiet() {
         ProgressBar::hidden()
     } else {
         progress_bar(info.frame_count)
@@ -120,7 +150,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         let bar = bar.clone();
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
-    if !args.quiet {
+    if !crate::logging::quiet() {
         errln!(
             "{} ({}x{}{}) -> {} via [{}]",
             info.name,
@@ -150,7 +180,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         Some(_) => false,
     };
     let published = guard.finish(keep);
-    if !args.quiet {
+    if !crate::logging::quiet() {
         report::print(report);
     }
     if let Some(path) = &args.stats_json {
@@ -180,7 +210,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(crate::signals::exit_status()));
     }
-    if !args.quiet {
+    if !crate::logging::quiet() {
         errln!("wrote {} frames to {}", report.frames_out, args.output);
     }
     Ok(ExitCode::SUCCESS)

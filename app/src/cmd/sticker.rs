@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use doppel_pipeline::infer::SessionConfig;
 use doppel_pipeline::locate::Locator;
 use doppel_pipeline::sticker::cutout::parse_color;
 use doppel_pipeline::sticker::{self, clip, Animation, Cutout, Format, Look, Preset};
@@ -171,7 +170,7 @@ pub fn run(args: StickerArgs) -> anyhow::Result<ExitCode> {
     let mut portrait = if args.cartoon {
         Some(PortraitStylizer::load(
             &Locator::from_env().find_or_keep(DEFAULT_PORTRAIT),
-            &SessionConfig::default(),
+            &super::model_session(),
             256,
         )?)
     } else {

@@ -101,10 +101,6 @@ pub struct TrackArgs {
     /// Frame rate given to image sequences.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub fps: u32,
-
-    /// No progress bar and no statistics table.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// The stages `args` asks for: `track` with its options, then `pose` with `--body`.
@@ -317,7 +313,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         || {},
         "the file",
     )?;
-    let bar = if args.quiet {
+    let bar = if crate::logging::quiet() {
         ProgressBar::hidden()
     } else {
         super::process::progress_bar(info.frame_count)
@@ -326,7 +322,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         let bar = bar.clone();
         config.progress = Some(Arc::new(move |n| bar.set_position(n)));
     }
-    if !args.quiet {
+    if !crate::logging::quiet() {
         errln!(
             "{} ({}x{}) -> {} via [{}]",
             info.name,
@@ -347,7 +343,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
     // stopped at damage in the input.
     let keep = matches!(&outcome.error, None | Some(Error::Truncated { .. }));
     let published = guard.finish(keep);
-    if !args.quiet {
+    if !crate::logging::quiet() {
         report::print(report);
     }
     if let Some(error) = outcome.error {
@@ -375,7 +371,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(crate::signals::exit_status()));
     }
-    if !args.quiet {
+    if !crate::logging::quiet() {
         errln!(
             "wrote {} frames to {}",
             report.frames_out,

@@ -38,7 +38,9 @@ pub use self::image_model::{ImageModel, ImageSpec};
 pub use self::model::{
     Adapter, Model, Optimization, RunConfig, SessionConfig, Tensor, TensorInfo, TensorView,
 };
-pub use self::provider::ExecutionProvider;
+pub use self::provider::{
+    plugin_candidates, plugin_file_name, take_notices, ExecutionProvider, ProviderKind,
+};
 pub use self::runtime::{
     candidates as library_candidates, library_file_name, runtime_info, RuntimeInfo, FETCH_COMMAND,
 };

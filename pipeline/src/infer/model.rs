@@ -323,6 +323,48 @@ fn check_input_sizes(path: &Path, inputs: &[TensorInfo]) -> Result<()> {
     Ok(())
 }
 
+/// One session for `path`; `no_cpu_fallback` makes ONNX Runtime refuse a graph its provider cannot
+/// take whole (`session.disable_cpu_ep_fallback`).
+fn build_session(
+    path: &Path,
+    config: &SessionConfig,
+    rt: &super::runtime::Runtime,
+    no_cpu_fallback: bool,
+) -> Result<Session> {
+    let mut builder: SessionBuilder = Session::builder(&rt.env)
+        .map_err(|e| Error::Runtime(format!("session builder: {e}")))?
+        .with_optimization_level(config.optimization.level())
+        .map_err(builder_error(path, "optimization level"))?
+        .with_intra_threads(config.thread_count())
+        .map_err(builder_error(path, "threads"))?;
+    if no_cpu_fallback {
+        builder = builder
+            .with_config_entry("session.disable_cpu_ep_fallback", "1")
+            .map_err(builder_error(path, "session.disable_cpu_ep_fallback"))?;
+    }
+    let mut builder = provider::register(builder, &config.provider, rt)?;
+    builder.commit_from_file(path).map_err(|e| {
+        let text = e.to_string();
+        let hint = if text.contains("Protobuf parsing failed") || text.contains("protobuf") {
+            "not an ONNX model (the file does not parse as an ONNX protobuf)"
+        } else {
+            "ONNX Runtime cannot load it"
+        };
+        Error::model(path, format!("{hint}: {text}"))
+    })
+}
+
+/// Whether a session error is ONNX Runtime refusing nodes assigned to the CPU (the
+/// `session.disable_cpu_ep_fallback` check), as opposed to a broken model.
+fn is_fallback(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("fallback") && m.contains("cpu")
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}
+
 fn builder_error<R>(path: &Path, what: &'static str) -> impl FnOnce(ort::Error<R>) -> Error {
     let path = path.to_path_buf();
     move |e| Error::model(path, format!("{what}: {e}"))
@@ -340,22 +382,34 @@ impl Model {
         let path = path.as_ref();
         let rt = runtime()?;
         check_file(path)?;
-        let mut builder: SessionBuilder = Session::builder(&rt.env)
-            .map_err(|e| Error::Runtime(format!("session builder: {e}")))?
-            .with_optimization_level(config.optimization.level())
-            .map_err(builder_error(path, "optimization level"))?
-            .with_intra_threads(config.thread_count())
-            .map_err(builder_error(path, "threads"))?;
-        provider::register(&mut builder, &config.provider, &rt.info.providers)?;
-        let session = builder.commit_from_file(path).map_err(|e| {
-            let text = e.to_string();
-            let hint = if text.contains("Protobuf parsing failed") || text.contains("protobuf") {
-                "not an ONNX model (the file does not parse as an ONNX protobuf)"
-            } else {
-                "ONNX Runtime cannot load it"
-            };
-            Error::model(path, format!("{hint}: {text}"))
-        })?;
+        let session = if config.provider.is_cpu() {
+            build_session(path, config, rt, false)?
+        } else {
+            // ONNX Runtime places nodes a provider cannot take on its CPU kernels and only logs it. Ask
+            // for no CPU fallback first: success means the provider runs the whole model; a refusal means
+            // part of it would run on the CPU, which strict mode refuses and otherwise is reported.
+            match build_session(path, config, rt, true) {
+                Ok(session) => session,
+                Err(Error::Model { message, .. }) if is_fallback(&message) && !config.provider.strict => {
+                    let session = build_session(path, config, rt, false)?;
+                    provider::notice(format!(
+                        "{}: execution provider {} runs part of the model; ONNX Runtime runs the rest on                          the CPU ({}); add strict=true to the provider to refuse this",
+                        path.display(),
+                        config.provider,
+                        first_line(&message)
+                    ));
+                    session
+                }
+                Err(Error::Model { message, .. }) if is_fallback(&message) => {
+                    return Err(Error::Runtime(format!(
+                        "{}: execution provider {} cannot run the whole model and strict=true refuses a                          partial CPU fallback: {message}",
+                        path.display(),
+                        config.provider
+                    )))
+                }
+                Err(other) => return Err(other),
+            }
+        };
         let describe = |outlets: &[ort::value::Outlet]| -> Vec<TensorInfo> {
             outlets
                 .iter()

@@ -2,8 +2,10 @@
 //!
 //! The library is loaded at run time (ort's `load-dynamic`), from the first of:
 //! 1. `ORT_DYLIB_PATH`, when set (then only that path: an explicit choice is never second-guessed);
-//! 2. `<exe dir>/libonnxruntime.so` (a packaged install);
-//! 3. `<exe dir>/../../.ort/libonnxruntime.so` (a cargo build: `target/release/doppel` next to the
+//! 2. `<exe dir>/libonnxruntime.so` (a copy next to the binary);
+//! 3. `<exe dir>/../lib/doppel/libonnxruntime.so` (the Debian package: `/usr/bin/doppel` and
+//!    `/usr/lib/doppel/`, made by `scripts/make-deb.sh`);
+//! 4. `<exe dir>/../../.ort/libonnxruntime.so` (a cargo build: `target/release/doppel` next to the
 //!    `.ort/` folder that `scripts/fetch-onnxruntime.sh` fills).
 //!
 //! A missing or unloadable library is an [`Error::Runtime`] naming every path tried and the command that
@@ -90,6 +92,10 @@ pub fn candidates() -> Vec<(PathBuf, String)> {
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
     {
         out.push((dir.join(&file), "next to the executable".to_string()));
+        out.push((
+            dir.join("..").join("lib").join("doppel").join(&file),
+            "the installed package's lib/doppel/".to_string(),
+        ));
         out.push((
             dir.join("..").join("..").join(".ort").join(&file),
             "the repository's .ort/ folder".to_string(),

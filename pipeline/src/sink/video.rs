@@ -528,6 +528,18 @@ impl VideoSink {
                 // ProRes 4444 keeps the alpha channel.
                 options.set("profile", "4");
             }
+            "libsvtav1" => {
+                // SVT-AV1 presets are 0 (slowest) ..13; its crf scale is 0..63 (x264's + 12, as VP9).
+                let speed = match preset {
+                    "ultrafast" | "superfast" => "12",
+                    "veryfast" | "faster" => "10",
+                    "fast" | "medium" => "8",
+                    _ => "6",
+                };
+                options.set("preset", speed);
+                let crf = (u32::from(self.settings.crf) + 12).min(63);
+                options.set("crf", &crf.to_string());
+            }
             _ => {}
         }
         let encoder = enc.open_with(options).map_err(|e| {

@@ -34,11 +34,12 @@ use crate::frame::Frame;
 use crate::gpu::kernel::BySize;
 use crate::gpu::GpuImage;
 use crate::imageops::{resize_rgba, Filter};
-use crate::infer::SessionConfig;
 use crate::matte::{
     composite_cpu, CompositeParams, GpuComposite, MatteModel, RefineConfig, Refiner, Segmenter,
 };
-use crate::options::{OptKind, OptSpec, StageOptions, GPU_OR_CPU as BACKEND, MODEL_THREADS};
+use crate::options::{
+    OptKind, OptSpec, StageOptions, GPU_OR_CPU as BACKEND, MODEL_PROVIDER, MODEL_THREADS,
+};
 use crate::source::video::VideoSource;
 use crate::source::Source;
 use crate::stage::{Contract, Stage, StageDoc};
@@ -124,6 +125,7 @@ pub const DOC: StageDoc = StageDoc {
         WRAP,
         HOLD,
         MODEL_THREADS,
+        MODEL_PROVIDER,
         BACKEND,
     ],
     example: "background:mode=blur:strength=0.6",
@@ -247,10 +249,10 @@ impl Background {
             Some(path) => path,
             None => ctx.locator().find_or_keep(kind.default_path()),
         };
-        let session = SessionConfig {
-            threads: options.opt_u32(&MODEL_THREADS)?.map(|t| t as usize),
-            ..SessionConfig::default()
-        };
+        let session = ctx.session(
+            options,
+            options.opt_u32(&MODEL_THREADS)?.map(|t| t as usize),
+        )?;
         let segmenter = Segmenter::load(kind, &file, &session)?;
         let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu,

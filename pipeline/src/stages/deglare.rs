@@ -27,7 +27,6 @@ use crate::enhance::deglare::{deglare_cpu, GlareModel, GlareParams, GlareScratch
 use crate::enhance::deglare_gpu::GpuDeglare;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageDoc};
@@ -92,13 +91,14 @@ const SIZE: OptSpec = OptSpec {
     },
     help: "onnx: long side of the frame copy the model sees",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "deglare",
     summary: "suppresses glare, bloom and halos around bright lights (night shots)",
     options: &[
-        BACKEND, STRENGTH, THRESHOLD, GAIN, KNEE, MODEL, SIZE, THREADS,
+        BACKEND, STRENGTH, THRESHOLD, GAIN, KNEE, MODEL, SIZE, THREADS, PROVIDER,
     ],
     example: "deglare:backend=gpu,lowlight:strength=0.6",
     contract: |_| Ok(Contract::NONE),
@@ -142,10 +142,7 @@ impl Deglare {
         let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu(Box::default()),
             "onnx" => {
-                let session = SessionConfig {
-                    threads: threads.map(|t| t as usize),
-                    ..SessionConfig::default()
-                };
+                let session = ctx.session(options, threads.map(|t| t as usize))?;
                 let path = options.path(&MODEL, ctx.locator())?;
                 Backend::Onnx(Box::new(GlareModel::load(path, &session, size)?))
             }

@@ -31,7 +31,6 @@
 use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, MetaSet, Stage, StageDoc};
@@ -96,6 +95,7 @@ const BETA: OptSpec = OptSpec {
     },
     help: "how fast the smoothing cutoff rises with speed: higher = less lag",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 const PALM: OptSpec = OptSpec {
     name: "palm",
@@ -119,7 +119,7 @@ pub const DOC: StageDoc = StageDoc {
         SMOOTH,
         MIN_CUTOFF,
         BETA,
-        THREADS,
+        THREADS, PROVIDER,
         PALM,
         LANDMARKS,
     ],
@@ -162,10 +162,7 @@ impl Hands {
                 beta: options.f32(&BETA)?,
                 ..HAND_SMOOTHING
             }),
-            session: SessionConfig {
-                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
-                ..SessionConfig::default()
-            },
+            session: ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?,
         };
         Ok(Self::new(HandTracker::load(&config)?))
     }

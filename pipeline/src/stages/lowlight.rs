@@ -22,7 +22,6 @@ use crate::enhance::lowlight::{apply_gain_cpu, CurveModel, GainMap, DEFAULT_MODE
 use crate::enhance::lowlight_gpu::GpuLowlight;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageDoc};
@@ -60,12 +59,13 @@ const MODEL: OptSpec = OptSpec {
     },
     help: "the Zero-DCE curve model file",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "lowlight",
     summary: "brightens under-exposed frames (exposure-aware, colour-preserving, denoised)",
-    options: &[BACKEND, STRENGTH, SIZE, MODEL, THREADS],
+    options: &[BACKEND, STRENGTH, SIZE, MODEL, THREADS, PROVIDER],
     example: "lowlight,deglare",
     contract: |_| Ok(Contract::NONE),
 };
@@ -95,10 +95,7 @@ impl Lowlight {
     pub fn from_options(options: &StageOptions, ctx: &BuildContext) -> Result<Self> {
         let strength = options.f32(&STRENGTH)?;
         let size = options.u32(&SIZE)?;
-        let session = SessionConfig {
-            threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
-            ..SessionConfig::default()
-        };
+        let session = ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?;
         let model = CurveModel::load(options.path(&MODEL, ctx.locator())?, &session, size)?;
         let gpu = match options.choice(&BACKEND)? {
             "cpu" => None,

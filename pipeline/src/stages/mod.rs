@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::graph::{Inbox, RunHandle};
+use crate::infer::{ExecutionProvider, SessionConfig};
 use crate::locate::Locator;
-use crate::options::StageOptions;
+use crate::options::{StageOptions, MODEL_PROVIDER};
 use crate::spec::StageSpec;
 use crate::stage::{Mode, Stage, StageCommand, StageDoc};
 
@@ -43,6 +44,8 @@ pub struct BuildContext {
     notices: Mutex<Vec<String>>,
     /// The live run the stages are built for, when commands can reach them.
     run: Option<RunHandle>,
+    /// The run's `--provider`: model stages without their own `provider=` use it.
+    provider: ExecutionProvider,
 }
 
 impl BuildContext {
@@ -58,6 +61,7 @@ impl BuildContext {
             gpu: OnceLock::new(),
             notices: Mutex::new(Vec::new()),
             run: None,
+            provider: ExecutionProvider::cpu(),
         }
     }
 
@@ -66,6 +70,32 @@ impl BuildContext {
     pub fn for_run(mut self, run: RunHandle) -> Self {
         self.run = Some(run);
         self
+    }
+
+    /// The same context, with `provider` as the default of every model stage's `provider=`.
+    pub fn with_provider(mut self, provider: ExecutionProvider) -> Self {
+        self.provider = provider;
+        self
+    }
+
+    /// The ONNX Runtime session settings of a model stage: `threads` as the stage resolved it, the
+    /// execution provider from the stage's `provider=` ([`MODEL_PROVIDER`], which the stage lists among
+    /// its options), else the run's default. One place, so every model stage takes the same option.
+    ///
+    /// # Errors
+    /// [`Error::Option`] naming the stage's `provider` when it does not parse.
+    pub fn session(&self, options: &StageOptions, threads: Option<usize>) -> Result<SessionConfig> {
+        let text = options.text(&MODEL_PROVIDER)?;
+        let provider = if text.trim().is_empty() {
+            self.provider.clone()
+        } else {
+            ExecutionProvider::parse(text).map_err(|m| options.error(MODEL_PROVIDER.name, m))?
+        };
+        Ok(SessionConfig {
+            threads,
+            provider,
+            ..SessionConfig::default()
+        })
     }
 
     /// A command inbox for stage `stage` taking `accepts`; `None` when no live run can send any
@@ -103,12 +133,16 @@ impl BuildContext {
         }
     }
 
-    /// The notices recorded so far, emptying the list.
+    /// The notices recorded so far (with the execution providers' partial-fallback notices), emptying
+    /// the list.
     pub fn take_notices(&self) -> Vec<String> {
-        self.notices
+        let mut out: Vec<String> = self
+            .notices
             .lock()
             .map(|mut n| std::mem::take(&mut *n))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        out.extend(crate::infer::take_notices());
+        out
     }
 }
 

@@ -14,8 +14,9 @@
 //! - `width`, `height`: model input size for dynamic dimensions (must equal fixed ones if given).
 //!   Without them a dynamic side takes the frame's (aspect kept if the other side is set), rounded to
 //!   `multiple` (e.g. 4 for a network that downsamples twice).
-//! - `threads`: intra-op threads (default: the number of cores). `provider` = cpu | cuda | cuda:N |
-//!   another ONNX Runtime provider name (opt-in, fails loudly instead of running on the CPU).
+//! - `threads`: intra-op threads (default: the number of cores). `provider`: the execution provider,
+//!   shared by every model stage (`crate::options::MODEL_PROVIDER`; opt-in, fails loudly instead of
+//!   running on the CPU).
 //! - `output`: which output to use, by name (default: the first shaped like an image).
 //! - `adapter`: an ONNX Runtime adapter file (`.onnx_adapter`) whose weights replace the model's for
 //!   every run: one base model, several skills.
@@ -31,9 +32,7 @@ use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::imageops::{resize_rgba, Filter};
-use crate::infer::{
-    Adapter, ExecutionProvider, ImageModel, ImageSpec, Layout, RunConfig, SessionConfig, ValueRange,
-};
+use crate::infer::{Adapter, ImageModel, ImageSpec, Layout, RunConfig, ValueRange};
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageDoc};
@@ -86,12 +85,8 @@ const MULTIPLE: OptSpec = OptSpec {
     },
     help: "round dynamic sides taken from the frame to a multiple of this",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
-const PROVIDER: OptSpec = OptSpec {
-    name: "provider",
-    kind: OptKind::Text { default: "cpu" },
-    help: "cpu | cuda | cuda:N | ONNX Runtime provider name; never falls back silently",
-};
 const OUTPUT: OptSpec = OptSpec {
     name: "output",
     kind: OptKind::Text { default: "" },
@@ -161,18 +156,12 @@ impl Onnx {
         let height = options.opt_u32(&HEIGHT)?;
         let multiple = options.u32(&MULTIPLE)?;
         let threads = options.opt_u32(&THREADS)?;
-        let provider = ExecutionProvider::parse(options.text(&PROVIDER)?)
-            .map_err(|m| options.error(PROVIDER.name, m))?;
         let filter = Filter::from_name(options.choice(&FILTER)?).unwrap_or(Filter::Bilinear);
         let output = Some(options.text(&OUTPUT)?)
             .filter(|s| !s.is_empty())
             .map(String::from);
 
-        let session = SessionConfig {
-            threads: threads.map(|t| t as usize),
-            provider,
-            ..SessionConfig::default()
-        };
+        let session = ctx.session(options, threads.map(|t| t as usize))?;
         let spec = ImageSpec {
             layout,
             range,

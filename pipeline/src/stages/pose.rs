@@ -24,7 +24,6 @@
 use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, MetaSet, Stage, StageDoc};
@@ -61,6 +60,7 @@ const SMOOTH: OptSpec = OptSpec {
     kind: OptKind::Bool(true),
     help: "One Euro filter on the keypoints",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 const DETECTOR: OptSpec = OptSpec {
     name: "detector",
@@ -78,7 +78,7 @@ const LANDMARKS: OptSpec = OptSpec {
 pub const DOC: StageDoc = StageDoc {
     name: "pose",
     summary: "finds a person's 33 body keypoints with visibility (MediaPipe BlazePose) and writes them into the frame meta",
-    options: &[MODEL, MIN_DETECTION, MIN_SCORE, SMOOTH, THREADS, DETECTOR, LANDMARKS],
+    options: &[MODEL, MIN_DETECTION, MIN_SCORE, SMOOTH, THREADS, PROVIDER, DETECTOR, LANDMARKS],
     example: "pose:model=full:threads=2",
     contract: |_| Ok(Contract::provides(MetaSet::BODIES)),
 };
@@ -114,10 +114,7 @@ impl Pose {
             min_presence: options.f32(&MIN_SCORE)?,
             refine: true,
             smoothing: options.bool(&SMOOTH)?.then_some(BODY_SMOOTHING),
-            session: SessionConfig {
-                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
-                ..SessionConfig::default()
-            },
+            session: ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?,
         };
         Ok(Self::new(BodyTracker::load(&config)?))
     }

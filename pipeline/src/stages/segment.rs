@@ -21,7 +21,6 @@ use std::sync::Arc;
 use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, MetaSet, Stage, StageDoc};
@@ -55,6 +54,7 @@ const SMOOTH: OptSpec = OptSpec {
     },
     help: "weight of the previous frame's mask",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 const SQUARE: OptSpec = OptSpec {
     name: "square",
@@ -74,7 +74,9 @@ const LANDSCAPE: OptSpec = OptSpec {
 pub const DOC: StageDoc = StageDoc {
     name: "segment",
     summary: "person mask (MediaPipe selfie segmentation) into the frame meta, at frame size",
-    options: &[MODEL, THRESHOLD, SMOOTH, THREADS, SQUARE, LANDSCAPE],
+    options: &[
+        MODEL, THRESHOLD, SMOOTH, THREADS, PROVIDER, SQUARE, LANDSCAPE,
+    ],
     example: "segment:threshold=0.5:smooth=0.3",
     contract: |_| Ok(Contract::provides(MetaSet::MASK)),
 };
@@ -115,10 +117,7 @@ impl Segment {
             model,
             threshold: (threshold > 0.0).then_some(threshold),
             smoothing: options.f32(&SMOOTH)?,
-            session: SessionConfig {
-                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
-                ..SessionConfig::default()
-            },
+            session: ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?,
         };
         Ok(Self::new(PersonSegmenter::load(&config)?))
     }

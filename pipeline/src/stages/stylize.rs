@@ -39,7 +39,6 @@ use crate::gpu::resample::{resize_bilinear, GpuResample};
 use crate::gpu::GpuImage;
 use crate::graph::Inbox;
 use crate::imageops::{resize_rgba, Filter};
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageCommand, StageDoc};
@@ -112,6 +111,7 @@ const BACKEND: OptSpec = OptSpec {
     },
     help: "where the result is resized back to frame size: gpu (wgpu) or cpu (reference)",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 const SKILLS: OptSpec = OptSpec {
     name: "skills",
@@ -149,7 +149,7 @@ pub const DOC: StageDoc = StageDoc {
     name: "stylize",
     summary: "redraws frames in a learned style: 26 built-in styles, blends, any picture's style, or a saved skill",
     options: &[
-        STYLE, BLEND, IMAGE, SKILL, SIZE, FULL, COLORS, STABILITY, BACKEND, THREADS, SKILLS, CACHE,
+        STYLE, BLEND, IMAGE, SKILL, SIZE, FULL, COLORS, STABILITY, BACKEND, THREADS, PROVIDER, SKILLS, CACHE,
         MULTISTYLE, PREDICT, TRANSFORM,
     ],
     example: "stylize:skill=toon:size=256",
@@ -218,10 +218,7 @@ impl Stylize {
             multistyle_model: model(&MULTISTYLE)?,
             predict_model: model(&PREDICT)?,
             transform_model: model(&TRANSFORM)?,
-            session: SessionConfig {
-                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
-                ..SessionConfig::default()
-            },
+            session: ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?,
             cache_dir: Some(
                 options
                     .opt_path(&CACHE)?

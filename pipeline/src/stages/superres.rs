@@ -26,7 +26,6 @@
 use super::{BuildContext, StageEntry};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
-use crate::infer::SessionConfig;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageDoc};
@@ -71,13 +70,14 @@ const OVERLAP: OptSpec = OptSpec {
     },
     help: "context pixels around tiles",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
 
 pub const DOC: StageDoc = StageDoc {
     name: "superres",
     summary:
         "super-resolution x2/x4 (doppel's fast nets on ONNX Runtime or GPU, or Real-ESRGAN), tiled",
-    options: &[SCALE, MODEL, BACKEND, TILE, OVERLAP, THREADS],
+    options: &[SCALE, MODEL, BACKEND, TILE, OVERLAP, THREADS, PROVIDER],
     example: "resize:width=640,superres:scale=2",
     contract: |_| Ok(Contract::NONE),
 };
@@ -130,10 +130,7 @@ impl SuperResStage {
             backend,
             tile: options.opt_u32(&TILE)?,
             overlap: options.opt_u32(&OVERLAP)?,
-            session: SessionConfig {
-                threads: options.opt_u32(&THREADS)?.map(|t| t as usize),
-                ..Default::default()
-            },
+            session: ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?,
             locator: ctx.locator().clone(),
         };
         // Scale mismatches are option errors: the user fixes them on the command line.

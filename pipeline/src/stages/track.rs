@@ -54,7 +54,6 @@ use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::graph::Inbox;
-use crate::infer::SessionConfig;
 use crate::meta::Calibration;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
@@ -92,6 +91,7 @@ const MIN_SCORE: OptSpec = OptSpec {
     },
     help: "minimum detector score and face-present probability",
 };
+use crate::options::MODEL_PROVIDER as PROVIDER;
 const THREADS: OptSpec = OptSpec {
     name: "threads",
     kind: OptKind::U32 {
@@ -225,7 +225,7 @@ pub const DOC: StageDoc = StageDoc {
         MAX_FACES,
         DETECT_EVERY,
         MIN_SCORE,
-        THREADS,
+        THREADS, PROVIDER,
         RANGE,
         DETECTOR,
         MESH,
@@ -300,10 +300,7 @@ impl Track {
             max_faces: options.u32(&MAX_FACES)? as usize,
             detect_every: options.u32(&DETECT_EVERY)?,
             min_score: options.f32(&MIN_SCORE)?,
-            session: SessionConfig {
-                threads: Some(options.u32(&THREADS)? as usize),
-                ..SessionConfig::default()
-            },
+            session: ctx.session(options, Some(options.u32(&THREADS)? as usize))?,
             smoothing: smooth.then_some(smoothing),
             blendshape_model: Some(options.path(&BLENDSHAPES, locator)?),
             value_smoothing: smooth.then_some(values),

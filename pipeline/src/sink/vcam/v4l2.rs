@@ -128,11 +128,38 @@ pub const V4L2_PIX_FMT_YUV420: u32 = fourcc(b"YU12");
 pub const V4L2_PIX_FMT_NV12: u32 = fourcc(b"NV12");
 
 // asm-generic/ioctl.h (x86, ARM, AArch64, RISC-V): nr 8 bits, type 8 bits, size 14 bits, dir 2 bits.
-const IOC_WRITE: u32 = 1;
-const IOC_READ: u32 = 2;
+#[cfg(not(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)))]
+mod ioc_layout {
+    pub const WRITE: u32 = 1;
+    pub const READ: u32 = 2;
+    pub const DIR_SHIFT: u32 = 30;
+}
+// arch/{powerpc,mips,sparc}/include/uapi/asm/ioctl.h: size 13 bits, dir 3 bits with READ 2, WRITE 4.
+#[cfg(any(
+    target_arch = "powerpc",
+    target_arch = "powerpc64",
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+))]
+mod ioc_layout {
+    pub const WRITE: u32 = 4;
+    pub const READ: u32 = 2;
+    pub const DIR_SHIFT: u32 = 29;
+}
+const IOC_WRITE: u32 = ioc_layout::WRITE;
+const IOC_READ: u32 = ioc_layout::READ;
 
 const fn ioc(dir: u32, ty: u8, nr: u8, size: usize) -> u32 {
-    (dir << 30) | ((size as u32) << 16) | ((ty as u32) << 8) | nr as u32
+    (dir << ioc_layout::DIR_SHIFT) | ((size as u32) << 16) | ((ty as u32) << 8) | nr as u32
 }
 
 /// `_IOR('V', 0, struct v4l2_capability)`.
@@ -433,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    #[cfg(target_pointer_width = "64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     fn ioctl_numbers_match_the_kernel_headers() {
         // The values videodev2.h gives on x86-64 and AArch64.
         assert_eq!(VIDIOC_QUERYCAP, 0x8068_5600);

@@ -7,7 +7,8 @@ cd "$root"
 
 # Vulkan on the CPU (lavapipe) for machines without a GPU; FFmpeg libraries for video; clang for the
 # camera and FFmpeg bindings; Xvfb and the X client libraries winit loads at run time for the live
-# window (and its tests); Python for the ONNX Runtime fetch.
+# window (and its tests); Python for the ONNX Runtime fetch; dpkg-dev for the Debian package's
+# dependencies (scripts/make-deb.sh).
 packages=(
   libvulkan1 mesa-vulkan-drivers
   ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
@@ -16,6 +17,7 @@ packages=(
   xvfb xauth
   libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0
   python3 python3-pip
+  dpkg-dev
 )
 missing=()
 for p in "${packages[@]}"; do

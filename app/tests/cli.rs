@@ -575,3 +575,42 @@ fn verbose_and_rust_log_choose_the_log_messages() {
     assert!(ort.contains("Loaded ONNX Runtime"), "{ort}");
     assert!(!ort.contains("built 1 stage"), "{ort}");
 }
+
+/// `--bitrate` puts the encoder in average-bitrate mode: ten times the rate, a much bigger file of
+/// the same clip, near its target; a malformed rate names the option and the form expected.
+#[test]
+fn process_takes_a_bitrate() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = repo().join("assets/bigbuckbunny.mp4").display().to_string();
+    let encode = |rate: &str| {
+        let out = dir.path().join(format!("{rate}.mp4"));
+        let run = doppel(&[
+            "process",
+            &input,
+            "-o",
+            &out.display().to_string(),
+            "--stages",
+            "resize:width=320",
+            "--bitrate",
+            rate,
+            "--preset",
+            "ultrafast",
+            "--no-audio",
+            "-q",
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        assert_eq!(probe(&out), (132, 320, 180, false));
+        std::fs::metadata(&out).unwrap().len()
+    };
+    let (low, high) = (encode("100k"), encode("1M"));
+    assert!(high > 4 * low, "100k: {low} bytes, 1M: {high} bytes");
+    // 132 frames at 24 fps = 5.5 s: 1 Mbit/s is about 690 kB.
+    assert!(
+        (300_000..1_400_000).contains(&high),
+        "1M gave {high} bytes for 5.5 s"
+    );
+    let bad = doppel(&["process", &input, "-o", "x.mp4", "--bitrate", "fast"]);
+    assert!(!bad.status.success());
+    let err = stderr(&bad);
+    assert!(err.contains("--bitrate") && err.contains("800k"), "{err}");
+}

@@ -69,6 +69,11 @@ pub struct ProcessArgs {
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=51))]
     pub crf: Option<u8>,
 
+    /// Target average bitrate instead of --crf: bits per second, or with a k/M suffix (`800k`,
+    /// `2.5M`).
+    #[arg(long, value_name = "RATE", value_parser = parse_bitrate, conflicts_with = "crf")]
+    pub bitrate: Option<u64>,
+
     /// Encoder speed preset, ultrafast ... veryslow (x264/x265 names; VP9 maps them to its speeds).
     #[arg(long, value_parser = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"])]
     pub preset: Option<String>,
@@ -76,6 +81,25 @@ pub struct ProcessArgs {
     /// Leave the input's audio out (default: copied when the output can hold it).
     #[arg(long)]
     pub no_audio: bool,
+}
+
+/// `--bitrate`: bits per second, or kilo/mega bits with a `k`/`M` suffix.
+fn parse_bitrate(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'm' | 'M')) => (&t[..i], 1e6),
+        _ => (t, 1.0),
+    };
+    let bits = number
+        .parse::<f64>()
+        .ok()
+        .map(|n| n * scale)
+        .filter(|b| b.is_finite() && (1e3..=1e10).contains(b))
+        .ok_or_else(|| {
+            format!("expected bits per second from 1k to 10000M, e.g. 800k or 2.5M, got {text:?}")
+        })?;
+    Ok(bits.round() as u64)
 }
 
 /// FFmpeg's encoder for a `--codec` short name; other names are FFmpeg encoder names as given.
@@ -125,6 +149,7 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         crash_safe: args.crash_safe || (args.live && !args.no_crash_safe),
         codec: args.codec.as_deref().map(encoder_name),
         crf: args.crf.unwrap_or(defaults.crf),
+        bitrate: args.bitrate,
         preset: args.preset.clone().unwrap_or(defaults.preset.clone()),
         keep_audio: !args.no_audio,
     };

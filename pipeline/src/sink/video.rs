@@ -72,6 +72,9 @@ pub struct VideoSettings {
     /// Constant rate factor, x264 scale (0 lossless, 18 visually lossless, 23 x264's default).
     /// For VP9 it is mapped to VP9's scale as `crf + 12` (20 -> 32).
     pub crf: u8,
+    /// Target average bitrate in bits per second: when set, the encoder aims at it (average
+    /// bitrate mode) instead of `crf`.
+    pub bitrate: Option<u64>,
     /// Copy the input's audio when there is one.
     pub keep_audio: bool,
     /// Write a file that stays readable when the process is killed (see the module doc).
@@ -84,6 +87,7 @@ impl Default for VideoSettings {
             codec: None,
             preset: "medium".to_string(),
             crf: 20,
+            bitrate: None,
             keep_audio: true,
             crash_safe: false,
         }
@@ -501,10 +505,24 @@ impl VideoSink {
         }
         let mut options = Dictionary::new();
         let preset = self.settings.preset.as_str();
+        // A bitrate replaces the constant rate factor (the encoders' average-bitrate mode).
+        let bitrate = self.settings.bitrate;
+        if let Some(bits) = bitrate {
+            enc.set_bit_rate(usize::try_from(bits).unwrap_or(usize::MAX));
+        }
+        let crf = |scale_up: u32| {
+            bitrate.is_none().then(|| {
+                (u32::from(self.settings.crf) + scale_up)
+                    .min(63)
+                    .to_string()
+            })
+        };
         match self.codec_name.as_str() {
             "libx264" | "libx264rgb" | "libx265" => {
                 options.set("preset", preset);
-                options.set("crf", &self.settings.crf.to_string());
+                if let Some(crf) = crf(0) {
+                    options.set("crf", &crf);
+                }
                 if self.settings.crash_safe {
                     // Frames leave the encoder as they enter it (no lookahead, no B-frames), so a
                     // kill loses none that were written.
@@ -512,7 +530,10 @@ impl VideoSink {
                 }
             }
             "libvpx" | "libvpx-vp9" => {
-                enc.set_bit_rate(0);
+                if bitrate.is_none() {
+                    // Constant quality: crf with no bitrate cap.
+                    enc.set_bit_rate(0);
+                }
                 let (deadline, speed) = match preset {
                     "ultrafast" | "superfast" | "veryfast" => ("realtime", "8"),
                     "faster" | "fast" => ("good", "4"),
@@ -521,8 +542,9 @@ impl VideoSink {
                 options.set("deadline", deadline);
                 options.set("cpu-used", speed);
                 options.set("row-mt", "1");
-                let crf = (u32::from(self.settings.crf) + 12).min(63);
-                options.set("crf", &crf.to_string());
+                if let Some(crf) = crf(12) {
+                    options.set("crf", &crf);
+                }
             }
             "prores_ks" if alpha => {
                 // ProRes 4444 keeps the alpha channel.
@@ -537,8 +559,9 @@ impl VideoSink {
                     _ => "6",
                 };
                 options.set("preset", speed);
-                let crf = (u32::from(self.settings.crf) + 12).min(63);
-                options.set("crf", &crf.to_string());
+                if let Some(crf) = crf(12) {
+                    options.set("crf", &crf);
+                }
             }
             _ => {}
         }

@@ -516,6 +516,37 @@ fn bad_vcam_paths_get_clear_messages() {
             assert!(err.contains(n), "'{n}' missing for {device}:\n{err}");
         }
     }
+    // Every format the sink writes is accepted on the command line (the device is what fails),
+    // and an odd width is refused for the 4:2:0 formats by name.
+    for format in ["yuyv", "i420", "nv12", "rgb24"] {
+        let out = doppel(&[
+            "live",
+            "--no-window",
+            "--source",
+            "synthetic:width=64:height=48",
+            "--vcam",
+            "/dev/null",
+            "--vcam-format",
+            format,
+        ]);
+        let err = stderr(&out);
+        assert!(err.contains("not a V4L2 video device"), "{format}: {err}");
+    }
+    let out = doppel(&[
+        "live",
+        "--no-window",
+        "--source",
+        "synthetic:width=64:height=48",
+        "--vcam",
+        "/dev/null",
+        "--vcam-format",
+        "nv12",
+        "--vcam-size",
+        "63x48",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("even"), "{err}");
     // Headless without an output is refused too.
     let out = doppel(&["live", "--no-window", "--source", "synthetic"]);
     assert_eq!(out.status.code(), Some(1));

@@ -51,8 +51,9 @@ pub struct LiveArgs {
     #[arg(long)]
     pub vcam: Option<PathBuf>,
 
-    /// Pixel format of the virtual camera.
-    #[arg(long, default_value = "yuyv", value_parser = ["yuyv", "rgb24"])]
+    /// Pixel format of the virtual camera: yuyv (4:2:2, what every call app takes), i420 or nv12
+    /// (4:2:0, half the bytes), rgb24.
+    #[arg(long, default_value = "yuyv", value_parser = ["yuyv", "i420", "nv12", "rgb24"])]
     pub vcam_format: String,
 
     /// Size of the virtual camera, WxH (default: the source's size).

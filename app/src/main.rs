@@ -15,6 +15,7 @@
 #[macro_use]
 mod say;
 mod cmd;
+mod config;
 mod live;
 mod logging;
 mod outputs;

@@ -729,3 +729,72 @@ fn avatar_frames_reach_a_window_on_the_shared_device_without_readback() {
         "a picture, not a fill"
     );
 }
+
+/// `doppel live` takes its defaults from the settings file (`$DOPPEL_CONFIG` here); an option on
+/// the command line wins; a file that does not parse stops the run naming its path, line and
+/// column.
+#[test]
+fn live_reads_the_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("config.toml");
+    let receiver = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = receiver.local_addr().unwrap().port();
+    std::fs::write(
+        &settings,
+        format!(
+            "[live]\nsource = \"synthetic:width=64:height=48:fps=30\"\nstages = \"flip\"\nvmc = \"127.0.0.1:{port}\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str], name: &str| {
+        let json = dir.path().join(name);
+        let mut args = vec![
+            "live",
+            "--no-window",
+            "--frames",
+            "5",
+            "--stats-json",
+            json.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = Command::new(DOPPEL)
+            .args(&args)
+            .env("DOPPEL_CONFIG", &settings)
+            .current_dir(repo())
+            .output()
+            .expect("run doppel");
+        (out, json)
+    };
+    // --no-window is accepted: the VMC target comes from the file, and so do the source and stages.
+    let (out, json) = run(&[], "from_file.json");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stats(&json);
+    let names: Vec<String> = s["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(names[0].contains("64x48"), "{names:?}");
+    assert!(names.iter().any(|n| n == "flip"), "{names:?}");
+    // The command line wins.
+    let (out, json) = run(
+        &["--source", "synthetic:width=32:height=24:fps=30"],
+        "cli.json",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s = stats(&json);
+    assert!(
+        s["nodes"][0]["name"].as_str().unwrap().contains("32x24"),
+        "{s}"
+    );
+    // A broken file.
+    std::fs::write(&settings, "[live]\nsource = \n").unwrap();
+    let (out, _) = run(&[], "broken.json");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(settings.to_str().unwrap()) && err.contains("line 2"),
+        "{err}"
+    );
+}

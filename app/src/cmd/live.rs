@@ -34,9 +34,10 @@ const SAMPLE_CLIP: &str = "assets/bigbuckbunny.mp4";
 pub struct LiveArgs {
     /// What to show: `camera`, `camera:N`, `/dev/videoN`, a video file, an image or folder, or
     /// `synthetic[:width=..:height=..:fps=..:frames=..]` (endless unless frames= is given). With no
-    /// camera, the bundled sample clip is shown instead (looping).
-    #[arg(long, default_value = "camera")]
-    pub source: String,
+    /// camera, the bundled sample clip is shown instead (looping). Default: the settings file's
+    /// `source`, else `camera`.
+    #[arg(long)]
+    pub source: Option<String>,
 
     /// Drive an avatar from the face: `builtin` or a .glb/.vrm file. Adds the `avatar` stage (and
     /// `track` before it when the stages lack it).
@@ -44,8 +45,9 @@ pub struct LiveArgs {
     pub avatar: Option<String>,
 
     /// Stages to run, in order, as for `doppel process`: `track,avatar`. See `doppel stages`.
-    #[arg(long, default_value = "")]
-    pub stages: String,
+    /// Default: the settings file's `stages`, else none.
+    #[arg(long)]
+    pub stages: Option<String>,
 
     /// Write frames to this v4l2loopback device (a virtual camera for video calls).
     #[arg(long)]
@@ -53,8 +55,9 @@ pub struct LiveArgs {
 
     /// Pixel format of the virtual camera: yuyv (4:2:2, what every call app takes), i420 or nv12
     /// (4:2:0, half the bytes), rgb24.
-    #[arg(long, default_value = "yuyv", value_parser = ["yuyv", "i420", "nv12", "rgb24"])]
-    pub vcam_format: String,
+    /// Default: the settings file's `vcam_format`, else yuyv.
+    #[arg(long, value_parser = ["yuyv", "i420", "nv12", "rgb24"])]
+    pub vcam_format: Option<String>,
 
     /// Size of the virtual camera, WxH (default: the source's size).
     #[arg(long)]
@@ -139,7 +142,7 @@ fn parse_size(text: &str, option: &str) -> anyhow::Result<(u32, u32)> {
 /// The stage list with `--avatar` applied: `avatar:model=…` appended (or its model set). The
 /// tracking the avatar needs is added when the stages are built (see [`super::build_stages`]).
 fn stage_specs(args: &LiveArgs) -> anyhow::Result<Vec<StageSpec>> {
-    let mut specs = parse_stages(&args.stages)?;
+    let mut specs = parse_stages(args.stages())?;
     if let Some(model) = &args.avatar {
         match specs.iter_mut().find(|s| s.name == "avatar") {
             Some(spec) => {
@@ -187,7 +190,7 @@ fn open_source_ending(
         image_fps: 30,
         live: false,
     };
-    let input = live_input(&args.source);
+    let input = live_input(args.source());
     let opener = |input: String| -> Opener {
         let options = options.clone();
         Box::new(move || source::open(&input, &options))
@@ -231,10 +234,10 @@ fn outputs(args: &LiveArgs, src: &dyn Source) -> anyhow::Result<Vec<Box<dyn Sink
     let info = src.info();
     let mut out: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(device) = &args.vcam {
-        let format = PixelFormat::from_name(&args.vcam_format).ok_or_else(|| {
+        let format = PixelFormat::from_name(args.vcam_format()).ok_or_else(|| {
             anyhow!(
                 "--vcam-format {}: expected one of {}",
-                args.vcam_format,
+                args.vcam_format(),
                 PixelFormat::NAMES.join(", ")
             )
         })?;
@@ -287,7 +290,34 @@ fn window_size(args: &LiveArgs, src: &dyn Source) -> anyhow::Result<(u32, u32)> 
     ))
 }
 
+impl LiveArgs {
+    /// The options not given on the command line taken from the settings file's `[live]` table
+    /// ([`crate::config`]).
+    pub fn with_settings(mut self, settings: crate::config::LiveConfig) -> Self {
+        self.source = self.source.or(settings.source);
+        self.stages = self.stages.or(settings.stages);
+        self.avatar = self.avatar.or(settings.avatar);
+        self.vcam = self.vcam.or(settings.vcam);
+        self.vcam_format = self.vcam_format.or(settings.vcam_format);
+        self.vmc = self.vmc.or(settings.vmc);
+        self
+    }
+
+    pub fn source(&self) -> &str {
+        self.source.as_deref().unwrap_or("camera")
+    }
+
+    pub fn stages(&self) -> &str {
+        self.stages.as_deref().unwrap_or("")
+    }
+
+    pub fn vcam_format(&self) -> &str {
+        self.vcam_format.as_deref().unwrap_or("yuyv")
+    }
+}
+
 pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
+    let args = args.with_settings(crate::config::load()?.live);
     if args.no_window && args.vcam.is_none() && args.vmc.is_none() {
         bail!("--no-window needs an output: --vcam /dev/videoN and/or --vmc HOST:PORT");
     }
@@ -304,7 +334,7 @@ pub fn run(args: LiveArgs) -> anyhow::Result<ExitCode> {
     }
     // Checked now, written later: a refused path should not cost a whole live session.
     let guard = crate::outputs::guard(false);
-    guard.add_input(&args.source);
+    guard.add_input(args.source());
     for path in [&args.stats_json, &args.screenshot].into_iter().flatten() {
         guard.claim(path)?;
     }
@@ -601,11 +631,11 @@ mod tests {
 
     fn args(stages: &str, avatar: Option<&str>) -> LiveArgs {
         LiveArgs {
-            source: "synthetic".into(),
+            source: Some("synthetic".into()),
             avatar: avatar.map(String::from),
-            stages: stages.into(),
+            stages: Some(stages.into()),
             vcam: None,
-            vcam_format: "yuyv".into(),
+            vcam_format: None,
             vcam_size: None,
             vcam_fps: None,
             vmc: None,

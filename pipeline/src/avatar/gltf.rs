@@ -384,8 +384,8 @@ impl Gltf {
         }))
     }
 
-    /// Accessor `i` as floats, `comps` per element (its type), with its sparse substitution applied.
-    pub fn floats(&self, i: usize) -> Res<(Vec<f32>, usize)> {
+    /// Accessor `i`'s JSON with its name for messages and its element count (bounded).
+    fn accessor(&self, i: usize) -> Res<(String, &Value, usize)> {
         let at = format!("accessor {i}");
         let a = array(&self.json, "accessors").get(i).ok_or_else(|| {
             format!(
@@ -397,6 +397,12 @@ impl Gltf {
         if count > MAX_COUNT {
             return Err(format!("{at}: count {count} exceeds {MAX_COUNT}"));
         }
+        Ok((at, a, count))
+    }
+
+    /// Accessor `i` as floats, `comps` per element (its type), with its sparse substitution applied.
+    pub fn floats(&self, i: usize) -> Res<(Vec<f32>, usize)> {
+        let (at, a, count) = self.accessor(i)?;
         let kind = a.get("componentType").and_then(Value::as_u64).unwrap_or(0);
         if component_size(kind).is_none() {
             return Err(format!(
@@ -483,17 +489,7 @@ impl Gltf {
 
     /// Accessor `i` as unsigned integers (indices, joint numbers), read exactly.
     pub fn integers(&self, i: usize) -> Res<(Vec<u32>, usize)> {
-        let at = format!("accessor {i}");
-        let a = array(&self.json, "accessors").get(i).ok_or_else(|| {
-            format!(
-                "{at} is named, the file has {} accessors",
-                array(&self.json, "accessors").len()
-            )
-        })?;
-        let count = index(a, "count").unwrap_or(0);
-        if count > MAX_COUNT {
-            return Err(format!("{at}: count {count} exceeds {MAX_COUNT}"));
-        }
+        let (at, a, count) = self.accessor(i)?;
         let kind = a.get("componentType").and_then(Value::as_u64).unwrap_or(0);
         if !matches!(kind, 5121 | 5123 | 5125) {
             return Err(format!("{at}: componentType {kind}, expected an unsigned integer type (5121, 5123 or 5125)"));

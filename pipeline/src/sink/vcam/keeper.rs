@@ -95,7 +95,6 @@ impl Keeper {
             .spawn(move || {
                 let mut last_frame = Instant::now();
                 let mut placeholder: Option<Vec<u8>> = None;
-                let mut buffer = vec![0; negotiated.frame_bytes as usize];
                 loop {
                     let mut state = inner.lock();
                     // Wait for a frame, the stop, or the next placeholder's time.
@@ -114,37 +113,35 @@ impl Keeper {
                     if state.stop {
                         return;
                     }
-                    let (bytes, is_frame) = match state.pending.take() {
-                        Some(frame) => {
+                    let frame = state.pending.take();
+                    if frame.is_some() {
+                        last_frame = Instant::now();
+                        placeholder = None;
+                    } else if last_frame.elapsed() < stall_after {
+                        continue;
+                    } else if placeholder.is_none() {
+                        let picture = placeholder_image(
+                            state.last.as_ref(),
+                            negotiated.width,
+                            negotiated.height,
+                        );
+                        let mut bytes = vec![0; negotiated.frame_bytes as usize];
+                        if convert_into(&picture, &negotiated, &mut bytes) {
+                            placeholder = Some(bytes);
+                        } else {
+                            // Cannot happen (the picture has the device's size); wait another
+                            // stall rather than spin.
                             last_frame = Instant::now();
-                            placeholder = None;
-                            (frame, true)
+                            continue;
                         }
-                        None if last_frame.elapsed() >= stall_after => {
-                            if placeholder.is_none() {
-                                let picture = placeholder_image(
-                                    state.last.as_ref(),
-                                    negotiated.width,
-                                    negotiated.height,
-                                );
-                                if convert_into(&picture, &negotiated, &mut buffer) {
-                                    placeholder = Some(buffer.clone());
-                                }
-                            }
-                            match &placeholder {
-                                Some(p) => (p.clone(), false),
-                                None => {
-                                    // Cannot happen (the picture has the device's size); wait
-                                    // another stall rather than spin.
-                                    last_frame = Instant::now();
-                                    continue;
-                                }
-                            }
-                        }
-                        None => continue,
+                    }
+                    let is_frame = frame.is_some();
+                    // The placeholder is written from the thread's own copy, not cloned per write.
+                    let Some(bytes) = frame.as_deref().or(placeholder.as_deref()) else {
+                        continue;
                     };
                     drop(state);
-                    let written = out.write_all(&bytes);
+                    let written = out.write_all(bytes);
                     let mut state = inner.lock();
                     match written {
                         Ok(()) if is_frame => state.counts.frames += 1,

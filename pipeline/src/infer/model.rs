@@ -492,6 +492,20 @@ impl Model {
         self.run_inner(inputs, None)
     }
 
+    /// Runs a model with one square NHWC RGB image input `name` of `side` x `side` (the MediaPipe
+    /// detectors and landmark models).
+    ///
+    /// # Errors
+    /// As [`Model::run`].
+    pub fn run_square(&mut self, name: &str, side: u32, data: &[f32]) -> Result<Vec<Tensor>> {
+        let n = side as usize;
+        self.run(&[TensorView {
+            name,
+            shape: &[1, n, n, 3],
+            data,
+        }])
+    }
+
     /// Runs the model once on zeros (dynamic dimensions taken as 1), so that ONNX Runtime's
     /// first-run work (memory planning, allocations) is done before the first frame. Models with
     /// inputs other than f32 are left alone.

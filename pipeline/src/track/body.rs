@@ -41,7 +41,7 @@ use super::mesh::{supersampling, warp_to_tensor_with, Border, Sampling};
 use super::ssd::{ssd_anchors, SsdDetection, SsdModel};
 use super::types::{Body, BodyKeypoint, Point, Rect, Roi, BODY_KEYPOINT_NAMES};
 use crate::error::{Error, Result};
-use crate::infer::{Model, SessionConfig, TensorInfo, TensorView};
+use crate::infer::{Model, SessionConfig, TensorInfo};
 use crate::locate::Locator;
 
 /// Default person detector, relative to the working directory.
@@ -312,13 +312,9 @@ impl PoseLandmarker {
             },
             &mut self.tensor,
         )?;
-        let n = LANDMARK_INPUT as usize;
-        let shape = [1, n, n, 3];
-        let outputs = self.model.run(&[TensorView {
-            name: &self.input_name,
-            shape: &shape,
-            data: &self.tensor,
-        }])?;
+        let outputs = self
+            .model
+            .run_square(&self.input_name, LANDMARK_INPUT, &self.tensor)?;
         self.runs += 1;
         let (Some(raw), Some(flag)) = (outputs.get(self.landmarks), outputs.get(self.presence))
         else {

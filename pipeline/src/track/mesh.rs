@@ -18,7 +18,7 @@ use image::RgbaImage;
 
 use super::types::{Affine, Detection, Point, Rect, Roi, LEFT_EYE, RIGHT_EYE};
 use crate::error::{Error, Result};
-use crate::infer::{Model, SessionConfig, TensorView};
+use crate::infer::{Model, SessionConfig};
 
 /// Input side of the v1 mesh model.
 pub const INPUT_SIZE: u32 = 192;
@@ -567,13 +567,9 @@ impl FaceMesh {
             sampling,
             &mut self.tensor,
         )?;
-        let n = size as usize;
-        let shape = [1, n, n, 3];
-        let outputs = self.model.run(&[TensorView {
-            name: &self.input_name,
-            shape: &shape,
-            data: &self.tensor,
-        }])?;
+        let outputs = self
+            .model
+            .run_square(&self.input_name, size, &self.tensor)?;
         self.runs += 1;
         let (Some(raw), Some(flag)) = (outputs.get(self.points), outputs.get(self.presence)) else {
             return Err(Error::model(

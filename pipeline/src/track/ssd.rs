@@ -6,7 +6,7 @@
 
 use super::types::{Affine, Point, Rect};
 use crate::error::{Error, Result};
-use crate::infer::{Model, TensorView};
+use crate::infer::Model;
 
 /// SSD anchor centres for an `input` x `input` model with one layer per stride and `per_layer`
 /// anchors per cell (consecutive layers of equal stride merged, as MediaPipe does).
@@ -237,13 +237,9 @@ impl<const K: usize> SsdModel<K> {
     /// # Errors
     /// [`Error::Model`] when inference fails.
     pub fn detect(&mut self, min_score: f32, to_frame: &Affine) -> Result<Vec<SsdDetection<K>>> {
-        let n = self.input as usize;
-        let shape = [1, n, n, 3];
-        let outputs = self.model.run(&[TensorView {
-            name: &self.input_name,
-            shape: &shape,
-            data: &self.tensor,
-        }])?;
+        let outputs = self
+            .model
+            .run_square(&self.input_name, self.input, &self.tensor)?;
         self.runs += 1;
         let (Some(reg), Some(log)) = (outputs.get(self.regressors), outputs.get(self.logits))
         else {

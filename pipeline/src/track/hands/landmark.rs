@@ -13,7 +13,7 @@ use image::RgbaImage;
 
 use super::palm::{transform_rect, upright_angle};
 use crate::error::{Error, Result};
-use crate::infer::{Model, SessionConfig, TensorView};
+use crate::infer::{Model, SessionConfig};
 use crate::meta::{Handedness, HAND_LANDMARK_NAMES};
 use crate::track::mesh::{supersampling, warp_to_tensor_with, Border, Sampling};
 use crate::track::types::{Point, Roi};
@@ -186,13 +186,9 @@ impl HandLandmarker {
             },
             &mut self.tensor,
         )?;
-        let n = INPUT_SIZE as usize;
-        let shape = [1, n, n, 3];
-        let outputs = self.model.run(&[TensorView {
-            name: &self.input_name,
-            shape: &shape,
-            data: &self.tensor,
-        }])?;
+        let outputs = self
+            .model
+            .run_square(&self.input_name, INPUT_SIZE, &self.tensor)?;
         self.runs += 1;
         let get = |i: usize, len: usize| {
             outputs

@@ -17,19 +17,17 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-// The weights, four to a vec4 (uniform arrays have a 16-byte stride); room for radius 32.
-// A uniform buffer rather than a storage buffer: on lavapipe this alone made the kernel ~3x faster.
-@group(0) @binding(1) var<uniform> taps: array<vec4<f32>, 17>;
+// The weights as the sliding runs use them (see `RUN` below): row j holds, for outputs 0..3 of a
+// run, the weight of the window's texel j, that is taps[j], taps[j - 1], taps[j - 2], taps[j - 3],
+// 0 outside the kernel. Room for radius 32. A uniform buffer rather than a storage buffer: on
+// lavapipe this alone made the kernel ~3x faster.
+@group(0) @binding(1) var<uniform> rows: array<vec4<f32>, 68>;
 @group(0) @binding(2) var src: texture_2d<f32>;
 // Horizontal pass only.
 @group(0) @binding(3) var mid_out: texture_storage_2d<rgba32float, write>;
 // Vertical pass only.
 @group(0) @binding(4) var mid_in: texture_2d<f32>;
 @group(0) @binding(5) var dst: texture_storage_2d<rgba8unorm, write>;
-
-fn tap(i: i32) -> f32 {
-    return taps[i / 4][i % 4];
-}
 
 // The source texel as bytes (0..255, exact integers).
 fn texel_bytes(p: vec2<i32>) -> vec4<f32> {
@@ -43,45 +41,90 @@ fn premultiplied(p: vec2<i32>) -> vec4<f32> {
     return vec4<f32>(k.rgb * a, a);
 }
 
+// Each invocation blurs a run of `RUN` pixels along its pass's direction, sliding over the
+// `RUN + 2 * radius` texels under them: every texel is loaded once per run instead of once per tap
+// (at radius 2, 2 loads an output instead of 5). On lavapipe, where a texel load is a software
+// routine and every invocation has a fixed cost, this made the kernel about 2x faster. Each output
+// still sums its taps from -radius to +radius in order, as the CPU reference does (adding the
+// zero weights outside its kernel changes no bit).
+const RUN: i32 = 4;
+
 @compute @workgroup_size(8, 8, 1)
 fn horizontal(@builtin(global_invocation_id) id: vec3<u32>) {
-    if id.x >= params.size.x || id.y >= params.size.y {
+    let x0 = i32(id.x) * RUN;
+    let y = i32(id.y);
+    if x0 >= i32(params.size.x) || y >= i32(params.size.y) {
         return;
     }
     let r = i32(params.radius);
     let last = i32(params.size.x) - 1;
-    let x = i32(id.x);
-    let y = i32(id.y);
-    var sum = vec4<f32>(0.0);
-    for (var i = -r; i <= r; i++) {
-        let sx = clamp(x + i, 0, last);
-        sum += tap(i + r) * premultiplied(vec2<i32>(sx, y));
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    // Texel j of the window is x0 - r + j; it is tap j - k of output k.
+    for (var j = 0; j < RUN + 2 * r; j++) {
+        let p = premultiplied(vec2<i32>(clamp(x0 - r + j, 0, last), y));
+        let w = rows[j];
+        s0 += w.x * p;
+        s1 += w.y * p;
+        s2 += w.z * p;
+        s3 += w.w * p;
     }
-    textureStore(mid_out, vec2<i32>(x, y), sum);
+    textureStore(mid_out, vec2<i32>(x0, y), s0);
+    if x0 + 1 <= last {
+        textureStore(mid_out, vec2<i32>(x0 + 1, y), s1);
+    }
+    if x0 + 2 <= last {
+        textureStore(mid_out, vec2<i32>(x0 + 2, y), s2);
+    }
+    if x0 + 3 <= last {
+        textureStore(mid_out, vec2<i32>(x0 + 3, y), s3);
+    }
 }
 
-@compute @workgroup_size(8, 8, 1)
-fn vertical(@builtin(global_invocation_id) id: vec3<u32>) {
-    if id.x >= params.size.x || id.y >= params.size.y {
-        return;
-    }
-    let r = i32(params.radius);
-    let last = i32(params.size.y) - 1;
-    let x = i32(id.x);
-    let y = i32(id.y);
-    var sum = vec4<f32>(0.0);
-    for (var i = -r; i <= r; i++) {
-        let sy = clamp(y + i, 0, last);
-        sum += tap(i + r) * textureLoad(mid_in, vec2<i32>(x, sy), 0);
-    }
-    // Un-premultiply. Where every pixel under the kernel is fully transparent the colour is
-    // undefined; keep the pixel's own colour so that nothing invents one.
+// Un-premultiplies the sum at `p` and stores it. Where every pixel under the kernel is fully
+// transparent the colour is undefined; keep the pixel's own colour so that nothing invents one.
+fn store_vertical(p: vec2<i32>, sum: vec4<f32>) {
     var rgb: vec3<f32>;
     if sum.a > 0.0 {
         rgb = sum.rgb / sum.a;
     } else {
-        rgb = texel_bytes(vec2<i32>(x, y)).rgb;
+        rgb = texel_bytes(p).rgb;
     }
     let bytes = round(clamp(vec4<f32>(rgb, sum.a * 255.0), vec4<f32>(0.0), vec4<f32>(255.0)));
-    textureStore(dst, vec2<i32>(x, y), bytes * INV_255);
+    textureStore(dst, p, bytes * INV_255);
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn vertical(@builtin(global_invocation_id) id: vec3<u32>) {
+    let x = i32(id.x);
+    let y0 = i32(id.y) * RUN;
+    if x >= i32(params.size.x) || y0 >= i32(params.size.y) {
+        return;
+    }
+    let r = i32(params.radius);
+    let last = i32(params.size.y) - 1;
+    var s0 = vec4<f32>(0.0);
+    var s1 = vec4<f32>(0.0);
+    var s2 = vec4<f32>(0.0);
+    var s3 = vec4<f32>(0.0);
+    for (var j = 0; j < RUN + 2 * r; j++) {
+        let p = textureLoad(mid_in, vec2<i32>(x, clamp(y0 - r + j, 0, last)), 0);
+        let w = rows[j];
+        s0 += w.x * p;
+        s1 += w.y * p;
+        s2 += w.z * p;
+        s3 += w.w * p;
+    }
+    store_vertical(vec2<i32>(x, y0), s0);
+    if y0 + 1 <= last {
+        store_vertical(vec2<i32>(x, y0 + 1), s1);
+    }
+    if y0 + 2 <= last {
+        store_vertical(vec2<i32>(x, y0 + 2), s2);
+    }
+    if y0 + 3 <= last {
+        store_vertical(vec2<i32>(x, y0 + 3), s3);
+    }
 }

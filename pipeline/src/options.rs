@@ -97,6 +97,20 @@ pub const MODEL_THREADS: OptSpec = OptSpec {
     help: "intra-op threads",
 };
 
+/// `threads` of the tracking stages (`track`, `hands`), whose models are small: one intra-op thread
+/// each. Measured on two cores: `hands` on a 1280x720 talking-head clip took 5.4-6.1 s with one
+/// thread against 6.2-7.4 s with two, and in a live `track,hands,avatar` run two threads cost 10-20
+/// dropped frames a 15 s run against 0-1 (the stages run side by side there).
+pub const SMALL_MODEL_THREADS: OptSpec = OptSpec {
+    name: "threads",
+    kind: OptKind::U32 {
+        default: 1,
+        min: 1,
+        max: 256,
+    },
+    help: "intra-op threads per model (1 is fastest for these small models)",
+};
+
 /// `provider`: where a stage's model(s) run, one spec for every model stage (see
 /// [`crate::infer::ExecutionProvider::parse`]); empty = the run's `--provider`, else the CPU.
 pub const MODEL_PROVIDER: OptSpec = OptSpec {

@@ -41,8 +41,14 @@ const MIN_TAP: f64 = 1e-6;
 /// Workgroup side in `blur.wgsl` (`@workgroup_size(8, 8, 1)`).
 const WORKGROUP: u32 = 8;
 
-/// Bytes of the taps uniform: `array<vec4<f32>, 17>`, room for `2 * MAX_RADIUS + 1` weights.
-const TAPS_BYTES: u64 = 17 * 16;
+/// Pixels one invocation blurs along its pass (`RUN` in `blur.wgsl`).
+const RUN: u32 = 4;
+
+/// Window rows of the taps uniform (`rows` in `blur.wgsl`): `RUN + 2 * MAX_RADIUS`.
+const ROWS: usize = RUN as usize + 2 * MAX_RADIUS as usize;
+
+/// Bytes of the taps uniform: `array<vec4<f32>, 68>`, one vec4 per window row.
+const TAPS_BYTES: u64 = ROWS as u64 * 16;
 
 /// Normalised Gaussian weights for a blur radius: `2 * radius + 1` taps, symmetric, summing to 1.
 #[derive(Clone, Debug, PartialEq)]
@@ -255,6 +261,24 @@ fn check_sizes(src: &RgbaImage, dst: &RgbaImage) -> Result<()> {
     Ok(())
 }
 
+/// The taps laid out for the shader's sliding runs: row `j` holds the weight of the window's texel
+/// `j` for each of a run's outputs, `taps[j - k]` for output `k` (0 outside the kernel).
+fn run_rows(taps: &[f32]) -> [[f32; RUN as usize]; ROWS] {
+    let mut rows = [[0.0; RUN as usize]; ROWS];
+    for (j, row) in rows
+        .iter_mut()
+        .enumerate()
+        .take(taps.len() + RUN as usize - 1)
+    {
+        for (k, w) in row.iter_mut().enumerate() {
+            if let Some(&t) = j.checked_sub(k).and_then(|i| taps.get(i)) {
+                *w = t;
+            }
+        }
+    }
+    rows
+}
+
 /// `blur.wgsl`'s entry points and their bindings: params, taps, the source, then the horizontal
 /// pass writes the f32 intermediate that the vertical pass reads into the output.
 const ENTRIES: [Entry<'static>; 2] = [
@@ -285,7 +309,7 @@ pub struct GpuBlur {
     kernel: Kernel,
     /// `Params` of the shader: width, height, radius, padding.
     params: HostBuffer,
-    /// Room for `2 * MAX_RADIUS + 1` weights (see `TAPS_BYTES`).
+    /// The weights in window rows (see `run_rows`).
     taps: HostBuffer,
     /// The horizontal pass's premultiplied f32 result.
     mid: BySize<(u32, u32), wgpu::TextureView>,
@@ -348,7 +372,8 @@ impl GpuBlur {
         })?;
         self.params
             .set(&ctx, bytemuck::cast_slice(&[w, h, weights.radius(), 0]));
-        self.taps.set(&ctx, bytemuck::cast_slice(weights.taps()));
+        self.taps
+            .set(&ctx, bytemuck::cast_slice(&run_rows(weights.taps())));
         let horizontal = self.kernel.bind(
             0,
             &[
@@ -369,9 +394,19 @@ impl GpuBlur {
             ],
         );
         let mut pass = self.kernel.pass(encoder);
-        let groups = groups_2d(w, h, WORKGROUP);
-        self.kernel.dispatch(&mut pass, 0, &horizontal, groups);
-        self.kernel.dispatch(&mut pass, 1, &vertical, groups);
+        let (gx, gy, _) = groups_2d(w, h, WORKGROUP);
+        self.kernel.dispatch(
+            &mut pass,
+            0,
+            &horizontal,
+            (w.div_ceil(WORKGROUP * RUN), gy, 1),
+        );
+        self.kernel.dispatch(
+            &mut pass,
+            1,
+            &vertical,
+            (gx, h.div_ceil(WORKGROUP * RUN), 1),
+        );
         Ok(())
     }
 

@@ -49,13 +49,31 @@ impl Optimization {
 }
 
 /// How a session is built. The defaults run on the CPU with one intra-op thread per core.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
     /// Intra-op threads; `None` = the number of cores.
     pub threads: Option<usize>,
     pub optimization: Optimization,
     /// Opt-in hardware; a provider that cannot be used is an error, not a silent CPU fallback.
     pub provider: ExecutionProvider,
+    /// Whether idle intra-op threads busy-wait for the next operator (ONNX Runtime's default,
+    /// `session.intra_op.allow_spinning`). It pays for one model running alone (offline `stylize`
+    /// at 640x360: 4.3-4.4 s against 4.9-5.1 s for 60 frames on two cores) and costs dearly when
+    /// other threads need the cores: in a live `track,hands,avatar` run the spinning threads took
+    /// 41% of the CPU samples, and switching it off cut the drops from ~30 to 2-5 in 15 s and the
+    /// display p50 from ~80 to ~62 ms. Live runs switch it off (`BuildContext::session`).
+    pub spin: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            threads: None,
+            optimization: Optimization::default(),
+            provider: ExecutionProvider::default(),
+            spin: true,
+        }
+    }
 }
 
 impl SessionConfig {
@@ -337,6 +355,11 @@ fn build_session(
         .map_err(builder_error(path, "optimization level"))?
         .with_intra_threads(config.thread_count())
         .map_err(builder_error(path, "threads"))?;
+    if !config.spin {
+        builder = builder
+            .with_config_entry("session.intra_op.allow_spinning", "0")
+            .map_err(builder_error(path, "session.intra_op.allow_spinning"))?;
+    }
     if no_cpu_fallback {
         builder = builder
             .with_config_entry("session.disable_cpu_ep_fallback", "1")

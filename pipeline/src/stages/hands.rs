@@ -22,7 +22,8 @@
 //! - `min_score` (0.5): minimum hand-present probability to report and keep tracking, 0..1.
 //! - `smooth` (true): One Euro filter on each hand's points; `min_cutoff` (0.5 Hz) and `beta` (10)
 //!   its parameters (lower cutoff = steadier, higher beta = less lag in fast moves).
-//! - `threads` (cores): intra-op threads of each model.
+//! - `threads` (1): intra-op threads of each model (one is fastest for these small models: see
+//!   [`crate::options::SMALL_MODEL_THREADS`]).
 //! - `palm`, `landmarks`: model files (defaults from `model`, found in the data folder: see
 //!   `crate::locate`).
 //!
@@ -96,7 +97,7 @@ const BETA: OptSpec = OptSpec {
     help: "how fast the smoothing cutoff rises with speed: higher = less lag",
 };
 use crate::options::MODEL_PROVIDER as PROVIDER;
-use crate::options::MODEL_THREADS as THREADS;
+use crate::options::SMALL_MODEL_THREADS as THREADS;
 const PALM: OptSpec = OptSpec {
     name: "palm",
     kind: OptKind::Path { default: None },
@@ -162,7 +163,7 @@ impl Hands {
                 beta: options.f32(&BETA)?,
                 ..HAND_SMOOTHING
             }),
-            session: ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?,
+            session: ctx.session(options, Some(options.u32(&THREADS)? as usize))?,
         };
         Ok(Self::new(HandTracker::load(&config)?))
     }

@@ -94,6 +94,8 @@ impl BuildContext {
         Ok(SessionConfig {
             threads,
             provider,
+            // Live stages share the cores with each other, the renderer and the window.
+            spin: self.mode == Mode::Offline,
             ..SessionConfig::default()
         })
     }

@@ -92,15 +92,7 @@ const MIN_SCORE: OptSpec = OptSpec {
     help: "minimum detector score and face-present probability",
 };
 use crate::options::MODEL_PROVIDER as PROVIDER;
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::U32 {
-        default: 1,
-        min: 1,
-        max: 256,
-    },
-    help: "intra-op threads per model (1 is fastest for these small models)",
-};
+use crate::options::SMALL_MODEL_THREADS as THREADS;
 const RANGE: OptSpec = OptSpec {
     name: "range",
     kind: OptKind::Choice {

@@ -98,9 +98,11 @@ pub const MODEL_THREADS: OptSpec = OptSpec {
 };
 
 /// `threads` of the tracking stages (`track`, `hands`), whose models are small: one intra-op thread
-/// each. Measured on two cores: `hands` on a 1280x720 talking-head clip took 5.4-6.1 s with one
-/// thread against 6.2-7.4 s with two, and in a live `track,hands,avatar` run two threads cost 10-20
-/// dropped frames a 15 s run against 0-1 (the stages run side by side there).
+/// each. Measured on two quiet cores: `doppel process` of `hands` on a 1280x720 talking-head clip
+/// took 5.1-5.3 s with one thread against 5.4-6.8 s with two (decoding and resizing share the
+/// cores), and in a live `track,hands,avatar` run two threads cost 10-20 dropped frames a 15 s run
+/// against 0-1 (the stages run side by side there). Alone, in criterion, two threads are faster
+/// (8.0 against 12.7 ms a frame); MediaPipe Hands took 14.0 ms in the same run.
 pub const SMALL_MODEL_THREADS: OptSpec = OptSpec {
     name: "threads",
     kind: OptKind::U32 {

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Throughput of a chain of GPU stages, two doppel binaries alternately in one run (the machine is
 # noisy: read the ratio). Usage: scripts/bench-gpu-chain.sh OLD_DOPPEL NEW_DOPPEL [ROUNDS] [FRAMES]
-# Each run processes a 1280x720 synthetic clip through lowlight, deglare and blur on the GPU into a
-# Matroska file (a sink that reads pixels on the CPU), and prints fps and transfers per frame.
+# Each run processes a 1280x720 clip through lowlight, deglare and blur on the GPU into a Matroska
+# file (a sink that reads pixels on the CPU), and prints fps and transfers per frame. The clip is the
+# synthetic source (well exposed: `lowlight` leaves it as it is), or SOURCE=FILE, e.g. a dark one
+# where `lowlight` works:
+#   ffmpeg -f lavfi -i testsrc2=size=1280x720:rate=30 -t 2 -vf lutyuv=y=val*0.18 -crf 12 dark.mp4
 set -euo pipefail
 old=$1 new=$2 rounds=${3:-3} frames=${4:-60}
 stages=lowlight:backend=gpu,deglare:backend=gpu,blur:backend=gpu
@@ -13,7 +16,7 @@ for round in $(seq "$rounds"); do
     bin=${!which}
     out="$dir/$which-$round.mkv"
     stats="$dir/$which-$round.json"
-    "$bin" process "synthetic:width=1280:height=720:frames=$frames" -o "$out" --quiet \
+    "$bin" process "${SOURCE:-synthetic:width=1280:height=720:frames=$frames}" -o "$out" --quiet \
       --stages "$stages" --stats-json "$stats" 2>/dev/null
     python3 - "$which" "$stats" <<'PY'
 import json, sys

@@ -61,7 +61,8 @@ pub struct SessionConfig {
     /// at 640x360: 4.3-4.4 s against 4.9-5.1 s for 60 frames on two cores) and costs dearly when
     /// other threads need the cores: in a live `track,hands,avatar` run the spinning threads took
     /// 41% of the CPU samples, and switching it off cut the drops from ~30 to 2-5 in 15 s and the
-    /// display p50 from ~80 to ~62 ms. Live runs switch it off (`BuildContext::session`).
+    /// display p50 from ~80 to ~62 ms (machine under load). Stages keep it only when their model
+    /// runs alone offline (`BuildContext::session`).
     pub spin: bool,
 }
 

@@ -443,6 +443,18 @@ fn bad_options_fail_at_build_time_naming_the_option() {
 }
 
 #[test]
+fn the_automatic_backend_takes_the_gpu_only_on_hardware() {
+    let auto = stage(&[("mode", "blur")]).expect("stage");
+    let software = doppel_pipeline::gpu::GpuContext::shared()
+        .ok()
+        .is_none_or(|gpu| gpu.info.device_type == wgpu::DeviceType::Cpu);
+    let want = if software { "cpu" } else { "gpu" };
+    assert_eq!(auto.backend(), want, "software adapter: {software}");
+    let forced = stage(&[("mode", "blur"), ("backend", "cpu")]).expect("stage");
+    assert_eq!(forced.backend(), "cpu");
+}
+
+#[test]
 fn every_mode_runs_on_real_frames_and_the_contact_sheet_is_written() {
     let frames = clip_frames(TALK, 3);
     let image_path = data("free-mountain-vector-01.jpg");

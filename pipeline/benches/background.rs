@@ -10,7 +10,8 @@
 //!   per-frame overhead of `flip` (GPU/CPU) and `autoframe` (GPU/CPU, faces from `track` first),
 //!   each against a frame clone, the harness's own cost, in the same group.
 //!
-//! `cargo bench -p doppel-pipeline --bench background` (needs `scripts/fetch-test-faces.sh`).
+//! `cargo bench -p doppel-pipeline --bench background` (needs `scripts/fetch-test-faces.sh`);
+//! `DOPPEL_BENCH_PARTS_ONLY=1` skips the end-to-end comparison.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -285,7 +286,10 @@ fn call_effects(c: &mut Criterion, frames: &[RgbaImage]) {
 fn main() {
     let frames = frames();
     assert!(!frames.is_empty(), "no frames decoded");
-    compare(&frames);
+    // The parts alone (no Python, no end-to-end rounds) while working on one of them.
+    if std::env::var_os("DOPPEL_BENCH_PARTS_ONLY").is_none() {
+        compare(&frames);
+    }
     let mut c = Criterion::default().configure_from_args();
     parts(&mut c, &frames);
     call_effects(&mut c, &frames);

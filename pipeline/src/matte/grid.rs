@@ -46,27 +46,39 @@ impl Plane {
     }
 
     /// The mean of a box of radius `r` around each value (2r+1 wide), over the part of the box
-    /// inside the plane, so edges are not darkened. Separable running sums: O(1) per value.
+    /// inside the plane, so edges are not darkened. Separable running sums in f64 (long lines of
+    /// values near 1 would lose precision in f32): O(1) per value; the vertical pass runs along
+    /// whole rows, so it reads memory in order and vectorises.
     pub fn box_mean(&self, r: usize) -> Self {
         if r == 0 || self.data.is_empty() {
             return self.clone();
         }
         let (w, h) = (self.width, self.height);
         let mut rows = vec![0.0f32; w * h];
-        let mut line = Vec::with_capacity(w.max(h));
-        for y in 0..h {
-            line.clear();
-            line.extend_from_slice(&self.data[y * w..(y + 1) * w]);
-            box_line(&line, r, &mut rows[y * w..(y + 1) * w]);
+        for (src, dst) in self.data.chunks_exact(w).zip(rows.chunks_exact_mut(w)) {
+            box_line(src, r, dst);
         }
         let mut out = vec![0.0f32; w * h];
-        let mut column = vec![0.0f32; h];
-        for x in 0..w {
-            line.clear();
-            line.extend((0..h).map(|y| rows[y * w + x]));
-            box_line(&line, r, &mut column);
-            for (y, v) in column.iter().enumerate() {
-                out[y * w + x] = *v;
+        // The running column sums of rows lo..hi.
+        let mut sums = vec![0.0f64; w];
+        let (mut lo, mut hi) = (0usize, 0usize);
+        for y in 0..h {
+            let (want_lo, want_hi) = (y.saturating_sub(r), (y + r + 1).min(h));
+            while hi < want_hi {
+                for (s, &v) in sums.iter_mut().zip(&rows[hi * w..(hi + 1) * w]) {
+                    *s += f64::from(v);
+                }
+                hi += 1;
+            }
+            while lo < want_lo {
+                for (s, &v) in sums.iter_mut().zip(&rows[lo * w..(lo + 1) * w]) {
+                    *s -= f64::from(v);
+                }
+                lo += 1;
+            }
+            let count = (hi - lo) as f64;
+            for (o, &s) in out[y * w..(y + 1) * w].iter_mut().zip(&sums) {
+                *o = (s / count) as f32;
             }
         }
         Self {
@@ -104,18 +116,19 @@ impl Plane {
 /// One line of box means with window radius `r`, over the part of the window inside the line.
 fn box_line(src: &[f32], r: usize, dst: &mut [f32]) {
     let n = src.len();
-    // Prefix sums in f64: long lines of values near 1 would lose precision in f32.
-    let mut prefix = Vec::with_capacity(n + 1);
-    prefix.push(0.0f64);
     let mut sum = 0.0f64;
-    for &v in src {
-        sum += f64::from(v);
-        prefix.push(sum);
-    }
+    let (mut lo, mut hi) = (0usize, 0usize);
     for (i, out) in dst.iter_mut().enumerate().take(n) {
-        let lo = i.saturating_sub(r);
-        let hi = (i + r + 1).min(n);
-        *out = ((prefix[hi] - prefix[lo]) / (hi - lo) as f64) as f32;
+        let (want_lo, want_hi) = (i.saturating_sub(r), (i + r + 1).min(n));
+        while hi < want_hi {
+            sum += f64::from(src[hi]);
+            hi += 1;
+        }
+        while lo < want_lo {
+            sum -= f64::from(src[lo]);
+            lo += 1;
+        }
+        *out = (sum / (hi - lo) as f64) as f32;
     }
 }
 

@@ -3,8 +3,9 @@
 //!   building a new session for the same style (the cost a reload would pay). Target: switch < 1 ms.
 //! - `multistyle`: one frame through multistyle26 at 256x256 and 360x640, 1 and 2 intra-op threads.
 //! - `arbitrary`: one frame through the arbitrary-style network at the same sizes.
-//! - `portrait`: the portrait cartoon model on a 640x360 frame, alone and face-aware, against
-//!   multistyle26 on the same working picture.
+//! - `portrait`: the portrait cartoon model on a 640x360 frame, alone and face-aware, and the
+//!   distilled portrait base model (with and without its paprika adapter), against multistyle26 on
+//!   the same working picture.
 //!
 //! Run: `cargo bench -p doppel-pipeline --bench stylize` (from the repository root).
 
@@ -145,6 +146,28 @@ fn portrait(c: &mut Criterion) {
     });
     group.bench_function("portrait face-aware 640x360 at 256, 2 threads", |b| {
         b.iter(|| portrait.run_with_face(&frame640, Some(face)).expect("run"))
+    });
+    // The distilled portrait base (`stylize:model=portrait`) and its paprika skill on the same
+    // working picture.
+    let base = root().join("models/portrait_toon.onnx");
+    stylizer
+        .set_style(&Style::Model(base.clone()))
+        .expect("portrait base");
+    group.bench_function("portrait base model 456x256, 2 threads", |b| {
+        b.iter(|| stylizer.run(&working).expect("run"))
+    });
+    let paprika = doppel_pipeline::infer::Adapter::from_file(
+        root().join("assets/skills/paprika.onnx_adapter"),
+    )
+    .expect("paprika adapter");
+    stylizer
+        .set_style(&Style::Adapter {
+            model: base,
+            adapter: paprika,
+        })
+        .expect("paprika");
+    group.bench_function("portrait base + paprika adapter 456x256, 2 threads", |b| {
+        b.iter(|| stylizer.run(&working).expect("run"))
     });
     group.finish();
 }

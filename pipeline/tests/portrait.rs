@@ -8,10 +8,14 @@
 use std::path::{Path, PathBuf};
 
 use doppel_pipeline::infer::SessionConfig;
+use doppel_pipeline::options::StageOptions;
+use doppel_pipeline::stages::stylize::Stylize;
+use doppel_pipeline::stages::BuildContext;
 use doppel_pipeline::sticker;
 use doppel_pipeline::style::portrait::PortraitStylizer;
 use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
 use doppel_pipeline::track::{FaceTracker, TrackerConfig};
+use doppel_pipeline::Mode;
 use image::RgbaImage;
 
 fn root() -> PathBuf {
@@ -168,8 +172,8 @@ fn cartoon_portraits_keep_the_face_the_tracker_finds() {
 /// Flicker on a real talking-head clip (24 frames of `single_face.mp4`, 640x360): the portrait model
 /// face-aware at working size 256 against today's `stylize` (multistyle style 19 at 456x256, brought
 /// back to frame size), both with the stage's default stabilizer (0.8). The figure is the
-/// `FlickerMeter` ratio (output change over static pixels / the input's); the portrait look must
-/// flicker no more than today's stage.
+/// `FlickerMeter` ratio (output change over static pixels / the input's); the portrait look, and
+/// the distilled portrait base model in the stage, must flicker no more than today's stage.
 #[test]
 fn portrait_look_flickers_no_more_than_todays_stage() {
     use doppel_pipeline::source::Source;
@@ -205,6 +209,10 @@ fn portrait_look_flickers_no_more_than_todays_stage() {
     })
     .expect("tracker");
     let (mut meter_p, mut meter_m) = (FlickerMeter::new(), FlickerMeter::new());
+    // The distilled portrait base through the stage as it runs live (working size 256, default
+    // stability 0.8).
+    let mut student = portrait_stage(&[("size", "256")]).expect("portrait stage");
+    let mut meter_s = FlickerMeter::new();
     let (mut stab_p, mut stab_m) = (
         Stabilizer::with_strength(0.8),
         Stabilizer::with_strength(0.8),
@@ -220,13 +228,15 @@ fn portrait_look_flickers_no_more_than_todays_stage() {
         let mut m = image::imageops::resize(&styled, w, h, image::imageops::FilterType::Triangle);
         stab_m.apply(f, &mut m);
         meter_m.push(f, &m);
+        meter_s.push(f, &student.apply(f).expect("student"));
     }
-    let (rp, rm) = (
+    let (rp, rm, rs) = (
         meter_p.ratio().expect("ratio"),
         meter_m.ratio().expect("ratio"),
+        meter_s.ratio().expect("ratio"),
     );
     let report = format!(
-        "flicker ratio over {} frames: portrait face-aware {rp:.2}, multistyle 19 (today's stage) {rm:.2}",
+        "flicker ratio over {} frames: portrait face-aware {rp:.2}, portrait base model (stylize:model=portrait) {rs:.2}, multistyle 19 (today's stage) {rm:.2}",
         frames.len()
     );
     eprintln!("{report}");
@@ -234,4 +244,160 @@ fn portrait_look_flickers_no_more_than_todays_stage() {
     std::fs::create_dir_all(&dir).expect("output folder");
     std::fs::write(dir.join("flicker.txt"), &report).expect("report");
     assert!(rp <= rm, "{report}");
+    assert!(rs <= rm, "{report}");
+}
+
+/// The `stylize` stage with the portrait base model (`model=` the distilled student) and the
+/// repository's skills; CPU resize, no temporal smoothing unless `stability` is given.
+fn portrait_stage(pairs: &[(&str, &str)]) -> doppel_pipeline::Result<Stylize> {
+    let model = root()
+        .join("models/portrait_toon.onnx")
+        .display()
+        .to_string();
+    let skills = root().join("assets/skills").display().to_string();
+    let mut all = vec![
+        ("model", model.as_str()),
+        ("skills", skills.as_str()),
+        ("backend", "cpu"),
+        ("threads", "2"),
+    ];
+    all.extend_from_slice(pairs);
+    Stylize::from_options(
+        &StageOptions::from_pairs("stylize", &all),
+        &BuildContext::new(Mode::Offline),
+    )
+}
+
+/// PSNR in dB between two pictures of the same size (RGB).
+fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    let (mut sum, mut n) = (0.0f64, 0.0f64);
+    for (p, q) in a.pixels().zip(b.pixels()) {
+        for c in 0..3 {
+            sum += (f64::from(p[c]) - f64::from(q[c])).powi(2);
+            n += 1.0;
+        }
+    }
+    10.0 * (255.0f64.powi(2) / (sum / n).max(1e-10)).log10()
+}
+
+/// The portrait look as a `stylize` base model with skills: the student net distilled from
+/// CartoonGAN Shinkai (`scripts/train_portrait.py`) runs as `stylize:model=...`, and the `paprika`
+/// skill (a LoRA adapter) switches its look in the same session. On real portraits the stylized face
+/// is still found and its mesh lies within 5% of the IOD of the unstylized one (both looks); the
+/// student's PSNR / SSIM against the teacher (CartoonGAN at the same working size) are reported.
+/// `single_face.jpg` and `grace_hopper.jpg` were held out of training; `0-f15-hao-ph.jpg` was a
+/// training photo. Contact sheet: frame | teacher | student | student + paprika.
+#[test]
+fn portrait_base_model_and_its_skill_keep_the_face() {
+    let dir = root().join("target/test-output/portrait");
+    std::fs::create_dir_all(&dir).expect("output folder");
+    let mut stage = portrait_stage(&[("size", "256"), ("stability", "0")]).expect("stage");
+    assert_eq!(stage.session_builds(), 1, "the base model's session");
+    let mut teacher = PortraitStylizer::load(
+        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &SessionConfig::default(),
+        256,
+    )
+    .expect("teacher loads");
+    let mut tracker = tracker();
+    let mut report = String::new();
+    let mut rows = Vec::new();
+    for name in ["single_face.jpg", "grace_hopper.jpg", "0-f15-hao-ph.jpg"] {
+        let crop = sticker::crop_face(&photo(name), Path::new(name), &mut tracker, 512)
+            .expect("face found");
+        let rest = mesh_of(&mut tracker, &crop.image).expect("face in the original");
+        let taught = teacher.run(&crop.image).expect("teacher");
+        stage
+            .set_style(&Style::Model(root().join("models/portrait_toon.onnx")))
+            .expect("base");
+        let base = stage.apply(&crop.image).expect("student");
+        stage.set_skill_named("paprika").expect("paprika skill");
+        let paprika = stage.apply(&crop.image).expect("student + paprika");
+        assert_eq!(
+            stage.session_builds(),
+            1,
+            "switching looks built no session"
+        );
+        assert!(
+            psnr(&base, &paprika) < 35.0,
+            "{name}: the paprika skill barely changes the picture"
+        );
+        let mut line = format!(
+            "{name}: student vs teacher PSNR {:.2} dB SSIM {:.3};",
+            psnr(&base, &taught),
+            ssim(&base, &taught)
+        );
+        for (what, img) in [("base", &base), ("paprika", &paprika)] {
+            let e = mesh_of(&mut tracker, img)
+                .map(|m| nme(&rest, &m))
+                .unwrap_or_else(|| panic!("{name} {what}: the stylized face is not found"));
+            line += &format!(
+                " {what}: NME {:.2}% SSIM vs frame {:.3};",
+                100.0 * e,
+                ssim(&crop.image, img)
+            );
+            assert!(e <= 0.05, "{name} {what}: NME {e:.3} of the IOD");
+        }
+        report += &line;
+        report.push('\n');
+        rows.push([crop.image.clone(), taught, base, paprika]);
+    }
+    eprintln!("{report}");
+    std::fs::write(dir.join("portrait_student.txt"), &report).expect("report");
+    let cell = 256;
+    let mut sheet = RgbaImage::new(4 * cell, rows.len() as u32 * cell);
+    for (r, row) in rows.iter().enumerate() {
+        for (c, img) in row.iter().enumerate() {
+            let small =
+                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle);
+            image::imageops::replace(
+                &mut sheet,
+                &small,
+                i64::from(c as u32 * cell),
+                i64::from(r as u32 * cell),
+            );
+        }
+    }
+    sheet
+        .save(dir.join("portrait_student_sheet.png"))
+        .expect("png");
+}
+
+/// `Next` (key N live) with `model=` goes round the base and its adapter skills only, in one
+/// session; `model=` with a style, or with a skill that is not an adapter, is refused naming the
+/// option.
+#[test]
+fn portrait_model_next_and_bad_combinations() {
+    let mut stage = portrait_stage(&[("size", "64")]).expect("stage");
+    let frame = RgbaImage::from_fn(96, 64, |x, y| {
+        image::Rgba([x as u8 * 2, y as u8 * 3, 90, 255])
+    });
+    let mut shown = Vec::new();
+    for _ in 0..3 {
+        shown.push(stage.next_style().expect("next"));
+        stage.apply(&frame).expect("frame");
+    }
+    assert!(shown[0].contains("paprika"), "{shown:?}");
+    assert!(shown[1].contains("as it is"), "{shown:?}");
+    assert!(shown[2].contains("paprika"), "{shown:?}");
+    assert_eq!(stage.session_builds(), 1);
+    let err = |pairs: &[(&str, &str)]| match portrait_stage(pairs) {
+        Ok(_) => panic!("{pairs:?} was accepted"),
+        Err(e) => e.to_string(),
+    };
+    let e = err(&[("style", "3")]);
+    assert!(e.contains("'style'") && e.contains("model="), "{e}");
+    let e = err(&[("skill", "toon")]);
+    assert!(e.contains("'skill'") && e.contains("adapter"), "{e}");
+    let e = match Stylize::from_options(
+        &StageOptions::from_pairs(
+            "stylize",
+            &[("model", "/no/such/base.onnx"), ("backend", "cpu")],
+        ),
+        &BuildContext::new(Mode::Offline),
+    ) {
+        Ok(_) => panic!("a missing model was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("/no/such/base.onnx"), "{e}");
 }

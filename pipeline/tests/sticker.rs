@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use doppel_pipeline::sticker::anim::{eye_aspect_ratio, frame_at};
+use doppel_pipeline::sticker::anim::{
+    eye_aspect_ratio, frame_at, LEFT_CORNERS, LEFT_LIDS, RIGHT_CORNERS,
+};
 use doppel_pipeline::sticker::cutout::{self, Cutout, Look};
 use doppel_pipeline::sticker::{self, clip, ffenc, loop_count, Animation, Format, Preset};
 use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
@@ -358,10 +360,11 @@ fn moved(a: &[[f32; 3]], b: &[[f32; 3]], idx: impl Iterator<Item = usize>) -> (f
 
 /// Measures each face animation at its peak by running the mesh again on the warped picture.
 /// Bounds (from runs on these photos, with margin): blink halves both eyes' aspect ratio; a wink
-/// closes the left eye (ratio at most 0.65x: measured 0.61x and 0.54x; the mesh model pulls one
-/// closed eye towards the open one, though the lid is shut in the picture) while the right eye
-/// stays within 20% (the same coupling) and mesh points farther than 0.6 IOD from the left eye move
-/// under 2% of the IOD on average and 6% at most (tracking noise alone is ~1% / 2%); smile
+/// halves the left eye's (measured 0.29x and 0.47x; the mesh model couples the eyes, so a shut lid
+/// alone read 0.54-0.61x: the wink also squeezes brow and cheek and draws the lashes' line) while
+/// the right eye stays within 20% (the same coupling) and mesh points farther than 0.6 IOD from
+/// the left eye move under 2% of the IOD on average and 6% at most (tracking noise alone is ~1% /
+/// 2%); smile
 /// lifts both mouth corners by 5% of the IOD or more; laugh opens the lips by 30% of the IOD or
 /// more; nod moves the nose down by 15% of the IOD or more; tilt moves it sideways as much.
 #[test]
@@ -423,6 +426,43 @@ fn animations_of(name: &str) -> String {
         sheet(&[vec![zoom(&crop.image), zoom(&peak)]], 400)
             .save(out_dir().join(format!("{stem}_{}_peak_zoom.png", animation.name())))
             .expect("png");
+        // The same with the re-run mesh's eyelid points drawn on (green: upper lid, magenta:
+        // lower lid), to see where the mesh puts the lids of the warped eye.
+        let mark = |img: &RgbaImage, mesh: &[[f32; 3]]| {
+            let mut img = img.clone();
+            for (lids, _) in [
+                (LEFT_LIDS, LEFT_CORNERS),
+                (doppel_pipeline::sticker::anim::RIGHT_LIDS, RIGHT_CORNERS),
+            ] {
+                for &(u, l) in &lids {
+                    for (i, colour) in [(u, [0, 255, 0, 255]), (l, [255, 0, 255, 255])] {
+                        let (x, y) = (mesh[i][0] as i64, mesh[i][1] as i64);
+                        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (-1, 0), (0, -1)] {
+                            let (px, py) = (x + dx, y + dy);
+                            if px >= 0
+                                && py >= 0
+                                && (px as u32) < img.width()
+                                && (py as u32) < img.height()
+                            {
+                                img.put_pixel(px as u32, py as u32, image::Rgba(colour));
+                            }
+                        }
+                    }
+                }
+            }
+            img
+        };
+        if matches!(animation, Animation::Wink | Animation::Blink) {
+            sheet(
+                &[vec![
+                    zoom(&mark(&crop.image, &rest)),
+                    zoom(&mark(&peak, &m)),
+                ]],
+                400,
+            )
+            .save(out_dir().join(format!("{stem}_{}_peak_mesh.png", animation.name())))
+            .expect("png");
+        }
         let ear = |mesh: &[[f32; 3]], left| eye_aspect_ratio(mesh, left).expect("ear");
         let (far_mean, far_max) = moved(&rest, &m, far_from_left_eye.iter().copied());
         report += &format!(
@@ -460,7 +500,7 @@ fn animations_of(name: &str) -> String {
         match animation {
             Animation::Blink => assert!(l1 <= 0.5 * l0 && r1 <= 0.5 * r0, "{name}: {report}"),
             Animation::Wink => {
-                assert!(l1 <= 0.65 * l0, "{name} left eye: {report}");
+                assert!(l1 <= 0.5 * l0, "{name} left eye: {report}");
                 assert!((r1 - r0).abs() <= 0.2 * r0, "{name} right eye: {report}");
                 assert!(
                     far_mean <= 0.02 * iod && far_max <= 0.06 * iod,

@@ -18,6 +18,9 @@
 //! - `blend` = `3:0.5,19:0.5`: built-in styles mixed; weights are normalised to sum to 1.
 //! - `image` = PATH: the style of a picture (its style vector is cached on disk by content).
 //! - `skill` = NAME: a saved skill (`doppel skills list`).
+//! - `model` = portrait | PATH: an image base model run as it is (`portrait`: `models/portrait_toon.onnx`,
+//!   a fast cartoon look that keeps the person, distilled from CartoonGAN Shinkai); with `skill=`
+//!   an adapter skill (e.g. `paprika`) over it. Switching among its skills keeps its one session.
 //! - `size` (256): working resolution, shorter side in pixels, 32..=2048 (never above the frame's).
 //! - `full` (false): run at frame size (offline quality, slower).
 //! - `colors` = style | keep (the skill's choice, else style): the style's palette, or the frame's own
@@ -44,8 +47,9 @@ use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, Stage, StageCommand, StageDoc};
 use crate::style::colors::{keep_colors, Colors};
 use crate::style::{
-    weights, Skill, SkillLibrary, Stabilizer, Style, StyleWeights, Stylizer, StylizerConfig,
-    DEFAULT_MULTISTYLE, DEFAULT_PREDICT, DEFAULT_TRANSFORM, SIDE_MULTIPLE,
+    weights, Skill, SkillKind, SkillLibrary, Stabilizer, Style, StyleWeights, Stylizer,
+    StylizerConfig, DEFAULT_MULTISTYLE, DEFAULT_PORTRAIT_BASE, DEFAULT_PREDICT, DEFAULT_TRANSFORM,
+    SIDE_MULTIPLE,
 };
 
 const STYLE: OptSpec = OptSpec {
@@ -71,6 +75,11 @@ const SKILL: OptSpec = OptSpec {
     name: "skill",
     kind: OptKind::Text { default: "" },
     help: "a saved skill by name (doppel skills list)",
+};
+const MODEL: OptSpec = OptSpec {
+    name: "model",
+    kind: OptKind::Text { default: "" },
+    help: "an image base model as it is: portrait (models/portrait_toon.onnx) or a PATH; with skill= an adapter skill over it",
 };
 const SIZE: OptSpec = OptSpec {
     name: "size",
@@ -149,7 +158,7 @@ pub const DOC: StageDoc = StageDoc {
     name: "stylize",
     summary: "redraws frames in a learned style: 26 built-in styles, blends, any picture's style, or a saved skill",
     options: &[
-        STYLE, BLEND, IMAGE, SKILL, SIZE, FULL, COLORS, STABILITY, BACKEND, THREADS, PROVIDER, SKILLS, CACHE,
+        STYLE, BLEND, IMAGE, SKILL, MODEL, SIZE, FULL, COLORS, STABILITY, BACKEND, THREADS, PROVIDER, SKILLS, CACHE,
         MULTISTYLE, PREDICT, TRANSFORM,
     ],
     example: "stylize:skill=toon:size=256",
@@ -184,6 +193,8 @@ pub struct Stylize {
     resizer: Resizer,
     /// What `Next` (key N in `doppel live`) moves on from: the skill or built-in style shown now.
     current: Current,
+    /// `model=`: the base model; `Next` then goes round it and its adapter skills only.
+    base: Option<std::path::PathBuf>,
     /// Live commands (Next), when built for a live run.
     inbox: Option<Inbox>,
 }
@@ -195,6 +206,8 @@ enum Current {
     Builtin(usize),
     /// A blend or a picture's style: `Next` goes to the first skill (or built-in style 0).
     Other,
+    /// A base model as it is (`model=`).
+    Model,
 }
 
 impl Stylize {
@@ -254,7 +267,26 @@ impl Stylize {
             .filter(|spec| options.given(spec))
             .map(|spec| spec.name)
             .collect();
+        // `model=`: a base model on its own, or the base an adapter skill runs over.
+        let base = match options.text(&MODEL)? {
+            "" => None,
+            "portrait" => Some(ctx.locator().find_or_keep(DEFAULT_PORTRAIT_BASE)),
+            path => Some(std::path::PathBuf::from(path)),
+        };
+        if let (Some(_), [first, ..]) = (&base, given.as_slice()) {
+            if *first != "skill" {
+                return Err(options.error(
+                    first,
+                    "model= runs a base model; give it alone or with skill= (an adapter skill over it)",
+                ));
+            }
+        }
         let style = match given.as_slice() {
+            [] if base.is_some() => {
+                let model = base.clone().unwrap_or_default();
+                current = Current::Model;
+                Style::Model(model)
+            }
             ["style"] => {
                 let index = options.opt_u32(&STYLE)?.unwrap_or(0) as usize;
                 current = Current::Builtin(index);
@@ -281,7 +313,22 @@ impl Stylize {
                     .map_err(|e| options.error("skill", e.to_string()))?;
                 colors = colors_option.or(skill.colors).unwrap_or_default();
                 current = Current::Skill(skill.name.clone());
-                skill.style()?
+                match (skill.style()?, &base) {
+                    (style, None) => style,
+                    (Style::Adapter { adapter, .. }, Some(model)) => Style::Adapter {
+                        model: model.clone(),
+                        adapter,
+                    },
+                    (other, Some(_)) => {
+                        return Err(options.error(
+                            "skill",
+                            format!(
+                                "skill '{name}' is a {} skill; with model= give an adapter skill",
+                                other.describe()
+                            ),
+                        ))
+                    }
+                }
             }
             [] => {
                 return Err(options.error(
@@ -313,6 +360,7 @@ impl Stylize {
             backend,
             resizer: Resizer::new(),
             current,
+            base,
             inbox: ctx.inbox(DOC.name, &[StageCommand::Next]),
         })
     }
@@ -323,6 +371,9 @@ impl Stylize {
     /// # Errors
     /// As [`Stylize::set_skill`].
     pub fn next_style(&mut self) -> Result<String> {
+        if let Some(base) = self.base.clone() {
+            return self.next_over_base(&base);
+        }
         let skills = self.library.list()?.skills;
         if skills.is_empty() {
             let next = match self.current {
@@ -349,6 +400,41 @@ impl Stylize {
         ))
     }
 
+    /// `Next` with `model=`: the base as it is, then each adapter skill over the same model file,
+    /// round again; one session throughout.
+    fn next_over_base(&mut self, base: &std::path::Path) -> Result<String> {
+        let same = |a: &std::path::Path| {
+            std::fs::canonicalize(a).ok() == std::fs::canonicalize(base).ok() || a == base
+        };
+        let skills: Vec<Skill> = self
+            .library
+            .list()?
+            .skills
+            .into_iter()
+            .filter(|s| matches!(&s.kind, SkillKind::Adapter { model, .. } if same(model)))
+            .collect();
+        let at = match &self.current {
+            Current::Skill(name) => skills.iter().position(|s| &s.name == name).map(|i| i + 1),
+            _ => Some(0),
+        };
+        let next = at.map_or(0, |i| (i + 1) % (skills.len() + 1));
+        if next == 0 {
+            self.set_style(&Style::Model(base.to_path_buf()))?;
+            self.current = Current::Model;
+            return Ok(format!("model {} as it is", base.display()));
+        }
+        let skill = &skills[next - 1];
+        self.set_skill(skill)?;
+        self.current = Current::Skill(skill.name.clone());
+        Ok(format!(
+            "skill '{}' ({} of {}) over {}",
+            skill.name,
+            next,
+            skills.len(),
+            base.display()
+        ))
+    }
+
     /// Switches to `style` for the next frames; keeps the sessions already built.
     ///
     /// # Errors
@@ -365,7 +451,14 @@ impl Stylize {
     /// # Errors
     /// As [`Skill::style`] and [`Stylizer::set_style`].
     pub fn set_skill(&mut self, skill: &Skill) -> Result<()> {
-        let style = skill.style()?;
+        let style = match (skill.style()?, &self.base) {
+            // With `model=`, an adapter skill runs over the stage's base.
+            (Style::Adapter { adapter, .. }, Some(base)) => Style::Adapter {
+                model: base.clone(),
+                adapter,
+            },
+            (style, _) => style,
+        };
         self.set_style(&style)?;
         self.colors = self.colors_option.or(skill.colors).unwrap_or_default();
         Ok(())

@@ -258,31 +258,41 @@ impl Stylizer {
                 }
                 Active::Vector(v.clone())
             }
-            Style::Adapter { model, adapter } => {
-                let base = match self.bases.iter().position(|m| m.path() == model.as_path()) {
-                    Some(i) => i,
-                    None => {
-                        let m =
-                            ImageModel::load(model, &self.config.session, &ImageSpec::default())?;
-                        if m.model().parameters().is_empty() {
-                            return Err(Error::model(
-                                model,
-                                "has no adapter inputs (initializers that are also inputs), so \
-                                 adapter skills cannot change it",
-                            ));
-                        }
-                        self.bases.push(m);
-                        self.builds += 1;
-                        self.bases.len() - 1
-                    }
-                };
-                Active::Adapter {
-                    base,
-                    run: RunConfig::new()?.with_adapter(adapter)?,
-                }
-            }
+            Style::Adapter { model, adapter } => Active::Adapter {
+                base: self.base(model, true)?,
+                run: RunConfig::new()?.with_adapter(adapter)?,
+            },
+            Style::Model(model) => Active::Adapter {
+                base: self.base(model, false)?,
+                run: RunConfig::new()?,
+            },
         };
         Ok(())
+    }
+
+    /// The index of the session of base model `model`, built the first time. `for_adapter`: the
+    /// model must expose adapter inputs.
+    fn base(&mut self, model: &Path, for_adapter: bool) -> Result<usize> {
+        // The same file by another path (a skill names its base relative to itself) is the same
+        // base: no second session.
+        let canonical = std::fs::canonicalize(model).ok();
+        if let Some(i) = self.bases.iter().position(|m| {
+            m.path() == model
+                || (canonical.is_some() && std::fs::canonicalize(m.path()).ok() == canonical)
+        }) {
+            return Ok(i);
+        }
+        let m = ImageModel::load(model, &self.config.session, &ImageSpec::default())?;
+        if for_adapter && m.model().parameters().is_empty() {
+            return Err(Error::model(
+                model,
+                "has no adapter inputs (initializers that are also inputs), so \
+                 adapter skills cannot change it",
+            ));
+        }
+        self.bases.push(m);
+        self.builds += 1;
+        Ok(self.bases.len() - 1)
     }
 
     /// The arbitrary-style vector of a picture: centre square, 256x256, through the style encoder.
@@ -401,8 +411,21 @@ impl Stylizer {
             }
             Active::Adapter { base, run } => {
                 let model = self.bases.get_mut(*base).ok_or_else(missing)?;
-                let (out, _) = model.run(image, Some(run))?;
-                Ok(out)
+                // Convolutional bases that downsample (the portrait net halves twice) need sides
+                // that divide evenly: edges are repeated up to a multiple of 4 and cropped after.
+                let (w, h) = image.dimensions();
+                let (pw, ph) = (
+                    w.div_ceil(SIDE_MULTIPLE) * SIDE_MULTIPLE,
+                    h.div_ceil(SIDE_MULTIPLE) * SIDE_MULTIPLE,
+                );
+                if (pw, ph) == (w, h) {
+                    let (out, _) = model.run(image, Some(run))?;
+                    return Ok(out);
+                }
+                let padded =
+                    RgbaImage::from_fn(pw, ph, |x, y| *image.get_pixel(x.min(w - 1), y.min(h - 1)));
+                let (out, _) = model.run(&padded, Some(run))?;
+                Ok(image::imageops::crop_imm(&out, 0, 0, w, h).to_image())
             }
         }
     }

@@ -6,6 +6,7 @@
 //!  Style::Vector(100)  ─▶ arbitrary_transform_dyn    image [1,H,W,3] + vector [1,1,1,100]
 //!        ▲ style picture ─▶ arbitrary_predict.onnx (256x256) ─▶ vector, cached by content hash
 //!  Style::Adapter      ─▶ any image model with adapter inputs + an ONNX Runtime adapter file
+//!  Style::Model        ─▶ such a base model as it is (no adapter): e.g. models/portrait_toon.onnx
 //! ```
 //!
 //! [`Stylizer`] builds each session the first time a style needs it and keeps it; switching between
@@ -40,6 +41,9 @@ pub const VECTOR_LEN: usize = 100;
 pub const DEFAULT_MULTISTYLE: &str = "models/multistyle26.onnx";
 pub const DEFAULT_PREDICT: &str = "models/arbitrary_predict.onnx";
 pub const DEFAULT_TRANSFORM: &str = "models/arbitrary_transform_dyn.onnx";
+/// The portrait base model (`stylize:model=portrait`): a small net distilled from CartoonGAN
+/// Shinkai (`scripts/train_portrait.py`), with LoRA adapter inputs for its skills.
+pub const DEFAULT_PORTRAIT_BASE: &str = "models/portrait_toon.onnx";
 
 /// Side of the style encoder's square input.
 pub const PREDICT_SIDE: u32 = 256;
@@ -56,6 +60,9 @@ pub enum Style {
     Vector(Vec<f32>),
     /// Adapter weights over a base image model that exposes them as inputs.
     Adapter { model: PathBuf, adapter: Adapter },
+    /// An image model run as it is: an adapter base with no adapter active (its adapter inputs
+    /// keep their defaults), e.g. the portrait model's own look.
+    Model(PathBuf),
 }
 
 impl Style {
@@ -69,6 +76,7 @@ impl Style {
                 adapter.source().display(),
                 model.display()
             ),
+            Self::Model(model) => format!("model {}", model.display()),
         }
     }
 }

@@ -695,3 +695,56 @@ fn mattes_of_the_real_photos_match_the_modnet_reference() {
         );
     }
 }
+
+#[test]
+fn sticker_cutout_is_the_refined_matte_and_matches_the_modnet_reference() {
+    // `doppel sticker` cuts the person out through the same refiner (then firms the edge up): on
+    // the same six photos and references, its mask must be as good as the raw selfie mask it used
+    // to sharpen.
+    use doppel_pipeline::sticker::cutout::Cutout;
+    use doppel_pipeline::track::segment::SegmentConfig;
+    let photos = [
+        "single_face.jpg",
+        "grace_hopper.jpg",
+        "multi_face.jpg",
+        "0-f1-su-ph.jpg",
+        "15-f13-anc-ph.jpg",
+        "45-m7-di-ph.jpg",
+    ];
+    let mut cutout = Cutout::load(&SegmentConfig::default(), 0.0).expect("cutout");
+    let mut raw_seg = segmenter(MatteModel::Selfie);
+    let (mut raw_sum, mut cut_sum) = ([0.0f64; 2], [0.0f64; 2]);
+    for name in photos {
+        let frame = image::open(data(name)).expect("photo").to_rgba8();
+        let stem = name.trim_end_matches(".jpg");
+        let fixture = root().join(format!("pipeline/tests/fixtures/matte/{stem}.modnet.png"));
+        let reference = image::open(&fixture).expect("reference").to_luma8();
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
+        let truth: Vec<bool> = reference.pixels().map(|p| p[0] >= 128).collect();
+        let raw: Vec<bool> = raw_seg
+            .probability(&frame)
+            .expect("probability")
+            .resized(w, h)
+            .data
+            .iter()
+            .map(|v| *v >= 0.5)
+            .collect();
+        let alpha = cutout.alpha(&frame).expect("alpha");
+        let cut: Vec<bool> = alpha.pixels().map(|p| p[0] >= 128).collect();
+        for (sum, mask, what) in [(&mut raw_sum, &raw, "raw"), (&mut cut_sum, &cut, "cutout")] {
+            let (iou, f) = iou_and_boundary_f(mask, &truth, w, h, 3);
+            println!("{stem:18} {what:7} IoU {iou:.3}  boundary F {f:.3}");
+            sum[0] += iou / photos.len() as f64;
+            sum[1] += f / photos.len() as f64;
+        }
+    }
+    println!(
+        "sticker cutout against MODNet: raw selfie mask IoU {:.3} / F {:.3}, cutout {:.3} / {:.3}",
+        raw_sum[0], raw_sum[1], cut_sum[0], cut_sum[1]
+    );
+    assert!(cut_sum[0] >= 0.95, "cutout IoU {:.3}", cut_sum[0]);
+    assert!(
+        cut_sum[0] >= raw_sum[0] - 0.005 && cut_sum[1] >= raw_sum[1] - 0.01,
+        "the cutout is worse than the raw mask: {raw_sum:?} -> {cut_sum:?}"
+    );
+}

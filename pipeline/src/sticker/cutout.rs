@@ -1,10 +1,12 @@
-//! The person cut out of a sticker's crop: ONE function from picture to alpha ([`Cutout::alpha`]),
-//! so that a better matte (the `background` stage's refiner) can replace it in one place.
+//! The person cut out of a sticker's crop: ONE function from picture to alpha ([`Cutout::alpha`]).
 //! Then the sticker look built on that alpha: a transparent background or a colour, and an
 //! outline (a band of colour around the person, as printed die-cut stickers have).
 //!
 //! ```text
 //!  crop ─▶ MediaPipe selfie segmentation (square model, 256x256) ─▶ probability
+//!       ─▶ the background stage's refiner (crate::matte: guided filter with the crop as guide,
+//!          so hair and shoulders follow the photo's own edges; held from frame to frame in clips)
+//!       ─▶ alpha at the crop's size
 //!       ─▶ contrast curve 0.25..0.75 (firmer edges: a soft 0.5 fringe reads as a halo on a chat
 //!          background) ─▶ alpha
 //!  frame + alpha ─▶ background (transparent | colour) ─▶ outline (distance from the person)
@@ -13,45 +15,68 @@
 use image::{GrayImage, Rgba, RgbaImage};
 
 use crate::error::Result;
-use crate::track::segment::{PersonSegmenter, SegmentConfig, SegmentModel};
+use crate::matte::composite::{composite_cpu, CompositeParams};
+use crate::matte::model::{MatteModel, Segmenter};
+use crate::matte::refine::{RefineConfig, Refiner};
+use crate::track::segment::SegmentConfig;
 
 /// Probabilities below this are background, above [`EDGE_HIGH`] person; between, a smooth ramp.
 const EDGE_LOW: f32 = 0.25;
 const EDGE_HIGH: f32 = 0.75;
 
 /// Cuts the person out of sticker frames. Long-lived: owns the segmentation session, and for clips
-/// smooths the matte from frame to frame.
+/// holds the matte steady from frame to frame.
 pub struct Cutout {
-    segmenter: PersonSegmenter,
+    segmenter: Segmenter,
+    refiner: Refiner,
+    /// A photo: every call is a new picture (no hold from the previous one).
+    photo: bool,
 }
 
 impl Cutout {
     /// Loads the square selfie-segmentation model (`config`'s; stickers are square crops).
-    /// `smoothing` (0..1) steadies the edges across the frames of a clip; 0 for a photo.
+    /// `smoothing` (0..1) steadies the edges across the frames of a clip (the refiner's hold on
+    /// still regions); 0 for a photo.
     ///
     /// # Errors
-    /// Model errors naming the file (see [`PersonSegmenter::load`]).
+    /// Model errors naming the file (see [`Segmenter::load`]).
     pub fn load(config: &SegmentConfig, smoothing: f32) -> Result<Self> {
-        let segmenter = PersonSegmenter::load(&SegmentConfig {
-            model: SegmentModel::Square,
-            threshold: None,
-            smoothing,
-            ..config.clone()
-        })?;
-        Ok(Self { segmenter })
+        let segmenter = Segmenter::load(MatteModel::Selfie, &config.square_model, &config.session)?;
+        let refiner = Refiner::new(RefineConfig {
+            hold: smoothing.clamp(0.0, 0.95),
+            ..RefineConfig::default()
+        });
+        Ok(Self {
+            segmenter,
+            refiner,
+            photo: smoothing <= 0.0,
+        })
     }
 
     /// The person's alpha for `image` (255 = person, 0 = background), at its size.
     ///
     /// # Errors
-    /// Inference errors (see [`PersonSegmenter::process`]).
+    /// Inference errors (see [`Segmenter::probability`]).
     pub fn alpha(&mut self, image: &RgbaImage) -> Result<GrayImage> {
-        let mut mask = self.segmenter.process(image)?;
-        for v in mask.iter_mut() {
-            let p = f32::from(*v) / 255.0;
-            let t = ((p - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW)).clamp(0.0, 1.0);
-            *v = (255.0 * t * t * (3.0 - 2.0 * t)).round() as u8;
+        if self.photo {
+            self.refiner.reset();
         }
+        let probability = self.segmenter.probability(image)?;
+        let grid = self.refiner.refine(image, &probability)?;
+        // The composite's transparent mode writes the refined matte as alpha at full size.
+        let mut person = RgbaImage::new(image.width(), image.height());
+        let nothing = RgbaImage::from_pixel(1, 1, Rgba([0, 0, 0, 0]));
+        let params = CompositeParams {
+            wrap: 0.0,
+            transparent: true,
+        };
+        composite_cpu(image, &grid, &nothing, params, &mut person)?;
+        let mask = GrayImage::from_fn(image.width(), image.height(), |x, y| {
+            let p = f32::from(person.get_pixel(x, y)[3]) / 255.0;
+            let t = ((p - EDGE_LOW) / (EDGE_HIGH - EDGE_LOW)).clamp(0.0, 1.0);
+            image::Luma([(255.0 * t * t * (3.0 - 2.0 * t)).round() as u8])
+        });
+        crate::bufpool::recycle(person.into_raw());
         Ok(mask)
     }
 }

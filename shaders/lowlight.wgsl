@@ -1,11 +1,13 @@
 // Low-light enhancement, the application at full size (see pipeline/src/enhance/lowlight.rs for the
 // math and `apply_gain_cpu`, the CPU reference that does the same arithmetic in the same order).
-// Per pixel: the gain k from the small gain map (bilinear, along y then x) and `strength`; in linear
-// light, a 3x3 range-weighted mean of the neighbours mixed in by b = clamp((k - 1) / full_gain, 0, 1)
-// (denoise where brightened); then out = c * min(k, 1 / max(c)), one factor for R, G and B (chroma
-// kept, nothing clips into a new hue).
-// The denoise averages the 8-bit codes (weights from integer differences, as the CPU reference),
-// then one decode per pixel.
+// Per pixel: the gain k from the small gain map (bilinear, along y then x) and `strength`; where
+// k = 1 the pixel as it is; else in linear light, a 3x3 range-weighted mean of the neighbours mixed
+// in by b = clamp((k - 1) / full_gain, 0, 1) when b >= min_blend (denoise where brightened); then
+// out = c * min(k, 1 / max(c)), one factor for R, G and B (chroma kept, nothing clips into a new hue).
+// The denoise averages the 8-bit codes (integer weights range - d, as the CPU reference), then one
+// decode per pixel. Decoding and encoding read the CPU reference's tables (`tables`: the 256 codes'
+// linear values, then the encoder's 4097 samples over sqrt(v)): no `pow` per channel, which costs
+// most of the kernel on a CPU rasterizer, and the same values as the reference.
 
 struct Params {
     full: vec2<u32>,    // frame width, height
@@ -13,13 +15,17 @@ struct Params {
     strength: f32,
     full_gain: f32,     // DENOISE_FULL_GAIN
     range: f32,         // DENOISE_RANGE, in 8-bit codes
-    _pad0: u32,
+    min_blend: f32,     // DENOISE_MIN_BLEND
 };
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> gain: array<f32>;
 @group(0) @binding(2) var frame: texture_2d<f32>;
 @group(0) @binding(3) var out_tex: texture_storage_2d<rgba8unorm, write>;
+@group(0) @binding(4) var<storage, read> tables: array<f32>;
+
+const DECODE_SIZE: u32 = 256u;
+const ENCODE_SAMPLES: u32 = 4096u;
 
 // As `bilinear_taps` in pipeline/src/enhance/mod.rs: (i0, i1, weight of i1).
 fn taps_of(x: u32, full: u32, small: u32) -> vec3<f32> {
@@ -29,12 +35,18 @@ fn taps_of(x: u32, full: u32, small: u32) -> vec3<f32> {
     return vec3<f32>(f32(i0), f32(i1), u - floor(u));
 }
 
+// As `Encoder::srgb`.
 fn encode1(v: f32) -> f32 {
-    let x = clamp(v, 0.0, 1.0);
-    if (x <= 0.0031308) {
-        return x * 12.92;
-    }
-    return 1.055 * pow(x, 1.0 / 2.4) - 0.055;
+    let t = sqrt(clamp(v, 0.0, 1.0)) * f32(ENCODE_SAMPLES);
+    let i = min(u32(t), ENCODE_SAMPLES - 1u);
+    let a = tables[DECODE_SIZE + i];
+    return a + (tables[DECODE_SIZE + i + 1u] - a) * (t - f32(i));
+}
+
+// As `decode_code`: the linear value of a fractional 8-bit code.
+fn decode1(q: f32) -> f32 {
+    let i = min(u32(max(q, 0.0)), 254u);
+    return tables[i] + (tables[i + 1u] - tables[i]) * (q - f32(i));
 }
 
 // The 8-bit codes of the pixel at `at`, clamped to the frame.
@@ -43,21 +55,23 @@ fn codes(at: vec2<i32>) -> vec3<i32> {
     return vec3<i32>(round(textureLoad(frame, c, 0).rgb * 255.0));
 }
 
-fn decode1(v: f32) -> f32 {
-    if (v <= 0.04045) {
-        return v / 12.92;
+// The workgroup's pixels and a 1-pixel border, as 8-bit codes: each texel is loaded once per
+// workgroup (1.27 loads a pixel instead of 10; texel loads dominate on a CPU rasterizer).
+const SIDE: u32 = 16u;
+const TILE: u32 = 18u;
+var<workgroup> tile: array<vec3<i32>, 324>;
+
+@compute @workgroup_size(16, 16, 1)
+fn main(
+    @builtin(global_invocation_id) id: vec3<u32>,
+    @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+) {
+    let origin = vec2<i32>(group.xy * SIDE) - vec2<i32>(1);
+    for (var i = li; i < TILE * TILE; i += SIDE * SIDE) {
+        tile[i] = codes(origin + vec2<i32>(i32(i % TILE), i32(i / TILE)));
     }
-    return pow((v + 0.055) / 1.055, 2.4);
-}
-
-// Linear light of (fractional) 8-bit codes.
-fn decode(q: vec3<f32>) -> vec3<f32> {
-    let v = q / 255.0;
-    return vec3<f32>(decode1(v.r), decode1(v.g), decode1(v.b));
-}
-
-@compute @workgroup_size(8, 8, 1)
-fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    workgroupBarrier();
     if (id.x >= p.full.x || id.y >= p.full.y) {
         return;
     }
@@ -72,30 +86,36 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
     let right = gain[y0 * sw + x1] + (gain[y1 * sw + x1] - gain[y0 * sw + x1]) * ty.z;
     var k = 1.0 + p.strength * (left + (right - left) * tx.z - 1.0);
     let at = vec2<i32>(i32(id.x), i32(id.y));
-    let alpha = textureLoad(frame, at, 0).a;
-    let q = codes(at);
+    let texel = textureLoad(frame, at, 0);
+    if (k <= 1.0) {
+        textureStore(out_tex, at, texel);
+        return;
+    }
+    // the pixel's place in the tile (local x + 1, local y + 1)
+    let here = (id.y % SIDE + 1u) * TILE + id.x % SIDE + 1u;
+    let q = tile[here];
     var code = vec3<f32>(q);
     let b = clamp((k - 1.0) / p.full_gain, 0.0, 1.0);
-    if (b > 0.0) {
+    if (b >= p.min_blend) {
         var sum = vec3<f32>(0.0);
         var total = 0.0;
-        for (var dy = -1; dy <= 1; dy++) {
-            for (var dx = -1; dx <= 1; dx++) {
-                let n = codes(at + vec2<i32>(dx, dy));
+        for (var dy = 0u; dy < 3u; dy++) {
+            for (var dx = 0u; dx < 3u; dx++) {
+                // clamped at the frame's edges as `codes` (the tile's border holds the clamped texel)
+                let n = tile[here + dy * TILE + dx - TILE - 1u];
                 let diff = abs(n - q);
-                let d = f32(max(max(diff.r, diff.g), diff.b));
-                let wt = max(1.0 - d / p.range, 0.0);
+                let wt = max(p.range - f32(max(max(diff.r, diff.g), diff.b)), 0.0);
                 sum += wt * vec3<f32>(n);
                 total += wt;
             }
         }
         code += b * (sum / total - code);
     }
-    let c = decode(code);
+    let c = vec3<f32>(decode1(code.r), decode1(code.g), decode1(code.b));
     let m = max(max(c.r, c.g), c.b);
     if (m > 0.0) {
         k = min(k, 1.0 / m);
     }
     let v = c * k;
-    textureStore(out_tex, at, vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), alpha));
+    textureStore(out_tex, at, vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), texel.a));
 }

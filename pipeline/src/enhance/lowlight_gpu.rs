@@ -1,13 +1,14 @@
 //! The low-light application of [`super::lowlight`] on the GPU (`shaders/lowlight.wgsl`): upload
 //! the small gain map, one dispatch (an invocation per pixel: gain, 3x3 denoise where brightened,
-//! one factor on R, G and B), then the padded readback. The CPU reference is
+//! one factor on R, G and B, the sRGB curve from the CPU reference's tables), then the padded
+//! readback. The CPU reference is
 //! [`super::lowlight::apply_gain_cpu`].
 
 use std::sync::Arc;
 
 use image::RgbaImage;
 
-use super::lowlight::{check_gain, GainMap, DENOISE_FULL_GAIN, DENOISE_RANGE};
+use super::lowlight::{check_gain, GainMap, DENOISE_FULL_GAIN, DENOISE_MIN_BLEND, DENOISE_RANGE};
 use crate::error::Result;
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
@@ -19,7 +20,8 @@ use crate::gpu::{GpuContext, GpuImage};
 /// The WGSL source, embedded so that the binary stands alone.
 pub const SHADER: &str = doppel_shaders::LOWLIGHT;
 
-const WORKGROUP: u32 = 8;
+/// Workgroup side in `lowlight.wgsl` (16x16 pixels share one tile of texels).
+const WORKGROUP: u32 = 16;
 const PARAMS_BYTES: u64 = 32;
 
 const ENTRIES: [Entry<'static>; 1] = [Entry {
@@ -29,6 +31,7 @@ const ENTRIES: [Entry<'static>; 1] = [Entry {
         (1, storage(true)),
         (2, texture()),
         (3, storage_texture(FRAME_FORMAT)),
+        (4, storage(true)),
     ],
 }];
 
@@ -38,6 +41,8 @@ pub struct GpuLowlight {
     params: HostBuffer,
     /// The gain map, sized for the map in use.
     gain: BySize<usize, HostBuffer>,
+    /// The CPU reference's decode and encode tables ([`super::Decoder`], [`super::Encoder`]).
+    tables: HostBuffer,
 }
 
 impl GpuLowlight {
@@ -55,10 +60,15 @@ impl GpuLowlight {
                 constants: &[],
             },
         )?;
+        let mut values: Vec<f32> = super::Decoder::get().table().to_vec();
+        values.extend_from_slice(super::Encoder::get().table());
+        let mut tables = HostBuffer::storage(&ctx, "lowlight tables", (values.len() * 4) as u64);
+        tables.set(&ctx, bytemuck::cast_slice(&values));
         Ok(Self {
             params: HostBuffer::uniform(&ctx, "lowlight params", PARAMS_BYTES),
             kernel,
             gain: BySize::default(),
+            tables,
         })
     }
 
@@ -93,7 +103,7 @@ impl GpuLowlight {
             strength.to_bits(),
             DENOISE_FULL_GAIN.to_bits(),
             DENOISE_RANGE.to_bits(),
-            0,
+            DENOISE_MIN_BLEND.to_bits(),
         ];
         self.params.set(&ctx, bytemuck::cast_slice(&words));
         let bytes = (map.data.len() * 4) as u64;
@@ -108,6 +118,7 @@ impl GpuLowlight {
                 (1, buffer.binding()),
                 (2, view(src)),
                 (3, view(dst)),
+                (4, self.tables.binding()),
             ],
         );
         let mut pass = self.kernel.pass(encoder);

@@ -7,6 +7,11 @@
 //! (`lowlight_dark`), the curve model, the gain map and the full-size denoise and gain. The GPU rows are skipped
 //! when no adapter exists. Before timing, the PSNR of each deglare backend on the held-out synthetic
 //! pairs (`pipeline/tests/fixtures/deglare/`) is printed.
+//!
+//! The rows named `*_today` are the same stages as they were when issue 18 was filed ([`today`]),
+//! timed in the same run: the issue asks for no more than +20% against them.
+
+mod today;
 
 use std::path::{Path, PathBuf};
 
@@ -99,12 +104,24 @@ fn night(c: &mut Criterion) {
         eprintln!("{row}");
     }
 
+    let ctx = BuildContext::new(Mode::Offline);
+    let session = ctx
+        .session(&StageOptions::from_pairs("onnx", &[]), None)
+        .expect("session settings");
     let mut group = c.benchmark_group("deglare_1280x720");
     group.sample_size(10);
     for (name, s) in stages.iter_mut() {
         group.bench_function(*name, |b| {
             b.iter(|| s.apply(&frame).map_err(|e| e.to_string()))
         });
+    }
+    match today::TodayDeglareOnnx::new(&root().join("models/deglare.onnx"), &session) {
+        Ok(mut s) => {
+            group.bench_function("onnx_today", |b| {
+                b.iter(|| s.apply(&frame).map_err(|e| e.to_string()))
+            });
+        }
+        Err(e) => eprintln!("skipping onnx_today: {e}"),
     }
     group.finish();
 
@@ -139,6 +156,19 @@ fn night(c: &mut Criterion) {
                 group.bench_function(backend, |b| {
                     b.iter(|| s.apply(input).map_err(|e| e.to_string()))
                 });
+            }
+            let gpu = (backend == "gpu").then(|| ctx.gpu().ok()).flatten();
+            if backend == "gpu" && gpu.is_none() {
+                continue;
+            }
+            let model = root().join("models/zero_dce_curves_neuro.onnx");
+            match today::TodayLowlight::new(&model, &session, gpu) {
+                Ok(mut s) => {
+                    group.bench_function(format!("{backend}_today"), |b| {
+                        b.iter(|| s.apply(input).map_err(|e| e.to_string()))
+                    });
+                }
+                Err(e) => eprintln!("skipping lowlight {backend}_today: {e}"),
             }
         }
         group.finish();

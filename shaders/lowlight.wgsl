@@ -5,9 +5,13 @@
 // in by b = clamp((k - 1) / full_gain, 0, 1) when b >= min_blend (denoise where brightened); then
 // out = c * min(k, 1 / max(c)), one factor for R, G and B (chroma kept, nothing clips into a new hue).
 // The denoise averages the 8-bit codes (integer weights range - d, as the CPU reference), then one
-// decode per pixel. Decoding and encoding read the CPU reference's tables (`tables`: the 256 codes'
-// linear values, then the encoder's 4097 samples over sqrt(v)): no `pow` per channel, which costs
-// most of the kernel on a CPU rasterizer, and the same values as the reference.
+// decode per pixel.
+// Speed: on a CPU Vulkan (lavapipe) every gather (texel or storage load) costs about as much as a
+// pixel's arithmetic, and `pow` is arithmetic. So one invocation takes one frame row of the pixels
+// that share their gain-map column (about full / small of them): the two y-interpolated gains once,
+// then a 3x3 window that slides along the row (3 texel loads a pixel instead of 9); the sRGB curve is
+// computed. Measured at 1280x720 (pipeline/benches/deglare): an invocation per pixel took 107 ms with
+// `pow`, 126 ms reading the CPU's tables, 158 ms with a 16x16 workgroup tile of texels.
 
 struct Params {
     full: vec2<u32>,    // frame width, height
@@ -22,10 +26,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> gain: array<f32>;
 @group(0) @binding(2) var frame: texture_2d<f32>;
 @group(0) @binding(3) var out_tex: texture_storage_2d<rgba8unorm, write>;
-@group(0) @binding(4) var<storage, read> tables: array<f32>;
-
-const DECODE_SIZE: u32 = 256u;
-const ENCODE_SAMPLES: u32 = 4096u;
 
 // As `bilinear_taps` in pipeline/src/enhance/mod.rs: (i0, i1, weight of i1).
 fn taps_of(x: u32, full: u32, small: u32) -> vec3<f32> {
@@ -35,87 +35,123 @@ fn taps_of(x: u32, full: u32, small: u32) -> vec3<f32> {
     return vec3<f32>(f32(i0), f32(i1), u - floor(u));
 }
 
-// As `Encoder::srgb`.
-fn encode1(v: f32) -> f32 {
-    let t = sqrt(clamp(v, 0.0, 1.0)) * f32(ENCODE_SAMPLES);
-    let i = min(u32(t), ENCODE_SAMPLES - 1u);
-    let a = tables[DECODE_SIZE + i];
-    return a + (tables[DECODE_SIZE + i + 1u] - a) * (t - f32(i));
-}
-
-// As `decode_code`: the linear value of a fractional 8-bit code.
-fn decode1(q: f32) -> f32 {
-    let i = min(u32(max(q, 0.0)), 254u);
-    return tables[i] + (tables[i + 1u] - tables[i]) * (q - f32(i));
-}
-
-// The 8-bit codes of the pixel at `at`, clamped to the frame.
-fn codes(at: vec2<i32>) -> vec3<i32> {
-    let c = clamp(at, vec2<i32>(0), vec2<i32>(p.full) - vec2<i32>(1));
-    return vec3<i32>(round(textureLoad(frame, c, 0).rgb * 255.0));
-}
-
-// The workgroup's pixels and a 1-pixel border, as 8-bit codes: each texel is loaded once per
-// workgroup (1.27 loads a pixel instead of 10; texel loads dominate on a CPU rasterizer).
-const SIDE: u32 = 16u;
-const TILE: u32 = 18u;
-var<workgroup> tile: array<vec3<i32>, 324>;
-
-@compute @workgroup_size(16, 16, 1)
-fn main(
-    @builtin(global_invocation_id) id: vec3<u32>,
-    @builtin(workgroup_id) group: vec3<u32>,
-    @builtin(local_invocation_index) li: u32,
-) {
-    let origin = vec2<i32>(group.xy * SIDE) - vec2<i32>(1);
-    for (var i = li; i < TILE * TILE; i += SIDE * SIDE) {
-        tile[i] = codes(origin + vec2<i32>(i32(i % TILE), i32(i / TILE)));
+// First pixel column whose left tap may be cell `k` (one early, for rounding; the loop re-checks
+// with `taps_of`). Cell 0 also takes the pixels before its centre (clamped taps).
+fn run_start(k: u32, full: u32, small: u32) -> u32 {
+    if (k == 0u) {
+        return 0u;
     }
-    workgroupBarrier();
-    if (id.x >= p.full.x || id.y >= p.full.y) {
+    let x = (f32(k) + 0.5) * (f32(full) / f32(small)) - 0.5;
+    return u32(max(floor(x) - 1.0, 0.0));
+}
+
+fn encode1(v: f32) -> f32 {
+    let x = clamp(v, 0.0, 1.0);
+    if (x <= 0.0031308) {
+        return x * 12.92;
+    }
+    return 1.055 * pow(x, 1.0 / 2.4) - 0.055;
+}
+
+// The linear value of a (fractional) 8-bit code.
+fn decode1(q: f32) -> f32 {
+    let v = q / 255.0;
+    if (v <= 0.04045) {
+        return v / 12.92;
+    }
+    return pow((v + 0.055) / 1.055, 2.4);
+}
+
+// The three texels of column `x` (clamped) in rows y - 1, y, y + 1 (clamped), as 8-bit codes;
+// alpha of the middle one in `w` of `mid`.
+struct Column {
+    up: vec3<i32>,
+    mid: vec4<f32>,
+    down: vec3<i32>,
+};
+
+fn column(x: i32, y: i32) -> Column {
+    let cx = clamp(x, 0, i32(p.full.x) - 1);
+    let last = i32(p.full.y) - 1;
+    let up = textureLoad(frame, vec2<i32>(cx, max(y - 1, 0)), 0).rgb;
+    let mid = textureLoad(frame, vec2<i32>(cx, y), 0);
+    let down = textureLoad(frame, vec2<i32>(cx, min(y + 1, last)), 0).rgb;
+    return Column(vec3<i32>(round(up * 255.0)), mid, vec3<i32>(round(down * 255.0)));
+}
+
+// Adds the neighbour `n` to the range-weighted sum around `q`.
+fn gather(n: vec3<i32>, q: vec3<i32>, acc: vec4<f32>) -> vec4<f32> {
+    let diff = abs(n - q);
+    let wt = max(p.range - f32(max(max(diff.r, diff.g), diff.b)), 0.0);
+    return acc + vec4<f32>(wt * vec3<f32>(n), wt);
+}
+
+fn codes_of(c: vec4<f32>) -> vec3<i32> {
+    return vec3<i32>(round(c.rgb * 255.0));
+}
+
+// x: the gain map's column, y: the frame's row.
+@compute @workgroup_size(8, 8, 1)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= p.small.x || id.y >= p.full.y) {
         return;
     }
-    let tx = taps_of(id.x, p.full.x, p.small.x);
-    let ty = taps_of(id.y, p.full.y, p.small.y);
-    let x0 = u32(tx.x);
-    let x1 = u32(tx.y);
+    let x0 = id.x;
+    let y = id.y;
+    let ty = taps_of(y, p.full.y, p.small.y);
     let y0 = u32(ty.x);
     let y1 = u32(ty.y);
+    let x1 = min(x0 + 1u, p.small.x - 1u);
     let sw = p.small.x;
     let left = gain[y0 * sw + x0] + (gain[y1 * sw + x0] - gain[y0 * sw + x0]) * ty.z;
     let right = gain[y0 * sw + x1] + (gain[y1 * sw + x1] - gain[y0 * sw + x1]) * ty.z;
-    var k = 1.0 + p.strength * (left + (right - left) * tx.z - 1.0);
-    let at = vec2<i32>(i32(id.x), i32(id.y));
-    let texel = textureLoad(frame, at, 0);
-    if (k <= 1.0) {
-        textureStore(out_tex, at, texel);
-        return;
-    }
-    // the pixel's place in the tile (local x + 1, local y + 1)
-    let here = (id.y % SIDE + 1u) * TILE + id.x % SIDE + 1u;
-    let q = tile[here];
-    var code = vec3<f32>(q);
-    let b = clamp((k - 1.0) / p.full_gain, 0.0, 1.0);
-    if (b >= p.min_blend) {
-        var sum = vec3<f32>(0.0);
-        var total = 0.0;
-        for (var dy = 0u; dy < 3u; dy++) {
-            for (var dx = 0u; dx < 3u; dx++) {
-                // clamped at the frame's edges as `codes` (the tile's border holds the clamped texel)
-                let n = tile[here + dy * TILE + dx - TILE - 1u];
-                let diff = abs(n - q);
-                let wt = max(p.range - f32(max(max(diff.r, diff.g), diff.b)), 0.0);
-                sum += wt * vec3<f32>(n);
-                total += wt;
-            }
+    // the first pixel of the run
+    var x = run_start(x0, p.full.x, p.small.x);
+    loop {
+        if (x >= p.full.x || u32(taps_of(x, p.full.x, p.small.x).x) >= x0) {
+            break;
         }
-        code += b * (sum / total - code);
+        x++;
     }
-    let c = vec3<f32>(decode1(code.r), decode1(code.g), decode1(code.b));
-    let m = max(max(c.r, c.g), c.b);
-    if (m > 0.0) {
-        k = min(k, 1.0 / m);
+    let iy = i32(y);
+    var prev = column(i32(x) - 1, iy);
+    var here = column(i32(x), iy);
+    for (; x < p.full.x; x++) {
+        let tx = taps_of(x, p.full.x, p.small.x);
+        if (u32(tx.x) > x0) {
+            break;
+        }
+        let next = column(i32(x) + 1, iy);
+        var k = 1.0 + p.strength * (left + (right - left) * tx.z - 1.0);
+        let at = vec2<i32>(i32(x), iy);
+        if (k <= 1.0) {
+            textureStore(out_tex, at, here.mid);
+        } else {
+            let q = codes_of(here.mid);
+            var code = vec3<f32>(q);
+            let b = clamp((k - 1.0) / p.full_gain, 0.0, 1.0);
+            if (b >= p.min_blend) {
+                var acc = vec4<f32>(0.0);
+                acc = gather(prev.up, q, acc);
+                acc = gather(here.up, q, acc);
+                acc = gather(next.up, q, acc);
+                acc = gather(codes_of(prev.mid), q, acc);
+                acc = gather(q, q, acc);
+                acc = gather(codes_of(next.mid), q, acc);
+                acc = gather(prev.down, q, acc);
+                acc = gather(here.down, q, acc);
+                acc = gather(next.down, q, acc);
+                code += b * (acc.xyz / acc.w - code);
+            }
+            let c = vec3<f32>(decode1(code.r), decode1(code.g), decode1(code.b));
+            let m = max(max(c.r, c.g), c.b);
+            if (m > 0.0) {
+                k = min(k, 1.0 / m);
+            }
+            let v = c * k;
+            textureStore(out_tex, at, vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), here.mid.a));
+        }
+        prev = here;
+        here = next;
     }
-    let v = c * k;
-    textureStore(out_tex, at, vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), texel.a));
 }

@@ -38,9 +38,9 @@
 //!   [`DENOISE_MIN_BLEND`], the 3x3 neighbours `n` (clamped at the edges) weighted by
 //!   `max(0, DENOISE_RANGE - d)`, `d` the largest channel difference to the centre in 8-bit codes
 //!   (a range filter: edges and texture above the noise get weight 0); the codes move by
-//!   `b (weighted mean - centre)`, then are decoded to linear `c` (a table of the 256 codes,
-//!   interpolated; the encode is a table too, [`super::Encoder`], and the GPU reads the same
-//!   tables).
+//!   `b (weighted mean - centre)`, then are decoded to linear `c` (on the CPU from a table of the
+//!   256 codes, interpolated, and encoded by [`super::Encoder`]'s table; the GPU computes the sRGB
+//!   curve, which is cheaper there than reading a table: within ±1).
 //! - **Brighten luminance, keep chroma**: `out = c k'`, `k' = min(k, 1 / max(c))`, the same factor
 //!   on R, G and B, so chroma ratios and the hue of neutral greys stay, and nothing clips into a
 //!   new hue.

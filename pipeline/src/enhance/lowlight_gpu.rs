@@ -1,7 +1,6 @@
 //! The low-light application of [`super::lowlight`] on the GPU (`shaders/lowlight.wgsl`): upload
-//! the small gain map, one dispatch (an invocation per pixel: gain, 3x3 denoise where brightened,
-//! one factor on R, G and B, the sRGB curve from the CPU reference's tables), then the padded
-//! readback. The CPU reference is
+//! the small gain map, one dispatch (an invocation per run of a frame row that shares its gain-map
+//! column: gain, 3x3 denoise where brightened, one factor on R, G and B), then the padded readback. The CPU reference is
 //! [`super::lowlight::apply_gain_cpu`].
 
 use std::sync::Arc;
@@ -12,16 +11,16 @@ use super::lowlight::{check_gain, GainMap, DENOISE_FULL_GAIN, DENOISE_MIN_BLEND,
 use crate::error::Result;
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
-    groups_2d, into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view,
-    BySize, Entry, HostBuffer, Kernel, KernelDesc,
+    into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view, BySize, Entry,
+    HostBuffer, Kernel, KernelDesc,
 };
 use crate::gpu::{GpuContext, GpuImage};
 
 /// The WGSL source, embedded so that the binary stands alone.
 pub const SHADER: &str = doppel_shaders::LOWLIGHT;
 
-/// Workgroup side in `lowlight.wgsl` (16x16 pixels share one tile of texels).
-const WORKGROUP: u32 = 16;
+/// Workgroup side in `lowlight.wgsl`.
+const WORKGROUP: u32 = 8;
 const PARAMS_BYTES: u64 = 32;
 
 const ENTRIES: [Entry<'static>; 1] = [Entry {
@@ -31,7 +30,6 @@ const ENTRIES: [Entry<'static>; 1] = [Entry {
         (1, storage(true)),
         (2, texture()),
         (3, storage_texture(FRAME_FORMAT)),
-        (4, storage(true)),
     ],
 }];
 
@@ -41,8 +39,6 @@ pub struct GpuLowlight {
     params: HostBuffer,
     /// The gain map, sized for the map in use.
     gain: BySize<usize, HostBuffer>,
-    /// The CPU reference's decode and encode tables ([`super::Decoder`], [`super::Encoder`]).
-    tables: HostBuffer,
 }
 
 impl GpuLowlight {
@@ -60,15 +56,10 @@ impl GpuLowlight {
                 constants: &[],
             },
         )?;
-        let mut values: Vec<f32> = super::Decoder::get().table().to_vec();
-        values.extend_from_slice(super::Encoder::get().table());
-        let mut tables = HostBuffer::storage(&ctx, "lowlight tables", (values.len() * 4) as u64);
-        tables.set(&ctx, bytemuck::cast_slice(&values));
         Ok(Self {
             params: HostBuffer::uniform(&ctx, "lowlight params", PARAMS_BYTES),
             kernel,
             gain: BySize::default(),
-            tables,
         })
     }
 
@@ -118,12 +109,12 @@ impl GpuLowlight {
                 (1, buffer.binding()),
                 (2, view(src)),
                 (3, view(dst)),
-                (4, self.tables.binding()),
             ],
         );
         let mut pass = self.kernel.pass(encoder);
-        self.kernel
-            .dispatch(&mut pass, 0, &group, groups_2d(w, h, WORKGROUP));
+        // an invocation per gain-map column and frame row (the kernel's runs)
+        let groups = (map.width.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP), 1);
+        self.kernel.dispatch(&mut pass, 0, &group, groups);
         Ok(())
     }
 

@@ -20,7 +20,11 @@
 #            point lights on black), coffee.png (Rachel Michetti, CC0: a white porcelain cup, bright
 #            and textured, no glare).
 #   --train  also mate-backgrounds (GPL-2+) and lomiri-wallpapers-20.04 (CC-BY-SA-3.0): about 60 MB
-#            more, for training only.
+#            more, for training only; and from the same scikit-image wheel, as the training's hard
+#            negatives (bright textured objects without glare; none of them is a test photo):
+#            astronaut.png (NASA, public domain: a white space suit), motorcycle_left.png and
+#            motorcycle_right.png (Middlebury stereo set, CC0: a bright chrome motorcycle in a lab),
+#            chelsea.png (Stefan van der Walt, CC0: a cat).
 #
 # Needs apt-get (Debian/Ubuntu) with package lists (runs `apt-get update` once if the first download
 # fails) and python3 with pip for the wheel.
@@ -28,8 +32,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dest="${DOPPEL_NIGHT_PHOTOS:-$root/target/test-data/night-photos}"
 packages=(lomiri-wallpapers-16.04 plasma-workspace-wallpapers)
+sk_names=(rocket.jpg hubble_deep_field.jpg coffee.png)
+sk_done=.done
 if [[ "${1:-}" == "--train" ]]; then
   packages+=(mate-backgrounds lomiri-wallpapers-20.04)
+  sk_names+=(astronaut.png motorcycle_left.png motorcycle_right.png chelsea.png)
+  sk_done=.train-done
 fi
 mkdir -p "$dest"
 
@@ -61,7 +69,7 @@ done
 sk="$dest/skimage-data"
 wheel=scikit_image-0.24.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 sha=fa27b3a0dbad807b966b8db2d78da734cb812ca4787f7fbb143764800ce2fa9c
-if [[ -f "$sk/.done" ]]; then
+if [[ -f "$sk/$sk_done" ]]; then
   echo "skimage-data already in $dest"
 else
   python3 -m pip download -q --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
@@ -75,13 +83,13 @@ else
   }
   rm -rf "$sk"
   mkdir -p "$sk"
-  python3 - "$tmp/wheel/$wheel" "$sk" <<'PY'
+  python3 - "$tmp/wheel/$wheel" "$sk" "${sk_names[@]}" <<'PY'
 import sys, zipfile, os
 with zipfile.ZipFile(sys.argv[1]) as z:
-    for name in ("rocket.jpg", "hubble_deep_field.jpg", "coffee.png"):
+    for name in sys.argv[3:]:
         with open(os.path.join(sys.argv[2], name), "wb") as f:
             f.write(z.read("skimage/data/" + name))
 PY
-  touch "$sk/.done"
+  touch "$sk/.done" "$sk/$sk_done"
   echo "skimage-data ready: $sk"
 fi

@@ -180,7 +180,6 @@ fn highlight(c: [f32; 3], t: f32) -> f32 {
 /// Reusable buffers for [`deglare_cpu`].
 #[derive(Debug, Default)]
 pub struct GlareScratch {
-    lin: Vec<f32>,
     mean: Vec<[f32; 3]>,
     src: Vec<[f32; 3]>,
     tmp_a: Vec<[f32; 3]>,
@@ -188,6 +187,8 @@ pub struct GlareScratch {
     envelope: Vec<[f32; 3]>,
     /// The glare estimate `G` on the small grid (linear light), after a run.
     pub glare: Vec<[f32; 3]>,
+    /// The cap of step 4 alone (`glare_cap` of the smoothed envelope), per cell, after a run.
+    pub cap: Vec<[f32; 3]>,
 }
 
 /// The shader method on the CPU: the reference for [`super::deglare_gpu::GpuDeglare`]. Writes the
@@ -204,11 +205,11 @@ pub fn deglare_cpu(
     check_same(src, dst)?;
     let (sw, sh) = estimate_glare(src, params, scratch)?;
     // 5. subtract at full size
-    subtract_glare(src, dst, &scratch.glare, sw, sh, &scratch.lin, params)
+    subtract_glare(src, dst, &scratch.glare, sw, sh, params)
 }
 
-/// Steps 1-4 of the module docs: the glare estimate `G` of `src` into `scratch.glare` (and `src`
-/// in linear light into its `lin`); returns the small grid's size.
+/// Steps 1-4 of the module docs: the glare estimate `G` of `src` into `scratch.glare`; returns the
+/// small grid's size.
 ///
 /// # Errors
 /// [`Error::Spec`] for an empty frame.
@@ -222,13 +223,8 @@ pub fn estimate_glare(
     let (f, sw, sh) = grid(w, h);
     let (wu, fu, swu, shu) = (w as usize, f as usize, sw as usize, sh as usize);
     let t = linear_threshold(params.threshold);
-    let lut: Vec<f32> = (0..=255u8)
-        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
-        .collect();
+    let lut = super::Decoder::get();
     let px = src.as_raw();
-    scratch.lin.clear();
-    scratch.lin.extend(px.iter().map(|&b| lut[usize::from(b)]));
-    let lin = &scratch.lin;
 
     // 1. highlights and cell means
     let n = swu * shu;
@@ -241,7 +237,11 @@ pub fn estimate_glare(
             for y in cy * fu..((cy + 1) * fu).min(h as usize) {
                 for x in cx * fu..((cx + 1) * fu).min(wu) {
                     let i = 4 * (y * wu + x);
-                    let c = [lin[i], lin[i + 1], lin[i + 2]];
+                    let c = [
+                        lut.linear(px[i]),
+                        lut.linear(px[i + 1]),
+                        lut.linear(px[i + 2]),
+                    ];
                     let hl = highlight(c, t);
                     for k in 0..3 {
                         m[k] += c[k];
@@ -313,6 +313,7 @@ pub fn estimate_glare(
     }
     // 4. along y, and the estimate
     scratch.glare.resize(n, [0.0; 3]);
+    scratch.cap.resize(n, [0.0; 3]);
     for y in 0..shu {
         for x in 0..swu {
             let mut p = [0.0f32; 3];
@@ -329,11 +330,9 @@ pub fn estimate_glare(
                     e[c] += wt * s[c];
                 }
             }
-            let mut g = [0.0f32; 3];
-            for c in 0..3 {
-                g[c] = (params.gain * p[c]).min(glare_cap(e[c], params.bound, params.knee));
-            }
-            scratch.glare[y * swu + x] = g;
+            let cap = e.map(|e| glare_cap(e, params.bound, params.knee));
+            scratch.glare[y * swu + x] = [0, 1, 2].map(|c| (params.gain * p[c]).min(cap[c]));
+            scratch.cap[y * swu + x] = cap;
         }
     }
 
@@ -342,24 +341,26 @@ pub fn estimate_glare(
 
 /// Step 5 of the module docs, shared by both methods: subtracts the linear glare layer `glare`
 /// (`gw` x `gh`, bilinearly upsampled along y then x) from `src` into `dst`, per pixel at most
-/// `max_darken` of its light and none from light cores (`h` of `params.threshold`). `lin` is
-/// `src` decoded to linear light (RGBA).
+/// `max_darken` of its light and none from light cores (`h` of `params.threshold`). Rows run on
+/// every core ([`super::par_rows`]); pixels whose four glare taps are all 0 (far from any light)
+/// are copied.
 fn subtract_glare(
     src: &RgbaImage,
     dst: &mut RgbaImage,
     glare: &[[f32; 3]],
     gw: u32,
     gh: u32,
-    lin: &[f32],
     params: &GlareParams,
 ) -> Result<()> {
     let t = linear_threshold(params.threshold);
     let encode = super::Encoder::get();
+    let lut = super::Decoder::get();
     let (w, h) = src.dimensions();
     let gwu = gw as usize;
+    let stride = 4 * w as usize;
     let px = src.as_raw();
-    let out: &mut [u8] = dst;
-    for y in 0..h {
+    super::par_rows(dst, w, |y, out| {
+        let here = &px[y as usize * stride..(y as usize + 1) * stride];
         let (y0, y1, fy) = bilinear_taps(y, h, gh);
         for x in 0..w {
             let (x0, x1, fx) = bilinear_taps(x, w, gw);
@@ -369,8 +370,16 @@ fn subtract_glare(
                 glare[y1 * gwu + x0],
                 glare[y1 * gwu + x1],
             );
-            let i = 4 * (y as usize * w as usize + x as usize);
-            let lin_px = [lin[i], lin[i + 1], lin[i + 2]];
+            let i = 4 * x as usize;
+            if a == [0.0; 3] && b == [0.0; 3] && c == [0.0; 3] && d == [0.0; 3] {
+                out[i..i + 4].copy_from_slice(&here[i..i + 4]);
+                continue;
+            }
+            let lin_px = [
+                lut.linear(here[i]),
+                lut.linear(here[i + 1]),
+                lut.linear(here[i + 2]),
+            ];
             let keep = 1.0 - highlight(lin_px, t);
             for k in 0..3 {
                 // along y, then x, as the shader (which interpolates along y once per run)
@@ -382,12 +391,12 @@ fn subtract_glare(
                 out[i + k] = if r > 0.0 {
                     unit_to_byte(encode.srgb((lin_px[k] - r).max(0.0)))
                 } else {
-                    px[i + k]
+                    here[i + k]
                 };
             }
-            out[i + 3] = px[i + 3];
+            out[i + 3] = here[i + 3];
         }
-    }
+    });
     Ok(())
 }
 
@@ -440,25 +449,24 @@ pub const MASK_GAIN: f32 = 200.0;
 pub fn glare_mask(image: &RgbaImage) -> Vec<f32> {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let t = linear_threshold(MASK_THRESHOLD);
-    let lut: Vec<f32> = (0..=255u8)
-        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
-        .collect();
+    let lut = super::Decoder::get();
     let lights: Vec<f32> = image
         .pixels()
-        .map(|p| {
-            highlight(
-                [lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]],
-                t,
-            )
-        })
+        .map(|p| highlight([lut.linear(p[0]), lut.linear(p[1]), lut.linear(p[2])], t))
         .collect();
     if w == 0 || h == 0 || lights.iter().all(|&v| v == 0.0) {
         return vec![0.0; w * h];
     }
     let (psf, _) = MASK_PSF.taps();
     let r = (psf.len() / 2) as i64;
+    // Lights are few: rows without any are 0 after the pass along x and add nothing along y, so
+    // both passes skip them (the sums are the same, term for term).
+    let lit: Vec<bool> = lights
+        .chunks_exact(w)
+        .map(|row| row.iter().any(|&v| v > 0.0))
+        .collect();
     let mut along_x = vec![0.0f32; w * h];
-    for y in 0..h {
+    for y in (0..h).filter(|&y| lit[y]) {
         let row = &lights[y * w..(y + 1) * w];
         for x in 0..w {
             along_x[y * w + x] = psf
@@ -470,15 +478,17 @@ pub fn glare_mask(image: &RgbaImage) -> Vec<f32> {
     }
     let mut mask = vec![0.0f32; w * h];
     for y in 0..h {
-        for x in 0..w {
-            let p: f32 = psf
-                .iter()
-                .enumerate()
-                .map(|(k, &wt)| {
-                    wt * along_x[(y as i64 + k as i64 - r).clamp(0, h as i64 - 1) as usize * w + x]
-                })
-                .sum();
-            mask[y * w + x] = (MASK_GAIN * p).min(1.0);
+        let out = &mut mask[y * w..(y + 1) * w];
+        for (k, &wt) in psf.iter().enumerate() {
+            let sy = (y as i64 + k as i64 - r).clamp(0, h as i64 - 1) as usize;
+            if lit[sy] {
+                for (o, &a) in out.iter_mut().zip(&along_x[sy * w..(sy + 1) * w]) {
+                    *o += wt * a;
+                }
+            }
+        }
+        for o in out.iter_mut() {
+            *o = (MASK_GAIN * *o).min(1.0);
         }
     }
     let n = w * h;
@@ -497,8 +507,6 @@ pub struct GlareModel {
     long_side: u32,
     resizer: Resizer,
     tensor: Vec<f32>,
-    /// The frame in linear light (RGBA), reused.
-    lin: Vec<f32>,
     /// The shader method's buffers, for its estimate on the working-size copy.
     shader: GlareScratch,
 }
@@ -537,7 +545,6 @@ impl GlareModel {
             long_side,
             resizer: Resizer::new(),
             tensor: Vec::new(),
-            lin: Vec::new(),
             shader: GlareScratch::default(),
         })
     }
@@ -586,7 +593,16 @@ impl GlareModel {
             })?;
         // the shader method's estimate on the same copy: the ceiling of the learned layer
         let (sw, sh) = estimate_glare(&small, params, &mut self.shader)?;
-        let layer = constrain_layer(&small, &out.data, &mask, (&self.shader.glare, sw, sh));
+        let shader = &mut self.shader;
+        shader.tmp_a.clear();
+        shader.tmp_a.extend(
+            shader
+                .glare
+                .iter()
+                .zip(&shader.cap)
+                .map(|(g, cap)| [0, 1, 2].map(|c| (LEARNED_REACH * g[c]).min(cap[c]))),
+        );
+        let layer = constrain_layer(&small, &out.data, &mask, (&shader.tmp_a, sw, sh));
         crate::bufpool::recycle(small.into_raw());
         Ok((layer, iw, ih))
     }
@@ -604,11 +620,7 @@ impl GlareModel {
     ) -> Result<()> {
         check_same(src, dst)?;
         let (layer, gw, gh) = self.estimate(src, params)?;
-        let lut = srgb_lut();
-        self.lin.clear();
-        self.lin
-            .extend(src.as_raw().iter().map(|&b| lut[usize::from(b)]));
-        subtract_glare(src, dst, &layer, gw, gh, &self.lin, params)
+        subtract_glare(src, dst, &layer, gw, gh, params)
     }
 }
 
@@ -617,6 +629,11 @@ fn srgb_lut() -> Vec<f32> {
         .map(|b| srgb_to_linear(f32::from(b) / 255.0))
         .collect()
 }
+
+/// How far the learned layer may go past the shader method's estimate `G`: its ceiling is
+/// `min(LEARNED_REACH * G, cap)`, `cap` the envelope bound of step 4 alone (the same bound on any
+/// pixel's change, [`max_change`], whatever the reach).
+pub const LEARNED_REACH: f32 = 1.0;
 
 /// Smoothing of the learned glare layer, in pixels of the working size (8 px at 1280): glare is
 /// low-frequency, so what the model puts into finer structure (texture of a lit object) is not.

@@ -4,14 +4,24 @@
 //!
 //! # Deciding ([`CurveModel::plan`], on a small copy, long side `size`)
 //! 1. **Exposure** ([`exposure_gain`]): with `Y` the linear luminance of the small copy, the index
-//!    `e = sqrt(key * p99)`, `key` the log-average of `Y` (+0.001) and `p99` its 99th percentile. A
-//!    frame with `e >= EXPOSURE_TARGET` is exposed (a night scene may be dark on average if its
-//!    lights and sky use the range, or have no lights if its average is not too low) and gets gain
-//!    1: it is left as it is. Otherwise the gain is `G = EXPOSURE_TARGET / e`, at most [`MAX_GAIN`]
-//!    and at most `HEADROOM / p99` (a frame whose lights already reach [`HEADROOM`], a lit
-//!    lantern in a dark room, is exposed too).
-//!    On the test photos (`pipeline/tests/night.rs`) the correctly exposed night scenes have
-//!    `e` = 0.126..0.41; the same scenes 2 stops darker 0.031..0.10.
+//!    `e = sqrt(key * p99)`, `key` the log-average of `Y` (+0.001) and `p99` its 99th percentile;
+//!    and the white point `white`, the 99.9th percentile of each pixel's brightest channel. Two
+//!    estimates of the gain: `EXPOSURE_TARGET / e` (1 or less for a frame with `e >=
+//!    EXPOSURE_TARGET`: a night scene may be dark on average if its lights and sky use the range,
+//!    or have no lights if its average is not too low), and the white gain ([`white_gain`]: 1
+//!    while `white >= WHITE_EXPOSED`, `WHITE_TARGET / white` below [`WHITE_UNDER`], faded in
+//!    between). The frame gets the larger, at most [`MAX_GAIN`] and at most `HEADROOM / p99` (a
+//!    frame whose lights already reach [`HEADROOM`], a lit lantern in a dark room, is exposed
+//!    too); 1 if that is 1 or less: it is left as it is.
+//!    Why two: the index alone cannot tell a bright scene made darker from a dark scene exposed
+//!    right. summer_1am (a violet lake at night) 2 stops under has `e` = 0.10, darker than
+//!    DarkestHour (a lake at dusk) as it is, 0.126, so the index gave it gain 1.2 of the 4 it
+//!    lost. But an exposed photo's highlights reach up: the white point of the exposed test photos
+//!    (`pipeline/tests/night.rs`) is 0.48..1.0, of the same photos 2 stops under 0.12..0.25; the
+//!    index catches the under-exposed frames with no highlights at all (a fog at dusk, 2 stops
+//!    under: white gain 3.5x too, index 3.7x).
+//!    On the test photos the correctly exposed night scenes have `e` = 0.126..0.41; the same scenes
+//!    2 stops darker 0.031..0.10.
 //! 2. **Shape** ([`gain_map`]): where `G > 1`, the Zero-DCE curve model
 //!    (`models/zero_dce_curves_neuro.onnx`, 24 maps: for step `i` in 0..8 and channel `c`, map
 //!    `3 i + c`, values -1..0; eight steps `x <- x - a x (1 - x)` per sRGB channel) brightens the
@@ -22,12 +32,15 @@
 //!
 //! # Applying (GPU [`super::lowlight_gpu::GpuLowlight`], CPU reference [`apply_gain_cpu`])
 //! Per pixel, `k = 1 + strength (g - 1)` with `g` the gain map upsampled bilinearly (along y, then
-//! x). In linear light, with `c` the pixel's RGB:
-//! - **Denoise** where brightened: `b = clamp((k - 1) / DENOISE_FULL_GAIN, 0, 1)`; the 3x3
-//!   neighbours `n` (clamped at the edges) weighted by `max(0, 1 - d / DENOISE_RANGE)`, `d` the
-//!   largest channel difference to the centre in 8-bit codes (a range filter: edges and texture
-//!   above the noise keep their weight near 0); the codes move by `b (weighted mean - centre)`,
-//!   then are decoded to linear `c`.
+//! x). Where `k = 1` (a tile the gain map leaves) the pixel is copied. Else, in linear light, with
+//! `c` the pixel's RGB:
+//! - **Denoise** where brightened: `b = clamp((k - 1) / DENOISE_FULL_GAIN, 0, 1)`; if `b >=`
+//!   [`DENOISE_MIN_BLEND`], the 3x3 neighbours `n` (clamped at the edges) weighted by
+//!   `max(0, DENOISE_RANGE - d)`, `d` the largest channel difference to the centre in 8-bit codes
+//!   (a range filter: edges and texture above the noise get weight 0); the codes move by
+//!   `b (weighted mean - centre)`, then are decoded to linear `c` (on the CPU from a table of the
+//!   256 codes, interpolated, and encoded by [`super::Encoder`]'s table; the GPU computes the sRGB
+//!   curve, which is cheaper there than reading a table: within ±1).
 //! - **Brighten luminance, keep chroma**: `out = c k'`, `k' = min(k, 1 / max(c))`, the same factor
 //!   on R, G and B, so chroma ratios and the hue of neutral greys stay, and nothing clips into a
 //!   new hue.
@@ -43,7 +56,7 @@ use std::path::Path;
 use fast_image_resize::Resizer;
 use image::RgbaImage;
 
-use super::{bilinear_taps, srgb_to_linear, unit_to_byte, working_size};
+use super::{bilinear_taps, unit_to_byte, working_size};
 use crate::error::{Error, Result};
 use crate::imageops::{resize_rgba, Filter};
 use crate::infer::{rgba_to_tensor, Layout, Model, SessionConfig, TensorView, ValueRange};
@@ -59,13 +72,28 @@ pub const EXPOSURE_TARGET: f32 = 0.12;
 /// The 99th percentile of luminance (linear) the exposure gain may lift a frame to: a frame whose
 /// lights or sky already reach it (a lit lantern in a dark room) is exposed, whatever its average.
 pub const HEADROOM: f32 = 0.5;
+/// The brightest channel's 99.9th percentile (linear) at and above which the white point asks for
+/// no gain: a frame whose highlights reach it uses its range (the exposed test photos: 0.48..1).
+pub const WHITE_EXPOSED: f32 = 0.45;
+/// The white point at and below which the white gain is `WHITE_TARGET / white` in full (the test
+/// photos 2 stops darker: 0.12..0.25).
+pub const WHITE_UNDER: f32 = 0.3;
+/// The level the white gain lifts the white point of an under-exposed frame to (linear).
+pub const WHITE_TARGET: f32 = 0.7;
 /// The most a frame is brightened (linear factor): 3 stops.
 pub const MAX_GAIN: f32 = 8.0;
 /// Gain at which the dark-region denoise reaches its full amount (`1 + DENOISE_FULL_GAIN`).
 pub const DENOISE_FULL_GAIN: f32 = 2.0;
 /// Difference in 8-bit sRGB codes at which a neighbour stops counting as the same surface: about
 /// 3x the noise of a dark 8-bit frame, so noise is averaged and edges are not.
-pub const DENOISE_RANGE: f32 = 12.0;
+pub const DENOISE_RANGE_CODES: u8 = 12;
+/// [`DENOISE_RANGE_CODES`] as the shader's parameter.
+pub const DENOISE_RANGE: f32 = DENOISE_RANGE_CODES as f32;
+/// The denoise's blend below which it is skipped: it moves a code by less than
+/// `DENOISE_RANGE * DENOISE_MIN_BLEND` = 0.375 of a level there (the range filter's mean lies
+/// within the range of the centre), too little to matter, so tiles that are brightened a little
+/// (gain under 1.0625) cost no neighbour reads.
+pub const DENOISE_MIN_BLEND: f32 = 1.0 / 32.0;
 /// Weight of the newest frame's gain map in the stage's smoothing over time.
 pub const FOLLOW: f32 = 0.25;
 
@@ -229,25 +257,29 @@ fn luminance(c: [f32; 3]) -> f32 {
 }
 
 /// The exposure gain of a small copy of a frame (module docs, step 1): 1 for an exposed frame,
-/// else `min(EXPOSURE_TARGET / sqrt(key * p99), HEADROOM / p99, MAX_GAIN)`.
+/// else `min(max(EXPOSURE_TARGET / sqrt(key * p99), white gain), HEADROOM / p99, MAX_GAIN)`.
 pub fn exposure_gain(small: &RgbaImage) -> f32 {
     let n = (small.width() * small.height()) as usize;
     if n == 0 {
         return 1.0;
     }
-    let lut: Vec<f32> = (0..=255u8)
-        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
-        .collect();
-    let mut y: Vec<f32> = small
+    let lut = super::Decoder::get();
+    let (mut y, mut top): (Vec<f32>, Vec<f32>) = small
         .pixels()
-        .map(|p| luminance([lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]]))
-        .collect();
+        .map(|p| {
+            let c = [lut.linear(p[0]), lut.linear(p[1]), lut.linear(p[2])];
+            (luminance(c), c[0].max(c[1]).max(c[2]))
+        })
+        .unzip();
     let key = (y.iter().map(|v| f64::from(v + 0.001).ln()).sum::<f64>() / n as f64).exp() as f32;
     let k = (n * 99 / 100).min(n - 1);
     let (_, p99, _) = y.select_nth_unstable_by(k, f32::total_cmp);
     let p99 = *p99;
     let e = (key * p99).max(0.0).sqrt();
+    let k = (n * 999 / 1000).min(n - 1);
+    let (_, white, _) = top.select_nth_unstable_by(k, f32::total_cmp);
     let gain = (EXPOSURE_TARGET / e.max(1e-6))
+        .max(white_gain(*white))
         .min(HEADROOM / p99.max(1e-6))
         .min(MAX_GAIN);
     if gain <= 1.0 {
@@ -255,6 +287,18 @@ pub fn exposure_gain(small: &RgbaImage) -> f32 {
     } else {
         gain
     }
+}
+
+/// The gain the white point asks for (module docs, step 1): 1 while the brightest channel's
+/// 99.9th percentile `white` (linear) is at or above [`WHITE_EXPOSED`]; `WHITE_TARGET / white`
+/// at or below [`WHITE_UNDER`]; between them the log gain fades in along a smoothstep, so the
+/// decision has no jump.
+pub fn white_gain(white: f32) -> f32 {
+    let white = white.max(1e-6);
+    let t = ((WHITE_EXPOSED.ln() - white.ln()) / (WHITE_EXPOSED.ln() - WHITE_UNDER.ln()))
+        .clamp(0.0, 1.0);
+    let t = t * t * (3.0 - 2.0 * t);
+    (WHITE_TARGET / white).max(1.0).powf(t)
 }
 
 /// The gain map of a small copy (module docs, step 2): per cell `min(r, gain)` with `r` the
@@ -274,12 +318,8 @@ pub fn gain_map(small: &RgbaImage, curves: &Curves, gain: f32) -> Result<GainMap
     }
     let mut bright = RgbaImage::new(w, h);
     apply_curves_cpu(small, &mut bright, curves, 1.0)?;
-    let lut: Vec<f32> = (0..=255u8)
-        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
-        .collect();
-    let y = |p: &image::Rgba<u8>| {
-        luminance([lut[p[0] as usize], lut[p[1] as usize], lut[p[2] as usize]])
-    };
+    let lut = super::Decoder::get();
+    let y = |p: &image::Rgba<u8>| luminance([lut.linear(p[0]), lut.linear(p[1]), lut.linear(p[2])]);
     let raw: Vec<f32> = small
         .pixels()
         .zip(bright.pixels())
@@ -333,14 +373,16 @@ pub fn check_gain(map: &GainMap) -> Result<()> {
 }
 
 /// The denoise weight of a neighbour whose largest channel difference to the centre is `d` 8-bit
-/// codes (module docs).
+/// codes (module docs), in units of `1 / DENOISE_RANGE`: an integer, so the CPU reference sums
+/// integers (the scale cancels in the weighted mean).
 #[inline]
-pub fn range_weight(d: f32) -> f32 {
-    (1.0 - d / DENOISE_RANGE).max(0.0)
+pub fn range_weight(d: u8) -> u32 {
+    u32::from(DENOISE_RANGE_CODES.saturating_sub(d))
 }
 
 /// Applies `map` to `src` with `strength` (module docs, "Applying") into `dst` (same size; alpha
-/// copied): the CPU reference of the GPU kernel.
+/// copied): the CPU reference of the GPU kernel. Rows run on every core ([`super::par_rows`]);
+/// nothing is allocated.
 ///
 /// # Errors
 /// [`Error::Size`] when the sizes differ; [`Error::Spec`] when the map does not fit.
@@ -362,68 +404,72 @@ pub fn apply_gain_cpu(
     super::check_frame("lowlight", w, h)?;
     let (gw, gh) = (map.width, map.height);
     let gwu = gw as usize;
-    let lut: Vec<f32> = (0..=255u8)
-        .map(|b| srgb_to_linear(f32::from(b) / 255.0))
-        .collect();
+    let lut = super::Decoder::get().table();
     let encode = super::Encoder::get();
-    let weights: Vec<f32> = (0..=255u8).map(|d| range_weight(f32::from(d))).collect();
     let px = src.as_raw();
-    let out: &mut [u8] = dst;
-    for y in 0..h {
+    let stride = 4 * w as usize;
+    let g = &map.data;
+    super::par_rows(dst, w, |y, out| {
         let (y0, y1, fy) = bilinear_taps(y, h, gh);
-        for x in 0..w {
-            let (x0, x1, fx) = bilinear_taps(x, w, gw);
-            let g = &map.data;
+        // the neighbour rows, clamped at the edges as the shader's `codes`
+        let row = |yy: u32| &px[yy as usize * stride..(yy as usize + 1) * stride];
+        let rows = [row(y.saturating_sub(1)), row(y), row((y + 1).min(h - 1))];
+        let here = rows[1];
+        for x in 0..w as usize {
+            let (x0, x1, fx) = bilinear_taps(x as u32, w, gw);
             let left = g[y0 * gwu + x0] + (g[y1 * gwu + x0] - g[y0 * gwu + x0]) * fy;
             let right = g[y0 * gwu + x1] + (g[y1 * gwu + x1] - g[y0 * gwu + x1]) * fy;
             let k = 1.0 + strength * (left + (right - left) * fx - 1.0);
-            let i = 4 * (y as usize * w as usize + x as usize);
-            let centre = [px[i], px[i + 1], px[i + 2]];
-            // the denoise averages 8-bit codes (one decode per pixel, not nine)
-            let mut code = centre.map(f32::from);
+            let i = 4 * x;
+            if k <= 1.0 {
+                // gain 1 (a bright tile, or the gain map's unity cells): the pixel as it is
+                out[i..i + 4].copy_from_slice(&here[i..i + 4]);
+                continue;
+            }
+            let centre = [here[i], here[i + 1], here[i + 2]];
             let b = ((k - 1.0) / DENOISE_FULL_GAIN).clamp(0.0, 1.0);
-            if b > 0.0 {
-                let (mut sum, mut total) = ([0.0f32; 3], 0.0f32);
-                // clamped neighbour rows and columns, as the shader's `codes`
-                let rows = [y.saturating_sub(1), y, (y + 1).min(h - 1)];
-                let cols = [x.saturating_sub(1), x, (x + 1).min(w - 1)];
-                for ny in rows {
-                    let row = ny as usize * w as usize;
-                    for nx in cols {
-                        let j = 4 * (row + nx as usize);
-                        let n = [px[j], px[j + 1], px[j + 2]];
+            let c = if b >= DENOISE_MIN_BLEND {
+                // the denoise averages 8-bit codes (one decode per pixel, not nine)
+                let (mut sum, mut total) = ([0u32; 3], 0u32);
+                let cols = [4 * x.saturating_sub(1), i, 4 * (x + 1).min(w as usize - 1)];
+                for r in rows {
+                    for j in cols {
+                        let n = [r[j], r[j + 1], r[j + 2]];
                         let d = n[0]
                             .abs_diff(centre[0])
                             .max(n[1].abs_diff(centre[1]))
                             .max(n[2].abs_diff(centre[2]));
-                        let wt = weights[usize::from(d)];
-                        for k in 0..3 {
-                            sum[k] += wt * f32::from(n[k]);
+                        let wt = range_weight(d);
+                        for ch in 0..3 {
+                            sum[ch] += wt * u32::from(n[ch]);
                         }
                         total += wt;
                     }
                 }
-                // the centre has weight 1, so total >= 1
-                for k in 0..3 {
-                    code[k] += b * (sum[k] / total - code[k]);
-                }
-            }
-            let c = code.map(|q| decode_code(&lut, q));
+                // the centre has weight DENOISE_RANGE_CODES, so total > 0
+                let total = total as f32;
+                [0, 1, 2].map(|ch| {
+                    let q = f32::from(centre[ch]);
+                    decode_code(lut, q + b * (sum[ch] as f32 / total - q))
+                })
+            } else {
+                centre.map(|q| lut[usize::from(q)])
+            };
             let m = c[0].max(c[1]).max(c[2]);
             let k = if m > 0.0 { k.min(1.0 / m) } else { k };
             for ch in 0..3 {
                 out[i + ch] = unit_to_byte(encode.srgb(c[ch] * k));
             }
-            out[i + 3] = px[i + 3];
+            out[i + 3] = here[i + 3];
         }
-    }
+    });
     Ok(())
 }
 
 /// The linear value of a fractional 8-bit code `q` (0..=255): the table `lut` of the 256 codes,
 /// interpolated (the sRGB curve is smooth at that scale: within 0.01 levels of the exact decode).
 #[inline]
-fn decode_code(lut: &[f32], q: f32) -> f32 {
+fn decode_code(lut: &[f32; 256], q: f32) -> f32 {
     let i = (q.max(0.0) as usize).min(254);
     lut[i] + (lut[i + 1] - lut[i]) * (q - i as f32)
 }
@@ -500,6 +546,7 @@ pub fn apply_curves_cpu(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enhance::srgb_to_linear;
     use image::Rgba;
 
     fn flat(a: f32, w: u32, h: u32) -> Curves {

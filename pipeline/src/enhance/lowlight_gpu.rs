@@ -1,24 +1,25 @@
 //! The low-light application of [`super::lowlight`] on the GPU (`shaders/lowlight.wgsl`): upload
-//! the small gain map, one dispatch (an invocation per pixel: gain, 3x3 denoise where brightened,
-//! one factor on R, G and B), then the padded readback. The CPU reference is
+//! the small gain map, one dispatch (an invocation per run of a frame row that shares its gain-map
+//! column: gain, 3x3 denoise where brightened, one factor on R, G and B), then the padded readback. The CPU reference is
 //! [`super::lowlight::apply_gain_cpu`].
 
 use std::sync::Arc;
 
 use image::RgbaImage;
 
-use super::lowlight::{check_gain, GainMap, DENOISE_FULL_GAIN, DENOISE_RANGE};
+use super::lowlight::{check_gain, GainMap, DENOISE_FULL_GAIN, DENOISE_MIN_BLEND, DENOISE_RANGE};
 use crate::error::Result;
 use crate::gpu::image::{same_size, FRAME_FORMAT};
 use crate::gpu::kernel::{
-    groups_2d, into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view,
-    BySize, Entry, HostBuffer, Kernel, KernelDesc,
+    into_new_frame, storage, storage_texture, texture, through_gpu, uniform, view, BySize, Entry,
+    HostBuffer, Kernel, KernelDesc,
 };
 use crate::gpu::{GpuContext, GpuImage};
 
 /// The WGSL source, embedded so that the binary stands alone.
 pub const SHADER: &str = doppel_shaders::LOWLIGHT;
 
+/// Workgroup side in `lowlight.wgsl`.
 const WORKGROUP: u32 = 8;
 const PARAMS_BYTES: u64 = 32;
 
@@ -93,7 +94,7 @@ impl GpuLowlight {
             strength.to_bits(),
             DENOISE_FULL_GAIN.to_bits(),
             DENOISE_RANGE.to_bits(),
-            0,
+            DENOISE_MIN_BLEND.to_bits(),
         ];
         self.params.set(&ctx, bytemuck::cast_slice(&words));
         let bytes = (map.data.len() * 4) as u64;
@@ -111,8 +112,9 @@ impl GpuLowlight {
             ],
         );
         let mut pass = self.kernel.pass(encoder);
-        self.kernel
-            .dispatch(&mut pass, 0, &group, groups_2d(w, h, WORKGROUP));
+        // an invocation per gain-map column and frame row (the kernel's runs)
+        let groups = (map.width.div_ceil(WORKGROUP), h.div_ceil(WORKGROUP), 1);
+        self.kernel.dispatch(&mut pass, 0, &group, groups);
         Ok(())
     }
 

@@ -74,6 +74,12 @@ impl Encoder {
         })
     }
 
+    /// The `SAMPLES + 1` samples of `linear_to_srgb(t * t)` (the GPU kernels that encode read
+    /// the same table).
+    pub fn table(&self) -> &[f32] {
+        &self.table
+    }
+
     /// `linear_to_srgb(v)`, from the table.
     #[inline]
     pub fn srgb(&self, v: f32) -> f32 {
@@ -81,6 +87,71 @@ impl Encoder {
         let i = (t as usize).min(Self::SAMPLES - 1);
         self.table[i] + (self.table[i + 1] - self.table[i]) * (t - i as f32)
     }
+}
+
+/// sRGB decoding from a table of the 256 codes, built once (the CPU paths built it per frame).
+pub struct Decoder {
+    table: [f32; 256],
+}
+
+impl Decoder {
+    /// The table, built on first use.
+    pub fn get() -> &'static Decoder {
+        static TABLE: std::sync::OnceLock<Decoder> = std::sync::OnceLock::new();
+        TABLE.get_or_init(|| Decoder {
+            table: std::array::from_fn(|b| srgb_to_linear(b as f32 / 255.0)),
+        })
+    }
+
+    /// `srgb_to_linear(b / 255)`.
+    #[inline]
+    pub fn linear(&self, b: u8) -> f32 {
+        self.table[usize::from(b)]
+    }
+
+    /// The 256 values.
+    pub fn table(&self) -> &[f32; 256] {
+        &self.table
+    }
+}
+
+/// Runs `row(y, bytes)` for every row of an RGBA frame `width` pixels wide held in `out`, the rows
+/// split into one band per core (at most 4; the pixel loops of the CPU backends are independent
+/// per row, and a 1280x720 frame is worth the thread start of a few microseconds).
+pub fn par_rows<F>(out: &mut [u8], width: u32, row: F)
+where
+    F: Fn(u32, &mut [u8]) + Sync,
+{
+    let stride = 4 * width as usize;
+    if stride == 0 {
+        return;
+    }
+    let rows = out.len() / stride;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().min(4))
+        .min(rows.max(1));
+    let band = rows.div_ceil(threads).max(1) * stride;
+    let each = |first: usize, chunk: &mut [u8]| {
+        for (i, bytes) in chunk.chunks_exact_mut(stride).enumerate() {
+            row((first + i) as u32, bytes);
+        }
+    };
+    if threads <= 1 {
+        each(0, out);
+        return;
+    }
+    std::thread::scope(|scope| {
+        let mut chunks = out.chunks_mut(band).enumerate();
+        let first = chunks.next();
+        for (i, chunk) in chunks {
+            let each = &each;
+            scope.spawn(move || each(i * band / stride, chunk));
+        }
+        // the calling thread takes the first band
+        if let Some((_, chunk)) = first {
+            each(0, chunk);
+        }
+    });
 }
 
 /// The size of the small copy for a `width` x `height` frame: the long side becomes `long_side`

@@ -7,6 +7,12 @@
 //! (`lowlight_dark`), the curve model, the gain map and the full-size denoise and gain. The GPU rows are skipped
 //! when no adapter exists. Before timing, the PSNR of each deglare backend on the held-out synthetic
 //! pairs (`pipeline/tests/fixtures/deglare/`) is printed.
+//!
+//! The rows named `*_today` are the same stages as they were when issue 18 was filed ([`today`]),
+//! timed in the same run: the issue asks for no more than +20% against them.
+
+mod per_pixel;
+mod today;
 
 use std::path::{Path, PathBuf};
 
@@ -99,12 +105,24 @@ fn night(c: &mut Criterion) {
         eprintln!("{row}");
     }
 
+    let ctx = BuildContext::new(Mode::Offline);
+    let session = ctx
+        .session(&StageOptions::from_pairs("onnx", &[]), None)
+        .expect("session settings");
     let mut group = c.benchmark_group("deglare_1280x720");
     group.sample_size(10);
     for (name, s) in stages.iter_mut() {
         group.bench_function(*name, |b| {
             b.iter(|| s.apply(&frame).map_err(|e| e.to_string()))
         });
+    }
+    match today::TodayDeglareOnnx::new(&root().join("models/deglare.onnx"), &session) {
+        Ok(mut s) => {
+            group.bench_function("onnx_today", |b| {
+                b.iter(|| s.apply(&frame).map_err(|e| e.to_string()))
+            });
+        }
+        Err(e) => eprintln!("skipping onnx_today: {e}"),
     }
     group.finish();
 
@@ -140,9 +158,66 @@ fn night(c: &mut Criterion) {
                     b.iter(|| s.apply(input).map_err(|e| e.to_string()))
                 });
             }
+            let gpu = (backend == "gpu").then(|| ctx.gpu().ok()).flatten();
+            if backend == "gpu" && gpu.is_none() {
+                continue;
+            }
+            let model = root().join("models/zero_dce_curves_neuro.onnx");
+            match today::TodayLowlight::new(&model, &session, gpu) {
+                Ok(mut s) => {
+                    group.bench_function(format!("{backend}_today"), |b| {
+                        b.iter(|| s.apply(input).map_err(|e| e.to_string()))
+                    });
+                }
+                Err(e) => eprintln!("skipping lowlight {backend}_today: {e}"),
+            }
         }
         group.finish();
     }
+
+    // the full-size application alone on the dark frame, with one gain map: the stage's kernel
+    // (an invocation per run of a row), two kernels with an invocation per pixel (the sRGB curve
+    // from the CPU's tables, or computed), the CPU reference
+    let mut model = doppel_pipeline::enhance::lowlight::CurveModel::load(
+        root().join("models/zero_dce_curves_neuro.onnx"),
+        &session,
+        160,
+    )
+    .expect("curve model");
+    let map = model.plan(&dark).expect("gain map");
+    let mut group = c.benchmark_group("lowlight_apply_dark_1280x720");
+    group.sample_size(10);
+    if let Ok(gpu) = ctx.gpu() {
+        let mut runs = doppel_pipeline::enhance::lowlight_gpu::GpuLowlight::new(gpu.clone())
+            .expect("lowlight kernel");
+        let mut out = RgbaImage::new(dark.width(), dark.height());
+        group.bench_function("gpu_runs", |b| {
+            b.iter(|| {
+                runs.run(&dark, &mut out, &map, 1.0)
+                    .map_err(|e| e.to_string())
+            })
+        });
+        let mut flat =
+            per_pixel::PerPixelLowlight::new(gpu.clone(), include_str!("per_pixel_tables.wgsl"))
+                .expect("untiled kernel");
+        group.bench_function("gpu_pixel_tables", |b| {
+            b.iter(|| flat.run(&dark, &map, 1.0).map_err(|e| e.to_string()))
+        });
+        let mut flat_pow =
+            per_pixel::PerPixelLowlight::new(gpu, include_str!("per_pixel_pow.wgsl"))
+                .expect("untiled pow kernel");
+        group.bench_function("gpu_pixel_pow", |b| {
+            b.iter(|| flat_pow.run(&dark, &map, 1.0).map_err(|e| e.to_string()))
+        });
+    }
+    let mut out = RgbaImage::new(dark.width(), dark.height());
+    group.bench_function("cpu", |b| {
+        b.iter(|| {
+            doppel_pipeline::enhance::lowlight::apply_gain_cpu(&dark, &mut out, &map, 1.0)
+                .map_err(|e| e.to_string())
+        })
+    });
+    group.finish();
 }
 
 criterion_group!(benches, night);

@@ -318,3 +318,55 @@ fn start_and_duration_trim_video_and_audio_exactly() {
         .expect("run doppel");
     assert!(stderr(&out).contains("HH:"), "{}", stderr(&out));
 }
+
+/// `doppel devices` lists the hardware video encoders of the linked FFmpeg (the same build as the
+/// `ffmpeg` tool here), and `--codec` with an encoder FFmpeg lacks names those it has.
+#[test]
+fn hardware_encoders_are_listed_and_a_missing_one_names_them() {
+    let listed = Command::new("ffmpeg")
+        .args(["-hide_banner", "-encoders"])
+        .output()
+        .expect("run ffmpeg");
+    let hardware: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|l| l.trim_start().starts_with('V'))
+        .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+        .filter(|n| {
+            ["_nvenc", "_vaapi", "_qsv", "_v4l2m2m"]
+                .iter()
+                .any(|s| n.ends_with(s))
+        })
+        .collect();
+    let out = Command::new(DOPPEL)
+        .arg("devices")
+        .output()
+        .expect("run doppel");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{text}");
+    assert!(text.contains("Hardware video encoders"), "{text}");
+    for name in &hardware {
+        assert!(text.contains(name.as_str()), "{name} missing from:\n{text}");
+    }
+    assert!(
+        !text.contains("libx264"),
+        "software encoders listed as hardware:\n{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(DOPPEL)
+        .args(["process", "synthetic:width=64:height=48:frames=2", "-o"])
+        .arg(dir.path().join("x.mp4"))
+        .args(["--codec", "h264_nosuchthing", "-q"])
+        .output()
+        .expect("run doppel");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("h264_nosuchthing") && err.contains("libx264"),
+        "{err}"
+    );
+    for name in &hardware {
+        assert!(err.contains(name.as_str()), "{name} missing from:\n{err}");
+    }
+}

@@ -395,9 +395,20 @@ impl VideoSink {
         let codec = encoder::find_by_name(&codec_name)
             .filter(|c| c.is_video())
             .ok_or_else(|| {
+                let hardware = media::hardware_video_encoders();
                 Error::output(
                     &path,
-                    format!("this FFmpeg build has no video encoder named '{codec_name}'"),
+                    format!(
+                        "this FFmpeg build has no video encoder named '{codec_name}'; it has \
+                         h264 (libx264), hevc (libx265), vp9 (libvpx-vp9), av1 (libsvtav1) where \
+                         built in, and as hardware encoders: {} (`doppel devices` lists them, \
+                         `ffmpeg -encoders` every one)",
+                        if hardware.is_empty() {
+                            "none".to_string()
+                        } else {
+                            hardware.join(", ")
+                        }
+                    ),
                 )
             })?;
         // SAFETY: a live codec and output format.

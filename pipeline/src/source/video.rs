@@ -554,16 +554,13 @@ fn declared_duration(
     })
 }
 
-/// Seconds from `HH:MM:SS.fraction`.
+/// Seconds from a `DURATION` tag (`HH:MM:SS.fraction`), read as `--start` reads times; `None`
+/// for anything else or zero.
 fn parse_clock(text: &str) -> Option<f64> {
-    let mut parts = text.trim().split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
+    if text.trim().split(':').count() != 3 {
         return None;
     }
-    let total =
-        h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?;
-    (total.is_finite() && total > 0.0).then_some(total)
+    super::trim::parse_time(text).ok().filter(|t| *t > 0.0)
 }
 
 /// The rotation the stream's display matrix asks for.

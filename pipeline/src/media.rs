@@ -31,6 +31,66 @@ pub fn init() -> Result<(), String> {
     .clone()
 }
 
+/// Name endings of FFmpeg's hardware video encoders (NVIDIA, VA-API, Intel Quick Sync, V4L2
+/// memory-to-memory, AMD AMF, Apple VideoToolbox, Windows Media Foundation, Vulkan, OpenMAX, Rockchip).
+const HARDWARE_SUFFIXES: [&str; 10] = [
+    "_nvenc",
+    "_vaapi",
+    "_qsv",
+    "_v4l2m2m",
+    "_amf",
+    "_videotoolbox",
+    "_mf",
+    "_vulkan",
+    "_omx",
+    "_rkmpp",
+];
+
+/// The video encoders the linked libavcodec has, by name, sorted: `(name, is_hardware)`. Hardware
+/// means FFmpeg marks it `AV_CODEC_CAP_HARDWARE` or its name ends as FFmpeg names its hardware
+/// encoders (`h264_nvenc`, `hevc_vaapi`, `av1_qsv`, `h264_v4l2m2m`, ...). Whether the hardware is
+/// present is only known when the encoder opens.
+pub fn video_encoders() -> Vec<(String, bool)> {
+    if init().is_err() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut opaque: *mut std::ffi::c_void = ptr::null_mut();
+    loop {
+        // SAFETY: av_codec_iterate walks FFmpeg's static codec table with the opaque cursor and
+        // returns null at the end; the codecs and their names are static.
+        let codec = unsafe { ffi::av_codec_iterate(&mut opaque) };
+        if codec.is_null() {
+            break;
+        }
+        // SAFETY: a live, static codec.
+        let (encoder, video, hardware_cap, name) = unsafe {
+            (
+                ffi::av_codec_is_encoder(codec) != 0,
+                (*codec).type_ == ffi::AVMediaType::AVMEDIA_TYPE_VIDEO,
+                (*codec).capabilities & ffi::AV_CODEC_CAP_HARDWARE as c_int != 0,
+                CStr::from_ptr((*codec).name).to_string_lossy().into_owned(),
+            )
+        };
+        if encoder && video {
+            let hardware = hardware_cap || HARDWARE_SUFFIXES.iter().any(|s| name.ends_with(s));
+            out.push((name, hardware));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The hardware video encoders the linked FFmpeg has (see [`video_encoders`]).
+pub fn hardware_video_encoders() -> Vec<String> {
+    video_encoders()
+        .into_iter()
+        .filter(|(_, hardware)| *hardware)
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// FFmpeg's version and the versions of the libraries doppel uses, for `doppel doctor`.
 pub fn ffmpeg_version() -> String {
     // SAFETY: av_version_info returns a static NUL-terminated string.

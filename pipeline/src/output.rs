@@ -171,10 +171,11 @@ fn lock_staged(s: &Mutex<StagedState>) -> MutexGuard<'_, StagedState> {
     s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// True for the inputs that are no files: the synthetic pattern and cameras.
+/// True for the inputs that are no files: the synthetic pattern, cameras and standard input.
 fn is_virtual_input(input: &str) -> bool {
     input == "synthetic"
         || input.starts_with("synthetic:")
+        || crate::source::is_stdin_input(input)
         || crate::source::camera::is_camera_input(input)
 }
 

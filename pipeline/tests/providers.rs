@@ -227,3 +227,54 @@ fn missing_providers_and_bad_options_name_what_is_available() {
     assert!(message.contains("OpenVINOExecutionProvider"), "{message}");
     assert!(message.contains("TPU"), "{message}");
 }
+
+/// A model with a node the OpenVINO provider does not take (LpPool; `scripts/make-fallback-model.py`
+/// wrote the committed fixture): ONNX Runtime runs that node on its CPU kernels. Without strict mode the
+/// session works and the fallback is reported naming the node; with `strict=true` it is refused naming
+/// the provider and the node. Either way the outputs are the CPU provider's.
+#[test]
+fn partial_cpu_fallback_is_reported_or_refused_with_strict() {
+    let fixture = root().join("pipeline/tests/fixtures/providers/lppool_fallback.onnx");
+    let ov = openvino();
+    let shape = [1, 4, 8, 8];
+    let input = pattern(shape.iter().product());
+    let run = |m: &mut Model| {
+        m.run(&[TensorView {
+            name: "x",
+            shape: &shape,
+            data: &input,
+        }])
+        .expect("run")
+    };
+    infer::take_notices();
+    let mut cpu = Model::load(&fixture, &session(ExecutionProvider::cpu())).expect("cpu");
+    assert_eq!(infer::take_notices(), Vec::<String>::new());
+    let mut mixed = Model::load(&fixture, &session(ov.clone())).expect("openvino without strict");
+    let notices = infer::take_notices();
+    println!("{notices:?}");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].contains("OpenVINOExecutionProvider") || notices[0].contains("openvino"),
+        "{notices:?}"
+    );
+    assert!(notices[0].contains("LpPool (lp_pool)"), "{notices:?}");
+    assert!(notices[0].contains("strict=true"), "{notices:?}");
+    let (a, b) = (run(&mut cpu), run(&mut mixed));
+    let d = max_abs_diff(&a[0].data, &b[0].data);
+    println!("lppool_fallback: max |openvino+cpu - cpu| = {d:.2e}");
+    assert!(d <= 2e-3, "{d}");
+
+    let strict = ExecutionProvider::parse("openvino;strict=true").expect("parse");
+    let result = Model::load(&fixture, &session(strict));
+    let Err(Error::Runtime(message)) = result else {
+        panic!(
+            "strict=true: expected Error::Runtime, got {:?}",
+            result.map(|_| ())
+        );
+    };
+    println!("{message}");
+    assert!(message.contains("openvino"), "{message}");
+    assert!(message.contains("LpPool (lp_pool)"), "{message}");
+    assert!(message.contains("strict=true"), "{message}");
+    assert!(message.contains("lppool_fallback.onnx"), "{message}");
+}

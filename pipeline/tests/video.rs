@@ -527,6 +527,7 @@ fn synthetic_info(width: u32, height: u32) -> SourceInfo {
         frame_count: None,
         has_audio: false,
         live: false,
+        trim: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `doppel devices`: cameras the system reports, and the v4l2loopback outputs `--vcam` can write to.
+//! `doppel devices`: cameras the system reports, the hardware video encoders the linked FFmpeg has
+//! (`process --codec`), and the v4l2loopback outputs `--vcam` can write to.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,15 @@ pub fn run() -> anyhow::Result<()> {
                 camera.description
             )?;
         }
+    }
+    let hardware = doppel_pipeline::media::hardware_video_encoders();
+    if hardware.is_empty() {
+        outln!("Hardware video encoders (FFmpeg, for process --codec): none in this FFmpeg build")?;
+    } else {
+        outln!(
+            "Hardware video encoders (FFmpeg, for process --codec; usable when the device and its driver are there):"
+        )?;
+        outln!("  {}", hardware.join(", "))?;
     }
     let outputs = loopback_devices(Path::new(VIDEO_CLASS_DIR));
     if outputs.is_empty() {

@@ -189,6 +189,7 @@ fn open_source_ending(
     let options = OpenOptions {
         image_fps: 30,
         live: false,
+        ..OpenOptions::default()
     };
     let input = live_input(args.source());
     let opener = |input: String| -> Opener {

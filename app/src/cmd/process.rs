@@ -1,5 +1,6 @@
 //! `doppel process INPUT -o OUTPUT --stages SPEC`: offline (lossless, ordered) processing.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use doppel_pipeline::graph::{self, RunConfig};
 use doppel_pipeline::sink::video::VideoSettings;
+use doppel_pipeline::source::trim::Trim;
 use doppel_pipeline::source::{self, OpenOptions};
 use doppel_pipeline::spec::{parse_pipeline_toml, parse_stages, StageSpec};
 use doppel_pipeline::{sink, Error, Mode};
@@ -17,14 +19,21 @@ use crate::report;
 
 #[derive(Args)]
 pub struct ProcessArgs {
-    /// A video file, an image, a folder or glob of images, `synthetic[:width=..:height=..:fps=..:frames=..]`
-    /// or a camera (`camera`, `camera:N`).
+    /// A video file, an image, a folder or glob of images, `synthetic[:width=..:height=..:fps=..:frames=..]`,
+    /// a camera (`camera`, `camera:N`), or `-` (or `pipe:`): a container or YUV4MPEG stream on
+    /// standard input (its audio is not copied).
     pub input: String,
 
     /// Output: a video (`out.mp4`, `.mkv`, `.mov`), an image (`out.png`, single-image input), a numbered
-    /// sequence (`frames/%05d.png`) or `null`.
+    /// sequence (`frames/%05d.png`), `null`, or `-`: standard output (YUV4MPEG unless --format names a
+    /// container; progress and messages stay on stderr).
     #[arg(short, long)]
     pub output: String,
+
+    /// The output's container by FFmpeg's muxer name (`ffmpeg -muxers`): matroska, mp4, nut, mpegts,
+    /// yuv4mpegpipe... Needed for `-o -`, where no extension says it; a file's extension otherwise.
+    #[arg(long, value_name = "MUXER")]
+    pub format: Option<String>,
 
     /// Stages to run, in order: `resize:width=640,blur:radius=2`. See `doppel stages`.
     #[arg(long, default_value = "", conflicts_with = "pipeline")]
@@ -81,6 +90,29 @@ pub struct ProcessArgs {
     /// Leave the input's audio out (default: copied when the output can hold it).
     #[arg(long)]
     pub no_audio: bool,
+
+    /// Start this far into the input: seconds (`12.5`) or `[HH:]MM:SS[.mmm]`. The output starts at
+    /// the first frame from there, its audio with it.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start: Option<f64>,
+
+    /// Process only this long a part of the input (seconds or `[HH:]MM:SS[.mmm]`), video and audio.
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_time)]
+    pub duration: Option<f64>,
+}
+
+fn parse_time(text: &str) -> Result<f64, String> {
+    doppel_pipeline::source::trim::parse_time(text)
+}
+
+fn parse_positive_time(text: &str) -> Result<f64, String> {
+    let seconds = parse_time(text)?;
+    if seconds <= 0.0 {
+        return Err(format!(
+            "'{text}' is no time at all; expected a duration longer than 0"
+        ));
+    }
+    Ok(seconds)
 }
 
 /// `--bitrate`: bits per second, or kilo/mega bits with a `k`/`M` suffix.
@@ -140,6 +172,10 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         &OpenOptions {
             image_fps: args.fps,
             live: false,
+            trim: Trim {
+                start: args.start.unwrap_or(0.0),
+                duration: args.duration,
+            },
         },
     )?;
     let info = source.info().clone();
@@ -152,7 +188,17 @@ pub fn run(args: ProcessArgs) -> anyhow::Result<ExitCode> {
         bitrate: args.bitrate,
         preset: args.preset.clone().unwrap_or(defaults.preset.clone()),
         keep_audio: !args.no_audio,
+        format: args.format.clone(),
     };
+    let to_stdout = sink::is_stdout_output(&args.output);
+    if to_stdout && std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "-o - writes video to standard output, which is a terminal here; pipe it (`| ffplay -`, `| ffmpeg -i - ...`) or name a file"
+        );
+    }
+    if source::is_stdin_input(&args.input) && info.has_audio && !args.no_audio {
+        errln!("note: the audio of piped input is not copied (a pipe cannot be read twice); give the file instead to keep it");
+    }
     let sink = sink::open_guarded(&args.output, &info, &settings, &guard)?;
     if let Some(path) = &args.stats_json {
         guard.claim(path)?;

@@ -302,6 +302,7 @@ pub fn run(args: TrackArgs) -> anyhow::Result<ExitCode> {
         &OpenOptions {
             image_fps: args.fps,
             live: false,
+            ..OpenOptions::default()
         },
     )?;
     let info = source.info().clone();

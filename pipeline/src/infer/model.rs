@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::session::{RunOptions, Session, SessionInputValue};
@@ -343,12 +344,14 @@ fn check_input_sizes(path: &Path, inputs: &[TensorInfo]) -> Result<()> {
 }
 
 /// One session for `path`; `no_cpu_fallback` makes ONNX Runtime refuse a graph its provider cannot
-/// take whole (`session.disable_cpu_ep_fallback`).
+/// take whole (`session.disable_cpu_ep_fallback`); `placements` collects ONNX Runtime's verbose "Node
+/// placements" report, one message a line, through a logger of this session only.
 fn build_session(
     path: &Path,
     config: &SessionConfig,
     rt: &super::runtime::Runtime,
     no_cpu_fallback: bool,
+    placements: Option<&Arc<Mutex<Vec<String>>>>,
 ) -> Result<Session> {
     let mut builder: SessionBuilder = Session::builder(&rt.env)
         .map_err(|e| Error::Runtime(format!("session builder: {e}")))?
@@ -366,6 +369,22 @@ fn build_session(
             .with_config_entry("session.disable_cpu_ep_fallback", "1")
             .map_err(builder_error(path, "session.disable_cpu_ep_fallback"))?;
     }
+    if let Some(nodes) = placements {
+        let nodes = nodes.clone();
+        let logger: ort::logging::LoggerFunction =
+            Arc::new(move |_, _, _, location: &str, message: &str| {
+                if location.contains("VerifyEachNodeIsAssignedToAnEp") {
+                    if let Ok(mut list) = nodes.lock() {
+                        list.push(message.to_string());
+                    }
+                }
+            });
+        builder = builder
+            .with_logger(logger)
+            .map_err(builder_error(path, "session logger"))?
+            .with_log_level(ort::logging::LogLevel::Verbose)
+            .map_err(builder_error(path, "session log level"))?;
+    }
     let mut builder = provider::register(builder, &config.provider, rt)?;
     builder.commit_from_file(path).map_err(|e| {
         let text = e.to_string();
@@ -378,11 +397,61 @@ fn build_session(
     })
 }
 
+/// The nodes a "Node placements" report of ONNX Runtime puts on its CPU kernels, as `OpType (name)`:
+/// the lines under ` Node(s) placed on [CPUExecutionProvider]. Number of nodes: N`.
+///
+/// ```text
+/// Node placements
+///  Node(s) placed on [OpenVINOExecutionProvider]. Number of nodes: 2
+///   OpenVINOExecutionProvider_4311987951110276274_0 (OpenVINOExecutionProvider_..._0_0)
+///  Node(s) placed on [CPUExecutionProvider]. Number of nodes: 1
+///   LpPool (lp_pool)
+/// ```
+fn cpu_placed_nodes(message: &str) -> Vec<String> {
+    let mut nodes = Vec::new();
+    let mut on_cpu = false;
+    for line in message.lines() {
+        if line.contains("placed on [") {
+            on_cpu = line.contains("placed on [CPUExecutionProvider]");
+        } else if on_cpu && line.starts_with("  ") && !line.trim().is_empty() {
+            nodes.push(line.trim().to_string());
+        }
+    }
+    nodes
+}
+
+/// The nodes of `path` that ONNX Runtime places on its CPU kernels with `config`'s provider, read
+/// from a diagnostic session; `None` when the report could not be had.
+fn nodes_on_cpu(
+    path: &Path,
+    config: &SessionConfig,
+    rt: &super::runtime::Runtime,
+) -> Option<String> {
+    let report = Arc::new(Mutex::new(Vec::new()));
+    build_session(path, config, rt, false, Some(&report)).ok()?;
+    let nodes = cpu_placed_nodes(&report.lock().ok()?.join("\n"));
+    (!nodes.is_empty()).then(|| nodes.join(", "))
+}
+
 /// Whether a session error is ONNX Runtime refusing nodes assigned to the CPU (the
 /// `session.disable_cpu_ep_fallback` check), as opposed to a broken model.
 fn is_fallback(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("fallback") && m.contains("cpu")
+}
+
+#[cfg(test)]
+#[test]
+fn reads_the_cpu_nodes_of_a_placement_report() {
+    let report = "Node placements\n Node(s) placed on [OpenVINOExecutionProvider]. Number of nodes: 1\n  OpenVINOExecutionProvider_1_0 (x)\n Node(s) placed on [CPUExecutionProvider]. Number of nodes: 2\n  LpPool (lp_pool)\n  Shape (shape_1)";
+    assert_eq!(
+        cpu_placed_nodes(report),
+        vec!["LpPool (lp_pool)", "Shape (shape_1)"]
+    );
+    assert!(cpu_placed_nodes(
+        " All nodes placed on [OpenVINOExecutionProvider]. Number of nodes: 3"
+    )
+    .is_empty());
 }
 
 fn first_line(text: &str) -> &str {
@@ -407,29 +476,45 @@ impl Model {
         let rt = runtime()?;
         check_file(path)?;
         let session = if config.provider.is_cpu() {
-            build_session(path, config, rt, false)?
+            build_session(path, config, rt, false, None)?
         } else {
             // ONNX Runtime places nodes a provider cannot take on its CPU kernels and only logs it. Ask
             // for no CPU fallback first: success means the provider runs the whole model; a refusal means
             // part of it would run on the CPU, which strict mode refuses and otherwise is reported.
-            match build_session(path, config, rt, true) {
+            match build_session(path, config, rt, true, None) {
                 Ok(session) => session,
-                Err(Error::Model { message, .. }) if is_fallback(&message) && !config.provider.strict => {
-                    let session = build_session(path, config, rt, false)?;
+                Err(Error::Model { message, .. })
+                    if is_fallback(&message) && !config.provider.strict =>
+                {
+                    let report = Arc::new(Mutex::new(Vec::new()));
+                    let session = build_session(path, config, rt, false, Some(&report))?;
+                    let on_cpu = report
+                        .lock()
+                        .map(|r| cpu_placed_nodes(&r.join("\n")).join(", "))
+                        .unwrap_or_default();
                     provider::notice(format!(
-                        "{}: execution provider {} runs part of the model; ONNX Runtime runs the rest on                          the CPU ({}); add strict=true to the provider to refuse this",
+                        "{}: execution provider {} runs part of the model; ONNX Runtime runs the rest on \
+                         the CPU ({}); add strict=true to the provider to refuse this",
                         path.display(),
                         config.provider,
-                        first_line(&message)
+                        if on_cpu.is_empty() {
+                            first_line(&message).to_string()
+                        } else {
+                            format!("nodes on the CPU: {on_cpu}")
+                        }
                     ));
                     session
                 }
                 Err(Error::Model { message, .. }) if is_fallback(&message) => {
+                    let on_cpu = nodes_on_cpu(path, config, rt)
+                        .map_or_else(String::new, |n| format!(" (nodes it does not take: {n})"));
                     return Err(Error::Runtime(format!(
-                        "{}: execution provider {} cannot run the whole model and strict=true refuses a                          partial CPU fallback: {message}",
+                        "{}: execution provider {} cannot run the whole model{on_cpu}, and strict=true \
+                         refuses a partial CPU fallback: {}",
                         path.display(),
-                        config.provider
-                    )))
+                        config.provider,
+                        first_line(&message)
+                    )));
                 }
                 Err(other) => return Err(other),
             }

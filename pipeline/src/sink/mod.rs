@@ -79,7 +79,13 @@ pub fn open_with(
     )
 }
 
-/// Opens the sink an output path names: `null`, an image file (`out.png`), a numbered image sequence
+/// True when an output string names standard output: `-`, `pipe:` or `pipe:1` (FFmpeg's names).
+pub fn is_stdout_output(output: &str) -> bool {
+    matches!(output, "-" | "pipe:" | "pipe:1")
+}
+
+/// Opens the sink an output path names: `null`, `-` (standard output, see
+/// [`video::VideoSink::open_stdout`]), an image file (`out.png`), a numbered image sequence
 /// (`frames/%05d.png`) or a video file (`out.mp4`, `.mkv`, `.mov`, `.webm`); its files are claimed
 /// from `guard` ([`crate::output`]).
 pub fn open_guarded(
@@ -90,6 +96,12 @@ pub fn open_guarded(
 ) -> Result<Box<dyn Sink>> {
     if output == "null" {
         return Ok(Box::new(null::NullSink::default()));
+    }
+    if is_stdout_output(output) {
+        return Ok(Box::new(video::VideoSink::open_stdout(
+            source,
+            settings.clone(),
+        )?));
     }
     if images::is_sequence_pattern(output)
         || crate::source::images::is_image_path(std::path::Path::new(output))

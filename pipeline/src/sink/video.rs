@@ -60,6 +60,9 @@ use crate::media::{self, Layout, Matrix, Scaler};
 use crate::output::{OutputGuard, Staged};
 use crate::source::SourceInfo;
 
+/// How standard output is named in messages.
+pub const STDOUT_NAME: &str = "standard output";
+
 /// How the video is encoded.
 #[derive(Clone, Debug)]
 pub struct VideoSettings {
@@ -79,6 +82,10 @@ pub struct VideoSettings {
     pub keep_audio: bool,
     /// Write a file that stays readable when the process is killed (see the module doc).
     pub crash_safe: bool,
+    /// FFmpeg's container (muxer) name, `matroska`, `mp4`, `nut`, `mpegts`, `yuv4mpegpipe`
+    /// (`ffmpeg -muxers`); `None` picks it from the file's extension, or YUV4MPEG for standard
+    /// output.
+    pub format: Option<String>,
 }
 
 impl Default for VideoSettings {
@@ -90,6 +97,7 @@ impl Default for VideoSettings {
             bitrate: None,
             keep_audio: true,
             crash_safe: false,
+            format: None,
         }
     }
 }
@@ -123,6 +131,10 @@ struct AudioCopy {
     parameters: codec::Parameters,
     pending: Option<Packet>,
     done: bool,
+    /// The part of the input's audio that goes with the frames (`--start`/`--duration`), in
+    /// `in_tb` ticks: packets before `from` are left out, the rest moved back by `from`, and
+    /// copying ends at `to`.
+    window: Option<(i64, Option<i64>)>,
 }
 
 impl AudioCopy {
@@ -176,13 +188,29 @@ impl AudioCopy {
         }
     }
 
-    /// The next audio packet; `None` at the end of the input (or where it cannot be read further:
-    /// the source reports damage itself).
+    /// The next audio packet, on the output's timeline; `None` at the end of the input or of the
+    /// trim (or where it cannot be read further: the source reports damage itself).
     fn read(&mut self) -> Option<Packet> {
         loop {
             let mut packet = Packet::empty();
             match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.in_index => return Some(packet),
+                Ok(()) if packet.stream() == self.in_index => {
+                    let Some((from, to)) = self.window else {
+                        return Some(packet);
+                    };
+                    let Some(ts) = packet.pts().or(packet.dts()) else {
+                        continue;
+                    };
+                    if ts < from {
+                        continue;
+                    }
+                    if to.is_some_and(|to| ts >= to) {
+                        return None;
+                    }
+                    packet.set_pts(packet.pts().map(|t| t - from));
+                    packet.set_dts(packet.dts().map(|t| t - from));
+                    return Some(packet);
+                }
                 Ok(()) => {}
                 Err(_) => return None,
             }
@@ -207,8 +235,10 @@ pub struct VideoSink {
     /// Setting up the encoder failed once: streams may be half added, so it is not retried.
     start_failed: bool,
     finished: bool,
-    /// The temporary file FFmpeg writes, moved into place when finished.
-    staged: Staged,
+    /// The temporary file FFmpeg writes, moved into place when finished (none for standard output).
+    staged: Option<Staged>,
+    /// Written to standard output: a stream that cannot seek back.
+    to_pipe: bool,
     /// Video packets the muxer took without an error.
     packets_ok: u64,
     /// The container is written in pieces that stay readable when cut (fragmented MP4, Matroska).
@@ -249,7 +279,6 @@ impl VideoSink {
         guard: &OutputGuard,
     ) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let display = path.display().to_string();
         media::init().map_err(|e| Error::output(&path, e))?;
         if media::c_path(&path).is_none() {
             return Err(Error::output(
@@ -276,17 +305,72 @@ impl VideoSink {
                 "FFmpeg cannot write paths that are not valid UTF-8; choose another name",
             ));
         };
+        Self::open_target(
+            path,
+            c_path,
+            Some(staged),
+            readable_if_cut,
+            source,
+            settings,
+        )
+    }
 
-        // The container, from the extension.
+    /// Writes the video to standard output (`-o -`): YUV4MPEG (uncompressed, what `ffmpeg -i -`,
+    /// `mpv -` and x264 read) unless [`VideoSettings::format`] names a container. Nothing else may
+    /// write to standard output meanwhile. MP4/MOV are written fragmented (a pipe cannot seek back
+    /// to the index); YUV4MPEG holds no audio, so the input's audio is left out there.
+    ///
+    /// # Errors
+    /// [`Error::Output`] naming standard output for an unknown container or encoder.
+    pub fn open_stdout(source: &SourceInfo, mut settings: VideoSettings) -> Result<Self> {
+        let path = PathBuf::from(STDOUT_NAME);
+        media::init().map_err(|e| Error::output(&path, e))?;
+        settings
+            .format
+            .get_or_insert_with(|| "yuv4mpegpipe".to_string());
+        let c_path = media::c_path(Path::new("pipe:1"))
+            .ok_or_else(|| Error::output(&path, "cannot name standard output"))?;
+        Self::open_target(path, c_path, None, true, source, settings)
+    }
+
+    /// Sets up the container and the encoder for `c_path` (a file or `pipe:1`).
+    fn open_target(
+        path: PathBuf,
+        c_path: std::ffi::CString,
+        staged: Option<Staged>,
+        readable_if_cut: bool,
+        source: &SourceInfo,
+        settings: VideoSettings,
+    ) -> Result<Self> {
+        let display = path.display().to_string();
+        let to_pipe = staged.is_none();
+        // The container: the one named, else from the extension.
+        let format_name =
+            match &settings.format {
+                Some(name) => Some(std::ffi::CString::new(name.as_str()).map_err(|_| {
+                    Error::output(&path, format!("'{name}' is not a container name"))
+                })?),
+                None => None,
+            };
         let mut ctx: *mut ffi::AVFormatContext = ptr::null_mut();
         // SAFETY: allocates a context or leaves `ctx` null; the result is checked.
         let ret = unsafe {
-            ffi::avformat_alloc_output_context2(&mut ctx, ptr::null(), ptr::null(), c_path.as_ptr())
+            ffi::avformat_alloc_output_context2(
+                &mut ctx,
+                ptr::null(),
+                format_name.as_ref().map_or(ptr::null(), |f| f.as_ptr()),
+                c_path.as_ptr(),
+            )
         };
         if ret < 0 || ctx.is_null() {
             return Err(Error::output(
                 &path,
-                "cannot tell the video container from the extension; use .mp4, .mkv, .mov, .webm or .avi",
+                match &settings.format {
+                    Some(name) => format!(
+                        "this FFmpeg build has no container named '{name}' (`ffmpeg -muxers` lists them); e.g. matroska, mp4, nut, mpegts or yuv4mpegpipe"
+                    ),
+                    None => "cannot tell the video container from the extension; use .mp4, .mkv, .mov, .webm or .avi".to_string(),
+                },
             ));
         }
         // SAFETY: `ctx` is a fresh output context; wrapping it makes it freed on every path below.
@@ -299,7 +383,10 @@ impl VideoSink {
 
         // The video encoder.
         let codec_name = settings.codec.clone().unwrap_or_else(|| {
-            if container == "webm" {
+            if container == "yuv4mpegpipe" {
+                // The YUV4MPEG muxer takes decoded pictures as they are (FFmpeg 5 and later).
+                "wrapped_avframe".to_string()
+            } else if container == "webm" {
                 "libvpx-vp9".to_string()
             } else {
                 "libx264".to_string()
@@ -308,9 +395,20 @@ impl VideoSink {
         let codec = encoder::find_by_name(&codec_name)
             .filter(|c| c.is_video())
             .ok_or_else(|| {
+                let hardware = media::hardware_video_encoders();
                 Error::output(
                     &path,
-                    format!("this FFmpeg build has no video encoder named '{codec_name}'"),
+                    format!(
+                        "this FFmpeg build has no video encoder named '{codec_name}'; it has \
+                         h264 (libx264), hevc (libx265), vp9 (libvpx-vp9), av1 (libsvtav1) where \
+                         built in, and as hardware encoders: {} (`doppel devices` lists them, \
+                         `ffmpeg -encoders` every one)",
+                        if hardware.is_empty() {
+                            "none".to_string()
+                        } else {
+                            hardware.join(", ")
+                        }
+                    ),
                 )
             })?;
         // SAFETY: a live codec and output format.
@@ -342,9 +440,16 @@ impl VideoSink {
             ));
         }
 
-        // The audio to copy.
-        let audio = match (&source.path, source.has_audio && settings.keep_audio) {
-            (Some(input), true) => open_audio(input, ctx, &extension, &path)?,
+        // SAFETY: a plain field of the live output format.
+        let holds_audio =
+            unsafe { (*(*ctx).oformat).audio_codec } != ffi::AVCodecID::AV_CODEC_ID_NONE;
+        // The audio to copy. A stream to a pipe in a video-only container (YUV4MPEG) leaves it out:
+        // the user chose no file name that could promise it.
+        let audio = match (
+            &source.path,
+            source.has_audio && settings.keep_audio && (holds_audio || !to_pipe),
+        ) {
+            (Some(input), true) => open_audio(input, source.trim, ctx, &extension, &path)?,
             _ => None,
         };
 
@@ -369,6 +474,7 @@ impl VideoSink {
             path,
             display,
             settings,
+            to_pipe,
             output: Some(output),
             codec,
             codec_name,
@@ -437,7 +543,7 @@ impl VideoSink {
         // AVI has no timestamps, only frame slots at one rate: there the encoder counts frames at
         // the nominal rate (a gap becomes skipped slots). Every other container keeps the source's
         // time base and exact timestamps.
-        let cfr = output.format().name() == "avi" && rate.is_some();
+        let cfr = matches!(output.format().name(), "avi" | "yuv4mpegpipe") && rate.is_some();
         let enc_tb = match rate {
             Some(r) if cfr => Rational::new(r.den, r.num),
             _ if media::is_valid(self.source_tb) => self.source_tb,
@@ -591,7 +697,10 @@ impl VideoSink {
 
         let mut header = Dictionary::new();
         let container = output.format().name().to_string();
-        if self.settings.crash_safe {
+        if self.to_pipe && matches!(container.as_str(), "mp4" | "mov") {
+            // A pipe cannot seek back to write the index: fragments carry it as they go.
+            header.set("movflags", "+frag_keyframe+empty_moov+default_base_moof");
+        } else if self.settings.crash_safe {
             // SAFETY: a plain field of the live output context: flush the file after every packet.
             unsafe { (*output.as_mut_ptr()).flush_packets = 1 };
             match container.as_str() {
@@ -748,6 +857,7 @@ impl VideoSink {
 /// Opens the input's best audio stream for copying, checking that the container can hold it.
 fn open_audio(
     input_path: &Path,
+    trim: Option<crate::source::trim::TrimWindow>,
     ctx: *mut ffi::AVFormatContext,
     extension: &str,
     path: &Path,
@@ -790,6 +900,17 @@ fn open_audio(
             }
         }
     }
+    let window = trim.map(|t| {
+        let ticks = |seconds: f64| (seconds / in_tb.as_f64()).round() as i64;
+        if t.from > 2.0 {
+            // Start reading near the trim (the packets before it are left out as they come); 2 s
+            // early, because the demuxer seeks by the video's keyframes and audio may be stored
+            // in chunks ahead of the video.
+            let target = ((t.from - 2.0) * f64::from(ffi::AV_TIME_BASE)) as i64;
+            let _ = input.seek(target, ..target);
+        }
+        (ticks(t.from), t.to.map(ticks))
+    });
     Ok(Some(AudioCopy {
         input,
         in_index,
@@ -799,6 +920,7 @@ fn open_audio(
         parameters,
         pending: None,
         done: false,
+        window,
     }))
 }
 
@@ -945,7 +1067,9 @@ impl Sink for VideoSink {
         if self.video.is_none() {
             // Nothing was encoded: no header, no valid file. Remove the empty file.
             self.output = None;
-            self.staged.discard();
+            if let Some(staged) = &self.staged {
+                staged.discard();
+            }
             return Err(Error::output(
                 &self.path,
                 "no frames arrived, so no video was written (an earlier file there is unchanged)",
@@ -955,7 +1079,9 @@ impl Sink for VideoSink {
         // A cut-off crash-safe file (the disk filled up) still holds its frames: keep it, and
         // let the caller's guard decide whether it replaces an earlier file.
         if closed.is_ok() || (self.readable_if_cut && self.packets_ok > 1) {
-            self.staged.complete()?;
+            if let Some(staged) = &self.staged {
+                staged.complete()?;
+            }
         }
         closed?;
         Ok(self.summary())

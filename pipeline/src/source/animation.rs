@@ -167,6 +167,7 @@ impl AnimationSource {
             frame_count: Some(count),
             has_audio: false,
             live: false,
+            trim: None,
         };
         Ok(Some(Self {
             info,

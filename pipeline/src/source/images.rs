@@ -73,6 +73,7 @@ impl ImageSource {
             frame_count: Some(files.len() as u64),
             has_audio: false,
             live: false,
+            trim: None,
         };
         Ok(Self {
             files,

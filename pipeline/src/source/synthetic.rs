@@ -5,6 +5,7 @@
 
 use image::{Rgba, RgbaImage};
 
+use super::spec::InputSpec;
 use super::{Source, SourceInfo};
 use crate::error::{Error, Result};
 use crate::frame::{Frame, Rational, Timestamp};
@@ -39,47 +40,23 @@ impl SyntheticConfig {
     /// e.g. `synthetic:width=640:height=480:frames=90`.
     pub fn parse(text: &str) -> Result<Self> {
         let mut config = Self::default();
-        let mut parts = text.split(':');
-        if parts.next() != Some("synthetic") {
+        let spec = InputSpec::parse(text)?;
+        if spec.head != "synthetic" || !spec.values.is_empty() {
             return Err(Error::input(
                 text,
                 "a synthetic source is written synthetic[:width=W:height=H:fps=F:frames=N]",
             ));
         }
-        for part in parts {
-            let Some((key, value)) = part.split_once('=') else {
-                return Err(Error::input(text, format!("'{part}' is not key=value")));
-            };
-            let number: u64 = value.parse().map_err(|_| {
-                Error::input(text, format!("{key}='{value}' is not a whole number"))
-            })?;
-            let side = |v: u64| -> Result<u32> {
-                if (2..=8192).contains(&v) {
-                    Ok(v as u32)
-                } else {
-                    Err(Error::input(
-                        text,
-                        format!("{key}={v} is out of range; expected 2 to 8192"),
-                    ))
+        for (key, value) in &spec.settings {
+            match key.as_str() {
+                "width" => config.width = spec.number(key, value, 2..=8192)? as u32,
+                "height" => config.height = spec.number(key, value, 2..=8192)? as u32,
+                "fps" => config.fps = spec.number(key, value, 1..=240)? as u32,
+                "frames" => {
+                    let n = spec.number(key, value, 0..=u64::MAX)?;
+                    config.frames = (n > 0).then_some(n);
                 }
-            };
-            match key {
-                "width" => config.width = side(number)?,
-                "height" => config.height = side(number)?,
-                "fps" if (1..=240).contains(&number) => config.fps = number as u32,
-                "fps" => {
-                    return Err(Error::input(
-                        text,
-                        format!("fps={number} is out of range; expected 1 to 240"),
-                    ))
-                }
-                "frames" => config.frames = (number > 0).then_some(number),
-                _ => {
-                    return Err(Error::input(
-                        text,
-                        format!("unknown key '{key}'; expected width, height, fps or frames"),
-                    ))
-                }
+                _ => return Err(spec.unknown(key, "width, height, fps or frames")),
             }
         }
         Ok(config)
@@ -108,6 +85,7 @@ impl SyntheticSource {
             frame_count: config.frames,
             has_audio: false,
             live: config.live,
+            trim: None,
         };
         Self {
             config,

@@ -137,6 +137,8 @@ pub struct VideoSource {
     last_pts: Option<i64>,
     /// Nominal frame duration in stream ticks, for frames without a timestamp.
     tick_step: i64,
+    /// The video stream's start time in seconds (0 when the container gives none).
+    origin: f64,
 }
 
 impl VideoSource {
@@ -160,6 +162,28 @@ impl VideoSource {
                 "FFmpeg cannot open paths that are not valid UTF-8; rename the file",
             ));
         }
+        Self::open_url(&path, &path, true)
+    }
+
+    /// Reads a container or a YUV4MPEG stream from standard input (`-`, `pipe:` or `pipe:0`), as
+    /// `ffmpeg -i -` does. A pipe cannot be read twice, so its audio is not copied (the sinks copy
+    /// audio by reading the file again); the frame count is unknown unless the container says.
+    ///
+    /// # Errors
+    /// [`Error::Input`] naming `standard input` when nothing readable arrives.
+    pub fn open_stdin(input: &str) -> Result<Self> {
+        media::init().map_err(|e| Error::input(input, e))?;
+        let url = match input {
+            "-" | "pipe:" => "pipe:0",
+            other => other,
+        };
+        Self::open_url(Path::new("standard input"), Path::new(url), false)
+    }
+
+    /// Opens `url` (a path or an FFmpeg URL); `shown` names it in messages; `is_file` says whether
+    /// it can be read again (for its audio) and seeked.
+    fn open_url(shown: &Path, url: &Path, is_file: bool) -> Result<Self> {
+        let path = shown.to_path_buf();
         let not_video = |why: String| {
             Error::input(
                 &path,
@@ -167,7 +191,7 @@ impl VideoSource {
             )
         };
         media::clear_log_error();
-        let mut input = ffmpeg::format::input(&path).map_err(|e| match e {
+        let mut input = ffmpeg::format::input(&url).map_err(|e| match e {
             ffmpeg::Error::Other {
                 errno: ffmpeg::util::error::ENOENT,
             } => Error::input(&path, "no such file"),
@@ -180,6 +204,7 @@ impl VideoSource {
         let has_audio = input
             .streams()
             .any(|s| s.parameters().medium() == MediaType::Audio);
+
         let stream = input
             .streams()
             .best(MediaType::Video)
@@ -216,6 +241,11 @@ impl VideoSource {
                 Some((seconds * rate).round().max(1.0) as u64)
             });
         let rotation = display_rotation(&stream);
+        let origin = if stream.start_time() == ffi::AV_NOPTS_VALUE {
+            0.0
+        } else {
+            stream.start_time() as f64 * time_base.as_f64()
+        };
         // SAFETY: the index of a live stream.
         let entries = unsafe { ffi::avformat_index_get_entries_count(stream.as_ptr()) };
         let is_mov = input.format().name().contains("mp4");
@@ -270,7 +300,7 @@ impl VideoSource {
             .max(1);
         let info = SourceInfo {
             name: path.display().to_string(),
-            path: Some(path.clone()),
+            path: is_file.then(|| path.clone()),
             width: out_w,
             height: out_h,
             frame_rate,
@@ -278,6 +308,7 @@ impl VideoSource {
             frame_count,
             has_audio,
             live: false,
+            trim: None,
         };
         Ok(Self {
             info,
@@ -300,6 +331,7 @@ impl VideoSource {
             decode_errors: 0,
             last_pts: None,
             tick_step,
+            origin,
         })
     }
 
@@ -522,16 +554,13 @@ fn declared_duration(
     })
 }
 
-/// Seconds from `HH:MM:SS.fraction`.
+/// Seconds from a `DURATION` tag (`HH:MM:SS.fraction`), read as `--start` reads times; `None`
+/// for anything else or zero.
 fn parse_clock(text: &str) -> Option<f64> {
-    let mut parts = text.trim().split(':');
-    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
+    if text.trim().split(':').count() != 3 {
         return None;
     }
-    let total =
-        h.parse::<f64>().ok()? * 3600.0 + m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?;
-    (total.is_finite() && total > 0.0).then_some(total)
+    super::trim::parse_time(text).ok().filter(|t| *t > 0.0)
 }
 
 /// The rotation the stream's display matrix asks for.
@@ -560,6 +589,25 @@ fn display_rotation(stream: &ffmpeg::format::stream::Stream) -> Rotation {
 impl Source for VideoSource {
     fn info(&self) -> &SourceInfo {
         &self.info
+    }
+
+    fn origin(&self) -> f64 {
+        self.origin
+    }
+
+    /// Jumps to the keyframe at or before `seconds`. A pipe cannot seek: there the frames before
+    /// are decoded and dropped by the caller.
+    fn seek_before(&mut self, seconds: f64) -> Result<()> {
+        if self.info.path.is_none() || self.delivered > 0 {
+            return Ok(());
+        }
+        let target = (seconds * f64::from(ffi::AV_TIME_BASE)) as i64;
+        if self.input.seek(target, ..target).is_ok() {
+            self.decoder.flush();
+            // The packets before the keyframe are skipped, so the index no longer counts them.
+            self.index_entries = None;
+        }
+        Ok(())
     }
 
     fn next_frame(&mut self) -> Result<Option<Frame>> {

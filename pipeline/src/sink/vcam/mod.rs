@@ -13,6 +13,13 @@
 //! Errors say what to do: a missing device gives the `modprobe` line; a device that is not a
 //! loopback output says what it is.
 //!
+//! Why not the `v4l` crate (0.14.0, already in the build through nokhwa): it would do the same four
+//! calls, but its `src/v4l2/vidioc.rs` builds ioctl numbers with the asm-generic layout on every
+//! architecture (14 size bits, `_IOC_READ` = 2 at bit 30), so on powerpc, mips and sparc, whose
+//! kernels use 13 size bits and 3 direction bits (read 2, write 4, at bit 29), its `VIDIOC_QUERYCAP`
+//! (an `_IOR`) is 0x80685600 where the kernel expects 0x40685600, and the first call fails. The
+//! `_IOWR` calls happen to agree (3 << 30 == 6 << 29). [`v4l2`] carries both layouts.
+//!
 //! Example: `doppel live --source camera --stages track,avatar --vcam /dev/video10 --no-window`
 
 pub mod convert;

@@ -620,6 +620,16 @@ fn iou_and_boundary_f(pred: &[bool], truth: &[bool], w: usize, h: usize, tol: us
     (iou, f)
 }
 
+/// The real portraits with MODNet reference masks in `pipeline/tests/fixtures/matte/`.
+const REFERENCE_PHOTOS: [&str; 6] = [
+    "single_face.jpg",
+    "grace_hopper.jpg",
+    "multi_face.jpg",
+    "0-f1-su-ph.jpg",
+    "15-f13-anc-ph.jpg",
+    "45-m7-di-ph.jpg",
+];
+
 #[test]
 fn mattes_of_the_real_photos_match_the_modnet_reference() {
     // Six real portraits; the reference masks are MODNet's (an offline portrait matting model,
@@ -629,14 +639,7 @@ fn mattes_of_the_real_photos_match_the_modnet_reference() {
     // grey PNGs for `scripts/matte_accuracy.py` and a person to look at.
     let dir = out_dir().join("accuracy");
     std::fs::create_dir_all(&dir).expect("dir");
-    let photos = [
-        "single_face.jpg",
-        "grace_hopper.jpg",
-        "multi_face.jpg",
-        "0-f1-su-ph.jpg",
-        "15-f13-anc-ph.jpg",
-        "45-m7-di-ph.jpg",
-    ];
+    let photos = REFERENCE_PHOTOS;
     let mut segs: Vec<Segmenter> = [
         MatteModel::Landscape,
         MatteModel::Selfie,
@@ -703,14 +706,7 @@ fn sticker_cutout_is_the_refined_matte_and_matches_the_modnet_reference() {
     // to sharpen.
     use doppel_pipeline::sticker::cutout::Cutout;
     use doppel_pipeline::track::segment::SegmentConfig;
-    let photos = [
-        "single_face.jpg",
-        "grace_hopper.jpg",
-        "multi_face.jpg",
-        "0-f1-su-ph.jpg",
-        "15-f13-anc-ph.jpg",
-        "45-m7-di-ph.jpg",
-    ];
+    let photos = REFERENCE_PHOTOS;
     let mut cutout = Cutout::load(&SegmentConfig::default(), 0.0).expect("cutout");
     let mut raw_seg = segmenter(MatteModel::Selfie);
     let (mut raw_sum, mut cut_sum) = ([0.0f64; 2], [0.0f64; 2]);

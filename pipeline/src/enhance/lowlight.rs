@@ -380,6 +380,18 @@ pub fn range_weight(d: u8) -> u32 {
     u32::from(DENOISE_RANGE_CODES.saturating_sub(d))
 }
 
+/// [`Error::Size`] unless `dst` has `src`'s size.
+fn check_output(src: &RgbaImage, dst: &RgbaImage) -> Result<()> {
+    if src.dimensions() != dst.dimensions() {
+        return Err(Error::size(
+            "lowlight output (must match the source)",
+            src.dimensions(),
+            dst.dimensions(),
+        ));
+    }
+    Ok(())
+}
+
 /// Applies `map` to `src` with `strength` (module docs, "Applying") into `dst` (same size; alpha
 /// copied): the CPU reference of the GPU kernel. Rows run on every core ([`super::par_rows`]);
 /// nothing is allocated.
@@ -392,13 +404,7 @@ pub fn apply_gain_cpu(
     map: &GainMap,
     strength: f32,
 ) -> Result<()> {
-    if src.dimensions() != dst.dimensions() {
-        return Err(Error::size(
-            "lowlight output (must match the source)",
-            src.dimensions(),
-            dst.dimensions(),
-        ));
-    }
+    check_output(src, dst)?;
     check_gain(map)?;
     let (w, h) = src.dimensions();
     super::check_frame("lowlight", w, h)?;
@@ -499,13 +505,7 @@ pub fn apply_curves_cpu(
     curves: &Curves,
     strength: f32,
 ) -> Result<()> {
-    if src.dimensions() != dst.dimensions() {
-        return Err(Error::size(
-            "lowlight output (must match the source)",
-            src.dimensions(),
-            dst.dimensions(),
-        ));
-    }
+    check_output(src, dst)?;
     check_curves(curves)?;
     let (w, h) = src.dimensions();
     let (cw, ch) = (curves.width, curves.height);

@@ -18,7 +18,7 @@
 //!   framing and the cheapest, measured in the README's "Background"); `file` overrides its path.
 //! - `wrap` 0..1 (0.3): light wrap of the new background over the person's rim.
 //! - `hold` 0..0.95 (0.8): temporal stabilisation where the frame is still (0 = off).
-//! - `threads` (1: see `from_options`), `backend` = auto | gpu | cpu (auto: the GPU on a hardware adapter, the CPU
+//! - `threads` (1: see `from_options` and `options::SMALL_MODEL_THREADS`), `backend` = auto | gpu | cpu (auto: the GPU on a hardware adapter, the CPU
 //!   on a software one such as lavapipe; both give the same pixels within ±1).
 //!
 //! Example: `doppel live --source camera --stages background:mode=blur --vcam /dev/video10`
@@ -38,7 +38,9 @@ use crate::imageops::{resize_rgba, Filter};
 use crate::matte::{
     composite_cpu, CompositeParams, GpuComposite, MatteModel, RefineConfig, Refiner, Segmenter,
 };
-use crate::options::{OptKind, OptSpec, StageOptions, MODEL_PROVIDER};
+use crate::options::{
+    OptKind, OptSpec, StageOptions, MODEL_PROVIDER, SMALL_MODEL_THREADS as THREADS,
+};
 use crate::source::video::VideoSource;
 use crate::source::Source;
 use crate::stage::{Contract, Stage, StageDoc};
@@ -89,16 +91,6 @@ const BACKEND: OptSpec = OptSpec {
     },
     help:
         "auto (gpu on a hardware adapter, cpu on a software one such as lavapipe or none), gpu, cpu",
-};
-/// `threads`: as `options::MODEL_THREADS`, but one thread when absent (see `from_options`).
-const THREADS: OptSpec = OptSpec {
-    name: "threads",
-    kind: OptKind::OptU32 {
-        min: 1,
-        max: 256,
-        absent: "1",
-    },
-    help: "intra-op threads of the segmentation network",
 };
 /// The default network, chosen by measurement (README "Background").
 pub const DEFAULT_MODEL: &str = "landscape";
@@ -276,8 +268,7 @@ impl Background {
         // second intra-op thread spins after each run on the core the composite's rows need. Live
         // at 1280x720 under load (README "Background"): capture-to-display p99 66-75 ms with one
         // thread against 86-97 ms with two.
-        let threads = options.opt_u32(&THREADS)?.map_or(1, |t| t as usize);
-        let session = ctx.session(options, Some(threads))?;
+        let session = ctx.session(options, Some(options.u32(&THREADS)? as usize))?;
         let segmenter = Segmenter::load(kind, &file, &session)?;
         let hardware = || {
             ctx.gpu()

@@ -15,9 +15,7 @@
 use image::{GrayImage, Rgba, RgbaImage};
 
 use crate::error::Result;
-use crate::matte::composite::{composite_cpu, CompositeParams};
-use crate::matte::model::{MatteModel, Segmenter};
-use crate::matte::refine::{RefineConfig, Refiner};
+use crate::matte::{composite_cpu, CompositeParams, MatteModel, RefineConfig, Refiner, Segmenter};
 use crate::track::segment::SegmentConfig;
 
 /// Probabilities below this are background, above [`EDGE_HIGH`] person; between, a smooth ramp.

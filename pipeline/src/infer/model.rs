@@ -486,12 +486,10 @@ impl Model {
                 Err(Error::Model { message, .. })
                     if is_fallback(&message) && !config.provider.strict =>
                 {
-                    let report = Arc::new(Mutex::new(Vec::new()));
-                    let session = build_session(path, config, rt, false, Some(&report))?;
-                    let on_cpu = report
-                        .lock()
-                        .map(|r| cpu_placed_nodes(&r.join("\n")).join(", "))
-                        .unwrap_or_default();
+                    // The session kept has no verbose logger: ONNX Runtime would call it on every
+                    // run. The node report comes from a throwaway session of its own.
+                    let session = build_session(path, config, rt, false, None)?;
+                    let on_cpu = nodes_on_cpu(path, config, rt).unwrap_or_default();
                     provider::notice(format!(
                         "{}: execution provider {} runs part of the model; ONNX Runtime runs the rest on \
                          the CPU ({}); add strict=true to the provider to refuse this",

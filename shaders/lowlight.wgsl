@@ -10,8 +10,10 @@
 // pixel's arithmetic, and `pow` is arithmetic. So one invocation takes one frame row of the pixels
 // that share their gain-map column (about full / small of them): the two y-interpolated gains once,
 // then a 3x3 window that slides along the row (3 texel loads a pixel instead of 9); the sRGB curve is
-// computed. Measured at 1280x720 (pipeline/benches/deglare): an invocation per pixel took 107 ms with
-// `pow`, 126 ms reading the CPU's tables, 158 ms with a 16x16 workgroup tile of texels.
+// computed, and the gain is applied in the encoded domain (`scaled`: one `pow` a pixel instead of
+// six where the channels are above the curve's linear toe). Measured at 1280x720
+// (pipeline/benches/deglare): an invocation per pixel took 107 ms with `pow`, 126 ms reading the
+// CPU's tables, 158 ms with a 16x16 workgroup tile of texels.
 
 struct Params {
     full: vec2<u32>,    // frame width, height
@@ -53,21 +55,25 @@ fn encode1(v: f32) -> f32 {
     return 1.055 * pow(x, 1.0 / 2.4) - 0.055;
 }
 
-// The linear value of a (fractional) 8-bit code.
-fn decode1(q: f32) -> f32 {
-    let v = q / 255.0;
-    if (v <= 0.04045) {
-        return v / 12.92;
+// encode(k * decode(v)) of one channel's sRGB value v, k >= 1, s = k^(1/2.4) (for v on the
+// curve's power segment). On that segment decode(v) = ((v + 0.055) / 1.055)^2.4, and k * decode(v)
+// stays on it (k >= 1), so the encode undoes the power: k^(1/2.4) (v + 0.055) - 0.055, exactly,
+// without a `pow` per channel. The linear segment (v <= 0.04045) decodes by a division.
+fn scaled(v: f32, k: f32, s: f32) -> f32 {
+    if (v > 0.04045) {
+        return clamp(s * (v + 0.055) - 0.055, 0.0, 1.0);
     }
-    return pow((v + 0.055) / 1.055, 2.4);
+    return encode1(k * v / 12.92);
 }
 
-// The three texels of column `x` (clamped) in rows y - 1, y, y + 1 (clamped), as 8-bit codes;
-// alpha of the middle one in `w` of `mid`.
+// The three texels of column `x` (clamped) in rows y - 1, y, y + 1 (clamped), as 8-bit codes (whole
+// numbers held in f32: every sum below stays exact, as the CPU reference's integers); the middle
+// texel also as it was loaded, for the pixels left as they are.
 struct Column {
-    up: vec3<i32>,
-    mid: vec4<f32>,
-    down: vec3<i32>,
+    up: vec3<f32>,
+    mid: vec3<f32>,
+    down: vec3<f32>,
+    texel: vec4<f32>,
 };
 
 fn column(x: i32, y: i32) -> Column {
@@ -76,18 +82,14 @@ fn column(x: i32, y: i32) -> Column {
     let up = textureLoad(frame, vec2<i32>(cx, max(y - 1, 0)), 0).rgb;
     let mid = textureLoad(frame, vec2<i32>(cx, y), 0);
     let down = textureLoad(frame, vec2<i32>(cx, min(y + 1, last)), 0).rgb;
-    return Column(vec3<i32>(round(up * 255.0)), mid, vec3<i32>(round(down * 255.0)));
+    return Column(round(up * 255.0), round(mid.rgb * 255.0), round(down * 255.0), mid);
 }
 
 // Adds the neighbour `n` to the range-weighted sum around `q`.
-fn gather(n: vec3<i32>, q: vec3<i32>, acc: vec4<f32>) -> vec4<f32> {
+fn gather(n: vec3<f32>, q: vec3<f32>, acc: vec4<f32>) -> vec4<f32> {
     let diff = abs(n - q);
-    let wt = max(p.range - f32(max(max(diff.r, diff.g), diff.b)), 0.0);
-    return acc + vec4<f32>(wt * vec3<f32>(n), wt);
-}
-
-fn codes_of(c: vec4<f32>) -> vec3<i32> {
-    return vec3<i32>(round(c.rgb * 255.0));
+    let wt = max(p.range - max(max(diff.r, diff.g), diff.b), 0.0);
+    return acc + vec4<f32>(wt * n, wt);
 }
 
 // x: the gain map's column, y: the frame's row.
@@ -125,31 +127,41 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
         var k = 1.0 + p.strength * (left + (right - left) * tx.z - 1.0);
         let at = vec2<i32>(i32(x), iy);
         if (k <= 1.0) {
-            textureStore(out_tex, at, here.mid);
+            textureStore(out_tex, at, here.texel);
         } else {
-            let q = codes_of(here.mid);
-            var code = vec3<f32>(q);
+            let q = here.mid;
+            var code = q;
             let b = clamp((k - 1.0) / p.full_gain, 0.0, 1.0);
             if (b >= p.min_blend) {
                 var acc = vec4<f32>(0.0);
                 acc = gather(prev.up, q, acc);
                 acc = gather(here.up, q, acc);
                 acc = gather(next.up, q, acc);
-                acc = gather(codes_of(prev.mid), q, acc);
+                acc = gather(prev.mid, q, acc);
                 acc = gather(q, q, acc);
-                acc = gather(codes_of(next.mid), q, acc);
+                acc = gather(next.mid, q, acc);
                 acc = gather(prev.down, q, acc);
                 acc = gather(here.down, q, acc);
                 acc = gather(next.down, q, acc);
                 code += b * (acc.xyz / acc.w - code);
             }
-            let c = vec3<f32>(decode1(code.r), decode1(code.g), decode1(code.b));
-            let m = max(max(c.r, c.g), c.b);
-            if (m > 0.0) {
-                k = min(k, 1.0 / m);
+            let v = code / 255.0;
+            let top = max(max(v.r, v.g), v.b);
+            // the gain in the encoded domain, s = k^(1/2.4), capped where the brightest channel
+            // would clip (k <= 1 / decode(top)); k follows the cap
+            var s = 1.0;
+            if (top > 0.04045) {
+                s = pow(k, 1.0 / 2.4);
+                let cap = 1.055 / (top + 0.055);
+                if (s > cap) {
+                    s = cap;
+                    k = pow(cap, 2.4);
+                }
+            } else if (top > 0.0) {
+                k = min(k, 12.92 / top);
             }
-            let v = c * k;
-            textureStore(out_tex, at, vec4<f32>(encode1(v.r), encode1(v.g), encode1(v.b), here.mid.a));
+            let out = vec3<f32>(scaled(v.r, k, s), scaled(v.g, k, s), scaled(v.b, k, s));
+            textureStore(out_tex, at, vec4<f32>(out, here.texel.a));
         }
         prev = here;
         here = next;

@@ -36,6 +36,35 @@ pub trait Stage: Send {
     fn analysis(&self) -> Option<MetaSet> {
         None
     }
+
+    /// `Some` when the stage works on several frames at once (model workers of its own, see
+    /// [`Pipelined`]); the graph then starts and finishes its frames instead of calling
+    /// [`Stage::process`]. The default is `None`.
+    fn pipelined(&mut self) -> Option<&mut dyn Pipelined> {
+        None
+    }
+}
+
+/// A stage whose heavy part (a model) runs on workers of its own, one frame each, while what must
+/// see the frames in order (colours, temporal smoothing, upsampling) runs on the stage's thread.
+/// The graph starts frames while fewer than [`Pipelined::depth`] are in flight and finishes them
+/// in the order they came, so the output is the same as with [`Stage::process`].
+pub trait Pipelined {
+    /// How many frames may be in flight (the workers).
+    fn depth(&self) -> usize;
+
+    /// Frames started and not finished yet.
+    fn in_flight(&self) -> usize;
+
+    /// Does the in-order part before the model and hands `frame` to a worker; does not wait.
+    fn start(&mut self, frame: Frame) -> Result<()>;
+
+    /// Gets a message each time a worker is done with a frame, so that the graph can wait for a
+    /// new frame and a finished one at once.
+    fn finished(&self) -> crossbeam_channel::Receiver<()>;
+
+    /// The oldest started frame, completed, when its worker is done; `None` while it runs.
+    fn try_finish(&mut self) -> Option<Result<Frame>>;
 }
 
 /// Commands a live run can send to its stages (through [`crate::graph::RunHandle`]; a stage that

@@ -6,11 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
+use doppel_pipeline::frame::{Frame, Rational, Timestamp};
 use doppel_pipeline::gpu::resample::{resize_bilinear, GpuResample};
 use doppel_pipeline::gpu::GpuContext;
+use doppel_pipeline::graph::{self, RunConfig};
 use doppel_pipeline::infer::Adapter;
 use doppel_pipeline::options::StageOptions;
+use doppel_pipeline::sink::{Sink, SinkSummary};
+use doppel_pipeline::source::synthetic::{SyntheticConfig, SyntheticSource};
 use doppel_pipeline::source::{self, OpenOptions};
+use doppel_pipeline::stage::Stage;
 use doppel_pipeline::stages::stylize::Stylize;
 use doppel_pipeline::stages::BuildContext;
 use doppel_pipeline::style::{
@@ -75,6 +80,7 @@ fn stage(pairs: &[(&str, &str)]) -> doppel_pipeline::Result<Stylize> {
         ("cache", cache.as_str()),
         ("threads", "2"),
     ];
+    all.retain(|(key, _)| !pairs.iter().any(|(given, _)| given == key));
     all.extend_from_slice(pairs);
     Stylize::from_options(
         &StageOptions::from_pairs("stylize", &all),
@@ -560,4 +566,188 @@ fn gpu_stage_leaves_its_frame_on_the_gpu_matching_the_cpu_path() {
         .max()
         .unwrap_or(0);
     assert!(worst <= 1, "GPU and CPU stage outputs differ by {worst}");
+}
+
+/// Keeps every frame's sequence number and pixels.
+struct Keep(std::sync::Arc<std::sync::Mutex<Vec<(u64, RgbaImage)>>>);
+
+impl Sink for Keep {
+    fn write(&mut self, frame: &Frame) -> doppel_pipeline::Result<()> {
+        let image = frame.cpu_image()?.clone();
+        self.0.lock().expect("frames").push((frame.seq, image));
+        Ok(())
+    }
+
+    fn finish(&mut self) -> doppel_pipeline::Result<SinkSummary> {
+        Ok(SinkSummary {
+            frames: self.0.lock().expect("frames").len() as u64,
+            target: "memory".to_string(),
+        })
+    }
+}
+
+/// `workers=2` (two stylizers working on frames side by side, the graph starting and finishing
+/// them through `Stage::pipelined`) gives the frames of one stylizer, in order: the temporal
+/// stabilizer (on by default), which blends each frame with the one before, sees them in turn.
+#[test]
+fn two_workers_give_the_frames_of_one_in_order() {
+    let run = |workers: &str| {
+        let stage = stage(&[
+            ("skill", "toon"),
+            ("size", "64"),
+            ("threads", "1"),
+            ("workers", workers),
+            ("backend", "cpu"),
+        ])
+        .expect("stage");
+        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let source = SyntheticSource::new(SyntheticConfig {
+            width: 128,
+            height: 96,
+            frames: Some(12),
+            ..SyntheticConfig::default()
+        });
+        let report = graph::run(
+            Box::new(source),
+            vec![Box::new(stage) as Box<dyn Stage>],
+            Box::new(Keep(kept.clone())),
+            RunConfig::new(Mode::Offline),
+        )
+        .into_result()
+        .expect("run");
+        assert_eq!(report.frames_out, 12);
+        let frames = std::mem::take(&mut *kept.lock().expect("frames"));
+        frames
+    };
+    let (one, two) = (run("1"), run("2"));
+    let seqs: Vec<u64> = two.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (0..12).collect::<Vec<u64>>(), "frames in order");
+    for (i, ((_, a), (_, b))) in one.iter().zip(&two).enumerate() {
+        assert!(a == b, "frame {i}: two workers differ from one");
+    }
+    assert!(
+        mean_abs_diff(&two[0].1, &two[11].1) > 1.0,
+        "the synthetic frames move"
+    );
+}
+
+/// With workers, a style switch reaches every worker before its next frame; an adapter skill goes
+/// to each as its file. Checked against Python onnxruntime's output for the tint adapters.
+#[test]
+fn workers_switch_adapter_skills_together() {
+    let input = image::open(fixture("dark_160x90.png"))
+        .expect("fixture")
+        .to_rgba8();
+    let base = fixture("tint.onnx").display().to_string();
+    let mut s = stage(&[
+        ("model", base.as_str()),
+        ("full", "true"),
+        ("stability", "0"),
+        ("workers", "2"),
+    ])
+    .expect("stage");
+    let p = s.pipelined().expect("two workers make a pipelined stage");
+    assert_eq!(p.depth(), 2);
+    for name in ["warm", "cool", "warm"] {
+        let adapter =
+            Adapter::from_file(fixture(&format!("tint_{name}.onnx_adapter"))).expect("adapter");
+        s.set_style(&Style::Adapter {
+            model: fixture("tint.onnx"),
+            adapter,
+        })
+        .expect("switch");
+        let p = s.pipelined().expect("pipelined");
+        // two frames in flight, one on each worker
+        for seq in 0..2 {
+            let pts = Timestamp::new(seq as i64, Rational::new(1, 30));
+            p.start(Frame::new(seq, pts, input.clone())).expect("start");
+        }
+        let expected = image::open(fixture(&format!("dark_160x90.tint_{name}.png")))
+            .expect("reference")
+            .to_rgba8();
+        let finished = p.finished();
+        let mut outs = Vec::new();
+        while outs.len() < 2 {
+            match p.try_finish() {
+                Some(frame) => outs.push(frame.expect("styled")),
+                None => {
+                    finished
+                        .recv_timeout(std::time::Duration::from_secs(60))
+                        .expect("a worker answers");
+                }
+            }
+        }
+        for (i, mut frame) in outs.into_iter().enumerate() {
+            assert_eq!(frame.seq, i as u64, "in order");
+            let out = frame.pixels.image().expect("pixels").clone();
+            let worst = out
+                .as_raw()
+                .iter()
+                .zip(expected.as_raw())
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap_or(0);
+            assert!(worst <= 1, "{name}, frame {i}: differs by {worst}");
+        }
+    }
+}
+
+/// Live, overloaded (a 640x360 source at 120 fps, more than two workers can draw on two cores):
+/// frames are dropped at the source only, the stylizer works only on frames that are output, and
+/// they come out in order. A live run on two or more cores gets two workers by default.
+#[test]
+fn live_workers_take_only_frames_that_reach_the_output_in_order() {
+    let skills = root().join("assets/skills").display().to_string();
+    let transform = model("arbitrary_transform_dyn.onnx");
+    let mut stage = Stylize::from_options(
+        &StageOptions::from_pairs(
+            "stylize",
+            &[
+                ("skill", "toon"),
+                ("size", "144"),
+                ("skills", skills.as_str()),
+                ("transform", transform.as_str()),
+            ],
+        ),
+        &BuildContext::new(Mode::Live),
+    )
+    .expect("stage");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let depth = stage.pipelined().map_or(1, |p| p.depth());
+    assert_eq!(depth, if cores >= 2 { 2 } else { 1 }, "{cores} cores");
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let source = SyntheticSource::new(SyntheticConfig {
+        width: 640,
+        height: 360,
+        fps: 120,
+        frames: Some(120),
+        live: false,
+    });
+    let report = graph::run(
+        Box::new(source),
+        vec![Box::new(stage) as Box<dyn Stage>],
+        Box::new(Keep(kept.clone())),
+        RunConfig::new(Mode::Live),
+    )
+    .into_result()
+    .expect("run");
+    let seqs: Vec<u64> = kept.lock().expect("frames").iter().map(|f| f.0).collect();
+    assert!(report.frames_out >= 10, "{report:?}");
+    assert!(
+        report.nodes[0].dropped > 0,
+        "overloaded: {:?}",
+        report.nodes[0]
+    );
+    assert_eq!(report.frames_out + report.dropped, 120, "{report:?}");
+    assert_eq!(
+        report.nodes[1].frames, report.frames_out,
+        "{:?}",
+        report.nodes[1]
+    );
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    eprintln!(
+        "live stylize with {depth} workers: {} of 120 frames out, {:.1} fps",
+        report.frames_out,
+        report.frames_out as f64 / report.wall_s
+    );
 }

@@ -8,6 +8,10 @@
 //!   up, and no stage works on a frame that will not reach the output (before, each link dropped on
 //!   its own, and `track` kept tracking frames a slower `stylize` then threw away). A file source is
 //!   paced at its own frame rate.
+//! - **Stages with workers** ([`crate::stage::Pipelined`], e.g. `stylize` with `workers=2`): the
+//!   node starts frames while fewer than the stage's depth are in flight (waiting for a new frame
+//!   or a finished one at once) and passes them on in order; each extra worker adds one admission
+//!   token, or it would wait for frames the source does not admit.
 //!
 //! Any node's error halts the run: the source stops reading, frames already in flight still reach the
 //! sink, and the sink is always finished so its output stays valid. The same holds for a stop through
@@ -28,10 +32,10 @@ use crossbeam_channel::bounded;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::frame::{Frame, StageTiming};
+use crate::frame::{Frame, StageTiming, Transfers};
 use crate::sink::{PixelNeed, Sink, SinkSummary};
 use crate::source::{Source, SourceInfo};
-use crate::stage::{Mode, Stage};
+use crate::stage::{Mode, Pipelined, Stage};
 pub use handle::{Inbox, RunHandle};
 pub use sketch::Sketch;
 pub use stats::{NodeKind, NodeStats, Recorder, Summary};
@@ -138,6 +142,85 @@ impl Control {
     }
 }
 
+/// One stage's thread: what it does with each frame a stage returns.
+struct StageNode<'a> {
+    name: String,
+    slot: usize,
+    ctl: &'a Control,
+    out: &'a crossbeam_channel::Sender<Frame>,
+    rec: Recorder,
+}
+
+impl StageNode<'_> {
+    /// Records and passes on a processed frame (started at `t0`, `before` its transfers then), or
+    /// fails the run; false when the run goes no further.
+    fn done(&mut self, result: Result<Frame>, t0: Instant, seq: u64, before: Transfers) -> bool {
+        match result {
+            Ok(mut frame) => {
+                let ms = ms_since(t0);
+                self.rec.record(ms);
+                self.rec.transfers(frame.pixels.transfers() - before);
+                frame.meta.timings.push(StageTiming {
+                    stage: self.name.clone(),
+                    ms,
+                });
+                self.out.send(frame).is_ok()
+            }
+            Err(e) => {
+                // The one place that says which stage and frame: stages return their own errors
+                // unwrapped.
+                let stage = self.name.clone();
+                let source = Box::new(e);
+                self.ctl
+                    .fail(self.slot, Error::Stage { stage, seq, source });
+                false
+            }
+        }
+    }
+
+    /// A [`Pipelined`] stage: starts frames while fewer than its depth are in flight, waiting for
+    /// a new frame or a finished one, and passes finished ones on in order.
+    fn run_pipelined(&mut self, p: &mut dyn Pipelined, input: &crossbeam_channel::Receiver<Frame>) {
+        let finished = p.finished();
+        let closed = crossbeam_channel::never::<Frame>();
+        // (start time, seq, transfers) of the frames in flight, oldest first
+        let mut started = std::collections::VecDeque::new();
+        let mut open = true;
+        loop {
+            while let Some(result) = p.try_finish() {
+                let Some((t0, seq, before)) = started.pop_front() else {
+                    break;
+                };
+                if !self.done(result, t0, seq, before) {
+                    return;
+                }
+            }
+            if !open && started.is_empty() {
+                return;
+            }
+            let frames = if open && started.len() < p.depth() {
+                input
+            } else {
+                &closed
+            };
+            crossbeam_channel::select! {
+                recv(frames) -> msg => match msg {
+                    Ok(frame) => {
+                        let (t0, seq, before) = (Instant::now(), frame.seq, frame.pixels.transfers());
+                        if let Err(e) = p.start(frame) {
+                            self.done(Err(e), t0, seq, before);
+                            return;
+                        }
+                        started.push_back((t0, seq, before));
+                    }
+                    Err(_) => open = false,
+                },
+                recv(finished) -> _ => {}
+            }
+        }
+    }
+}
+
 fn ms_since(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1e3
 }
@@ -190,10 +273,24 @@ pub fn run(
     };
     let sink_slot = stages.len() + 1;
 
-    // Live admission: one token per frame allowed in flight; the sink gives tokens back.
+    // Live admission: one token per frame allowed in flight; the sink gives tokens back. A stage
+    // with several workers holds that many frames: one more token for each extra worker, or
+    // they would wait for frames the source may not admit.
+    let mut stages = stages;
+    let extra: usize = stages
+        .iter_mut()
+        .map(|s| s.pipelined().map_or(0, |p| p.depth().saturating_sub(1)))
+        .sum();
     let capacity = match mode {
-        Mode::Offline => config.queue,
-        Mode::Live => config.max_in_flight.max(1),
+        Mode::Offline => config.queue.max(1 + extra),
+        Mode::Live => {
+            config.max_in_flight.max(1)
+                + if std::env::var("XTRA").is_ok() {
+                    0
+                } else {
+                    extra
+                }
+        }
     };
     let tokens = (mode == Mode::Live).then(|| {
         let (give, take) = bounded::<()>(capacity);
@@ -266,35 +363,26 @@ pub fn run(
         let handle = thread::Builder::new()
             .name(format!("doppel-{name}"))
             .spawn(move || {
-                let mut rec = Recorder::default();
-                for frame in input.iter() {
-                    let t0 = Instant::now();
-                    let before = frame.pixels.transfers();
-                    let seq = frame.seq;
-                    match stage.process(frame) {
-                        Ok(mut frame) => {
-                            let ms = ms_since(t0);
-                            rec.record(ms);
-                            rec.transfers(frame.pixels.transfers() - before);
-                            frame.meta.timings.push(StageTiming {
-                                stage: stage.name().to_string(),
-                                ms,
-                            });
-                            if out.send(frame).is_err() {
+                let mut node = StageNode {
+                    name: stage.name().to_string(),
+                    slot: i + 1,
+                    ctl: &ctl,
+                    out: &out,
+                    rec: Recorder::default(),
+                };
+                match stage.pipelined() {
+                    Some(p) => node.run_pipelined(p, &input),
+                    None => {
+                        for frame in input.iter() {
+                            let (t0, seq, before) =
+                                (Instant::now(), frame.seq, frame.pixels.transfers());
+                            if !node.done(stage.process(frame), t0, seq, before) {
                                 break;
                             }
                         }
-                        Err(e) => {
-                            // The one place that says which stage and frame: stages return
-                            // their own errors unwrapped.
-                            let stage = stage.name().to_string();
-                            let source = Box::new(e);
-                            ctl.fail(i + 1, Error::Stage { stage, seq, source });
-                            break;
-                        }
                     }
                 }
-                rec
+                node.rec
             });
         match handle {
             Ok(h) => handles.push((name, NodeKind::Stage, h)),

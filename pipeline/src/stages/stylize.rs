@@ -27,10 +27,17 @@
 //!   colours under the style's strokes and shading (see [`crate::style::colors`]).
 //! - `stability` (0.8): 0 = off; up to 1 = hold still regions longest.
 //! - `backend` = gpu | cpu: where the result is resized back to frame size.
+//! - `workers` (2 in a live run on 2 or more cores, else 1): stylizers drawing frames side by side
+//!   ([`crate::style::pool`]); the first keeps `threads`, the others one intra-op thread each, and
+//!   a frame goes to the first idle one, so a frame that finds the others idle runs as fast as with
+//!   one. Output identical to one worker (same frames, same order); more frames out when the
+//!   source is faster than one stylizer, at some latency (README, "Latency").
 //! - `threads` (cores), `skills` (an extra skills folder searched first), `cache` (style-vector
 //!   folder), `multistyle`, `predict`, `transform` (model files).
 //!
 //! Example: `doppel process in.mp4 -o out.mp4 --stages stylize:style=12:size=360`
+
+use std::collections::VecDeque;
 
 use fast_image_resize::Resizer;
 use image::RgbaImage;
@@ -44,8 +51,9 @@ use crate::graph::Inbox;
 use crate::imageops::{resize_rgba, Filter};
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
-use crate::stage::{Contract, Stage, StageCommand, StageDoc};
+use crate::stage::{Contract, Mode, Pipelined, Stage, StageCommand, StageDoc};
 use crate::style::colors::{keep_colors, Colors};
+use crate::style::pool::{Styled, StylizerPool};
 use crate::style::{
     weights, Skill, SkillKind, SkillLibrary, Stabilizer, Style, StyleWeights, Stylizer,
     StylizerConfig, DEFAULT_MULTISTYLE, DEFAULT_PORTRAIT_BASE, DEFAULT_PREDICT, DEFAULT_TRANSFORM,
@@ -122,6 +130,16 @@ const BACKEND: OptSpec = OptSpec {
 };
 use crate::options::MODEL_PROVIDER as PROVIDER;
 use crate::options::MODEL_THREADS as THREADS;
+const WORKERS: OptSpec = OptSpec {
+    name: "workers",
+    kind: OptKind::OptU32 {
+        min: 1,
+        max: 8,
+        absent: "2 in a live run on 2 or more cores, else 1",
+    },
+    help:
+        "model workers stylizing frames side by side (each on one thread unless threads= is given)",
+};
 const SKILLS: OptSpec = OptSpec {
     name: "skills",
     kind: OptKind::Path { default: None },
@@ -158,7 +176,7 @@ pub const DOC: StageDoc = StageDoc {
     name: "stylize",
     summary: "redraws frames in a learned style: 26 built-in styles, blends, any picture's style, or a saved skill",
     options: &[
-        STYLE, BLEND, IMAGE, SKILL, MODEL, SIZE, FULL, COLORS, STABILITY, BACKEND, THREADS, PROVIDER, SKILLS, CACHE,
+        STYLE, BLEND, IMAGE, SKILL, MODEL, SIZE, FULL, COLORS, STABILITY, BACKEND, THREADS, WORKERS, PROVIDER, SKILLS, CACHE,
         MULTISTYLE, PREDICT, TRANSFORM,
     ],
     example: "stylize:skill=toon:size=256",
@@ -197,6 +215,19 @@ pub struct Stylize {
     base: Option<std::path::PathBuf>,
     /// Live commands (Next), when built for a live run.
     inbox: Option<Inbox>,
+    /// With `workers` > 1: the model workers, and the frames they have, oldest first.
+    pool: Option<StylizerPool>,
+    pending: VecDeque<Pending>,
+    /// The next frame started is the first of a new style (see [`Stylize::set_style`]).
+    cut_next: bool,
+}
+
+/// A frame whose small copy a worker is stylizing.
+struct Pending {
+    frame: Frame,
+    styled: crossbeam_channel::Receiver<Styled>,
+    /// The first frame of a new style: temporal smoothing starts again here.
+    cut: bool,
 }
 
 /// The style being shown, for `Next`.
@@ -227,11 +258,12 @@ impl Stylize {
                 (None, _) => std::path::PathBuf::new(),
             })
         };
+        let threads = options.opt_u32(&THREADS)?.map(|t| t as usize);
         let config = StylizerConfig {
             multistyle_model: model(&MULTISTYLE)?,
             predict_model: model(&PREDICT)?,
             transform_model: model(&TRANSFORM)?,
-            session: ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?,
+            session: ctx.session(options, threads)?,
             cache_dir: Some(
                 options
                     .opt_path(&CACHE)?
@@ -350,6 +382,24 @@ impl Stylize {
             }
         };
         stylizer.set_style(&style)?;
+        let live_default = ctx.mode == Mode::Live
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+        let workers = options
+            .opt_u32(&WORKERS)?
+            .map_or(if live_default { 2 } else { 1 }, |n| n as usize);
+        let pool = if workers > 1 {
+            // The first worker as the stage would be alone (a frame that finds the others idle
+            // runs as fast as before), the others one intra-op thread each; none busy-waits.
+            let mut first = stylizer.config().clone();
+            first.session.spin = false;
+            let mut rest = first.clone();
+            rest.session.threads = threads.or(Some(1));
+            let mut configs = vec![first];
+            configs.resize(workers, rest);
+            Some(StylizerPool::new(&configs, &style)?)
+        } else {
+            None
+        };
         Ok(Self {
             stylizer,
             library,
@@ -362,6 +412,9 @@ impl Stylize {
             current,
             base,
             inbox: ctx.inbox(DOC.name, &[StageCommand::Next]),
+            pool,
+            pending: VecDeque::new(),
+            cut_next: false,
         })
     }
 
@@ -441,6 +494,12 @@ impl Stylize {
     /// As [`Stylizer::set_style`].
     pub fn set_style(&mut self, style: &Style) -> Result<()> {
         self.stylizer.set_style(style)?;
+        if let Some(pool) = &mut self.pool {
+            pool.set_style(style)?;
+            // frames in flight keep the old style: the cut comes with the next one started
+            self.cut_next = true;
+            return Ok(());
+        }
         // A new style is a cut: do not blend across it.
         self.stabilizer.reset();
         Ok(())
@@ -506,14 +565,24 @@ impl Stylize {
     /// Stylizes `image` at the working size: the result at that size, its alpha the frame's
     /// (resized with it).
     fn styled_small(&mut self, image: &RgbaImage) -> Result<RgbaImage> {
+        let small = self.small(image)?;
+        let styled = self.stylizer.run(&small)?;
+        self.complete(small, styled)
+    }
+
+    /// `image` at the working size: what the model gets.
+    fn small(&mut self, image: &RgbaImage) -> Result<RgbaImage> {
         let (w, h) = image.dimensions();
         let (ww, wh) = self.working_size(w, h);
-        let small = if (ww, wh) == (w, h) {
-            image.clone()
-        } else {
-            resize_rgba(&mut self.resizer, image, ww, wh, Filter::Bilinear)?
-        };
-        let mut styled = self.stylizer.run(&small)?;
+        if (ww, wh) == (w, h) {
+            return Ok(image.clone());
+        }
+        resize_rgba(&mut self.resizer, image, ww, wh, Filter::Bilinear)
+    }
+
+    /// The model's output `styled` for `small`, finished in frame order: colours, temporal
+    /// smoothing, alpha.
+    fn complete(&mut self, small: RgbaImage, mut styled: RgbaImage) -> Result<RgbaImage> {
         if self.colors == Colors::Keep {
             keep_colors(&small, &mut styled)?;
         }
@@ -552,6 +621,76 @@ impl Stage for Stylize {
     }
 
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        self.answer_commands();
+        let styled = self.styled_small(frame.pixels.image()?)?;
+        self.put_back(frame, styled)
+    }
+
+    fn pipelined(&mut self) -> Option<&mut dyn Pipelined> {
+        if self.pool.is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl Pipelined for Stylize {
+    fn depth(&self) -> usize {
+        self.pool.as_ref().map_or(1, StylizerPool::len)
+    }
+
+    fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn start(&mut self, mut frame: Frame) -> Result<()> {
+        self.answer_commands();
+        let small = self.small(frame.pixels.image()?)?;
+        let Some(pool) = &mut self.pool else {
+            return Err(Error::Internal("stylize: started without workers".into()));
+        };
+        let styled = pool.submit(small)?;
+        self.pending.push_back(Pending {
+            frame,
+            styled,
+            cut: std::mem::take(&mut self.cut_next),
+        });
+        Ok(())
+    }
+
+    fn finished(&self) -> crossbeam_channel::Receiver<()> {
+        match &self.pool {
+            Some(pool) => pool.finished().clone(),
+            None => crossbeam_channel::never(),
+        }
+    }
+
+    fn try_finish(&mut self) -> Option<Result<Frame>> {
+        let front = self.pending.front()?;
+        let (small, styled) = match front.styled.try_recv() {
+            Ok(done) => done,
+            Err(crossbeam_channel::TryRecvError::Empty) => return None,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                self.pending.pop_front();
+                return Some(Err(Error::Internal("a stylize worker stopped".into())));
+            }
+        };
+        let Pending { frame, cut, .. } = self.pending.pop_front()?;
+        if cut {
+            self.stabilizer.reset();
+        }
+        Some(
+            styled
+                .and_then(|styled| self.complete(small, styled))
+                .and_then(|styled| self.put_back(frame, styled)),
+        )
+    }
+}
+
+impl Stylize {
+    /// Answers the live commands waiting (Next).
+    fn answer_commands(&mut self) {
         // Taken out for the call: answering needs the whole stage.
         if let Some(inbox) = self.inbox.take() {
             inbox.handle(|_next| match self.next_style() {
@@ -560,8 +699,13 @@ impl Stage for Stylize {
             });
             self.inbox = Some(inbox);
         }
+    }
+
+    /// `frame` with its pixels replaced by `styled` brought to the frame's size (left on the GPU
+    /// with `backend=gpu`, for the next stage or the window; read back only where a CPU consumer
+    /// asks for it).
+    fn put_back(&mut self, mut frame: Frame, styled: RgbaImage) -> Result<Frame> {
         let size = frame.pixels.dimensions();
-        let styled = self.styled_small(frame.pixels.image()?)?;
         if styled.dimensions() == size {
             frame.pixels.set_image(styled);
             return Ok(frame);

@@ -19,6 +19,7 @@
 pub mod cache;
 pub mod colors;
 pub mod engine;
+pub mod pool;
 pub mod portrait;
 pub mod skill;
 pub mod temporal;

@@ -283,14 +283,7 @@ pub fn run(
         .sum();
     let capacity = match mode {
         Mode::Offline => config.queue.max(1 + extra),
-        Mode::Live => {
-            config.max_in_flight.max(1)
-                + if std::env::var("XTRA").is_ok() {
-                    0
-                } else {
-                    extra
-                }
-        }
+        Mode::Live => config.max_in_flight.max(1) + extra,
     };
     let tokens = (mode == Mode::Live).then(|| {
         let (give, take) = bounded::<()>(capacity);

@@ -142,7 +142,8 @@ impl Deglare {
         let backend = match options.choice(&BACKEND)? {
             "cpu" => Backend::Cpu(Box::default()),
             "onnx" => {
-                let session = ctx.session(options, threads.map(|t| t as usize))?;
+                let session =
+                    ctx.session_before_frame_work(options, threads.map(|t| t as usize))?;
                 let path = options.path(&MODEL, ctx.locator())?;
                 Backend::Onnx(Box::new(GlareModel::load(path, &session, size)?))
             }

@@ -103,17 +103,8 @@ impl Lowlight {
                 )?))
             }
         };
-        let mut session = ctx.session(options, options.opt_u32(&THREADS)?.map(|t| t as usize))?;
-        if gpu
-            .as_ref()
-            .is_none_or(|g| g.context().info.device_type == wgpu::DeviceType::Cpu)
-        {
-            // The full-size application runs right after the model on the same cores (the CPU
-            // reference, or a CPU Vulkan driver), where ONNX Runtime's threads would still be
-            // busy-waiting: 1280x720 on 2 cores (pipeline/benches/deglare, dark frame), GPU on
-            // lavapipe 43.3 -> 29.6 ms a frame, CPU 88.1 -> 64.6 ms.
-            session.spin = false;
-        }
+        let threads = options.opt_u32(&THREADS)?.map(|t| t as usize);
+        let session = ctx.session_before_frame_work(options, threads)?;
         let model = CurveModel::load(options.path(&MODEL, ctx.locator())?, &session, size)?;
         Ok(Self {
             model,

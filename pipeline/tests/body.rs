@@ -622,6 +622,24 @@ fn landscape_model_and_smoothing() {
         f > p + 80.0,
         "smoothed {f:.0} vs unsmoothed {p:.0} on the vanished face"
     );
+
+    // ...and fades all the way: the blend is kept in floats, so it does not stick at the last
+    // byte a rounded blend would keep (below 5 of 255 at 0.9, below 50 at 0.99).
+    let mut slow = PersonSegmenter::load(&SegmentConfig {
+        smoothing: 0.9,
+        ..segment_config(SegmentModel::Square)
+    })
+    .expect("load segmenter");
+    slow.process(&image).expect("segment");
+    let mut faded = fading;
+    for _ in 0..80 {
+        faded = slow.process(&empty).expect("segment");
+    }
+    let f = mean_in(&faded, &face);
+    assert!(
+        (f - p).abs() < 0.5,
+        "after 80 empty frames the smoothed mask is {f:.2} on the vanished face, unsmoothed {p:.2}"
+    );
 }
 
 #[test]
@@ -749,6 +767,19 @@ fn missing_or_wrong_model_files_are_named() {
     .err()
     .expect("wrong landmark model must fail");
     assert!(err.to_string().contains("pose_detection.onnx"), "{err}");
+
+    // The landscape selfie model is not the square one: the error names the file and the shape.
+    let err = PersonSegmenter::load(&SegmentConfig {
+        square_model: model("selfie_segmentation_landscape.onnx"),
+        ..segment_config(SegmentModel::Square)
+    })
+    .err()
+    .expect("landscape model as the square one must fail");
+    let text = err.to_string();
+    assert!(
+        text.contains("selfie_segmentation_landscape.onnx") && text.contains("[1,256,256,3]"),
+        "{text}"
+    );
 
     // Stage options: a missing segmentation model, a bad choice.
     let err = Segment::from_options(

@@ -8,7 +8,9 @@ use doppel_pipeline::sticker::anim::{
     eye_aspect_ratio, frame_at, LEFT_CORNERS, LEFT_LIDS, RIGHT_CORNERS,
 };
 use doppel_pipeline::sticker::cutout::{self, Cutout, Look};
-use doppel_pipeline::sticker::{self, clip, ffenc, loop_count, Animation, Format, Preset};
+use doppel_pipeline::sticker::{
+    self, clip, ffenc, loop_count, Animation, FaceCrop, Format, Preset,
+};
 use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
 use doppel_pipeline::track::segment::SegmentConfig;
 use doppel_pipeline::track::FaceTracker;
@@ -42,11 +44,14 @@ fn decode(path: &Path, format: Format) -> Vec<RgbaImage> {
         .collect()
 }
 
+/// The sticker crop of the face in a face photo, at `size`.
+fn face_crop(name: &str, tracker: &mut FaceTracker, size: u32) -> FaceCrop {
+    sticker::crop_face(&face_photo(name), Path::new(name), tracker, size).expect("face found")
+}
+
 #[test]
 fn sticker_files_loop_with_the_expected_frames_and_size() {
-    let input = face_photo("astronaut.png");
-    let crop = sticker::crop_face(&input, Path::new("astronaut.png"), &mut mesh_tracker(), 256)
-        .expect("face found");
+    let crop = face_crop("astronaut.png", &mut mesh_tracker(), 256);
     assert_eq!(crop.image.dimensions(), (256, 256));
     assert_eq!(crop.mesh.len(), 468);
     let mut stylizer = Stylizer::new(StylizerConfig {
@@ -117,14 +122,7 @@ fn sticker_files_loop_with_the_expected_frames_and_size() {
 
 #[test]
 fn wink_closes_the_eye_region_only() {
-    let input = face_photo("grace_hopper.jpg");
-    let crop = sticker::crop_face(
-        &input,
-        Path::new("grace_hopper.jpg"),
-        &mut mesh_tracker(),
-        320,
-    )
-    .expect("face found");
+    let crop = face_crop("grace_hopper.jpg", &mut mesh_tracker(), 320);
     let frames = sticker::animate(&crop.image, &crop.mesh, Animation::Wink, 16);
     let closed = &frames[8];
     // Pixels far below the eyes (the chin) do not move; the left-eye region does.
@@ -229,13 +227,7 @@ fn crop_stays_inside_a_photo_whose_face_is_near_the_top() {
     // single_face.jpg: the face sits high in the picture, so a crop grown for hair reaches past
     // the top edge unless it is kept inside.
     let input = face_photo("single_face.jpg");
-    let crop = sticker::crop_face(
-        &input,
-        Path::new("single_face.jpg"),
-        &mut still_tracker(),
-        512,
-    )
-    .expect("face found");
+    let crop = face_crop("single_face.jpg", &mut still_tracker(), 512);
     let (w, h) = (input.width() as f32, input.height() as f32);
     let s = crop.source;
     assert!(
@@ -272,14 +264,7 @@ fn crop_stays_inside_a_photo_whose_face_is_near_the_top() {
 
 #[test]
 fn person_is_cut_out_on_a_transparent_background_with_an_outline() {
-    let input = face_photo("single_face.jpg");
-    let crop = sticker::crop_face(
-        &input,
-        Path::new("single_face.jpg"),
-        &mut still_tracker(),
-        512,
-    )
-    .expect("face found");
+    let crop = face_crop("single_face.jpg", &mut still_tracker(), 512);
     let alpha = cutout().alpha(&crop.image).expect("alpha");
     let mut cut = crop.image.clone();
     cutout::apply_alpha(&mut cut, &alpha);
@@ -581,14 +566,7 @@ fn check_preset(path: &Path, bytes: &[u8], preset: Preset, frames: usize, delay:
 
 #[test]
 fn messaging_presets_fit_their_limits_with_a_transparent_background() {
-    let input = face_photo("single_face.jpg");
-    let crop = sticker::crop_face(
-        &input,
-        Path::new("single_face.jpg"),
-        &mut still_tracker(),
-        512,
-    )
-    .expect("face found");
+    let crop = face_crop("single_face.jpg", &mut still_tracker(), 512);
     let alpha = cutout().alpha(&crop.image).expect("alpha");
     let look = Look {
         background: None,

@@ -1,43 +1,19 @@
 //! The `doppel` binary as a user runs it: real clips made with FFmpeg, real outputs checked with
 //! ffprobe, and every bad input of the foundation issue giving a clear message and no panic.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
+mod common;
+use common::{assert_refused, ffmpeg, repo, stderr, DOPPEL};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
+/// Unlike `common::doppel`, from cargo's working directory for tests (`app/`), so the default
+/// models resolve through the data-folder locator, not through a working directory at the checkout.
 fn doppel(args: &[&str]) -> Output {
     Command::new(DOPPEL)
         .args(args)
         .output()
         .expect("run doppel")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Fails the test unless doppel failed cleanly (exit 1, no panic) with all `needles` in its message.
-fn assert_clean_failure(out: &Output, needles: &[&str]) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "exit status; stderr:\n{err}");
-    assert!(!err.contains("panicked"), "panic:\n{err}");
-    for needle in needles {
-        assert!(err.contains(needle), "'{needle}' missing from:\n{err}");
-    }
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", stderr(&out));
 }
 
 /// (frames, width, height, has_audio) of a media file, decoded by ffprobe.
@@ -144,7 +120,7 @@ fn a_stage_alone_gets_the_tracking_it_needs_or_a_clear_error() {
         "--stages",
         "blur:backend=cpu,overlay",
     ]);
-    assert_clean_failure(
+    assert_refused(
         &out,
         &[
             "stage 'overlay' needs",
@@ -161,7 +137,7 @@ fn a_stage_alone_gets_the_tracking_it_needs_or_a_clear_error() {
         "--stages",
         "avatar:background=mask",
     ]);
-    assert_clean_failure(
+    assert_refused(
         &out,
         &[
             "stage 'avatar:background=mask' needs the person mask",
@@ -257,7 +233,7 @@ fn missing_input_is_named() {
         "-o",
         &out_path(&dir, "o.mp4"),
     ]);
-    assert_clean_failure(&out, &["no/such/clip.mp4", "no such file"]);
+    assert_refused(&out, &["no/such/clip.mp4", "no such file"]);
 }
 
 #[test]
@@ -271,7 +247,7 @@ fn unknown_stage_lists_valid_ones() {
         "--stages",
         "resize:width=64,sharpn",
     ]);
-    assert_clean_failure(&out, &["unknown stage 'sharpn'", "valid stages:", "resize"]);
+    assert_refused(&out, &["unknown stage 'sharpn'", "valid stages:", "resize"]);
 }
 
 #[test]
@@ -285,7 +261,7 @@ fn bad_option_value_is_named() {
         "--stages",
         "resize:width=-3",
     ]);
-    assert_clean_failure(&out, &["resize", "width", "-3", "expected"]);
+    assert_refused(&out, &["resize", "width", "-3", "expected"]);
     let out = doppel(&[
         "process",
         "synthetic:frames=2",
@@ -294,14 +270,14 @@ fn bad_option_value_is_named() {
         "--stages",
         "resize:width=8:colour=red",
     ]);
-    assert_clean_failure(&out, &["colour", "valid options: width, height, filter"]);
+    assert_refused(&out, &["colour", "valid options: width, height, filter"]);
 }
 
 #[test]
 fn unwritable_output_fails_before_processing() {
     for output in ["/proc/doppel-nope/out.mp4", "/proc/doppel-nope/%04d.png"] {
         let out = doppel(&["process", "synthetic:frames=2", "-o", output]);
-        assert_clean_failure(&out, &["/proc/doppel-nope"]);
+        assert_refused(&out, &["/proc/doppel-nope"]);
     }
 }
 
@@ -397,7 +373,7 @@ fn not_a_video_is_named() {
         "-o",
         &out_path(&dir, "o.mp4"),
     ]);
-    assert_clean_failure(&out, &["notes.mp4", "video"]);
+    assert_refused(&out, &["notes.mp4", "video"]);
 }
 
 #[test]
@@ -431,7 +407,7 @@ fn truncated_video_writes_every_decodable_frame_and_fails() {
         "-o",
         &output.display().to_string(),
     ]);
-    assert_clean_failure(&out, &["cut.mp4", "truncated", "decodable frames"]);
+    assert_refused(&out, &["cut.mp4", "truncated", "decodable frames"]);
     let (frames, w, h, _) = probe(&output);
     assert!(frames > 10 && frames < 100, "{frames} frames written");
     assert_eq!((w, h), (320, 240));
@@ -512,7 +488,7 @@ fn process_takes_the_encoder_options() {
         "--codec",
         "nosuchenc",
     ]);
-    assert_clean_failure(&out, &["nosuchenc"]);
+    assert_refused(&out, &["nosuchenc"]);
 }
 
 #[test]
@@ -539,7 +515,7 @@ fn completions_man_page_and_provider_option() {
         "--provider",
         "nosuch",
     ]);
-    assert_clean_failure(&out, &["nosuchExecutionProvider", "CPUExecutionProvider"]);
+    assert_refused(&out, &["nosuchExecutionProvider", "CPUExecutionProvider"]);
     let out = doppel(&["--provider", "cuda:device_id=x", "stages"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("device_id=x"), "{}", stderr(&out));

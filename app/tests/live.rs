@@ -5,35 +5,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use doppel_pipeline::source::synthetic::{render, SyntheticConfig};
 
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn output_dir() -> PathBuf {
-    let dir = repo().join("target/test-output/live");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/live");
-    dir
-}
-
-fn doppel(args: &[&str]) -> Output {
-    Command::new(DOPPEL)
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run doppel")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::{doppel, output_dir, repo, stderr, DOPPEL};
 
 fn assert_display() {
     assert!(
@@ -65,7 +44,7 @@ fn screenshot_frame(err: &str) -> u64 {
 fn window_shows_the_frame_with_the_display() {
     assert_display();
     let dir = tempfile::tempdir().unwrap();
-    let shot = output_dir().join("window_synthetic.png");
+    let shot = output_dir("live").join("window_synthetic.png");
     let _ = std::fs::remove_file(&shot);
     let json = dir.path().join("stats.json");
     let out = doppel(&[
@@ -141,7 +120,7 @@ fn window_shows_the_frame_with_the_display() {
 #[test]
 fn window_mirrors_the_preview_only() {
     assert_display();
-    let shot = output_dir().join("window_mirrored.png");
+    let shot = output_dir("live").join("window_mirrored.png");
     let _ = std::fs::remove_file(&shot);
     let out = doppel(&[
         "live",
@@ -194,7 +173,7 @@ fn window_mirrors_the_preview_only() {
 #[test]
 fn window_letterboxes_another_aspect() {
     assert_display();
-    let shot = output_dir().join("window_letterbox.png");
+    let shot = output_dir("live").join("window_letterbox.png");
     let _ = std::fs::remove_file(&shot);
     let out = doppel(&[
         "live",
@@ -653,7 +632,7 @@ fn avatar_frames_reach_a_window_on_the_shared_device_without_readback() {
     assert_display();
     let dir = tempfile::tempdir().unwrap();
     let run = |device: &str| {
-        let shot = output_dir().join(format!("window_avatar_{device}_device.png"));
+        let shot = output_dir("live").join(format!("window_avatar_{device}_device.png"));
         let _ = std::fs::remove_file(&shot);
         let json = dir.path().join(format!("{device}.json"));
         let out = Command::new(DOPPEL)

@@ -2,22 +2,10 @@
 //! from a held-out night frame with glare (`pipeline/tests/fixtures/deglare/life_0_glare.png`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs doppel from the repository root, where the default model paths (`models/...`) resolve.
-fn doppel(args: &[&str]) -> Output {
-    Command::new(DOPPEL)
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("run doppel")
-}
+mod common;
+use common::{doppel, repo};
 
 fn frames(path: &Path) -> u64 {
     let out = Command::new("ffprobe")

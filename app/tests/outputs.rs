@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
+mod common;
+use common::{assert_refused, stderr, DOPPEL};
 
+/// Unlike `common::doppel`, with stdin closed: a question about an existing output fails at once
+/// instead of waiting for an answer.
 fn doppel(args: &[&str]) -> Output {
     Command::new(DOPPEL)
         .args(args)
@@ -19,22 +22,8 @@ fn doppel(args: &[&str]) -> Output {
         .expect("run doppel")
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn s(path: &Path) -> String {
     path.display().to_string()
-}
-
-/// Fails unless doppel failed cleanly (exit 1, no panic) with all `needles` in its message.
-fn assert_refused(out: &Output, needles: &[&str]) {
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "exit status; stderr:\n{err}");
-    assert!(!err.contains("panicked"), "panic:\n{err}");
-    for needle in needles {
-        assert!(err.contains(needle), "'{needle}' missing from:\n{err}");
-    }
 }
 
 /// A real 10-frame H.264 clip.

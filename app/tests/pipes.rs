@@ -5,20 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn ffmpeg(args: &[&str]) {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("run ffmpeg");
-    assert!(out.status.success(), "ffmpeg {args:?}: {}", stderr(&out));
-}
+mod common;
+use common::{ffmpeg, stderr, DOPPEL};
 
 /// Runs doppel with `input` on its stdin; stdout and stderr are collected.
 fn doppel_piped(args: &[&str], input: &[u8]) -> Output {

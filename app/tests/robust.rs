@@ -4,17 +4,13 @@
 //! source.
 
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use image::codecs::gif::{GifEncoder, Repeat};
 use image::{Delay, Frame, Rgba, RgbaImage};
 
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{assert_refused, repo, stderr, DOPPEL};
 
 fn doppel(args: &[&str]) -> Command {
     let mut c = Command::new(DOPPEL);
@@ -26,10 +22,6 @@ fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run doppel")
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn assert_no_panic(out: &Output) {
     let err = stderr(out);
     assert!(
@@ -37,16 +29,6 @@ fn assert_no_panic(out: &Output) {
         "panic ({:?}):\n{err}",
         out.status
     );
-}
-
-/// Exit 1, no panic, every needle in the message.
-fn assert_refused(out: &Output, needles: &[&str]) {
-    assert_no_panic(out);
-    let err = stderr(out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    for needle in needles {
-        assert!(err.contains(needle), "'{needle}' missing from:\n{err}");
-    }
 }
 
 /// Runs doppel with stdout and/or stderr connected to pipes whose reading end is already closed, so

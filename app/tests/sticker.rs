@@ -2,15 +2,13 @@
 //! from a clip, checked by decoding the files (format, size, byte limit, transparency), and clear
 //! errors for a bad colour. Files go to `target/test-output/sticker-cli/`.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
+mod common;
+use common::{face_data, output_dir, repo, DOPPEL};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
+/// `common::doppel` with stdin closed: a question about an existing output fails at once instead
+/// of waiting for an answer.
 fn doppel(args: &[&str]) -> Output {
     Command::new(DOPPEL)
         .args(args)
@@ -18,22 +16,6 @@ fn doppel(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run doppel")
-}
-
-fn test_file(name: &str) -> String {
-    let path = repo().join("target/test-data/faces").join(name);
-    assert!(
-        path.is_file(),
-        "{} missing: run scripts/fetch-test-faces.sh",
-        path.display()
-    );
-    path.display().to_string()
-}
-
-fn out_dir() -> PathBuf {
-    let dir = repo().join("target/test-output/sticker-cli");
-    std::fs::create_dir_all(&dir).expect("output folder");
-    dir
 }
 
 fn ok(out: &Output) -> String {
@@ -44,10 +26,10 @@ fn ok(out: &Output) -> String {
 
 #[test]
 fn whatsapp_sticker_from_a_photo_is_a_transparent_webp_within_500_kb() {
-    let path = out_dir().join("wink.webp");
+    let path = output_dir("sticker-cli").join("wink.webp");
     let said = ok(&doppel(&[
         "sticker",
-        &test_file("single_face.jpg"),
+        &face_data("single_face.jpg"),
         "-o",
         &path.display().to_string(),
         "--for",
@@ -76,10 +58,10 @@ fn whatsapp_sticker_from_a_photo_is_a_transparent_webp_within_500_kb() {
 
 #[test]
 fn telegram_sticker_from_a_clip_is_a_webm_within_3_s_and_256_kb() {
-    let path = out_dir().join("clip.webm");
+    let path = output_dir("sticker-cli").join("clip.webm");
     let said = ok(&doppel(&[
         "sticker",
-        &test_file("single_face.mp4"),
+        &face_data("single_face.mp4"),
         "-o",
         &path.display().to_string(),
         "--for",
@@ -113,9 +95,12 @@ fn telegram_sticker_from_a_clip_is_a_webm_within_3_s_and_256_kb() {
 fn a_bad_colour_names_the_option_and_what_is_expected() {
     let out = doppel(&[
         "sticker",
-        &test_file("single_face.jpg"),
+        &face_data("single_face.jpg"),
         "-o",
-        &out_dir().join("bad.gif").display().to_string(),
+        &output_dir("sticker-cli")
+            .join("bad.gif")
+            .display()
+            .to_string(),
         "--background",
         "mauve-ish",
         "-y",

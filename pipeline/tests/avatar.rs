@@ -7,7 +7,7 @@
 //! PNGs go to `target/test-output/avatar/` for a human to look at.
 //! Run with `xvfb-run -a cargo test --release -p doppel-pipeline --test avatar`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use doppel_pipeline::avatar::builtin::{HeadGeometry, Placement};
@@ -26,27 +26,18 @@ use doppel_pipeline::Mode;
 use doppel_pipeline::Stage;
 use image::{GrayImage, Luma, Rgba, RgbaImage};
 
+mod common;
+use common::{output_dir, root, side_by_side};
+
 const W: u32 = 640;
 const H: u32 = 480;
 /// GPU composition vs the CPU reference: largest difference per channel. Blending in 8-bit units
 /// and bilinear sampling may round differently by one step each.
 const COMPOSE_TOLERANCE: u8 = 2;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/avatar");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/avatar");
-    dir
-}
-
 fn save(name: &str, img: &RgbaImage) {
-    img.save(out_dir().join(name)).expect("write PNG");
+    img.save(output_dir("avatar").join(name))
+        .expect("write PNG");
 }
 
 fn renderer() -> Renderer {
@@ -95,15 +86,6 @@ fn changed_near(a: &RgbaImage, b: &RgbaImage, c: [f32; 2], r: f32) -> usize {
         }
     }
     n
-}
-
-fn side_by_side(images: &[&RgbaImage]) -> RgbaImage {
-    let (w, h) = images[0].dimensions();
-    let mut out = RgbaImage::new(w * images.len() as u32, h);
-    for (i, img) in images.iter().enumerate() {
-        image::imageops::replace(&mut out, *img, i64::from(w) * i as i64, 0);
-    }
-    out
 }
 
 fn place() -> Placement {
@@ -229,9 +211,8 @@ fn brows_rise_and_pupils_follow_gaze() {
 
 /// PNGs of the built-in avatar's expressions go to `target/test-output/builtin/`.
 fn save_builtin(name: &str, img: &RgbaImage) {
-    let dir = root().join("target/test-output/builtin");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/builtin");
-    img.save(dir.join(name)).expect("write PNG");
+    img.save(output_dir("builtin").join(name))
+        .expect("write PNG");
 }
 
 /// The neutral state with ARKit-named expression values.
@@ -896,7 +877,7 @@ fn transparent_backdrop_leaves_only_the_avatar() {
 }
 
 fn write(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = out_dir().join("bad");
+    let dir = output_dir("avatar").join("bad");
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write");
@@ -933,7 +914,7 @@ fn triangle_gltf() -> String {
 
 #[test]
 fn bad_avatar_files_give_clear_errors() {
-    let missing = out_dir().join("bad/no-such-avatar.glb");
+    let missing = output_dir("avatar").join("bad/no-such-avatar.glb");
     let err = GltfAvatar::load(&missing).unwrap_err().to_string();
     assert!(err.contains("no-such-avatar.glb"), "{err}");
 

@@ -19,15 +19,11 @@ use glam::{Quat, Vec3};
 use image::{Rgba, RgbaImage};
 use serde_json::{json, Value};
 
+mod common;
+use common::{output_dir, side_by_side};
+
 const W: u32 = 480;
 const H: u32 = 360;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/avatars")
@@ -35,12 +31,6 @@ fn fixtures() -> PathBuf {
 
 fn fixture(name: &str) -> PathBuf {
     fixtures().join(name)
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/avatars");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/avatars");
-    dir
 }
 
 fn renderer() -> Renderer {
@@ -52,15 +42,6 @@ fn renderer() -> Renderer {
 fn draw(r: &mut Renderer, s: &AvatarState) -> RgbaImage {
     r.render_image(s, &Composition::default(), None, None)
         .expect("render")
-}
-
-fn side_by_side(images: &[&RgbaImage]) -> RgbaImage {
-    let (w, h) = images[0].dimensions();
-    let mut out = RgbaImage::new(w * images.len() as u32, h);
-    for (i, img) in images.iter().enumerate() {
-        image::imageops::replace(&mut out, *img, i64::from(w) * i as i64, 0);
-    }
-    out
 }
 
 /// Pixels whose largest channel difference exceeds 24, and the mean x of those pixels.
@@ -147,7 +128,7 @@ fn every_third_party_avatar_loads_renders_and_faces_the_camera() {
         ];
         let file = name.replace('/', "_");
         side_by_side(&images.iter().collect::<Vec<_>>())
-            .save(out_dir().join(format!("{file}.png")))
+            .save(output_dir("avatars").join(format!("{file}.png")))
             .expect("write PNG");
         // At rest and whole (the posed picture may legitimately be empty: the morph of the
         // add-on's test triangle folds it onto its back, which a single-sided material hides).
@@ -220,7 +201,7 @@ fn rig_lowers_the_left_arm_of_vrm0_and_vrm1_models() {
         .expect("uploads");
     let (a, b) = (draw(&mut r, &whole_body()), draw(&mut r, &left_arm_down()));
     side_by_side(&[&a, &b])
-        .save(out_dir().join("robot_left_arm_down.png"))
+        .save(output_dir("avatars").join("robot_left_arm_down.png"))
         .expect("write PNG");
     let (n, mean_x) = changed(&a, &b);
     assert!(n > 100, "lowering the arm changed {n} pixels");
@@ -336,7 +317,7 @@ fn vrm1_expressions_follow_is_binary_and_override_flags() {
         .map(|i| image::imageops::crop_imm(i, W / 2 - 60, 40, 120, 140).to_image())
         .collect();
     side_by_side(&crops.iter().collect::<Vec<_>>())
-        .save(out_dir().join("vrm1_is_binary_overrides.png"))
+        .save(output_dir("avatars").join("vrm1_is_binary_overrides.png"))
         .expect("write PNG");
 }
 
@@ -394,7 +375,7 @@ fn glb_raw(json: &Value, bin: &[u8]) -> Vec<u8> {
 }
 
 fn write(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = out_dir().join("generated");
+    let dir = output_dir("avatars").join("generated");
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join(name);
     std::fs::write(&path, bytes).expect("write");
@@ -520,7 +501,8 @@ fn mtoon_colours_match_the_cpu_reference_and_the_outline_rings_the_silhouette() 
         ..AvatarState::default()
     };
     let img = draw(&mut r, &state);
-    img.save(out_dir().join("mtoon_sphere.png")).expect("PNG");
+    img.save(output_dir("avatars").join("mtoon_sphere.png"))
+        .expect("PNG");
     // Pixels inside the sphere: its normal is known from where the pixel lies on the disc.
     let (mut cx, mut cy, mut n, mut top, mut bottom) = (0.0, 0.0, 0usize, H, 0);
     let green = |p: &Rgba<u8>| p[1] > 200 && p[0] < 40 && p[2] < 40;
@@ -683,7 +665,7 @@ fn gltf_extensions_real_exports_use_are_read() {
     r.set_model(AvatarModel::Gltf(Box::new(model)))
         .expect("uploads");
     let img = draw(&mut r, &AvatarState::default());
-    img.save(out_dir().join("extensions_quad.png"))
+    img.save(output_dir("avatars").join("extensions_quad.png"))
         .expect("PNG");
     // Unlit blue (the right half of the texture) plus emissive (0.3, 0.6, 0) in linear light.
     let c = img.get_pixel(W / 2, H / 2);
@@ -790,7 +772,7 @@ fn meshopt_files_from_gltfpack_decode_like_their_originals() {
         .expect("uploads");
     images.push(draw(&mut r, &whole_body()));
     side_by_side(&images.iter().collect::<Vec<_>>())
-        .save(out_dir().join("meshopt_gltfpack.png"))
+        .save(output_dir("avatars").join("meshopt_gltfpack.png"))
         .expect("write PNG");
 }
 
@@ -955,7 +937,7 @@ fn vrm1_material_colour_binds_and_expression_look_at() {
     let a = draw(&mut r, &AvatarState::default());
     let b = draw(&mut r, &happy);
     side_by_side(&[&a, &b])
-        .save(out_dir().join("vrm1_color_binds.png"))
+        .save(output_dir("avatars").join("vrm1_color_binds.png"))
         .expect("PNG");
     let centre = b.get_pixel(W / 2, (0.42 * H as f32) as u32);
     assert!(

@@ -8,8 +8,6 @@
 //! on a textured mountain background), `WolfgangLanger_Pexels.mp4` (640x360 talking head with a
 //! hand raised mid-clip) and `single_face.mp4` (640x360 phone-camera clip, nearly still).
 
-use std::path::PathBuf;
-
 use doppel_pipeline::gpu::GpuImage;
 use doppel_pipeline::infer::SessionConfig;
 use doppel_pipeline::matte::{
@@ -23,37 +21,15 @@ use doppel_pipeline::stages::BuildContext;
 use doppel_pipeline::{Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn data(name: &str) -> PathBuf {
-    let path = root().join("target/test-data/faces").join(name);
-    assert!(
-        path.exists(),
-        "{} missing: run scripts/fetch-test-faces.sh",
-        path.display()
-    );
-    path
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/background");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/background");
-    dir
-}
+mod common;
+use common::{face_data, face_photo, output_dir, root};
 
 fn photo() -> RgbaImage {
-    image::open(data("single_face.jpg"))
-        .expect("photo")
-        .to_rgba8()
+    face_photo("single_face.jpg")
 }
 
 fn clip_frames(name: &str, n: usize) -> Vec<RgbaImage> {
-    let path = data(name);
+    let path = face_data(name);
     let mut source = open(&path.display().to_string(), &OpenOptions::default()).expect("clip");
     let mut frames = Vec::new();
     while frames.len() < n {
@@ -125,7 +101,9 @@ fn sheet(name: &str, rows: &[Vec<RgbaImage>], height: u32) {
             x += p.width();
         }
     }
-    canvas.save(out_dir().join(name)).expect("save sheet");
+    canvas
+        .save(output_dir("background").join(name))
+        .expect("save sheet");
 }
 
 /// Opaque preview of a transparent result: over a checkerboard.
@@ -457,8 +435,8 @@ fn the_automatic_backend_takes_the_gpu_only_on_hardware() {
 #[test]
 fn every_mode_runs_on_real_frames_and_the_contact_sheet_is_written() {
     let frames = clip_frames(TALK, 3);
-    let image_path = data("free-mountain-vector-01.jpg");
-    let video_path = data("single_face.mp4");
+    let image_path = face_data("free-mountain-vector-01.jpg");
+    let video_path = face_data("single_face.mp4");
     let image_arg = image_path.display().to_string();
     let video_arg = video_path.display().to_string();
     let mut rows = Vec::new();
@@ -507,7 +485,7 @@ fn every_mode_runs_on_real_frames_and_the_contact_sheet_is_written() {
 
 /// `mode=transparent` on 5 real frames written to `output`; the sink's result.
 fn write_transparent(output: &str) -> doppel_pipeline::Result<()> {
-    let path = data(TALK);
+    let path = face_data(TALK);
     let mut source = open(&path.display().to_string(), &OpenOptions::default()).expect("clip");
     let mut info = source.info().clone();
     // No audio: the test is about the picture.
@@ -539,7 +517,7 @@ fn probe(path: &std::path::Path) -> String {
 
 #[test]
 fn transparent_frames_keep_alpha_in_png_webm_and_mov_and_mp4_says_it_cannot() {
-    let dir = out_dir().join("transparent");
+    let dir = output_dir("background").join("transparent");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     // PNG sequence: alpha as is.
@@ -637,7 +615,7 @@ fn mattes_of_the_real_photos_match_the_modnet_reference() {
     // ground truth (no registry package with person masks was found). Each network's raw mask
     // (stretched to the photo, as `segment` gives it) and refined matte are scored, and written as
     // grey PNGs for `scripts/matte_accuracy.py` and a person to look at.
-    let dir = out_dir().join("accuracy");
+    let dir = output_dir("background").join("accuracy");
     std::fs::create_dir_all(&dir).expect("dir");
     let photos = REFERENCE_PHOTOS;
     let mut segs: Vec<Segmenter> = [
@@ -651,7 +629,7 @@ fn mattes_of_the_real_photos_match_the_modnet_reference() {
     // Per network: sums of (raw IoU, raw F, refined IoU, refined F).
     let mut sums = vec![[0.0f64; 4]; segs.len()];
     for name in photos {
-        let frame = image::open(data(name)).expect("photo").to_rgba8();
+        let frame = face_photo(name);
         let stem = name.trim_end_matches(".jpg");
         let fixture = root().join(format!("pipeline/tests/fixtures/matte/{stem}.modnet.png"));
         let reference = image::open(&fixture)
@@ -711,7 +689,7 @@ fn sticker_cutout_is_the_refined_matte_and_matches_the_modnet_reference() {
     let mut raw_seg = segmenter(MatteModel::Selfie);
     let (mut raw_sum, mut cut_sum) = ([0.0f64; 2], [0.0f64; 2]);
     for name in photos {
-        let frame = image::open(data(name)).expect("photo").to_rgba8();
+        let frame = face_photo(name);
         let stem = name.trim_end_matches(".jpg");
         let fixture = root().join(format!("pipeline/tests/fixtures/matte/{stem}.modnet.png"));
         let reference = image::open(&fixture).expect("reference").to_luma8();

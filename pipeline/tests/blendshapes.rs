@@ -8,7 +8,6 @@
 //! and a bar per value go to `target/test-output/blendshapes/` for a human to look at.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::rig::ARKIT_NAMES;
@@ -20,26 +19,16 @@ use doppel_pipeline::{Error, Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 use serde_json::Value;
 
+mod common;
+use common::{decode_clip, face_photo, model, output_dir, root, test_data};
+
 const CLIP: &str = "WolfgangLanger_Pexels.mp4";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/blendshapes");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/blendshapes");
-    dir
-}
 
 fn config() -> TrackerConfig {
     TrackerConfig {
-        detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmarks_detector.onnx"),
-        blendshape_model: Some(root().join("models/face_blendshapes.onnx")),
+        detector_model: model("face_detection_short_range.onnx"),
+        mesh_model: model("face_landmarks_detector.onnx"),
+        blendshape_model: Some(model("face_blendshapes.onnx")),
         session: doppel_pipeline::infer::SessionConfig {
             threads: Some(2),
             ..Default::default()
@@ -48,37 +37,14 @@ fn config() -> TrackerConfig {
     }
 }
 
-fn photo(name: &str) -> RgbaImage {
-    let path = root().join("target/test-data/faces").join(name);
-    assert!(
-        path.is_file(),
-        "test photo {} is missing: run `scripts/fetch-test-faces.sh`",
-        path.display()
-    );
-    image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgba8()
-}
-
 /// Every frame of the clip, as doppel's video source decodes it; also written as PNGs (once) for
 /// the Python reference to read.
 fn clip_frames() -> Vec<RgbaImage> {
-    let path = root().join("target/test-data/faces").join(CLIP);
-    assert!(
-        path.is_file(),
-        "test clip {} is missing: run `scripts/fetch-test-faces.sh`",
-        path.display()
-    );
-    let mut source = doppel_pipeline::source::open(
-        &path.display().to_string(),
-        &doppel_pipeline::source::OpenOptions::default(),
-    )
-    .expect("open clip");
-    let mut frames = Vec::new();
-    while let Some(f) = source.next_frame().expect("decode") {
-        frames.push(f.into_image().expect("pixels"));
-    }
-    let dir = out_dir().join("frames");
+    let frames: Vec<RgbaImage> = decode_clip(&test_data("faces", CLIP))
+        .into_iter()
+        .map(|f| f.into_image().expect("pixels"))
+        .collect();
+    let dir = output_dir("blendshapes").join("frames");
     let written = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
     if written != frames.len() {
         std::fs::create_dir_all(&dir).expect("create frames folder");
@@ -192,14 +158,17 @@ fn save_chart(name: &str, image: &RgbaImage, face: Option<&Face>, theirs: &BTree
             }
         }
     }
-    out.save(out_dir().join(name)).expect("write PNG");
+    out.save(output_dir("blendshapes").join(name))
+        .expect("write PNG");
 }
 
 #[test]
 fn v2_faces_carry_all_52_arkit_names() {
     let mut tracker = FaceTracker::load(&config()).expect("load tracker");
     assert_eq!(tracker.mesh_version(), MeshVersion::V2);
-    let faces = tracker.process(&photo("astronaut.png")).expect("track");
+    let faces = tracker
+        .process(&face_photo("astronaut.png"))
+        .expect("track");
     assert_eq!(faces.len(), 1);
     let face = &faces[0];
     assert_eq!(face.mesh.len(), 478);
@@ -229,7 +198,7 @@ fn photos_match_python_mediapipe() {
     let mut report = Vec::new();
     for entry in doc["images"].as_array().expect("images") {
         let name = entry["image"].as_str().expect("name");
-        let image = photo(name);
+        let image = face_photo(name);
         let mut tracker = FaceTracker::load(&TrackerConfig {
             smoothing: None,
             value_smoothing: None,
@@ -357,7 +326,8 @@ fn clip_matches_python_mediapipe_per_channel() {
     }
     let text = lines.join("\n");
     eprintln!("{text}");
-    std::fs::write(out_dir().join("clip_channels.txt"), &text).expect("write report");
+    std::fs::write(output_dir("blendshapes").join("clip_channels.txt"), &text)
+        .expect("write report");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(!errors.is_empty());
     assert!(worst < 0.02, "mesh off by {:.2}% IOD", worst * 100.0);
@@ -433,7 +403,7 @@ fn stage(pairs: &[(&str, &str)]) -> Track {
 fn calibration_zeroes_the_neutral_scores() {
     // Calibrated on the surprise photo (mouth open), the same face reads near 0 on every channel;
     // uncalibrated its jaw is open.
-    let image = photo("0-f1-su-ph.jpg");
+    let image = face_photo("0-f1-su-ph.jpg");
     let mut track = stage(&[("calibrate", "3"), ("smooth", "false")]);
     let mut last = None;
     for seq in 0..4 {
@@ -466,7 +436,7 @@ fn v1_mesh_still_works_and_options_are_checked() {
     let mut v1 = stage(&[("mesh", mesh.as_str())]);
     assert_eq!(v1.tracker().mesh_version(), MeshVersion::V1);
     let out = v1
-        .process(frame(0, photo("astronaut.png")))
+        .process(frame(0, face_photo("astronaut.png")))
         .expect("process");
     let face = &out.meta.faces[0];
     assert_eq!(face.mesh.len(), 468);

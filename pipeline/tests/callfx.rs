@@ -3,35 +3,17 @@
 //! it without jitter, its GPU and CPU paths agree, and `flip` mirrors pixels and points together.
 //! Contact sheets (input | output) go to `target/test-output/callfx/` for a person to look at.
 
-use std::path::PathBuf;
-
 use doppel_pipeline::source::{open, OpenOptions};
 use doppel_pipeline::spec::parse_stages;
 use doppel_pipeline::stages::{build_all, BuildContext};
 use doppel_pipeline::{Frame, Mode};
 use image::RgbaImage;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::{face_data, output_dir};
 
 fn clip() -> String {
-    let path = root().join("target/test-data/faces/WolfgangLanger_Pexels.mp4");
-    assert!(
-        path.exists(),
-        "{} missing: run scripts/fetch-test-faces.sh",
-        path.display()
-    );
-    path.display().to_string()
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/callfx");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/callfx");
-    dir
+    face_data("WolfgangLanger_Pexels.mp4").display().to_string()
 }
 
 /// The clip's frame as a wide shot: scaled to 40% and placed right of centre on a 1280x720 grey
@@ -76,7 +58,9 @@ fn sheet(name: &str, pairs: &[(&RgbaImage, &RgbaImage)]) {
         image::imageops::replace(&mut canvas, *a, 0, i64::from(h) * i as i64);
         image::imageops::replace(&mut canvas, *b, i64::from(w), i64::from(h) * i as i64);
     }
-    canvas.save(out_dir().join(name)).expect("save sheet");
+    canvas
+        .save(output_dir("callfx").join(name))
+        .expect("save sheet");
 }
 
 #[test]

@@ -17,8 +17,6 @@
 //!
 //! Side-by-side PNGs (input | gpu | onnx | clean-or-cpu) go to `target/test-output/deglare/`.
 
-use std::path::{Path, PathBuf};
-
 use doppel_pipeline::enhance::deglare::{deglare_cpu, GlareParams, GlareScratch};
 use doppel_pipeline::enhance::deglare_gpu::GpuDeglare;
 use doppel_pipeline::enhance::lowlight::{apply_curves_cpu, apply_gain_cpu, CurveModel};
@@ -32,20 +30,12 @@ use doppel_pipeline::stages::BuildContext;
 use doppel_pipeline::Mode;
 use image::{Rgba, RgbaImage};
 
+mod common;
+use common::{dilate, max_diff, model, model_arg, output_dir, psnr, root, side_by_side};
+
 /// GPU vs CPU reference: largest difference allowed per channel (the GPU's `pow` and unorm rounding
 /// differ from the CPU's in the last bits).
 const TOLERANCE: u8 = 1;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn model(name: &str) -> String {
-    root().join("models").join(name).display().to_string()
-}
 
 fn fixture(name: &str) -> RgbaImage {
     let path = root().join("pipeline/tests/fixtures/deglare").join(name);
@@ -86,52 +76,14 @@ fn photo(name: &str) -> RgbaImage {
     image::imageops::resize(&img, 640, h, image::imageops::FilterType::Triangle)
 }
 
-fn output_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let dir = target.join("test-output").join("deglare");
-    std::fs::create_dir_all(&dir).expect("create test output dir");
-    dir
-}
-
 fn save_side_by_side(name: &str, images: &[&RgbaImage]) {
-    let (w, h) = images[0].dimensions();
-    let n = images.len() as u32;
-    let mut sheet = RgbaImage::from_pixel(n * w + 4 * (n - 1), h, Rgba([255, 0, 255, 255]));
-    for (i, img) in images.iter().enumerate() {
-        image::imageops::replace(&mut sheet, *img, i64::from(i as u32 * (w + 4)), 0);
-    }
-    sheet
-        .save(output_dir().join(format!("{name}.png")))
+    side_by_side(images)
+        .save(output_dir("deglare").join(format!("{name}.png")))
         .expect("write side-by-side png");
 }
 
-fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let (mut sum, mut n) = (0.0f64, 0usize);
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        for c in 0..3 {
-            let d = f64::from(p[c]) - f64::from(q[c]);
-            sum += d * d;
-            n += 1;
-        }
-    }
-    let mse = (sum / n as f64).max(1e-10);
-    10.0 * (255.0 * 255.0 / mse).log10()
-}
-
-fn max_diff(a: &RgbaImage, b: &RgbaImage) -> u8 {
-    a.as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| x.abs_diff(*y))
-        .max()
-        .unwrap_or(0)
-}
-
 fn stage(backend: &str) -> Deglare {
-    let path = model("deglare.onnx");
+    let path = model_arg("deglare.onnx");
     Deglare::from_options(
         &StageOptions::from_pairs("deglare", &[("backend", backend), ("model", &path)]),
         &BuildContext::new(Mode::Offline),
@@ -140,7 +92,7 @@ fn stage(backend: &str) -> Deglare {
 }
 
 fn lowlight(backend: &str, strength: &str) -> Lowlight {
-    let path = model("zero_dce_curves_neuro.onnx");
+    let path = model_arg("zero_dce_curves_neuro.onnx");
     Lowlight::from_options(
         &StageOptions::from_pairs(
             "lowlight",
@@ -162,25 +114,6 @@ fn srgb_to_linear(v: u8) -> f64 {
     } else {
         ((v + 0.055) / 1.055).powf(2.4)
     }
-}
-
-/// `mask` dilated by a (2r+1)² square.
-fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
-    let mut tmp = vec![false; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
-            tmp[y * w + x] = mask[y * w + a..=y * w + b].iter().any(|&m| m);
-        }
-    }
-    let mut out = vec![false; w * h];
-    for y in 0..h {
-        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
-        for x in 0..w {
-            out[y * w + x] = (a..=b).any(|yy| tmp[yy * w + x]);
-        }
-    }
-    out
 }
 
 /// The ring around `input`'s highlights (see the module docs) and how many pixels it has.
@@ -567,7 +500,7 @@ fn bad_input_is_named() {
             "deglare",
             &[
                 ("backend", "onnx"),
-                ("model", &model("zero_dce_curves_neuro.onnx")),
+                ("model", &model_arg("zero_dce_curves_neuro.onnx")),
             ],
         ),
         &BuildContext::new(Mode::Offline),
@@ -582,7 +515,7 @@ fn bad_input_is_named() {
     let err = Lowlight::from_options(
         &StageOptions::from_pairs(
             "lowlight",
-            &[("backend", "cpu"), ("model", &model("deglare.onnx"))],
+            &[("backend", "cpu"), ("model", &model_arg("deglare.onnx"))],
         ),
         &BuildContext::new(Mode::Offline),
     )

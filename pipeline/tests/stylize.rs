@@ -4,7 +4,7 @@
 //! Photos come from `scripts/fetch-test-faces.sh` (into `target/test-data/faces/`); without them the
 //! face tests fail and say the command to run. Pictures go to `target/test-output/stylize/`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use doppel_pipeline::frame::{Frame, Rational, Timestamp};
 use doppel_pipeline::gpu::resample::{resize_bilinear, GpuResample};
@@ -21,35 +21,14 @@ use doppel_pipeline::stages::BuildContext;
 use doppel_pipeline::style::{
     FlickerMeter, Skill, SkillKind, SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig,
 };
-use doppel_pipeline::track::{FaceTracker, TrackerConfig};
 use doppel_pipeline::Mode;
 use image::{Rgba, RgbaImage};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn photo(name: &str) -> RgbaImage {
-    let path = root().join("target/test-data/faces").join(name);
-    assert!(
-        path.is_file(),
-        "test photo {} is missing: run `scripts/fetch-test-faces.sh` from the repository root",
-        path.display()
-    );
-    image::open(&path).expect("photo decodes").to_rgba8()
-}
+mod common;
+use common::{face_photo, mesh_tracker, model, model_arg, output_dir, root};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("pipeline/tests/fixtures/onnx").join(name)
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/test-output/stylize");
-    std::fs::create_dir_all(&dir).expect("output folder");
-    dir
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -59,16 +38,12 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn model(name: &str) -> String {
-    root().join("models").join(name).display().to_string()
-}
-
 /// A stage with the repository's models and skills, plus `pairs`.
 fn stage(pairs: &[(&str, &str)]) -> doppel_pipeline::Result<Stylize> {
     let (multi, predict, transform) = (
-        model("multistyle26.onnx"),
-        model("arbitrary_predict.onnx"),
-        model("arbitrary_transform_dyn.onnx"),
+        model_arg("multistyle26.onnx"),
+        model_arg("arbitrary_predict.onnx"),
+        model_arg("arbitrary_transform_dyn.onnx"),
     );
     let skills = root().join("assets/skills").display().to_string();
     let cache = temp_dir("cache").display().to_string();
@@ -90,9 +65,9 @@ fn stage(pairs: &[(&str, &str)]) -> doppel_pipeline::Result<Stylize> {
 
 fn config() -> StylizerConfig {
     StylizerConfig {
-        multistyle_model: model("multistyle26.onnx").into(),
-        predict_model: model("arbitrary_predict.onnx").into(),
-        transform_model: model("arbitrary_transform_dyn.onnx").into(),
+        multistyle_model: model("multistyle26.onnx"),
+        predict_model: model("arbitrary_predict.onnx"),
+        transform_model: model("arbitrary_transform_dyn.onnx"),
         session: doppel_pipeline::infer::SessionConfig {
             threads: Some(2),
             ..Default::default()
@@ -120,22 +95,15 @@ fn side_by_side(name: &str, images: &[&RgbaImage]) {
         image::imageops::replace(&mut sheet, *img, i64::from(x), 0);
         x += img.width();
     }
-    sheet.save(out_dir().join(name)).expect("png written");
-}
-
-fn tracker() -> FaceTracker {
-    FaceTracker::load(&TrackerConfig {
-        detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmark.onnx"),
-        ..TrackerConfig::default()
-    })
-    .expect("tracker loads")
+    sheet
+        .save(output_dir("stylize").join(name))
+        .expect("png written");
 }
 
 #[test]
 fn stylized_photo_differs_and_keeps_the_face_in_place() {
-    let input = photo("astronaut.png");
-    let mut tracker = tracker();
+    let input = face_photo("astronaut.png");
+    let mut tracker = mesh_tracker();
     let before = tracker.process(&input).expect("track input");
     assert_eq!(before.len(), 1, "the astronaut photo has one face");
     let mut outputs = Vec::new();
@@ -196,7 +164,7 @@ fn chroma_distance(a: &RgbaImage, b: &RgbaImage) -> f64 {
 
 #[test]
 fn kept_colours_are_the_frame_s_and_the_strokes_the_style_s() {
-    let input = photo("grace_hopper.jpg");
+    let input = face_photo("grace_hopper.jpg");
     let mut palette =
         stage(&[("skill", "toon"), ("colors", "style")]).expect("toon, style colours");
     let mut kept = stage(&[("skill", "toon")]).expect("toon, its own choice: keep");
@@ -216,7 +184,7 @@ fn kept_colours_are_the_frame_s_and_the_strokes_the_style_s() {
 
 #[test]
 fn two_skills_give_different_outputs() {
-    let input = photo("grace_hopper.jpg");
+    let input = face_photo("grace_hopper.jpg");
     let mut a = stage(&[("skill", "toon")]).expect("toon");
     let mut b = stage(&[("skill", "meadow")]).expect("meadow");
     let (oa, ob) = (a.apply(&input).expect("a"), b.apply(&input).expect("b"));
@@ -227,7 +195,7 @@ fn two_skills_give_different_outputs() {
 
 #[test]
 fn switching_skills_mid_stream_keeps_the_session() {
-    let input = photo("astronaut.png");
+    let input = face_photo("astronaut.png");
     let small = image::imageops::resize(&input, 128, 128, image::imageops::FilterType::Triangle);
     let mut s = stage(&[("style", "3"), ("stability", "0")]).expect("stage");
     assert_eq!(s.session_builds(), 1);
@@ -407,7 +375,7 @@ fn bad_input_names_what_was_expected() {
 fn gpu_resize_matches_cpu_reference() {
     let ctx = GpuContext::shared().expect("a GPU adapter (lavapipe on CPUs)");
     let mut gpu = GpuResample::new(ctx).expect("kernel");
-    let src = photo("astronaut.png");
+    let src = face_photo("astronaut.png");
     let mut worst_all = 0;
     for (sw, sh, dw, dh) in [
         (128, 72, 640, 360),
@@ -538,7 +506,7 @@ fn stability_reduces_flicker_on_a_noisy_still_and_on_video() {
 #[test]
 fn gpu_stage_leaves_its_frame_on_the_gpu_matching_the_cpu_path() {
     use doppel_pipeline::{Frame, Rational, Stage, Timestamp};
-    let photo = photo("astronaut.png");
+    let photo = face_photo("astronaut.png");
     let input = image::imageops::resize(&photo, 320, 240, image::imageops::FilterType::Triangle);
     let run = |backend: &str| {
         let mut s = stage(&[

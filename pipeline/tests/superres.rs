@@ -25,14 +25,14 @@ use doppel_pipeline::{Frame, Mode, Rational, Timestamp};
 use fast_image_resize::Resizer;
 use image::RgbaImage;
 
+mod common;
+use common::{max_diff, model, output_dir, side_by_side};
+
 /// The photos `scripts/train_superres.py` never trains on.
 const HELD_OUT: [&str; 3] = ["Dune.jpg", "LadyBird.jpg", "YellowFlower.jpg"];
 
 fn root() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf();
+    let root = common::root();
     // Model names (model=realesrgan, the fast defaults) resolve from the working directory, as in
     // the CLI.
     std::env::set_current_dir(&root).expect("cd to the workspace root");
@@ -110,21 +110,10 @@ fn net(scale: u32, backend: BackendKind) -> SuperRes {
     .expect("build superres")
 }
 
-fn output_dir() -> PathBuf {
-    let dir = root().join("target/test-output/superres");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/superres");
-    dir
-}
-
 /// bicubic | ours | ground truth, side by side.
 fn save_side_by_side(name: &str, images: &[&RgbaImage]) {
-    let (w, h) = images[0].dimensions();
-    let mut sheet = RgbaImage::new(w * images.len() as u32 + 4 * (images.len() as u32 - 1), h);
-    for (i, image) in images.iter().enumerate() {
-        image::imageops::replace(&mut sheet, *image, i64::from(i as u32 * (w + 4)), 0);
-    }
-    let path = output_dir().join(name);
-    sheet
+    let path = output_dir("superres").join(name);
+    side_by_side(images)
         .save(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
@@ -152,7 +141,7 @@ fn write_table(name: &str, rows: &[(String, f64, f64)]) {
         text += &format!("| {image} | {b:.2} | {o:.2} | {:+.2} |\n", o - b);
     }
     eprintln!("{text}");
-    std::fs::write(output_dir().join(name), text).expect("write PSNR table");
+    std::fs::write(output_dir("superres").join(name), text).expect("write PSNR table");
 }
 
 #[test]
@@ -246,16 +235,6 @@ fn realesrgan_runs_tiled_and_matches_untiled() {
     );
 }
 
-fn max_diff(a: &RgbaImage, b: &RgbaImage) -> u8 {
-    assert_eq!(a.dimensions(), b.dimensions());
-    a.as_raw()
-        .iter()
-        .zip(b.as_raw())
-        .map(|(x, y)| x.abs_diff(*y))
-        .max()
-        .unwrap_or(0)
-}
-
 #[test]
 fn gpu_twin_matches_onnx_runtime_within_1_of_255() {
     let photo = held_out("Dune.jpg");
@@ -342,7 +321,7 @@ fn bad_scales_and_models_are_clear_errors() {
         e.contains("'scale'") && e.contains("x4") && e.contains("realesr-animevideov3"),
         "{e}"
     );
-    let x4 = root().join("models/superres_x4.onnx").display().to_string();
+    let x4 = model("superres_x4.onnx").display().to_string();
     let e = stage(&[("model", &x4), ("scale", "2")])
         .err()
         .expect("x4 file as x2");

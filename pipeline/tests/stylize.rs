@@ -666,7 +666,7 @@ fn workers_switch_adapter_skills_together() {
 #[test]
 fn live_workers_take_only_frames_that_reach_the_output_in_order() {
     let skills = root().join("assets/skills").display().to_string();
-    let transform = model("arbitrary_transform_dyn.onnx");
+    let transform = model_arg("arbitrary_transform_dyn.onnx");
     let mut stage = Stylize::from_options(
         &StageOptions::from_pairs(
             "stylize",

@@ -346,8 +346,8 @@ def main():
             crop = torch.flip(crop, dims=[2])
         if hard:
             lights = 0 if torch.rand(1, generator=g).item() < 0.6 else 1
-            return synth(crop, g, 1.0, lights=lights, bright=True)
-        return synth(crop, g, 1.0)
+            return (*synth(crop, g, 1.0, lights=lights, bright=True), 1.0)
+        return (*synth(crop, g, 1.0), 0.0)
 
     # a pool of pairs, two of them renewed per step, so that making data does not dominate
     pool = [sample() for _ in range(300)]
@@ -370,9 +370,12 @@ def main():
         halo = (x - y > 0.01).float()
         loss = F.l1_loss(out, y) + 4 * (halo * (out - y).abs()).sum() / halo.sum().clamp_min(1)
         if args.hard > 0:
-            # where the mask is on but no glare was added (textures next to highlights), any
-            # change is harm: it weighs 5x too
-            clear = (mask > 0).float() * (1 - halo.amax(dim=1, keepdim=True))
+            # on the hard negatives, where the mask is on but no glare was added (textures next
+            # to highlights), any change is harm: it weighs 5x too. Only there: on the glare pairs
+            # the faint tail of the glare lies outside `halo` too, and penalising its removal
+            # (session 8) taught the model to remove nothing.
+            hard = torch.tensor([pool[i][2] for i in idx]).view(-1, 1, 1, 1)
+            clear = (mask > 0).float() * (1 - halo.amax(dim=1, keepdim=True)) * hard
             loss = loss + 4 * (clear * (out - y).abs()).sum() / (3 * clear.sum()).clamp_min(1)
         opt.zero_grad(); loss.backward(); opt.step()
         step += 1

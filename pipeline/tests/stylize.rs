@@ -554,6 +554,25 @@ impl Sink for Keep {
     }
 }
 
+/// Runs `stage` alone on `source` into a [`Keep`] sink: the report and the frames out.
+fn run_kept(
+    stage: Stylize,
+    source: SyntheticConfig,
+    mode: Mode,
+) -> (graph::RunReport, Vec<(u64, RgbaImage)>) {
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let report = graph::run(
+        Box::new(SyntheticSource::new(source)),
+        vec![Box::new(stage) as Box<dyn Stage>],
+        Box::new(Keep(kept.clone())),
+        RunConfig::new(mode),
+    )
+    .into_result()
+    .expect("run");
+    let frames = std::mem::take(&mut *kept.lock().expect("frames"));
+    (report, frames)
+}
+
 /// `workers=2` (two stylizers working on frames side by side, the graph starting and finishing
 /// them through `Stage::pipelined`) gives the frames of one stylizer, in order: the temporal
 /// stabilizer (on by default), which blends each frame with the one before, sees them in turn.
@@ -568,23 +587,14 @@ fn two_workers_give_the_frames_of_one_in_order() {
             ("backend", "cpu"),
         ])
         .expect("stage");
-        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let source = SyntheticSource::new(SyntheticConfig {
+        let source = SyntheticConfig {
             width: 128,
             height: 96,
             frames: Some(12),
             ..SyntheticConfig::default()
-        });
-        let report = graph::run(
-            Box::new(source),
-            vec![Box::new(stage) as Box<dyn Stage>],
-            Box::new(Keep(kept.clone())),
-            RunConfig::new(Mode::Offline),
-        )
-        .into_result()
-        .expect("run");
+        };
+        let (report, frames) = run_kept(stage, source, Mode::Offline);
         assert_eq!(report.frames_out, 12);
-        let frames = std::mem::take(&mut *kept.lock().expect("frames"));
         frames
     };
     let (one, two) = (run("1"), run("2"));
@@ -683,23 +693,15 @@ fn live_workers_take_only_frames_that_reach_the_output_in_order() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let depth = stage.pipelined().map_or(1, |p| p.depth());
     assert_eq!(depth, if cores >= 2 { 2 } else { 1 }, "{cores} cores");
-    let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let source = SyntheticSource::new(SyntheticConfig {
+    let source = SyntheticConfig {
         width: 640,
         height: 360,
         fps: 120,
         frames: Some(120),
         live: false,
-    });
-    let report = graph::run(
-        Box::new(source),
-        vec![Box::new(stage) as Box<dyn Stage>],
-        Box::new(Keep(kept.clone())),
-        RunConfig::new(Mode::Live),
-    )
-    .into_result()
-    .expect("run");
-    let seqs: Vec<u64> = kept.lock().expect("frames").iter().map(|f| f.0).collect();
+    };
+    let (report, frames) = run_kept(stage, source, Mode::Live);
+    let seqs: Vec<u64> = frames.iter().map(|f| f.0).collect();
     assert!(report.frames_out >= 10, "{report:?}");
     assert!(
         report.nodes[0].dropped > 0,

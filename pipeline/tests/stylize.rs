@@ -25,7 +25,7 @@ use doppel_pipeline::Mode;
 use image::{Rgba, RgbaImage};
 
 mod common;
-use common::{face_photo, mesh_tracker, model, model_arg, output_dir, root};
+use common::{face_photo, max_diff, mesh_tracker, model, model_arg, output_dir, root};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("pipeline/tests/fixtures/onnx").join(name)
@@ -526,13 +526,7 @@ fn gpu_stage_leaves_its_frame_on_the_gpu_matching_the_cpu_path() {
     );
     let cpu = run("cpu").into_image().expect("cpu image");
     let gpu = gpu.into_image().expect("read back");
-    let worst = cpu
-        .as_raw()
-        .iter()
-        .zip(gpu.as_raw())
-        .map(|(a, b)| a.abs_diff(*b))
-        .max()
-        .unwrap_or(0);
+    let worst = max_diff(&cpu, &gpu);
     assert!(worst <= 1, "GPU and CPU stage outputs differ by {worst}");
 }
 
@@ -657,14 +651,7 @@ fn workers_switch_adapter_skills_together() {
         }
         for (i, mut frame) in outs.into_iter().enumerate() {
             assert_eq!(frame.seq, i as u64, "in order");
-            let out = frame.pixels.image().expect("pixels").clone();
-            let worst = out
-                .as_raw()
-                .iter()
-                .zip(expected.as_raw())
-                .map(|(a, b)| a.abs_diff(*b))
-                .max()
-                .unwrap_or(0);
+            let worst = max_diff(frame.pixels.image().expect("pixels"), &expected);
             assert!(worst <= 1, "{name}, frame {i}: differs by {worst}");
         }
     }

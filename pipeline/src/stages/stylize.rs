@@ -138,7 +138,7 @@ const WORKERS: OptSpec = OptSpec {
         absent: "2 in a live run on 2 or more cores, else 1",
     },
     help:
-        "model workers stylizing frames side by side (each on one thread unless threads= is given)",
+        "model workers stylizing frames side by side (the first with threads=, the others one thread each unless it is given)",
 };
 const SKILLS: OptSpec = OptSpec {
     name: "skills",

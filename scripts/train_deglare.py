@@ -41,7 +41,13 @@ Usage: /work/pyenv-train/bin/python scripts/train_deglare.py [--minutes 14] [--f
 fine-tuned from the shipped model for 35 minutes of wall time at nice 19 on a loaded machine, 555
 steps: on the real photos without glare it was cleaner (coffee 55 dB against 42.7, EveningGlow 82.6
 against 42.2) but it removed no halo at all on the real glare photos (0.0% against 2.7..3.4%), so
-it was not shipped; a smaller share or a longer run is what to try next.)
+it was not shipped. That run weighed "no change where the mask is on but no glare was added" on
+every pair, so the faint tail of real glare counted as harm too; since session 9 that term applies
+to the hard negatives only. Session 9, 15%, 30 minutes (9839 steps, quiet machine): cleaner still
+(EveningGlow 67.2 dB, summer_1am 59.7, coffee 44.0 against 42.2 / 46.7 / 42.7 through the stage)
+but halo removed on sunset / free / seeding 2.1 / 0.4 / 0.8% against 2.7 / 3.1 / 3.4%, below the
+tests' 2.5%: not shipped either. On these photos glare around a large source and a clipped bright
+texture look alike at 320 px.)
 (--init: start from an earlier model's weights; the shipped one is a 15-minute run of the first
 version of this script, fine-tuned 15 minutes by this one, see models/README.md.)
 Runs on one CPU thread (torch.set_num_threads(1)); training stops after --minutes of wall time.

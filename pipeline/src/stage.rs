@@ -53,9 +53,6 @@ pub trait Pipelined {
     /// How many frames may be in flight (the workers).
     fn depth(&self) -> usize;
 
-    /// Frames started and not finished yet.
-    fn in_flight(&self) -> usize;
-
     /// Does the in-order part before the model and hands `frame` to a worker; does not wait.
     fn start(&mut self, frame: Frame) -> Result<()>;
 

@@ -640,10 +640,6 @@ impl Pipelined for Stylize {
         self.pool.as_ref().map_or(1, StylizerPool::len)
     }
 
-    fn in_flight(&self) -> usize {
-        self.pending.len()
-    }
-
     fn start(&mut self, mut frame: Frame) -> Result<()> {
         self.answer_commands();
         let small = self.small(frame.pixels.image()?)?;

@@ -12,12 +12,14 @@ use doppel_pipeline::gpu::GpuContext;
 use doppel_pipeline::graph::{self, RunConfig};
 use doppel_pipeline::infer::Adapter;
 use doppel_pipeline::options::StageOptions;
+use doppel_pipeline::sink::null::NullSink;
 use doppel_pipeline::sink::{Sink, SinkSummary};
 use doppel_pipeline::source::synthetic::{SyntheticConfig, SyntheticSource};
 use doppel_pipeline::source::{self, OpenOptions};
+use doppel_pipeline::spec::parse_stages;
 use doppel_pipeline::stage::Stage;
 use doppel_pipeline::stages::stylize::Stylize;
-use doppel_pipeline::stages::BuildContext;
+use doppel_pipeline::stages::{build_all, BuildContext};
 use doppel_pipeline::style::{
     FlickerMeter, Skill, SkillKind, SkillLibrary, Style, StyleWeights, Stylizer, StylizerConfig,
 };
@@ -707,4 +709,47 @@ fn live_workers_take_only_frames_that_reach_the_output_in_order() {
         report.frames_out,
         report.frames_out as f64 / report.wall_s
     );
+}
+
+/// Issue 12's check with the real stages as a user names them: live `track,stylize` at 640x360
+/// from a source faster than the two can draw. Every stage works only on frames that reach the
+/// output (processed / output <= 1.1; before the redesign `track` processed 2.3 frames for each
+/// one shown): frames are dropped at the source, never between stages.
+#[test]
+fn live_track_and_stylize_work_only_on_frames_that_reach_the_output() {
+    let specs = parse_stages("track,stylize:skill=toon:size=144").expect("stages");
+    let stages = build_all(&specs, &BuildContext::new(Mode::Live)).expect("build");
+    let source = SyntheticConfig {
+        width: 640,
+        height: 360,
+        fps: 90,
+        frames: Some(180),
+        live: false,
+    };
+    let report = graph::run(
+        Box::new(SyntheticSource::new(source)),
+        stages,
+        Box::new(NullSink::default()),
+        RunConfig::new(Mode::Live),
+    )
+    .into_result()
+    .expect("run");
+    assert!(report.frames_out >= 10, "{report:?}");
+    assert!(
+        report.nodes[0].dropped > 0,
+        "overloaded: {:?}",
+        report.nodes[0]
+    );
+    assert_eq!(report.frames_out + report.dropped, 180, "{report:?}");
+    let stage_nodes = &report.nodes[1..report.nodes.len() - 1];
+    assert_eq!(stage_nodes.len(), 2, "{:?}", report.nodes);
+    for node in stage_nodes {
+        let ratio = node.frames as f64 / report.frames_out as f64;
+        eprintln!(
+            "{}: {} processed / {} output = {ratio:.3}",
+            node.name, node.frames, report.frames_out
+        );
+        assert!(ratio <= 1.1, "{node:?} for {} output", report.frames_out);
+        assert_eq!(node.dropped, 0, "no stage drops: {node:?}");
+    }
 }

@@ -12,7 +12,7 @@ use doppel_pipeline::source::synthetic::{render, SyntheticConfig};
 use image::{Rgba, RgbaImage};
 
 mod common;
-use common::output_dir;
+use common::{output_dir, side_by_side};
 
 /// Largest difference allowed between GPU and CPU, per channel (see `gpu::blur` docs).
 const TOLERANCE: u8 = 1;
@@ -90,13 +90,10 @@ fn compare(a: &RgbaImage, b: &RgbaImage) -> (u8, usize) {
 
 /// Writes input | cpu | gpu side by side.
 fn save_side_by_side(name: &str, images: [&RgbaImage; 3]) {
-    let (w, h) = images[0].dimensions();
-    let mut sheet = RgbaImage::from_pixel(3 * w + 8, h, Rgba([255, 0, 255, 255]));
-    for (i, img) in images.iter().enumerate() {
-        image::imageops::replace(&mut sheet, *img, i64::from(i as u32 * (w + 4)), 0);
-    }
     let path = output_dir("gpu_blur").join(format!("{name}.png"));
-    sheet.save(&path).expect("write side-by-side png");
+    side_by_side(&images)
+        .save(&path)
+        .expect("write side-by-side png");
 }
 
 fn variance(img: &RgbaImage, channel: usize) -> f64 {

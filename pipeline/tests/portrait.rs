@@ -19,7 +19,7 @@ use doppel_pipeline::Mode;
 use image::RgbaImage;
 
 mod common;
-use common::{face_data, face_photo, model, output_dir, psnr, root, still_tracker};
+use common::{face_data, face_photo, grid, model, output_dir, psnr, root, still_tracker};
 
 fn mesh_of(tracker: &mut FaceTracker, image: &RgbaImage) -> Option<Vec<[f32; 3]>> {
     tracker.reset();
@@ -130,21 +130,9 @@ fn cartoon_portraits_keep_the_face_the_tracker_finds() {
     }
     eprintln!("{report}");
     std::fs::write(dir.join("portrait.txt"), &report).expect("report");
-    let cell = 256;
-    let mut sheet = RgbaImage::new(4 * cell, rows.len() as u32 * cell);
-    for (r, row) in rows.iter().enumerate() {
-        for (c, img) in row.iter().enumerate() {
-            let small =
-                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle);
-            image::imageops::replace(
-                &mut sheet,
-                &small,
-                i64::from(c as u32 * cell),
-                i64::from(r as u32 * cell),
-            );
-        }
-    }
-    sheet.save(dir.join("portrait_sheet.png")).expect("png");
+    grid(&rows, 256)
+        .save(dir.join("portrait_sheet.png"))
+        .expect("png");
 }
 
 /// Flicker on a real talking-head clip (24 frames of `single_face.mp4`, 640x360): the portrait model
@@ -307,21 +295,7 @@ fn portrait_base_model_and_its_skill_keep_the_face() {
     }
     eprintln!("{report}");
     std::fs::write(dir.join("portrait_student.txt"), &report).expect("report");
-    let cell = 256;
-    let mut sheet = RgbaImage::new(4 * cell, rows.len() as u32 * cell);
-    for (r, row) in rows.iter().enumerate() {
-        for (c, img) in row.iter().enumerate() {
-            let small =
-                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle);
-            image::imageops::replace(
-                &mut sheet,
-                &small,
-                i64::from(c as u32 * cell),
-                i64::from(r as u32 * cell),
-            );
-        }
-    }
-    sheet
+    grid(&rows, 256)
         .save(dir.join("portrait_student_sheet.png"))
         .expect("png");
 }

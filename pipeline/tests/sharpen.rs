@@ -18,7 +18,7 @@ use doppel_pipeline::{Frame, Mode, Rational, Stage, Timestamp};
 use image::{Rgba, RgbaImage};
 
 mod common;
-use common::output_dir;
+use common::{output_dir, side_by_side};
 
 /// A real photo (scikit-image's astronaut, public domain, fetched by scripts/fetch-test-faces.sh),
 /// with a transparent band so alpha handling is covered too.
@@ -76,12 +76,7 @@ fn gpu_matches_cpu_within_one_and_adds_detail() {
         worst = worst.max(d);
         differing += u64::from(d > 0);
     }
-    let (w, h) = input.dimensions();
-    let mut sheet = RgbaImage::new(w * 3, h);
-    for (i, img) in [&input, &cpu, &gpu].into_iter().enumerate() {
-        image::imageops::replace(&mut sheet, img, i64::from(w) * i as i64, 0);
-    }
-    sheet
+    side_by_side(&[&input, &cpu, &gpu])
         .save(output_dir("sharpen").join("astronaut_input_cpu_gpu.png"))
         .expect("write PNG");
     eprintln!(

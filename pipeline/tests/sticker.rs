@@ -17,7 +17,7 @@ use doppel_pipeline::track::FaceTracker;
 use image::{AnimationDecoder, RgbaImage};
 
 mod common;
-use common::{face_data, face_photo, mesh_tracker, model, output_dir, still_tracker};
+use common::{face_data, face_photo, grid, mesh_tracker, model, output_dir, still_tracker};
 
 fn decode(path: &Path, format: Format) -> Vec<RgbaImage> {
     let file = std::io::BufReader::new(std::fs::File::open(path).expect("sticker file"));
@@ -198,28 +198,13 @@ fn on_checks(img: &RgbaImage) -> RgbaImage {
     out
 }
 
-/// Rows of pictures, each scaled to `cell` pixels square.
+/// Rows of pictures on checks (transparency shows), each scaled to `cell` pixels square.
 fn sheet(rows: &[Vec<RgbaImage>], cell: u32) -> RgbaImage {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(1) as u32;
-    let mut out =
-        RgbaImage::from_pixel(cols * cell, rows.len() as u32 * cell, image::Rgba([255; 4]));
-    for (r, row) in rows.iter().enumerate() {
-        for (c, img) in row.iter().enumerate() {
-            let small = image::imageops::resize(
-                &on_checks(img),
-                cell,
-                cell,
-                image::imageops::FilterType::Triangle,
-            );
-            image::imageops::replace(
-                &mut out,
-                &small,
-                i64::from(c as u32 * cell),
-                r as i64 * i64::from(cell),
-            );
-        }
-    }
-    out
+    let checked: Vec<Vec<RgbaImage>> = rows
+        .iter()
+        .map(|row| row.iter().map(on_checks).collect())
+        .collect();
+    grid(&checked, cell)
 }
 
 #[test]

@@ -118,6 +118,25 @@ pub fn side_by_side(images: &[&RgbaImage]) -> RgbaImage {
     sheet
 }
 
+/// Rows of pictures on white, each scaled to `cell` pixels square (a contact sheet).
+pub fn grid<R: AsRef<[RgbaImage]>>(rows: &[R], cell: u32) -> RgbaImage {
+    let cols = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(1) as u32;
+    let mut out = RgbaImage::from_pixel(cols * cell, rows.len() as u32 * cell, Rgba([255; 4]));
+    for (r, row) in rows.iter().enumerate() {
+        for (c, img) in row.as_ref().iter().enumerate() {
+            let small =
+                image::imageops::resize(img, cell, cell, image::imageops::FilterType::Triangle);
+            image::imageops::replace(
+                &mut out,
+                &small,
+                i64::from(c as u32 * cell),
+                i64::from(r as u32 * cell),
+            );
+        }
+    }
+    out
+}
+
 /// A fetched face photo or clip, `target/test-data/faces/<name>` (see [`test_data`]).
 pub fn face_data(name: &str) -> PathBuf {
     test_data("faces", name)

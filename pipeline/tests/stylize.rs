@@ -657,6 +657,16 @@ fn workers_switch_adapter_skills_together() {
             assert!(worst <= 1, "{name}, frame {i}: differs by {worst}");
         }
     }
+    // The workers hold the sessions: the stage builds none of its own for them.
+    assert_eq!(s.session_builds(), 0);
+    // `process` (the stage used outside the graph) goes through the same workers.
+    let pts = Timestamp::new(2, Rational::new(1, 30));
+    let mut frame = s.process(Frame::new(2, pts, input)).expect("process");
+    let expected = image::open(fixture("dark_160x90.tint_warm.png"))
+        .expect("reference")
+        .to_rgba8();
+    let worst = max_diff(frame.pixels.image().expect("pixels"), &expected);
+    assert!(worst <= 1, "process: differs by {worst}");
 }
 
 /// Live, overloaded (a 640x360 source at 120 fps, more than two workers can draw on two cores):

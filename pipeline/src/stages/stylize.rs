@@ -381,7 +381,6 @@ impl Stylize {
                 ))
             }
         };
-        stylizer.set_style(&style)?;
         let live_default = ctx.mode == Mode::Live
             && std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
         let workers = options
@@ -396,8 +395,11 @@ impl Stylize {
             rest.session.threads = threads.or(Some(1));
             let mut configs = vec![first];
             configs.resize(workers, rest);
+            // The workers hold the style's sessions; the stage's own stylizer keeps only what
+            // it builds for `image=` and skills (the style-vector network).
             Some(StylizerPool::new(&configs, &style)?)
         } else {
+            stylizer.set_style(&style)?;
             None
         };
         Ok(Self {
@@ -493,13 +495,13 @@ impl Stylize {
     /// # Errors
     /// As [`Stylizer::set_style`].
     pub fn set_style(&mut self, style: &Style) -> Result<()> {
-        self.stylizer.set_style(style)?;
         if let Some(pool) = &mut self.pool {
             pool.set_style(style)?;
             // frames in flight keep the old style: the cut comes with the next one started
             self.cut_next = true;
             return Ok(());
         }
+        self.stylizer.set_style(style)?;
         // A new style is a cut: do not blend across it.
         self.stabilizer.reset();
         Ok(())
@@ -537,13 +539,10 @@ impl Stylize {
         self.set_skill(&skill)
     }
 
-    /// Sessions built so far (see [`Stylizer::session_builds`]).
+    /// Sessions built so far on the stage's thread (see [`Stylizer::session_builds`]; with
+    /// `workers` > 1 each worker builds its own).
     pub fn session_builds(&self) -> u64 {
         self.stylizer.session_builds()
-    }
-
-    pub fn stylizer_mut(&mut self) -> &mut Stylizer {
-        &mut self.stylizer
     }
 
     /// The working size for a `w` x `h` frame: shorter side `size` (never above the frame's), each
@@ -620,7 +619,19 @@ impl Stage for Stylize {
         DOC.name
     }
 
+    /// With workers, one frame through them (the graph uses [`Pipelined`] instead).
     fn process(&mut self, mut frame: Frame) -> Result<Frame> {
+        if let Some(finished) = self.pool.as_ref().map(|pool| pool.finished().clone()) {
+            self.start(frame)?;
+            loop {
+                if let Some(done) = self.try_finish() {
+                    return done;
+                }
+                finished
+                    .recv()
+                    .map_err(|_| Error::Internal("a stylize worker stopped".into()))?;
+            }
+        }
         self.answer_commands();
         let styled = self.styled_small(frame.pixels.image()?)?;
         self.put_back(frame, styled)
